@@ -25,6 +25,9 @@ std::string CellBody(const Cell& cell, CellType type,
                         "%s%s [label=\"state 1\\ncell before\", "
                         "shape=ellipse, style=filled, fillcolor=\"#dbe9f6\"];\n",
                         indent, state_id(1));
+  // Both inputs on the top row, whatever the edges pull them to.
+  absl::StrAppendFormat(&out, "%s{ rank=same; %s; %s; }\n", indent,
+                        state_id(0), state_id(1));
   for (int c = 0; c < kNumCombinations; ++c) {
     const int created = c + kNumCellInputs;
     absl::StrAppendFormat(&out,

@@ -1,0 +1,150 @@
+// Runs the `amoeba` binary the way a person does and checks what it prints
+// and its exit codes.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "catch2/catch.hpp"
+
+namespace {
+
+struct Result {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+std::string TempDir() {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return dir != nullptr ? dir : "/tmp";
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Runs `cli/amoeba ARGS` with `input` on stdin.
+Result Run(const std::string& args, const std::string& input = "") {
+  const std::string dir = TempDir();
+  {
+    std::ofstream(dir + "/stdin.txt") << input;
+  }
+  const std::string command = "cli/amoeba " + args + " < " + dir +
+                              "/stdin.txt > " + dir + "/stdout.txt 2> " + dir +
+                              "/stderr.txt";
+  const int status = std::system(command.c_str());
+  REQUIRE(WIFEXITED(status));
+  return {WEXITSTATUS(status), ReadAll(dir + "/stdout.txt"),
+          ReadAll(dir + "/stderr.txt")};
+}
+
+int CountLines(const std::string& text) {
+  int n = 0;
+  for (char c : text) n += c == '\n';
+  return n;
+}
+
+TEST_CASE("random is deterministic for a seed and prints valid genotypes") {
+  const Result a = Run("genotype random --seed=5 --count=3");
+  const Result b = Run("genotype random --seed=5 --count=3");
+  REQUIRE(a.exit_code == 0);
+  CHECK(a.out == b.out);
+  CHECK(CountLines(a.out) == 3);
+  const Result validated = Run("genotype validate", a.out);
+  CHECK(validated.exit_code == 0);
+  CHECK(CountLines(validated.out) == 3);
+  CHECK(validated.out.rfind("ok ", 0) == 0);
+  CHECK(Run("genotype random --seed=6 --count=3").out != a.out);
+}
+
+TEST_CASE("random without a seed prints the seed it picked") {
+  const Result r = Run("genotype random");
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("--seed="));
+}
+
+TEST_CASE("validate reports each bad line with where it came from") {
+  const Result r = Run("genotype validate",
+                       "amoebanet-a\n# a comment\n\nnormal: none(0)\n");
+  CHECK(r.exit_code == 1);
+  CHECK(CountLines(r.out) == 1);
+  CHECK_THAT(r.err, Catch::Contains("stdin line 4") &&
+                        Catch::Contains("expected '+' between"));
+}
+
+TEST_CASE("validate takes arguments and files") {
+  const std::string path = TempDir() + "/nasnet.txt";
+  const Result shown = Run("genotype known");
+  REQUIRE(shown.exit_code == 0);
+  const std::string nasnet_line = shown.out.substr(shown.out.find("nasnet-a"));
+  std::ofstream(path) << "# NASNet-A\n"
+                      << nasnet_line.substr(nasnet_line.find('\t') + 1);
+  const Result r = Run("genotype validate nasnet-a " + path);
+  CHECK(r.exit_code == 0);
+  REQUIRE(CountLines(r.out) == 2);
+  CHECK(r.out.substr(0, r.out.find('\n')) ==
+        r.out.substr(r.out.find('\n') + 1, r.out.find('\n')));
+
+  const Result missing = Run("genotype validate no-such-thing");
+  CHECK(missing.exit_code == 1);
+  CHECK_THAT(missing.err, Catch::Contains("'no-such-thing' is neither"));
+}
+
+TEST_CASE("mutate chains and says what changed") {
+  const Result r = Run("genotype mutate --seed=3 --steps=4 amoebanet-a");
+  REQUIRE(r.exit_code == 0);
+  CHECK(CountLines(r.out) == 4);
+  CHECK(CountLines(r.err) == 4);
+  CHECK_THAT(r.err, Catch::Contains("mutation 1: "));
+  CHECK(Run("genotype validate", r.out).exit_code == 0);
+  CHECK(Run("genotype mutate --seed=3 --steps=4 amoebanet-a").out == r.out);
+  CHECK(Run("genotype mutate --steps=0 amoebanet-a").exit_code == 2);
+}
+
+TEST_CASE("show prints fingerprint, canonical text and cells") {
+  const Result r = Run("genotype show amoebanet-a");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("fingerprint  353f1cfe8196c311"));
+  CHECK_THAT(r.out, Catch::Contains("state 6 = avg_pool_3x3(state 5) + "
+                                    "sep_conv_3x3(state 0)"));
+  CHECK_THAT(r.out, Catch::Contains("concat of states 1, 3, 4, 6, as listed"));
+}
+
+TEST_CASE("dot writes DOT and SVG") {
+  const Result dot = Run("genotype dot --cell=normal nasnet-a");
+  REQUIRE(dot.exit_code == 0);
+  CHECK(dot.out.rfind("digraph normal_cell {", 0) == 0);
+
+  const std::string svg = TempDir() + "/g.svg";
+  const Result r = Run("genotype dot --output=" + svg + " amoebanet-a");
+  REQUIRE(r.exit_code == 0);
+  const std::string content = ReadAll(svg);
+  CHECK_THAT(content, Catch::Contains("<svg"));
+  CHECK_THAT(content, Catch::Contains("sep_conv_5x5"));
+  CHECK_THAT(content, Catch::Contains("reduction cell"));
+
+  CHECK(Run("genotype dot --format=png amoebanet-a").exit_code == 2);
+  CHECK(Run("genotype dot --cell=middle amoebanet-a").exit_code == 2);
+}
+
+TEST_CASE("usage errors exit 2 with a message") {
+  const Result none = Run("");
+  CHECK(none.exit_code == 2);
+  CHECK_THAT(none.out, Catch::Contains("usage: amoeba"));
+  const Result group = Run("frobnicate");
+  CHECK(group.exit_code == 2);
+  CHECK_THAT(group.err, Catch::Contains("unknown group 'frobnicate'"));
+  const Result command = Run("genotype frobnicate");
+  CHECK(command.exit_code == 2);
+  CHECK_THAT(command.err, Catch::Contains("unknown command 'frobnicate'"));
+  CHECK(Run("genotype validate", "").exit_code == 2);
+  CHECK(Run("genotype random --count=-1").exit_code == 2);
+}
+
+}  // namespace

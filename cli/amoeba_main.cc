@@ -1,0 +1,39 @@
+// `amoeba`: the command-line tool for people. Subcommand groups dispatch to
+// their own files; flags are gflags (shared with glog).
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/genotype_command.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(usage: amoeba GROUP COMMAND [flags] [args]
+
+groups:
+  genotype   the search space: random, mutate, show, validate, dot, known
+
+`amoeba GROUP help` describes a group; `amoeba --helpfull` lists every flag.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(kUsage);
+  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "-h") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  const std::string group = args[0];
+  args.erase(args.begin());
+  if (group == "genotype") return amoeba::RunGenotypeCommand(args);
+  std::cerr << "amoeba: unknown group '" << group << "'\n\n" << kUsage;
+  return 2;
+}
