@@ -54,8 +54,8 @@ def _libtorch_repository_impl(ctx):
     linkopts = [
         "-L" + lib_dir,
         "-Wl,-rpath," + lib_dir,
-        "-Wl,--no-as-needed",
-    ] + libs + ["-Wl,--as-needed", "-lpthread"]
+        "-Wl,--push-state,--no-as-needed",
+    ] + libs + ["-Wl,--pop-state", "-lpthread"]
 
     # Under /usr the compiler finds torch/ATen/c10 on its default path (and
     # Bazel treats them as system headers); only the C++ API folder needs an

@@ -1,0 +1,98 @@
+#include "trainer/cell.h"
+
+#include <string>
+
+namespace amoeba {
+
+torch::Tensor DropPath(const torch::Tensor& x, double drop_prob) {
+  if (drop_prob <= 0.0) return x;
+  const double keep = 1.0 - drop_prob;
+  torch::Tensor mask =
+      torch::empty({x.size(0), 1, 1, 1}, x.options()).bernoulli_(keep);
+  return x * mask / keep;
+}
+
+NetCellImpl::NetCellImpl(const NetCellOptions& options, int64_t* macs)
+    : options_(options), ops_(torch::nn::ModuleList()) {
+  const Cell& cell = options.cell();
+  const int c = options.channels();
+  const bool reduction = options.type() == CellType::kReduction;
+
+  FeatureShape state0;
+  preprocess_prev_ = register_module(
+      "preprocess_prev", MakeReluConvBn(options.prev(), c, 1, macs, &state0));
+  FeatureShape state1;
+  if (options.prev_prev().height != options.prev().height) {
+    auto reduce = FactorizedReduction(
+        FactorizedReductionOptions(options.prev_prev(), c).relu_first(true),
+        macs);
+    state1 = reduce->output_shape();
+    preprocess_prev_prev_ = torch::nn::Sequential(reduce);
+  } else {
+    preprocess_prev_prev_ =
+        MakeReluConvBn(options.prev_prev(), c, 1, macs, &state1);
+  }
+  register_module("preprocess_prev_prev", preprocess_prev_prev_);
+
+  std::vector<FeatureShape> states = {state0, state1};
+  for (int combination = 0; combination < kNumCombinations; ++combination) {
+    FeatureShape created;
+    for (int element = 0; element < 2; ++element) {
+      const int p = 2 * combination + element;
+      const int input = cell.inputs[p];
+      const int stride = reduction && input < kNumCellInputs ? 2 : 1;
+      FeatureShape out;
+      ops_->push_back(MakeOp(cell.ops[p], states[input], c, stride, macs, &out));
+      is_identity_.push_back(cell.ops[p] == Op::kNone && stride == 1);
+      created = out;
+    }
+    states.push_back(created);
+  }
+  register_module("ops", ops_);
+
+  outputs_ = OutputStateList(cell);
+  const FeatureShape final_shape = states.back();
+  output_shape_ = FeatureShape{0, final_shape.height, final_shape.width};
+  output_reductions_.assign(kNumCellInputs, nullptr);
+  for (int s : outputs_) {
+    if (states[s].height != final_shape.height) {
+      output_reductions_[s] = register_module(
+          "output_reduction" + std::to_string(s),
+          FactorizedReduction(FactorizedReductionOptions(states[s], c), macs));
+    }
+    output_shape_.channels += c;
+  }
+}
+
+torch::Tensor NetCellImpl::forward(torch::Tensor prev, torch::Tensor prev_prev,
+                                   double drop_path_prob) {
+  std::vector<torch::Tensor> states;
+  states.reserve(kNumStates);
+  states.push_back(preprocess_prev_->forward(prev));
+  states.push_back(preprocess_prev_prev_->forward(prev_prev));
+  const Cell& cell = options_.cell();
+  const double drop = is_training() ? drop_path_prob : 0.0;
+  for (int combination = 0; combination < kNumCombinations; ++combination) {
+    torch::Tensor sum;
+    for (int element = 0; element < 2; ++element) {
+      const int p = 2 * combination + element;
+      torch::Tensor h = ops_[p]->as<torch::nn::Sequential>()->forward(
+          states[cell.inputs[p]]);
+      if (!is_identity_[p]) h = DropPath(h, drop);
+      sum = element == 0 ? h : sum + h;
+    }
+    states.push_back(sum);
+  }
+  std::vector<torch::Tensor> concat;
+  concat.reserve(outputs_.size());
+  for (int s : outputs_) {
+    if (s < kNumCellInputs && !output_reductions_[s].is_empty()) {
+      concat.push_back(output_reductions_[s]->forward(states[s]));
+    } else {
+      concat.push_back(states[s]);
+    }
+  }
+  return torch::cat(concat, 1);
+}
+
+}  // namespace amoeba

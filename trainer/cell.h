@@ -1,0 +1,72 @@
+// One cell of the network, built from a genotype cell (see
+// genotype/genotype.h for the semantics).
+//
+// Inputs: `prev` (state 0, the previous cell's output) and `prev_prev`
+// (state 1, the output before it). State 0 is ReLU -> 1x1 conv -> BN to the
+// cell's width; state 1 the same, or a factorized reduction when its
+// resolution is twice that of `prev`. In a reduction cell, ops that read
+// state 0 or 1 use stride 2, and an output state 0/1 is brought down with a
+// factorized reduction before the concatenation.
+#ifndef AMOEBA_TRAINER_CELL_H_
+#define AMOEBA_TRAINER_CELL_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "genotype/genotype.h"
+#include "trainer/ops.h"
+
+namespace amoeba {
+
+struct NetCellOptions {
+  NetCellOptions(Cell cell, CellType type, int channels, FeatureShape prev,
+                 FeatureShape prev_prev)
+      : cell_(std::move(cell)),
+        type_(type),
+        channels_(channels),
+        prev_(prev),
+        prev_prev_(prev_prev) {}
+  TORCH_ARG(Cell, cell);
+  TORCH_ARG(CellType, type);
+  // Width of every op and state inside the cell.
+  TORCH_ARG(int, channels);
+  TORCH_ARG(FeatureShape, prev);
+  TORCH_ARG(FeatureShape, prev_prev);
+};
+
+class NetCellImpl : public torch::nn::Module {
+ public:
+  // REQUIRES: ValidateCell(options.cell(), options.type()) is OK; prev_prev
+  // has the resolution of prev or twice it.
+  NetCellImpl(const NetCellOptions& options, int64_t* macs);
+
+  // `drop_path_prob` > 0 (training only) drops each non-identity op's output
+  // for a whole sample with that probability, scaling the kept ones.
+  torch::Tensor forward(torch::Tensor prev, torch::Tensor prev_prev,
+                        double drop_path_prob = 0.0);
+
+  FeatureShape output_shape() const { return output_shape_; }
+
+ private:
+  NetCellOptions options_;
+  std::vector<int> outputs_;       // states concatenated, ascending
+  std::vector<bool> is_identity_;  // per position: op is a plain identity
+  FeatureShape output_shape_;
+
+  torch::nn::Sequential preprocess_prev_{nullptr};
+  torch::nn::Sequential preprocess_prev_prev_{nullptr};
+  torch::nn::ModuleList ops_;
+  // For reduction cells: factorized reductions of output states 0 and 1.
+  std::vector<FactorizedReduction> output_reductions_;
+};
+TORCH_MODULE(NetCell);
+
+// Zeroes whole samples of `x` with probability `drop_prob` and scales the
+// rest by 1 / (1 - drop_prob).
+torch::Tensor DropPath(const torch::Tensor& x, double drop_prob);
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_TRAINER_CELL_H_

@@ -1,0 +1,144 @@
+#include "trainer/network.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace amoeba {
+
+absl::Status ValidateNetworkOptions(const NetworkOptions& o) {
+  auto bad = [](const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat("network options: ", what));
+  };
+  if (o.cells_per_stack < 1 || o.cells_per_stack > 64) {
+    return bad(absl::StrFormat("N (cells per stack) must be in 1..64, got %d",
+                               o.cells_per_stack));
+  }
+  if (o.filters < 2 || o.filters > 4096) {
+    return bad(absl::StrFormat("F (filters) must be in 2..4096, got %d",
+                               o.filters));
+  }
+  if (o.input_channels < 1 || o.input_channels > 64) {
+    return bad(absl::StrFormat("input channels must be in 1..64, got %d",
+                               o.input_channels));
+  }
+  if (o.image_size < 8 || o.image_size > 1024) {
+    return bad(absl::StrFormat(
+        "image size must be in 8..1024 (two reductions), got %d",
+        o.image_size));
+  }
+  if (o.num_classes < 2) {
+    return bad(absl::StrFormat("need at least 2 classes, got %d",
+                               o.num_classes));
+  }
+  if (o.stem_multiplier <= 0 || o.stem_multiplier > 16) {
+    return bad(absl::StrFormat("stem multiplier must be in (0, 16], got %g",
+                               o.stem_multiplier));
+  }
+  if (o.dropout < 0 || o.dropout >= 1) {
+    return bad(absl::StrFormat("dropout must be in [0, 1), got %g", o.dropout));
+  }
+  if (o.drop_path < 0 || o.drop_path >= 1) {
+    return bad(
+        absl::StrFormat("drop path must be in [0, 1), got %g", o.drop_path));
+  }
+  return absl::OkStatus();
+}
+
+NetworkImpl::NetworkImpl(const Genotype& genotype,
+                         const NetworkOptions& options)
+    : options_(options) {
+  const FeatureShape input{options.input_channels, options.image_size,
+                           options.image_size};
+  FeatureShape stem_out;
+  const int stem_channels = std::max(
+      1, static_cast<int>(options.stem_multiplier * options.filters));
+  stem_conv_ = register_module(
+      "stem_conv",
+      MakeConv(input, stem_channels, 3, 3, 1, &multiply_adds_, &stem_out));
+  stem_bn_ = register_module("stem_bn", MakeBatchNorm(stem_channels));
+
+  FeatureShape prev_prev = stem_out;
+  FeatureShape prev = stem_out;
+  int width = options.filters;
+  for (int stack = 0; stack < 3; ++stack) {
+    if (stack > 0) {
+      width *= 2;
+      NetCell reduction(NetCellOptions(genotype.reduction,
+                                       CellType::kReduction, width, prev,
+                                       prev_prev),
+                        &multiply_adds_);
+      cells_.push_back(register_module(
+          absl::StrCat("cell", cells_.size(), "_reduction"), reduction));
+      prev_prev = prev;
+      prev = reduction->output_shape();
+    }
+    for (int i = 0; i < options.cells_per_stack; ++i) {
+      NetCell normal(NetCellOptions(genotype.normal, CellType::kNormal, width,
+                                    prev, prev_prev),
+                     &multiply_adds_);
+      cells_.push_back(register_module(
+          absl::StrCat("cell", cells_.size(), "_normal"), normal));
+      prev_prev = prev;
+      prev = normal->output_shape();
+    }
+    if (stack == 1 && options.aux_head) {
+      aux_after_cell_ = static_cast<int>(cells_.size()) - 1;
+      // ReLU, 5x5 average pool stride 3, 1x1 conv 128 + BN + ReLU, a conv
+      // over the whole remaining map to 768 + BN + ReLU, linear.
+      const int pool = std::min(5, prev.height);
+      const int pooled = (prev.height - pool) / 3 + 1;
+      aux_head_ = register_module(
+          "aux_head",
+          torch::nn::Sequential(
+              torch::nn::ReLU(),
+              torch::nn::AvgPool2d(torch::nn::AvgPool2dOptions(pool).stride(3)),
+              torch::nn::Conv2d(
+                  torch::nn::Conv2dOptions(prev.channels, 128, 1).bias(false)),
+              MakeBatchNorm(128), torch::nn::ReLU(),
+              torch::nn::Conv2d(
+                  torch::nn::Conv2dOptions(128, 768, pooled).bias(false)),
+              MakeBatchNorm(768), torch::nn::ReLU(), torch::nn::Flatten(),
+              torch::nn::Linear(768, options.num_classes)));
+    }
+  }
+  dropout_ = register_module("dropout", torch::nn::Dropout(options.dropout));
+  classifier_ = register_module(
+      "classifier", torch::nn::Linear(prev.channels, options.num_classes));
+  multiply_adds_ +=
+      static_cast<int64_t>(prev.channels) * options.num_classes;
+}
+
+NetworkOutput NetworkImpl::forward(torch::Tensor images, double progress) {
+  NetworkOutput output;
+  torch::Tensor stem = stem_bn_(stem_conv_(images));
+  torch::Tensor prev_prev = stem;
+  torch::Tensor prev = stem;
+  const double time_ratio = std::clamp(progress, 0.0, 1.0);
+  const int total = static_cast<int>(cells_.size());
+  for (int i = 0; i < total; ++i) {
+    const double drop = options_.drop_path * time_ratio * (i + 1) / total;
+    torch::Tensor out = cells_[i]->forward(prev, prev_prev, drop);
+    prev_prev = prev;
+    prev = out;
+    if (i == aux_after_cell_ && is_training()) {
+      output.aux_logits = aux_head_->forward(prev);
+    }
+  }
+  torch::Tensor pooled =
+      torch::adaptive_avg_pool2d(torch::relu(prev), {1, 1}).flatten(1);
+  output.logits = classifier_(dropout_(pooled));
+  return output;
+}
+
+int64_t NetworkImpl::num_parameters(bool include_aux_head) const {
+  int64_t total = 0;
+  for (const auto& p : parameters()) total += p.numel();
+  if (!include_aux_head && !aux_head_.is_empty()) {
+    for (const auto& p : aux_head_->parameters()) total -= p.numel();
+  }
+  return total;
+}
+
+}  // namespace amoeba

@@ -1,0 +1,86 @@
+// The network of the paper for a genotype (CIFAR-style stem):
+//
+//   stem: 3x3 conv to stem_multiplier * F channels, BN
+//   three stacks of N normal cells; a reduction cell before stacks 2 and 3;
+//   the width is F in stack 1 and doubles at each reduction cell
+//   head: ReLU, global average pool, dropout, linear
+//
+// with an optional auxiliary head after stack 2 (2/3 depth) and
+// ScheduledDropPath for final training. AmoebaNet-A with N=6, F=36 on CIFAR-10
+// has the paper's 3.2M parameters (see network_test.cc).
+#ifndef AMOEBA_TRAINER_NETWORK_H_
+#define AMOEBA_TRAINER_NETWORK_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "genotype/genotype.h"
+#include "trainer/cell.h"
+
+namespace amoeba {
+
+struct NetworkOptions {
+  int cells_per_stack = 1;  // N
+  int filters = 8;          // F
+  int input_channels = 1;
+  int image_size = 28;  // square images
+  int num_classes = 10;
+  double stem_multiplier = 3.0;
+  bool aux_head = false;
+  // Dropout before the final linear layer (probability of dropping).
+  double dropout = 0.0;
+  // ScheduledDropPath: the drop probability of the last cell at the end of
+  // training; cell k of K uses (k+1)/K of it, and it rises linearly from 0
+  // over training (see NetworkImpl::forward). 0 disables it.
+  double drop_path = 0.0;
+};
+
+// InvalidArgument naming the bad option (sizes, counts, probabilities).
+absl::Status ValidateNetworkOptions(const NetworkOptions& options);
+
+struct NetworkOutput {
+  torch::Tensor logits;
+  torch::Tensor aux_logits;  // undefined without an aux head or in eval()
+};
+
+class NetworkImpl : public torch::nn::Module {
+ public:
+  // REQUIRES: ValidateGenotype(genotype) and ValidateNetworkOptions(options)
+  // are OK.
+  NetworkImpl(const Genotype& genotype, const NetworkOptions& options);
+
+  // `images`: float [B, input_channels, image_size, image_size].
+  // `progress`: fraction of training done, in [0, 1], for ScheduledDropPath
+  // (ignored in eval() or when drop_path is 0).
+  NetworkOutput forward(torch::Tensor images, double progress = 0.0);
+
+  // Trainable parameters, without the auxiliary head unless asked (the
+  // paper's Table 1 counts exclude it).
+  int64_t num_parameters(bool include_aux_head = false) const;
+
+  // Multiply-adds for one image through the main path (no aux head).
+  int64_t multiply_adds() const { return multiply_adds_; }
+
+  const NetworkOptions& options() const { return options_; }
+
+ private:
+  NetworkOptions options_;
+  int64_t multiply_adds_ = 0;
+  int aux_after_cell_ = -1;  // index in cells_ after which the aux head reads
+
+  torch::nn::Conv2d stem_conv_{nullptr};
+  torch::nn::BatchNorm2d stem_bn_{nullptr};
+  std::vector<NetCell> cells_;
+  torch::nn::Sequential aux_head_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+  torch::nn::Linear classifier_{nullptr};
+};
+TORCH_MODULE(Network);
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_TRAINER_NETWORK_H_

@@ -1,0 +1,187 @@
+#include "trainer/network.h"
+
+#include <torch/torch.h>
+
+#include "catch2/catch.hpp"
+#include "common/rng.h"
+#include "genotype/known_cells.h"
+#include "genotype/mutation.h"
+#include "genotype/text.h"
+#include "trainer/ops.h"
+
+namespace amoeba {
+namespace {
+
+NetworkOptions Cifar(int n, int f) {
+  NetworkOptions o;
+  o.cells_per_stack = n;
+  o.filters = f;
+  o.input_channels = 3;
+  o.image_size = 32;
+  o.num_classes = 10;
+  return o;
+}
+
+// The paper's Table 1 (no auxiliary head, CIFAR-10): within 2%.
+TEST_CASE("Parameter counts match the paper's Table 1") {
+  torch::NoGradGuard no_grad;
+  const int64_t nasnet = Network(NasNetA(), Cifar(6, 32))->num_parameters();
+  const int64_t amoeba32 = Network(AmoebaNetA(), Cifar(6, 32))->num_parameters();
+  const int64_t amoeba36 = Network(AmoebaNetA(), Cifar(6, 36))->num_parameters();
+  WARN("NASNet-A N=6 F=32: " << nasnet << ", AmoebaNet-A N=6 F=32: "
+                             << amoeba32 << ", N=6 F=36: " << amoeba36);
+  CHECK(nasnet == Approx(3.3e6).epsilon(0.02));
+  CHECK(amoeba32 == Approx(2.6e6).epsilon(0.02));
+  CHECK(amoeba36 == Approx(3.2e6).epsilon(0.02));
+}
+
+TEST_CASE("Every op gives the right shape with stride 1 and 2") {
+  torch::NoGradGuard no_grad;
+  for (Op op : AllOps()) {
+    for (int stride : {1, 2}) {
+      for (int size : {8, 7}) {
+        INFO(OpName(op) << " stride " << stride << " size " << size);
+        int64_t macs = 0;
+        FeatureShape out;
+        auto module = MakeOp(op, FeatureShape{6, size, size}, 6, stride,
+                             &macs, &out);
+        const torch::Tensor y = module->forward(torch::randn({2, 6, size, size}));
+        const int expected = (size + stride - 1) / stride;  // ceil
+        CHECK(y.sizes() == torch::IntArrayRef({2, 6, expected, expected}));
+        CHECK(out == FeatureShape{6, expected, expected});
+        // Every op except the pools and plain identity has convolutions.
+        const bool parameter_free =
+            op == Op::kAvgPool3x3 || op == Op::kMaxPool3x3 ||
+            (op == Op::kNone && stride == 1);
+        CHECK((macs == 0) == parameter_free);
+      }
+    }
+  }
+}
+
+TEST_CASE("Width-changing pools and none get a 1x1 conv") {
+  torch::NoGradGuard no_grad;
+  for (Op op : {Op::kAvgPool3x3, Op::kMaxPool3x3, Op::kNone}) {
+    int64_t macs = 0;
+    FeatureShape out;
+    auto module = MakeOp(op, FeatureShape{4, 8, 8}, 12, 1, &macs, &out);
+    CHECK(module->forward(torch::randn({1, 4, 8, 8})).size(1) == 12);
+    CHECK(macs == 8 * 8 * 12 * 4);
+  }
+}
+
+TEST_CASE("Factorized reduction halves resolution, keeps information") {
+  torch::NoGradGuard no_grad;
+  int64_t macs = 0;
+  FactorizedReduction reduce(FactorizedReductionOptions({5, 9, 9}, 7), &macs);
+  const torch::Tensor y = reduce->forward(torch::randn({3, 5, 9, 9}));
+  CHECK(y.sizes() == torch::IntArrayRef({3, 7, 5, 5}));
+  CHECK(reduce->output_shape() == FeatureShape{7, 5, 5});
+  CHECK(macs == 5 * 5 * (3 + 4) * 5);
+}
+
+TEST_CASE("Multiply-adds of a stem-only count are exact") {
+  // conv 3x3 from 1 to 24 channels on 28x28: 28*28*24*9 multiply-adds.
+  int64_t macs = 0;
+  FeatureShape out;
+  MakeConv(FeatureShape{1, 28, 28}, 24, 3, 3, 1, &macs, &out);
+  CHECK(macs == 28 * 28 * 24 * 9);
+  CHECK(out == FeatureShape{24, 28, 28});
+}
+
+TEST_CASE("Published networks report multiply-adds and classify") {
+  torch::NoGradGuard no_grad;
+  NetworkOptions o;  // N=1, F=8, 28x28x1, 10 classes
+  Network net(AmoebaNetA(), o);
+  net->eval();
+  const NetworkOutput out = net->forward(torch::randn({4, 1, 28, 28}));
+  CHECK(out.logits.sizes() == torch::IntArrayRef({4, 10}));
+  CHECK_FALSE(out.aux_logits.defined());
+  CHECK(net->multiply_adds() > 1000000);
+  CHECK(net->num_parameters() > 10000);
+  // N=3 F=24 on CIFAR costs far more.
+  Network big(AmoebaNetA(), Cifar(3, 24));
+  CHECK(big->multiply_adds() > 10 * net->multiply_adds());
+}
+
+TEST_CASE("Auxiliary head runs in training only and is not in Table 1") {
+  NetworkOptions o = Cifar(1, 8);
+  o.aux_head = true;
+  Network net(NasNetA(), o);
+  net->train();
+  const NetworkOutput out = net->forward(torch::randn({2, 3, 32, 32}));
+  REQUIRE(out.aux_logits.defined());
+  CHECK(out.aux_logits.sizes() == torch::IntArrayRef({2, 10}));
+  CHECK(net->num_parameters(true) > net->num_parameters(false));
+  o.aux_head = false;
+  CHECK(Network(NasNetA(), o)->num_parameters() == net->num_parameters(false));
+  net->eval();
+  torch::NoGradGuard no_grad;
+  CHECK_FALSE(net->forward(torch::randn({2, 3, 32, 32})).aux_logits.defined());
+}
+
+TEST_CASE("Drop path zeroes whole samples and keeps the expectation") {
+  torch::manual_seed(0);
+  const torch::Tensor x = torch::ones({4000, 2, 3, 3});
+  const torch::Tensor y = DropPath(x, 0.3);
+  const torch::Tensor per_sample = y.sum({1, 2, 3});
+  const double zero_fraction =
+      (per_sample == 0).to(torch::kFloat).mean().item<double>();
+  CHECK(zero_fraction == Approx(0.3).margin(0.03));
+  CHECK(y.mean().item<double>() == Approx(1.0).margin(0.05));
+  CHECK(torch::equal(DropPath(x, 0.0), x));
+}
+
+TEST_CASE("Scheduled drop path is off at the start and in eval") {
+  torch::manual_seed(1);
+  NetworkOptions o;
+  o.drop_path = 0.5;
+  Network net(AmoebaNetA(), o);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = torch::randn({2, 1, 28, 28});
+  CHECK(torch::allclose(net->forward(x, 1.0).logits,
+                        net->forward(x, 0.0).logits));
+}
+
+TEST_CASE("Hundreds of random genotypes build and train a step") {
+  Rng rng(123);
+  NetworkOptions o;
+  o.filters = 4;
+  o.image_size = 12;
+  for (int i = 0; i < 200; ++i) {
+    const Genotype g = RandomGenotype(rng);
+    INFO(FormatGenotype(g));
+    Network net(g, o);
+    net->train();
+    const torch::Tensor x = torch::randn({2, 1, 12, 12});
+    const torch::Tensor loss = torch::nn::functional::cross_entropy(
+        net->forward(x).logits, torch::tensor({1, 7}));
+    loss.backward();
+    REQUIRE(std::isfinite(loss.item<double>()));
+    int64_t with_grad = 0;
+    for (const auto& p : net->parameters()) {
+      if (p.grad().defined()) ++with_grad;
+    }
+    // Every parameter takes part in the output.
+    REQUIRE(with_grad == static_cast<int64_t>(net->parameters().size()));
+  }
+}
+
+TEST_CASE("Network options are validated") {
+  NetworkOptions o;
+  CHECK(ValidateNetworkOptions(o).ok());
+  o.cells_per_stack = 0;
+  CHECK_THAT(std::string(ValidateNetworkOptions(o).message()),
+             Catch::Contains("N (cells per stack) must be in 1..64, got 0"));
+  o = NetworkOptions();
+  o.image_size = 4;
+  CHECK_THAT(std::string(ValidateNetworkOptions(o).message()),
+             Catch::Contains("image size"));
+  o = NetworkOptions();
+  o.drop_path = 1.0;
+  CHECK_FALSE(ValidateNetworkOptions(o).ok());
+}
+
+}  // namespace
+}  // namespace amoeba

@@ -1,0 +1,167 @@
+#include "trainer/ops.h"
+
+#include <algorithm>
+
+namespace amoeba {
+namespace {
+
+void AppendBatchNorm(torch::nn::Sequential& seq, int channels) {
+  seq->push_back(MakeBatchNorm(channels));
+}
+
+// ReLU, depthwise KxK (stride, dilation), pointwise 1x1, BN.
+void AppendSeparableLayer(torch::nn::Sequential& seq, FeatureShape& shape,
+                          int out_channels, int kernel, int stride,
+                          int dilation, int64_t* macs) {
+  seq->push_back(torch::nn::ReLU());
+  FeatureShape depthwise_out;
+  seq->push_back(MakeConv(shape, shape.channels, kernel, kernel, stride, macs,
+                          &depthwise_out, /*groups=*/shape.channels,
+                          dilation));
+  FeatureShape pointwise_out;
+  seq->push_back(
+      MakeConv(depthwise_out, out_channels, 1, 1, 1, macs, &pointwise_out));
+  AppendBatchNorm(seq, out_channels);
+  shape = pointwise_out;
+}
+
+// ReLU -> conv (kh x kw, stride) -> BN, appended to `seq`.
+void AppendReluConvBn(torch::nn::Sequential& seq, FeatureShape& shape,
+                      int out_channels, int kernel_h, int kernel_w,
+                      int stride, int64_t* macs) {
+  seq->push_back(torch::nn::ReLU());
+  FeatureShape out;
+  seq->push_back(
+      MakeConv(shape, out_channels, kernel_h, kernel_w, stride, macs, &out));
+  AppendBatchNorm(seq, out_channels);
+  shape = out;
+}
+
+}  // namespace
+
+int ConvOutputSize(int size, int kernel, int stride, int padding,
+                   int dilation) {
+  const int effective = dilation * (kernel - 1) + 1;
+  return (size + 2 * padding - effective) / stride + 1;
+}
+
+torch::nn::Conv2d MakeConv(const FeatureShape& in, int out_channels,
+                           int kernel_h, int kernel_w, int stride,
+                           int64_t* macs, FeatureShape* out, int groups,
+                           int dilation) {
+  // "Same" padding for odd kernels.
+  const int pad_h = dilation * (kernel_h - 1) / 2;
+  const int pad_w = dilation * (kernel_w - 1) / 2;
+  out->channels = out_channels;
+  out->height = ConvOutputSize(in.height, kernel_h, stride, pad_h, dilation);
+  out->width = ConvOutputSize(in.width, kernel_w, stride, pad_w, dilation);
+  *macs += static_cast<int64_t>(out->height) * out->width * out_channels *
+           (in.channels / groups) * kernel_h * kernel_w;
+  return torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in.channels, out_channels, {kernel_h, kernel_w})
+          .stride(stride)
+          .padding({pad_h, pad_w})
+          .dilation(dilation)
+          .groups(groups)
+          .bias(false));
+}
+
+torch::nn::BatchNorm2d MakeBatchNorm(int channels) {
+  return torch::nn::BatchNorm2d(
+      torch::nn::BatchNorm2dOptions(channels).eps(1e-3).momentum(0.1));
+}
+
+FactorizedReductionImpl::FactorizedReductionImpl(
+    const FactorizedReductionOptions& options, int64_t* macs)
+    : options_(options) {
+  const int half = options.out_channels() / 2;
+  FeatureShape out1;
+  FeatureShape out2;
+  path1_ = register_module(
+      "path1", MakeConv(options.in(), half, 1, 1, 2, macs, &out1));
+  path2_ = register_module(
+      "path2", MakeConv(options.in(), options.out_channels() - half, 1, 1, 2,
+                        macs, &out2));
+  bn_ = register_module("bn", MakeBatchNorm(options.out_channels()));
+  out_ = FeatureShape{options.out_channels(), out1.height, out1.width};
+}
+
+torch::Tensor FactorizedReductionImpl::forward(torch::Tensor x) {
+  if (options_.relu_first()) x = torch::relu(x);
+  // Path 2 sees the grid shifted by one pixel: pad right/bottom, drop the
+  // first row and column.
+  torch::Tensor shifted =
+      torch::constant_pad_nd(x, {0, 1, 0, 1}).slice(2, 1).slice(3, 1);
+  return bn_(torch::cat({path1_(x), path2_(shifted)}, 1));
+}
+
+torch::nn::Sequential MakeReluConvBn(const FeatureShape& in, int out_channels,
+                                     int stride, int64_t* macs,
+                                     FeatureShape* out) {
+  torch::nn::Sequential seq;
+  FeatureShape shape = in;
+  AppendReluConvBn(seq, shape, out_channels, 1, 1, stride, macs);
+  *out = shape;
+  return seq;
+}
+
+torch::nn::Sequential MakeOp(Op op, const FeatureShape& in, int out_channels,
+                             int stride, int64_t* macs, FeatureShape* out) {
+  torch::nn::Sequential seq;
+  FeatureShape shape = in;
+  switch (op) {
+    case Op::kSepConv3x3:
+    case Op::kSepConv5x5:
+    case Op::kSepConv7x7: {
+      const int kernel =
+          op == Op::kSepConv3x3 ? 3 : (op == Op::kSepConv5x5 ? 5 : 7);
+      AppendSeparableLayer(seq, shape, out_channels, kernel, stride, 1, macs);
+      AppendSeparableLayer(seq, shape, out_channels, kernel, 1, 1, macs);
+      break;
+    }
+    case Op::kDilSepConv3x3:
+      AppendSeparableLayer(seq, shape, out_channels, 3, stride, 2, macs);
+      break;
+    case Op::kAvgPool3x3:
+    case Op::kMaxPool3x3: {
+      if (op == Op::kAvgPool3x3) {
+        seq->push_back(torch::nn::AvgPool2d(torch::nn::AvgPool2dOptions(3)
+                                                .stride(stride)
+                                                .padding(1)
+                                                .count_include_pad(false)));
+      } else {
+        seq->push_back(torch::nn::MaxPool2d(
+            torch::nn::MaxPool2dOptions(3).stride(stride).padding(1)));
+      }
+      shape.height = ConvOutputSize(shape.height, 3, stride, 1);
+      shape.width = ConvOutputSize(shape.width, 3, stride, 1);
+      // Comparisons/additions of a pool are not multiply-adds.
+      if (shape.channels != out_channels) {
+        FeatureShape conv_out;
+        seq->push_back(MakeConv(shape, out_channels, 1, 1, 1, macs, &conv_out));
+        AppendBatchNorm(seq, out_channels);
+        shape = conv_out;
+      }
+      break;
+    }
+    case Op::kNone:
+      if (stride > 1 || shape.channels != out_channels) {
+        AppendReluConvBn(seq, shape, out_channels, 1, 1, stride, macs);
+      } else {
+        seq->push_back(torch::nn::Identity());
+      }
+      break;
+    case Op::kConv1x7_7x1: {
+      const int bottleneck = std::max(1, out_channels / 4);
+      AppendReluConvBn(seq, shape, bottleneck, 1, 1, stride, macs);
+      AppendReluConvBn(seq, shape, bottleneck, 1, 7, 1, macs);
+      AppendReluConvBn(seq, shape, bottleneck, 7, 1, 1, macs);
+      AppendReluConvBn(seq, shape, out_channels, 1, 1, 1, macs);
+      break;
+    }
+  }
+  *out = shape;
+  return seq;
+}
+
+}  // namespace amoeba
