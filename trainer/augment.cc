@@ -1,0 +1,99 @@
+#include "trainer/augment.h"
+
+namespace amoeba {
+
+Normalizer Normalizer::FromDataset(const ImageDataset& data) {
+  torch::NoGradGuard no_grad;
+  // Float64 sums over at most a few hundred MB of pixels: exact enough, and
+  // in chunks so that memory stays bounded.
+  const int64_t channels = data.images.size(1);
+  torch::Tensor sum = torch::zeros({channels}, torch::kFloat64);
+  torch::Tensor sum_sq = torch::zeros({channels}, torch::kFloat64);
+  int64_t count = 0;
+  constexpr int64_t kChunk = 4096;
+  for (int64_t start = 0; start < data.size(); start += kChunk) {
+    const torch::Tensor chunk =
+        data.images.slice(0, start, std::min(start + kChunk, data.size()))
+            .to(torch::kCPU, torch::kFloat64)
+            .div(255.0);
+    sum += chunk.sum({0, 2, 3});
+    sum_sq += chunk.pow(2).sum({0, 2, 3});
+    count += chunk.size(0) * chunk.size(2) * chunk.size(3);
+  }
+  Normalizer n;
+  const torch::Tensor mean = sum / static_cast<double>(count);
+  const torch::Tensor var = sum_sq / static_cast<double>(count) - mean.pow(2);
+  n.mean = mean.to(torch::kFloat32);
+  n.std = var.clamp_min(1e-8).sqrt().to(torch::kFloat32);
+  return n;
+}
+
+torch::Tensor Normalizer::Apply(const torch::Tensor& images) const {
+  const auto device = images.device();
+  const torch::Tensor m = mean.to(device).view({1, -1, 1, 1});
+  const torch::Tensor s = std.to(device).view({1, -1, 1, 1});
+  return (images.to(torch::kFloat32).div_(255.0) - m) / s;
+}
+
+torch::Tensor Augment(const torch::Tensor& batch, const AugmentOptions& options,
+                      torch::Generator& generator) {
+  torch::NoGradGuard no_grad;
+  const int64_t b = batch.size(0);
+  const int64_t c = batch.size(1);
+  const int64_t h = batch.size(2);
+  const int64_t w = batch.size(3);
+  const auto device = batch.device();
+  const auto cpu_long = torch::TensorOptions().dtype(torch::kInt64);
+  torch::Tensor out = batch;
+
+  if (options.crop_padding > 0) {
+    const int64_t p = options.crop_padding;
+    const torch::Tensor padded =
+        torch::constant_pad_nd(out, {p, p, p, p}, 0.0);
+    // Per-sample offsets in [0, 2p]; gather rows, then columns.
+    const torch::Tensor dy =
+        torch::randint(0, 2 * p + 1, {b, 1}, generator, cpu_long).to(device);
+    const torch::Tensor dx =
+        torch::randint(0, 2 * p + 1, {b, 1}, generator, cpu_long).to(device);
+    const torch::Tensor rows =
+        dy + torch::arange(h, cpu_long.device(device)).view({1, h});
+    const torch::Tensor cols =
+        dx + torch::arange(w, cpu_long.device(device)).view({1, w});
+    const torch::Tensor by_rows = padded.gather(
+        2, rows.view({b, 1, h, 1}).expand({b, c, h, w + 2 * p}));
+    out = by_rows.gather(3, cols.view({b, 1, 1, w}).expand({b, c, h, w}));
+  }
+  if (options.horizontal_flip) {
+    const torch::Tensor flip =
+        torch::randint(0, 2, {b}, generator, cpu_long).to(device).to(torch::kBool);
+    out = torch::where(flip.view({b, 1, 1, 1}), out.flip({3}), out);
+  }
+  if (options.cutout > 0) {
+    const int64_t half = options.cutout / 2;
+    const torch::Tensor cy =
+        torch::randint(0, h, {b, 1, 1}, generator, cpu_long).to(device);
+    const torch::Tensor cx =
+        torch::randint(0, w, {b, 1, 1}, generator, cpu_long).to(device);
+    const torch::Tensor ys =
+        torch::arange(h, cpu_long.device(device)).view({1, h, 1});
+    const torch::Tensor xs =
+        torch::arange(w, cpu_long.device(device)).view({1, 1, w});
+    const torch::Tensor inside = (ys >= cy - half) & (ys < cy - half + options.cutout) &
+                                 (xs >= cx - half) & (xs < cx - half + options.cutout);
+    out = out.masked_fill(inside.unsqueeze(1), 0.0);
+  }
+  return out;
+}
+
+AugmentOptions DefaultAugmentation(DatasetKind kind) {
+  AugmentOptions options;
+  if (kind == DatasetKind::kCifar10) {
+    options.crop_padding = 4;
+    options.horizontal_flip = true;
+  } else {
+    options.crop_padding = 2;
+  }
+  return options;
+}
+
+}  // namespace amoeba

@@ -1,0 +1,49 @@
+// Batch preparation on the device the batch lives on: uint8 -> float,
+// per-channel normalization, and the paper's augmentation (random crop with
+// padding, horizontal flip, optional cutout). The dataset stays resident on
+// the device as uint8, so no host->device copy happens per step.
+//
+// Random numbers come from a CPU torch::Generator seeded by the caller, so a
+// seed gives the same augmentation on any device.
+#ifndef AMOEBA_TRAINER_AUGMENT_H_
+#define AMOEBA_TRAINER_AUGMENT_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#include "trainer/dataset.h"
+
+namespace amoeba {
+
+struct AugmentOptions {
+  int crop_padding = 0;          // random crop after zero padding; 0 = off
+  bool horizontal_flip = false;  // with probability 1/2
+  int cutout = 0;                // side of a zeroed square; 0 = off
+};
+
+// Per-channel mean and standard deviation of pixel values in [0, 1].
+struct Normalizer {
+  torch::Tensor mean;  // float [C]
+  torch::Tensor std;   // float [C]
+
+  // Statistics of a uint8 image set.
+  static Normalizer FromDataset(const ImageDataset& data);
+
+  // uint8 [B, C, H, W] -> normalized float, on the images' device.
+  torch::Tensor Apply(const torch::Tensor& images) const;
+};
+
+// Augments a normalized float batch [B, C, H, W]. Returns the batch itself
+// when every option is off.
+torch::Tensor Augment(const torch::Tensor& batch, const AugmentOptions& options,
+                      torch::Generator& generator);
+
+// The usual augmentation of a dataset: CIFAR-10 crop 4 + flip;
+// Fashion-MNIST crop 2, no flip (garments have a handedness of sorts and
+// the search is short).
+AugmentOptions DefaultAugmentation(DatasetKind kind);
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_TRAINER_AUGMENT_H_

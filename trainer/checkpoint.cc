@@ -1,0 +1,130 @@
+#include "trainer/checkpoint.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "genotype/text.h"
+
+namespace amoeba {
+namespace {
+
+constexpr int64_t kFormatVersion = 1;
+
+// Network options as a flat list of doubles, in this order.
+std::vector<double> OptionsToVector(const NetworkOptions& o) {
+  return {static_cast<double>(o.cells_per_stack),
+          static_cast<double>(o.filters),
+          static_cast<double>(o.input_channels),
+          static_cast<double>(o.image_size),
+          static_cast<double>(o.num_classes),
+          o.stem_multiplier,
+          o.aux_head ? 1.0 : 0.0,
+          o.dropout,
+          o.drop_path};
+}
+
+absl::StatusOr<NetworkOptions> OptionsFromVector(const std::vector<double>& v) {
+  if (v.size() != 9) {
+    return absl::InvalidArgumentError("network options have the wrong size");
+  }
+  NetworkOptions o;
+  o.cells_per_stack = static_cast<int>(v[0]);
+  o.filters = static_cast<int>(v[1]);
+  o.input_channels = static_cast<int>(v[2]);
+  o.image_size = static_cast<int>(v[3]);
+  o.num_classes = static_cast<int>(v[4]);
+  o.stem_multiplier = v[5];
+  o.aux_head = v[6] != 0;
+  o.dropout = v[7];
+  o.drop_path = v[8];
+  RETURN_IF_ERROR(ValidateNetworkOptions(o));
+  return o;
+}
+
+}  // namespace
+
+absl::Status SaveModel(const TrainedModel& model, const std::string& path) {
+  const std::string temporary = path + ".tmp";
+  try {
+    torch::serialize::OutputArchive archive;
+    archive.write("amoeba_format", torch::tensor(kFormatVersion));
+    archive.write("genotype", c10::IValue(FormatGenotype(model.genotype)));
+    archive.write("network_options",
+                  torch::tensor(OptionsToVector(model.network_options),
+                                torch::kFloat64));
+    archive.write("normalizer_mean", model.normalizer.mean.cpu());
+    archive.write("normalizer_std", model.normalizer.std.cpu());
+    archive.write("result",
+                  torch::tensor({model.result.validation_accuracy,
+                                 static_cast<double>(model.result.parameters),
+                                 static_cast<double>(model.result.multiply_adds)},
+                                torch::kFloat64));
+    torch::serialize::OutputArchive weights;
+    model.network->save(weights);
+    archive.write("model", weights);
+    archive.save_to(temporary);
+  } catch (const std::exception& e) {
+    std::remove(temporary.c_str());
+    return absl::UnavailableError(
+        absl::StrCat("cannot write checkpoint ", path, ": ", e.what()));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    return absl::UnavailableError(
+        absl::StrCat("cannot rename checkpoint into place at ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TrainedModel> LoadModel(const std::string& path) {
+  if (!std::ifstream(path).good()) {
+    return absl::NotFoundError(absl::StrCat("checkpoint ", path, " not found"));
+  }
+  TrainedModel model;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    torch::Tensor version;
+    if (!archive.try_read("amoeba_format", version) ||
+        version.item<int64_t>() != kFormatVersion) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, " is not an amoeba checkpoint (format ", kFormatVersion, ")"));
+    }
+    c10::IValue genotype_text;
+    archive.read("genotype", genotype_text);
+    ASSIGN_OR_RETURN(model.genotype,
+                     ParseGenotype(genotype_text.toStringRef()));
+    torch::Tensor options;
+    archive.read("network_options", options);
+    options = options.contiguous();
+    ASSIGN_OR_RETURN(
+        model.network_options,
+        OptionsFromVector(std::vector<double>(
+            options.data_ptr<double>(),
+            options.data_ptr<double>() + options.numel())));
+    archive.read("normalizer_mean", model.normalizer.mean);
+    archive.read("normalizer_std", model.normalizer.std);
+    torch::Tensor result;
+    archive.read("result", result);
+    model.result.validation_accuracy = result[0].item<double>();
+    model.result.parameters = static_cast<int64_t>(result[1].item<double>());
+    model.result.multiply_adds = static_cast<int64_t>(result[2].item<double>());
+    model.network = Network(model.genotype, model.network_options);
+    torch::serialize::InputArchive weights;
+    archive.read("model", weights);
+    model.network->load(weights);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {
+      what = c10_error->what_without_backtrace();
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot load checkpoint ", path, " (corrupt or not an amoeba "
+        "checkpoint): ", what.substr(0, 500)));
+  }
+  return model;
+}
+
+}  // namespace amoeba

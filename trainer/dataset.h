@@ -1,0 +1,84 @@
+// Image classification datasets held in memory as uint8 tensors.
+//
+// Fashion-MNIST: gzipped (or plain) IDX files as Debian's
+// `dataset-fashion-mnist` ships them under /usr/share/datasets/fashion-mnist.
+// CIFAR-10: the standard binary files data_batch_1..5.bin and test_batch.bin
+// (1 label byte + 3072 pixel bytes, R, G, B planes, per record).
+//
+// Every loader checks what it reads; a missing, truncated or corrupt file is
+// an error that names the file and the problem, never a crash.
+#ifndef AMOEBA_TRAINER_DATASET_H_
+#define AMOEBA_TRAINER_DATASET_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace amoeba {
+
+struct ImageDataset {
+  torch::Tensor images;  // uint8 [N, C, H, W]
+  torch::Tensor labels;  // int64 [N], in [0, num_classes)
+  int num_classes = 10;
+
+  int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+  int channels() const { return static_cast<int>(images.size(1)); }
+  int image_size() const { return static_cast<int>(images.size(2)); }
+};
+
+enum class DatasetKind { kFashionMnist, kCifar10 };
+
+// "fashion_mnist" or "cifar10" (also "fashion-mnist", "cifar-10").
+absl::StatusOr<DatasetKind> DatasetKindFromName(absl::string_view name);
+std::string DatasetName(DatasetKind kind);
+
+// Where Debian puts the data; "" for CIFAR-10, which must be given.
+std::string DefaultDataDir(DatasetKind kind);
+
+// One IDX image file (magic 0x803, [N, rows, cols]) and its label file
+// (magic 0x801, [N]); labels must be < num_classes.
+absl::StatusOr<ImageDataset> LoadIdxPair(const std::string& images_path,
+                                         const std::string& labels_path,
+                                         int num_classes = 10);
+
+// The training (true) or test (false) part of Fashion-MNIST in `dir`.
+absl::StatusOr<ImageDataset> LoadFashionMnist(const std::string& dir,
+                                              bool train);
+
+// The training (data_batch_1..5.bin) or test (test_batch.bin) part of
+// CIFAR-10 in `dir`.
+absl::StatusOr<ImageDataset> LoadCifar10(const std::string& dir, bool train);
+
+// How to cut a dataset for a search or a final training.
+struct DataOptions {
+  DatasetKind kind = DatasetKind::kFashionMnist;
+  std::string dir;  // empty: DefaultDataDir(kind)
+  // Images held out of the training set as the validation set (the paper:
+  // 5,000 of CIFAR-10's 50,000). Chosen by a fixed permutation of split_seed,
+  // so every worker holds out the same images.
+  int64_t validation_images = 5000;
+  // Caps for small runs; 0 = no cap.
+  int64_t max_train_images = 0;
+  uint64_t split_seed = 0;
+  // The test set is loaded only when asked: it is for final evaluation.
+  bool load_test = false;
+};
+
+struct DataSplit {
+  ImageDataset train;
+  ImageDataset validation;
+  ImageDataset test;  // empty unless DataOptions::load_test
+};
+
+absl::StatusOr<DataSplit> LoadDataSplit(const DataOptions& options);
+
+// The rows of `data` at `indices` (int64 [K]).
+ImageDataset Subset(const ImageDataset& data, const torch::Tensor& indices);
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_TRAINER_DATASET_H_

@@ -1,0 +1,127 @@
+#include "trainer/device.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace amoeba {
+namespace {
+
+// LibTorch 2.4 replaced the CUDA-specific autocast setters with per-device
+// ones; both are supported so GPU hosts can use a current LibTorch.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool AutocastEnabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
+void SetAutocast(bool enabled, at::ScalarType dtype) {
+  at::autocast::set_autocast_enabled(at::kCUDA, enabled);
+  at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+}
+#else
+bool AutocastEnabled() { return at::autocast::is_enabled(); }
+void SetAutocast(bool enabled, at::ScalarType dtype) {
+  at::autocast::set_enabled(enabled);
+  at::autocast::set_autocast_gpu_dtype(dtype);
+}
+#endif
+
+}  // namespace
+
+absl::StatusOr<Precision> PrecisionFromName(absl::string_view name) {
+  const std::string key = absl::AsciiStrToLower(name);
+  if (key == "auto") return Precision::kAuto;
+  if (key == "fp32" || key == "float32") return Precision::kFloat32;
+  if (key == "bf16" || key == "bfloat16") return Precision::kBFloat16;
+  if (key == "fp16" || key == "float16") return Precision::kFloat16;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown precision '", name, "'; known: auto, fp32, bf16, fp16"));
+}
+
+std::string PrecisionName(Precision precision) {
+  switch (precision) {
+    case Precision::kAuto:
+      return "auto";
+    case Precision::kFloat32:
+      return "fp32";
+    case Precision::kBFloat16:
+      return "bf16";
+    case Precision::kFloat16:
+      return "fp16";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<torch::Device> ResolveDevice(const DeviceOptions& options) {
+  const std::string name = absl::AsciiStrToLower(options.device);
+  if (name == "cpu") return torch::Device(torch::kCPU);
+  int index = 0;
+  if (name == "cuda") {
+    index = 0;
+  } else if (name.rfind("cuda:", 0) == 0 &&
+             absl::SimpleAtoi(name.substr(5), &index) && index >= 0) {
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown device '", options.device, "'; use cpu, cuda or cuda:N"));
+  }
+  if (!torch::cuda::is_available()) {
+    return absl::UnavailableError(absl::StrCat(
+        "device ", options.device,
+        ": this LibTorch has no CUDA or sees no GPU (build against a CUDA "
+        "LibTorch: docs/building.md)"));
+  }
+  const int count = static_cast<int>(torch::cuda::device_count());
+  if (index >= count) {
+    return absl::UnavailableError(absl::StrFormat(
+        "device %s: only %d GPU(s) visible", options.device, count));
+  }
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+void ConfigureRuntime(const DeviceOptions& options,
+                      const torch::Device& device) {
+  int threads = options.threads;
+  if (threads <= 0) {
+    threads = static_cast<int>(std::thread::hardware_concurrency());
+    if (threads <= 0) threads = 1;
+  }
+  if (torch::get_num_threads() != threads) torch::set_num_threads(threads);
+  if (device.is_cuda()) {
+    at::globalContext().setBenchmarkCuDNN(options.cudnn_benchmark);
+  }
+}
+
+Precision EffectivePrecision(Precision requested, const torch::Device& device) {
+  if (!device.is_cuda()) return Precision::kFloat32;
+  return requested == Precision::kAuto ? Precision::kBFloat16 : requested;
+}
+
+AutocastScope::AutocastScope(Precision precision, const torch::Device& device) {
+  const Precision effective = EffectivePrecision(precision, device);
+  if (effective != Precision::kBFloat16 && effective != Precision::kFloat16) {
+    return;
+  }
+  active_ = true;
+  previous_enabled_ = AutocastEnabled();
+  SetAutocast(true, effective == Precision::kBFloat16 ? at::kBFloat16
+                                                      : at::kHalf);
+  at::autocast::increment_nesting();
+}
+
+AutocastScope::~AutocastScope() {
+  if (!active_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  SetAutocast(previous_enabled_, at::kBFloat16);
+}
+
+std::string DescribeDevice(const torch::Device& device) {
+  if (device.is_cpu()) {
+    return absl::StrFormat("cpu (%d threads)", torch::get_num_threads());
+  }
+  return device.str();
+}
+
+}  // namespace amoeba

@@ -1,0 +1,65 @@
+// Where training runs and how: CPU threads, CUDA, cuDNN autotuning,
+// channels-last memory format and mixed precision.
+#ifndef AMOEBA_TRAINER_DEVICE_H_
+#define AMOEBA_TRAINER_DEVICE_H_
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace amoeba {
+
+enum class Precision {
+  kAuto,  // fp32 on CPU, bf16 autocast on CUDA
+  kFloat32,
+  kBFloat16,  // autocast (CUDA only)
+  kFloat16,   // autocast with dynamic loss scaling (CUDA only)
+};
+
+absl::StatusOr<Precision> PrecisionFromName(absl::string_view name);
+std::string PrecisionName(Precision precision);
+
+struct DeviceOptions {
+  std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
+  // CPU intra-op threads; 0 = every core of the machine. LibTorch's own
+  // default here is 1, so it is always set explicitly.
+  int threads = 0;
+  bool cudnn_benchmark = true;  // CUDA: autotune convolutions per shape
+  bool channels_last = true;    // CUDA: NHWC tensors (faster with bf16)
+  Precision precision = Precision::kAuto;
+};
+
+// The device, after checking that it exists (CUDA built in and present,
+// index in range). InvalidArgument for a malformed name; Unavailable when
+// this LibTorch has no CUDA or no such GPU.
+absl::StatusOr<torch::Device> ResolveDevice(const DeviceOptions& options);
+
+// Applies the process-wide settings: thread count, cuDNN autotuning.
+void ConfigureRuntime(const DeviceOptions& options, const torch::Device& device);
+
+// The precision actually used on `device` (kAuto resolved; reduced
+// precision only on CUDA).
+Precision EffectivePrecision(Precision requested, const torch::Device& device);
+
+// Autocast for its lifetime on CUDA with bf16/fp16; nothing otherwise.
+class AutocastScope {
+ public:
+  AutocastScope(Precision precision, const torch::Device& device);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool active_ = false;
+  bool previous_enabled_ = false;
+};
+
+// "cpu (2 threads)" or "cuda:0 (NVIDIA H100 ...)" for logs and results.
+std::string DescribeDevice(const torch::Device& device);
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_TRAINER_DEVICE_H_

@@ -1,0 +1,136 @@
+// Training and evaluation of a network: SGD with momentum and weight decay,
+// cosine learning rate (optional warm-up), label smoothing, gradient
+// clipping, auxiliary-head loss, ScheduledDropPath; fitness = accuracy on the
+// held-out validation set.
+//
+// Errors (never exceptions: LibTorch's are caught here and converted):
+//   InvalidArgument    bad options
+//   Aborted            training diverged (NaN/inf loss); the message says
+//                      when. A failed evaluation, not a crash.
+//   Cancelled          the cancellation check answered true
+//   ResourceExhausted  out of memory (CUDA or host)
+//   Internal           any other LibTorch error, with its message
+//
+// Thread safety: one training per Network at a time. Different networks may
+// train concurrently (LibTorch's thread pool is shared per process).
+#ifndef AMOEBA_TRAINER_TRAIN_H_
+#define AMOEBA_TRAINER_TRAIN_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "genotype/genotype.h"
+#include "trainer/augment.h"
+#include "trainer/dataset.h"
+#include "trainer/device.h"
+#include "trainer/network.h"
+
+namespace amoeba {
+
+struct TrainOptions {
+  int epochs = 25;
+  int batch_size = 128;
+  double learning_rate = 0.024;  // peak of the cosine schedule
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  double warmup_epochs = 0;  // linear warm-up to the peak
+  double label_smoothing = 0;
+  double grad_clip_norm = 0;  // 0 = off
+  double aux_weight = 0.4;    // weight of the auxiliary head's loss
+  AugmentOptions augment;
+  // Progress callback every this many steps as well as after every epoch;
+  // 0 = after epochs only.
+  int progress_every_steps = 0;
+  // Evaluate the validation set after every epoch (the progress then carries
+  // it); otherwise only at the end.
+  bool validate_every_epoch = true;
+  int eval_batch_size = 512;
+  uint64_t seed = 1;  // weights, data order, augmentation, drop path
+  DeviceOptions device;
+};
+
+absl::Status ValidateTrainOptions(const TrainOptions& options);
+
+// The training and validation sets resident on the training device.
+struct PreparedData {
+  ImageDataset train;
+  ImageDataset validation;
+  Normalizer normalizer;  // statistics of the training set
+  torch::Device device = torch::kCPU;
+};
+
+// Moves (copies) the split's train and validation sets to `device` once;
+// later trainings reuse them.
+absl::StatusOr<PreparedData> PrepareData(const DataSplit& split,
+                                         const torch::Device& device);
+
+struct TrainProgress {
+  int epoch = 0;  // 1-based epoch in progress or just finished
+  int epochs = 0;
+  int64_t step = 0;  // steps done in total
+  int64_t total_steps = 0;
+  bool end_of_epoch = false;
+  double learning_rate = 0;
+  double train_loss = 0;      // mean since the last report
+  double train_accuracy = 0;  // mean since the last report
+  double validation_accuracy = -1;  // < 0 when not evaluated this time
+  double images_per_second = 0;     // training throughput since the start
+  double elapsed_seconds = 0;
+};
+
+struct TrainCallbacks {
+  std::function<void(const TrainProgress&)> on_progress;
+  // Asked between steps; true stops training with Cancelled.
+  std::function<bool()> should_cancel;
+};
+
+struct TrainResult {
+  double validation_accuracy = 0;  // the fitness
+  double final_train_loss = 0;
+  double final_train_accuracy = 0;
+  int64_t parameters = 0;
+  int64_t multiply_adds = 0;
+  double train_seconds = 0;  // training steps only
+  double total_seconds = 0;  // including evaluations
+  double images_per_second = 0;
+  int64_t steps = 0;
+};
+
+// Trains `network` (already on data.device) and evaluates it on the
+// validation set.
+absl::StatusOr<TrainResult> Train(Network& network, const PreparedData& data,
+                                  const TrainOptions& options,
+                                  const TrainCallbacks& callbacks = {});
+
+// Fraction of `data` (on `device` or moved there batch by batch) that the
+// network classifies correctly, in eval mode without gradients.
+absl::StatusOr<double> EvaluateAccuracy(Network& network,
+                                        const ImageDataset& data,
+                                        const Normalizer& normalizer,
+                                        const torch::Device& device,
+                                        int batch_size = 512,
+                                        Precision precision = Precision::kAuto);
+
+// A trained network with what is needed to rebuild and use it.
+struct TrainedModel {
+  Genotype genotype;
+  NetworkOptions network_options;
+  Normalizer normalizer;
+  Network network{nullptr};
+  TrainResult result;
+};
+
+// Seeds, builds the network for `genotype` on data.device, trains and
+// evaluates it: one evaluation of the search.
+absl::StatusOr<TrainedModel> TrainGenotype(const Genotype& genotype,
+                                           const NetworkOptions& network_options,
+                                           const PreparedData& data,
+                                           const TrainOptions& options,
+                                           const TrainCallbacks& callbacks = {});
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_TRAINER_TRAIN_H_
