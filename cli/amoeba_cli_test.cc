@@ -147,4 +147,42 @@ TEST_CASE("usage errors exit 2 with a message") {
   CHECK(Run("genotype random --count=-1").exit_code == 2);
 }
 
+TEST_CASE("train trains, saves, and evaluate reads the model back") {
+  const std::string model = TempDir() + "/tiny.pt";
+  const Result r = Run(
+      "train --epochs=2 --F=4 --max_train_images=256 --validation_images=128 "
+      "--threads=2 --save=" + model + " nasnet-a");
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("epoch 1/2") &&
+                        Catch::Contains("epoch 2/2") &&
+                        Catch::Contains("validation accuracy 0.") &&
+                        Catch::Contains("multiply-adds"));
+  CHECK_THAT(r.out, Catch::Contains("saved " + model));
+  const Result e = Run("evaluate --split=validation --validation_images=128 "
+                       "--max_train_images=256 " + model);
+  INFO(e.err);
+  REQUIRE(e.exit_code == 0);
+  // Same images, same weights: the accuracy the training reported.
+  const std::string reported =
+      r.out.substr(r.out.find("validation accuracy ") + 20, 6);
+  CHECK_THAT(e.out, Catch::Contains("validation accuracy " + reported));
+}
+
+TEST_CASE("train and evaluate report bad input with exit codes") {
+  CHECK(Run("train --epochs=1 not-a-genotype").exit_code == 1);
+  const Result dataset = Run("train --dataset=imagenet amoebanet-a");
+  CHECK(dataset.exit_code == 2);
+  CHECK_THAT(dataset.err, Catch::Contains("unknown dataset 'imagenet'"));
+  const Result cuda = Run("train --device=cuda amoebanet-a");
+  CHECK(cuda.exit_code == 3);
+  CHECK_THAT(cuda.err, Catch::Contains("no CUDA"));
+  const Result data = Run("train --data_dir=/nonexistent amoebanet-a");
+  CHECK(data.exit_code == 3);
+  CHECK_THAT(data.err, Catch::Contains("/nonexistent/train-images"));
+  CHECK(Run("train --batch_size=1 amoebanet-a").exit_code == 2);
+  CHECK(Run("evaluate /nonexistent.pt").exit_code == 3);
+  CHECK(Run("train").exit_code == 2);
+}
+
 }  // namespace

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/genotype_command.h"
+#include "cli/train_command.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
@@ -14,6 +15,8 @@ constexpr char kUsage[] = R"(usage: amoeba GROUP COMMAND [flags] [args]
 
 groups:
   genotype   the search space: random, mutate, show, validate, dot, known
+  train      train a genotype at any N/F on a dataset (`amoeba train help`)
+  evaluate   evaluate a model saved by `amoeba train --save`
 
 `amoeba GROUP help` describes a group; `amoeba --helpfull` lists every flag.
 )";
@@ -34,6 +37,14 @@ int main(int argc, char** argv) {
   const std::string group = args[0];
   args.erase(args.begin());
   if (group == "genotype") return amoeba::RunGenotypeCommand(args);
+  if (group == "train" || group == "evaluate") {
+    if (!args.empty() && args[0] == "help") {
+      std::cout << amoeba::TrainUsage();
+      return 0;
+    }
+    return group == "train" ? amoeba::RunTrainCommand(args)
+                            : amoeba::RunEvaluateCommand(args);
+  }
   std::cerr << "amoeba: unknown group '" << group << "'\n\n" << kUsage;
   return 2;
 }

@@ -88,7 +88,9 @@ void ConfigureRuntime(const DeviceOptions& options,
     threads = static_cast<int>(std::thread::hardware_concurrency());
     if (threads <= 0) threads = 1;
   }
-  if (torch::get_num_threads() != threads) torch::set_num_threads(threads);
+  // Always set: the pool may report this count without having been sized
+  // to it (seen with Debian's LibTorch on 2-core machines).
+  torch::set_num_threads(threads);
   if (device.is_cuda()) {
     at::globalContext().setBenchmarkCuDNN(options.cudnn_benchmark);
   }

@@ -92,6 +92,7 @@ absl::StatusOr<double> EvaluateImpl(Network& network, const ImageDataset& data,
   if (data.size() == 0) {
     return absl::InvalidArgumentError("cannot evaluate on an empty dataset");
   }
+  if (batch_size <= 0) batch_size = device.is_cuda() ? 1024 : 64;
   torch::NoGradGuard no_grad;
   network->eval();
   torch::Tensor correct = torch::zeros({}, torch::TensorOptions()
@@ -270,7 +271,11 @@ absl::StatusOr<TrainResult> TrainImpl(Network& network, const PreparedData& data
       if (end_of_epoch && (o.validate_every_epoch || epoch == o.epochs)) {
         ASSIGN_OR_RETURN(result.validation_accuracy,
                          EvaluateImpl(network, data.validation, data.normalizer,
-                                      device, o.eval_batch_size, precision,
+                                      device,
+                                      o.eval_batch_size > 0 || device.is_cuda()
+                                          ? o.eval_batch_size
+                                          : o.batch_size,
+                                      precision,
                                       channels_last));
         progress.validation_accuracy = result.validation_accuracy;
         network->train();
@@ -327,8 +332,8 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
       o.augment.cutout < 0 || o.augment.cutout > 1024) {
     return bad("augmentation: crop padding must be in 0..64, cutout in 0..1024");
   }
-  if (o.eval_batch_size < 1 || o.progress_every_steps < 0) {
-    return bad("eval batch size must be >= 1, progress steps >= 0");
+  if (o.eval_batch_size < 0 || o.progress_every_steps < 0) {
+    return bad("eval batch size and progress steps must be >= 0");
   }
   return absl::OkStatus();
 }
@@ -363,8 +368,8 @@ absl::StatusOr<double> EvaluateAccuracy(Network& network,
                                         const Normalizer& normalizer,
                                         const torch::Device& device,
                                         int batch_size, Precision precision) {
-  if (batch_size < 1) {
-    return absl::InvalidArgumentError("evaluation batch size must be >= 1");
+  if (batch_size < 0) {
+    return absl::InvalidArgumentError("evaluation batch size must be >= 0");
   }
   return GuardTorch("evaluating", [&]() {
     return EvaluateImpl(network, data, normalizer, device, batch_size,

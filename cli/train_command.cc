@@ -1,0 +1,295 @@
+#include "cli/train_command.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "absl/strings/str_format.h"
+#include "cli/genotype_input.h"
+#include "gflags/gflags.h"
+#include "genotype/fingerprint.h"
+#include "genotype/text.h"
+#include "trainer/checkpoint.h"
+#include "trainer/train.h"
+
+DECLARE_uint64(seed);
+
+DEFINE_string(dataset, "fashion_mnist", "fashion_mnist or cifar10");
+DEFINE_string(data_dir, "",
+              "dataset folder (default: Debian's Fashion-MNIST; CIFAR-10 "
+              "needs one)");
+DEFINE_int32(N, 1, "normal cells per stack (the paper's N)");
+DEFINE_int32(F, 8, "filters of the first stack (the paper's F)");
+DEFINE_int32(epochs, 2, "training epochs");
+DEFINE_int32(batch_size, 64, "batch size");
+DEFINE_double(lr, 0.05, "peak learning rate of the cosine schedule");
+DEFINE_double(momentum, 0.9, "SGD momentum");
+DEFINE_double(weight_decay, 5e-4, "weight decay");
+DEFINE_double(warmup_epochs, 0, "linear learning-rate warm-up, in epochs");
+DEFINE_double(label_smoothing, 0, "label smoothing");
+DEFINE_double(grad_clip, 0, "gradient norm clip (0 = off)");
+DEFINE_string(augment, "default",
+              "default (CIFAR-10: crop 4 + flip; Fashion-MNIST: crop 2) or "
+              "none");
+DEFINE_int32(cutout, 0, "cutout square side (0 = off)");
+DEFINE_bool(aux_head, false, "auxiliary head at 2/3 depth (final training)");
+DEFINE_double(drop_path, 0, "ScheduledDropPath maximum (final training)");
+DEFINE_double(dropout, 0, "dropout before the classifier");
+DEFINE_int64(validation_images, 1000,
+             "images held out of the training set for validation");
+DEFINE_int64(max_train_images, 2000,
+             "cap on training images (0 = all of them)");
+DEFINE_string(device, "cpu", "cpu, cuda or cuda:N");
+DEFINE_int32(threads, 0, "CPU threads (0 = all cores)");
+DEFINE_string(precision, "auto", "auto, fp32, bf16 or fp16 (CUDA)");
+DEFINE_string(save, "", "write the trained model to this file");
+DEFINE_bool(test, false, "also evaluate on the test set at the end");
+DEFINE_string(split, "test", "`evaluate`: test or validation");
+
+namespace amoeba {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitEnvironment = 3;
+
+int ExitCodeFor(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      return kExitUsage;
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kUnavailable:
+      return kExitEnvironment;
+    default:
+      return kExitFailed;
+  }
+}
+
+std::string Millions(int64_t n) {
+  return absl::StrFormat("%.3fM", static_cast<double>(n) / 1e6);
+}
+
+absl::StatusOr<DataOptions> DataOptionsFromFlags(bool load_test) {
+  DataOptions data;
+  auto kind = DatasetKindFromName(FLAGS_dataset);
+  if (!kind.ok()) return kind.status();
+  data.kind = *kind;
+  data.dir = FLAGS_data_dir;
+  data.validation_images = FLAGS_validation_images;
+  data.max_train_images = FLAGS_max_train_images;
+  data.load_test = load_test;
+  return data;
+}
+
+}  // namespace
+
+std::string TrainUsage() {
+  return R"(usage: amoeba train [flags] GENOTYPE
+       amoeba evaluate [--split=test|validation] [data flags] MODEL_FILE
+
+train: trains GENOTYPE (a published name, a text, or a file) at --N/--F on
+--dataset, one progress line per epoch, then the final validation accuracy,
+parameters, multiply-adds and time. Retrain the best model of a search at
+full size, e.g.:
+  amoeba train --dataset=cifar10 --data_dir=DIR --N=6 --F=36 --epochs=600 \
+    --batch_size=128 --lr=0.024 --cutout=16 --aux_head --drop_path=0.7 \
+    --max_train_images=0 --validation_images=5000 --device=cuda --test \
+    --save=best.pt best_genotype.txt
+evaluate: loads a model written by --save and reports its accuracy.
+
+`amoeba --helpfull` lists every flag with its default.
+)";
+}
+
+int RunTrainCommand(const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    std::cerr << "amoeba train: expected one GENOTYPE, got " << args.size()
+              << "\n\n"
+              << TrainUsage();
+    return kExitUsage;
+  }
+  const auto genotype = GenotypeFromArgument(args[0]);
+  if (!genotype.ok()) {
+    std::cerr << "amoeba train: " << genotype.status().message() << "\n";
+    return kExitFailed;
+  }
+  if (FLAGS_augment != "default" && FLAGS_augment != "none") {
+    std::cerr << "amoeba train: --augment must be default or none\n";
+    return kExitUsage;
+  }
+  auto data_options = DataOptionsFromFlags(FLAGS_test);
+  if (!data_options.ok()) {
+    std::cerr << "amoeba train: " << data_options.status().message() << "\n";
+    return kExitUsage;
+  }
+
+  TrainOptions options;
+  options.epochs = FLAGS_epochs;
+  options.batch_size = FLAGS_batch_size;
+  options.learning_rate = FLAGS_lr;
+  options.momentum = FLAGS_momentum;
+  options.weight_decay = FLAGS_weight_decay;
+  options.warmup_epochs = FLAGS_warmup_epochs;
+  options.label_smoothing = FLAGS_label_smoothing;
+  options.grad_clip_norm = FLAGS_grad_clip;
+  if (FLAGS_augment == "default") {
+    options.augment = DefaultAugmentation(data_options->kind);
+  }
+  options.augment.cutout = FLAGS_cutout;
+  options.seed = FLAGS_seed == 0 ? 1 : FLAGS_seed;
+  options.device.device = FLAGS_device;
+  options.device.threads = FLAGS_threads;
+  auto precision = PrecisionFromName(FLAGS_precision);
+  if (!precision.ok()) {
+    std::cerr << "amoeba train: " << precision.status().message() << "\n";
+    return kExitUsage;
+  }
+  options.device.precision = *precision;
+  if (auto s = ValidateTrainOptions(options); !s.ok()) {
+    std::cerr << "amoeba train: " << s.message() << "\n";
+    return kExitUsage;
+  }
+  const auto device = ResolveDevice(options.device);
+  if (!device.ok()) {
+    std::cerr << "amoeba train: " << device.status().message() << "\n";
+    return ExitCodeFor(device.status());
+  }
+  ConfigureRuntime(options.device, *device);
+
+  std::cout << "loading " << DatasetName(data_options->kind) << " ..."
+            << std::endl;
+  const auto split = LoadDataSplit(*data_options);
+  if (!split.ok()) {
+    std::cerr << "amoeba train: " << split.status().message() << "\n";
+    return ExitCodeFor(split.status());
+  }
+  NetworkOptions network;
+  network.cells_per_stack = FLAGS_N;
+  network.filters = FLAGS_F;
+  network.input_channels = split->train.channels();
+  network.image_size = split->train.image_size();
+  network.num_classes = split->train.num_classes;
+  network.aux_head = FLAGS_aux_head;
+  network.drop_path = FLAGS_drop_path;
+  network.dropout = FLAGS_dropout;
+  if (auto s = ValidateNetworkOptions(network); !s.ok()) {
+    std::cerr << "amoeba train: " << s.message() << "\n";
+    return kExitUsage;
+  }
+  const auto data = PrepareData(*split, *device);
+  if (!data.ok()) {
+    std::cerr << "amoeba train: " << data.status().message() << "\n";
+    return ExitCodeFor(data.status());
+  }
+  std::cout << absl::StrFormat(
+                   "genotype %s (fingerprint %s)\nN=%d F=%d, %d train / %d "
+                   "validation images of %dx%dx%d, %d epochs, batch %d, on %s",
+                   FormatGenotype(*genotype),
+                   FingerprintHex(Fingerprint(*genotype)), FLAGS_N, FLAGS_F,
+                   split->train.size(), split->validation.size(),
+                   network.input_channels, network.image_size,
+                   network.image_size, options.epochs, options.batch_size,
+                   DescribeDevice(*device))
+            << std::endl;
+
+  TrainCallbacks callbacks;
+  callbacks.on_progress = [](const TrainProgress& p) {
+    std::cout << absl::StrFormat(
+                     "epoch %d/%d  loss %.4f  train_acc %.4f  %s  lr %.5f  "
+                     "%.0f img/s  %.1fs",
+                     p.epoch, p.epochs, p.train_loss, p.train_accuracy,
+                     p.validation_accuracy >= 0
+                         ? absl::StrFormat("val_acc %.4f", p.validation_accuracy)
+                         : std::string("val_acc -"),
+                     p.learning_rate, p.images_per_second, p.elapsed_seconds)
+              << std::endl;
+  };
+  auto model = TrainGenotype(*genotype, network, *data, options, callbacks);
+  if (!model.ok()) {
+    std::cerr << "amoeba train: " << model.status().message() << "\n";
+    return ExitCodeFor(model.status());
+  }
+  const TrainResult& r = model->result;
+  std::cout << absl::StrFormat(
+                   "validation accuracy %.4f | parameters %s | multiply-adds "
+                   "%s per image | training %.1fs (%.0f img/s), total %.1fs",
+                   r.validation_accuracy, Millions(r.parameters),
+                   Millions(r.multiply_adds), r.train_seconds,
+                   r.images_per_second, r.total_seconds)
+            << std::endl;
+  if (FLAGS_test) {
+    const auto test = EvaluateAccuracy(model->network, split->test,
+                                       model->normalizer, *device);
+    if (!test.ok()) {
+      std::cerr << "amoeba train: " << test.status().message() << "\n";
+      return ExitCodeFor(test.status());
+    }
+    std::cout << absl::StrFormat("test accuracy %.4f (%d images)", *test,
+                                 split->test.size())
+              << std::endl;
+  }
+  if (!FLAGS_save.empty()) {
+    if (auto s = SaveModel(*model, FLAGS_save); !s.ok()) {
+      std::cerr << "amoeba train: " << s.message() << "\n";
+      return kExitEnvironment;
+    }
+    std::cout << "saved " << FLAGS_save << std::endl;
+  }
+  return kExitOk;
+}
+
+int RunEvaluateCommand(const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    std::cerr << "amoeba evaluate: expected one MODEL_FILE\n\n" << TrainUsage();
+    return kExitUsage;
+  }
+  if (FLAGS_split != "test" && FLAGS_split != "validation") {
+    std::cerr << "amoeba evaluate: --split must be test or validation\n";
+    return kExitUsage;
+  }
+  auto model = LoadModel(args[0]);
+  if (!model.ok()) {
+    std::cerr << "amoeba evaluate: " << model.status().message() << "\n";
+    return ExitCodeFor(model.status());
+  }
+  DeviceOptions device_options;
+  device_options.device = FLAGS_device;
+  device_options.threads = FLAGS_threads;
+  const auto device = ResolveDevice(device_options);
+  if (!device.ok()) {
+    std::cerr << "amoeba evaluate: " << device.status().message() << "\n";
+    return ExitCodeFor(device.status());
+  }
+  ConfigureRuntime(device_options, *device);
+  auto data_options = DataOptionsFromFlags(FLAGS_split == "test");
+  if (!data_options.ok()) {
+    std::cerr << "amoeba evaluate: " << data_options.status().message() << "\n";
+    return kExitUsage;
+  }
+  const auto split = LoadDataSplit(*data_options);
+  if (!split.ok()) {
+    std::cerr << "amoeba evaluate: " << split.status().message() << "\n";
+    return ExitCodeFor(split.status());
+  }
+  const ImageDataset& data =
+      FLAGS_split == "test" ? split->test : split->validation;
+  model->network->to(*device);
+  const auto accuracy =
+      EvaluateAccuracy(model->network, data, model->normalizer, *device);
+  if (!accuracy.ok()) {
+    std::cerr << "amoeba evaluate: " << accuracy.status().message() << "\n";
+    return ExitCodeFor(accuracy.status());
+  }
+  std::cout << absl::StrFormat(
+                   "%s accuracy %.4f (%d images) | genotype %s | N=%d F=%d | "
+                   "stored validation accuracy %.4f",
+                   FLAGS_split, *accuracy, data.size(),
+                   FormatGenotype(model->genotype),
+                   model->network_options.cells_per_stack,
+                   model->network_options.filters,
+                   model->result.validation_accuracy)
+            << std::endl;
+  return kExitOk;
+}
+
+}  // namespace amoeba

@@ -1,0 +1,191 @@
+// trainer_bench: training throughput of the paper's two network sizes.
+//
+//   (a) AmoebaNet-A N=1 F=8 on 28x28x1, batch 64 (the paper's CPU setting)
+//   (b) AmoebaNet-A N=3 F=24 on 32x32x3, batch 128 (the paper's search model)
+//
+// Runs the real training loop (data resident on the device, normalization,
+// augmentation, forward, backward, SGD step) on synthetic images, discards
+// warm-up steps, and prints ms per step and images/s. On CUDA it also
+// extrapolates one search-phase evaluation: 25 epochs of 45,000 CIFAR-sized
+// images plus a 5,000-image validation pass per epoch.
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "gflags/gflags.h"
+#include "genotype/known_cells.h"
+#include "trainer/train.h"
+
+DEFINE_string(devices, "auto",
+              "comma-separated devices to measure (cpu, cuda); auto = cpu, "
+              "plus cuda when present");
+DEFINE_string(configs, "a,b", "which configurations: a, b");
+DEFINE_int32(threads, 0, "CPU threads (0 = all cores)");
+DEFINE_int32(cpu_steps, 12, "timed steps per configuration on CPU");
+DEFINE_int32(cuda_steps, 200, "timed steps per configuration on CUDA");
+DEFINE_int32(warmup_steps, 3, "steps discarded before timing (CUDA: x10)");
+DEFINE_string(precision, "auto", "auto, fp32, bf16 or fp16 (CUDA)");
+DEFINE_bool(channels_last, true, "CUDA: channels-last memory format");
+DEFINE_int32(eval_batch_size, 0,
+             "batch size of the evaluation pass (0: 64 on CPU, 1024 on CUDA)");
+
+namespace amoeba {
+namespace {
+
+struct Config {
+  std::string name;
+  int n;
+  int f;
+  int channels;
+  int size;
+  int batch;
+};
+
+struct Measurement {
+  double ms_per_step = 0;
+  double images_per_second = 0;
+  double eval_images_per_second = 0;
+};
+
+absl::StatusOr<Measurement> Measure(const Config& c, const torch::Device& device,
+                                    int steps, int warmup) {
+  const int total = steps + warmup;
+  DataSplit split;
+  torch::manual_seed(0);
+  split.train.images = torch::randint(0, 256, {int64_t{total} * c.batch,
+                                               c.channels, c.size, c.size})
+                           .to(torch::kUInt8);
+  split.train.labels = torch::randint(0, 10, {int64_t{total} * c.batch});
+  split.validation.images = split.train.images.slice(0, 0, 4 * c.batch);
+  split.validation.labels = split.train.labels.slice(0, 0, 4 * c.batch);
+  auto data = PrepareData(split, device);
+  if (!data.ok()) return data.status();
+
+  NetworkOptions network;
+  network.cells_per_stack = c.n;
+  network.filters = c.f;
+  network.input_channels = c.channels;
+  network.image_size = c.size;
+  TrainOptions options;
+  options.epochs = 1;
+  options.batch_size = c.batch;
+  options.learning_rate = 0.01;
+  options.augment.crop_padding = c.channels == 3 ? 4 : 2;
+  options.augment.horizontal_flip = c.channels == 3;
+  options.progress_every_steps = 1;
+  options.validate_every_epoch = false;
+  options.device.device = device.str();
+  options.device.threads = FLAGS_threads;
+  options.device.channels_last = FLAGS_channels_last;
+  auto precision = PrecisionFromName(FLAGS_precision);
+  if (!precision.ok()) return precision.status();
+  options.device.precision = *precision;
+
+  std::vector<double> elapsed;
+  TrainCallbacks callbacks;
+  callbacks.on_progress = [&](const TrainProgress& p) {
+    if (device.is_cuda()) torch::cuda::synchronize();
+    if (!p.end_of_epoch || elapsed.size() < static_cast<size_t>(total)) {
+      elapsed.push_back(p.elapsed_seconds);
+    }
+  };
+  auto model = TrainGenotype(AmoebaNetA(), network, *data, options, callbacks);
+  if (!model.ok()) return model.status();
+  if (elapsed.size() < static_cast<size_t>(total)) {
+    return absl::InternalError("fewer progress reports than steps");
+  }
+  Measurement m;
+  const double seconds = elapsed[total - 1] - elapsed[warmup - 1];
+  m.ms_per_step = 1000.0 * seconds / steps;
+  m.images_per_second = c.batch * steps / seconds;
+
+  // Evaluation throughput (for the validation pass of a search evaluation).
+  const auto start = std::chrono::steady_clock::now();
+  auto accuracy = EvaluateAccuracy(model->network, data->train, data->normalizer,
+                                   device, FLAGS_eval_batch_size, *precision);
+  if (!accuracy.ok()) return accuracy.status();
+  if (device.is_cuda()) torch::cuda::synchronize();
+  const double eval_seconds = std::chrono::duration<double>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count();
+  m.eval_images_per_second = data->train.size() / eval_seconds;
+  return m;
+}
+
+int Main() {
+  std::vector<std::string> devices;
+  if (FLAGS_devices == "auto") {
+    devices.push_back("cpu");
+    if (torch::cuda::is_available()) devices.push_back("cuda");
+  } else {
+    devices = absl::StrSplit(FLAGS_devices, ',');
+  }
+  const std::vector<Config> all = {
+      {"(a) AmoebaNet-A N=1 F=8, 28x28x1", 1, 8, 1, 28, 64},
+      {"(b) AmoebaNet-A N=3 F=24, 32x32x3", 3, 24, 3, 32, 128},
+  };
+  std::vector<Config> configs;
+  for (const Config& c : all) {
+    if (FLAGS_configs.find(c.name.substr(1, 1)) != std::string::npos) {
+      configs.push_back(c);
+    }
+  }
+  std::cout << absl::StrFormat("LibTorch %s, precision %s\n", TORCH_VERSION,
+                               FLAGS_precision);
+  std::cout << absl::StrFormat("%-36s %-18s %6s %10s %10s %10s\n", "config",
+                               "device", "batch", "ms/step", "train img/s",
+                               "eval img/s");
+  int failures = 0;
+  for (const std::string& name : devices) {
+    DeviceOptions d;
+    d.device = name;
+    d.threads = FLAGS_threads;
+    const auto device = ResolveDevice(d);
+    if (!device.ok()) {
+      std::cout << name << ": " << device.status().message() << "\n";
+      ++failures;
+      continue;
+    }
+    ConfigureRuntime(d, *device);
+    const bool cuda = device->is_cuda();
+    for (const Config& c : configs) {
+      const int steps = cuda ? FLAGS_cuda_steps : FLAGS_cpu_steps;
+      const int warmup = cuda ? 10 * FLAGS_warmup_steps : FLAGS_warmup_steps;
+      const auto m = Measure(c, *device, steps, warmup);
+      if (!m.ok()) {
+        std::cout << c.name << " on " << name << ": " << m.status().message()
+                  << "\n";
+        ++failures;
+        continue;
+      }
+      std::cout << absl::StrFormat("%-36s %-18s %6d %10.2f %10.1f %10.1f\n",
+                                   c.name, DescribeDevice(*device), c.batch,
+                                   m->ms_per_step, m->images_per_second,
+                                   m->eval_images_per_second);
+      if (c.channels == 3) {
+        const double search_seconds = 25 * (45000.0 / m->images_per_second +
+                                            5000.0 / m->eval_images_per_second);
+        std::cout << absl::StrFormat(
+            "    one search-phase evaluation (25 epochs x 45k train + 5k "
+            "val), extrapolated: %.1f s (%.2f h)\n",
+            search_seconds, search_seconds / 3600);
+      }
+      std::cout.flush();
+    }
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace amoeba
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage("trainer_bench: training throughput (see source)");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  return amoeba::Main();
+}
