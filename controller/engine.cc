@@ -1,0 +1,165 @@
+#include "controller/engine.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "genotype/fingerprint.h"
+
+namespace amoeba {
+
+absl::StatusOr<Algorithm> AlgorithmFromName(absl::string_view name) {
+  const std::string key = absl::AsciiStrToLower(name);
+  if (key == "aging" || key == "regularized") return Algorithm::kAging;
+  if (key == "non_aging" || key == "non-aging") return Algorithm::kNonAging;
+  if (key == "random") return Algorithm::kRandom;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown algorithm '", name, "'; known: aging, non_aging, random"));
+}
+
+std::string AlgorithmName(Algorithm algorithm) {
+  switch (algorithm) {
+    case Algorithm::kAging:
+      return "aging";
+    case Algorithm::kNonAging:
+      return "non_aging";
+    case Algorithm::kRandom:
+      return "random";
+  }
+  return "unknown";
+}
+
+absl::Status ValidateEngineConfig(const EngineConfig& c) {
+  if (c.population_size < 2 || c.population_size > 1000000) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "population size P must be in 2..1000000, got %d", c.population_size));
+  }
+  if (c.sample_size < 1 || c.sample_size > c.population_size) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "sample size S must be in 1..P (%d), got %d", c.population_size,
+        c.sample_size));
+  }
+  if (c.budget < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("budget must be >= 1, got %d", c.budget));
+  }
+  if (c.dedup_tries < 1 || c.dedup_tries > 1000) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "dedup tries must be in 1..1000, got %d", c.dedup_tries));
+  }
+  return absl::OkStatus();
+}
+
+Engine::Engine(const EngineConfig& config)
+    : config_(config), rng_(config.seed) {}
+
+absl::StatusOr<Engine> Engine::Restore(const EngineConfig& config,
+                                       EngineState state) {
+  if (state.population.size() > static_cast<size_t>(config.population_size)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "stored population has %d members but P is %d",
+        state.population.size(), config.population_size));
+  }
+  if (state.next_id < 1 || state.completed < 0) {
+    return absl::InvalidArgumentError("stored engine counters are corrupt");
+  }
+  const Rng::State zero{};
+  if (state.rng == zero) {
+    return absl::InvalidArgumentError("stored RNG state is all zeros");
+  }
+  Engine engine(config);
+  engine.rng_ = Rng::FromState(state.rng);
+  engine.next_id_ = state.next_id;
+  engine.completed_ = state.completed;
+  engine.population_.assign(std::make_move_iterator(state.population.begin()),
+                            std::make_move_iterator(state.population.end()));
+  engine.seen_.insert(state.seen_fingerprints.begin(),
+                      state.seen_fingerprints.end());
+  return engine;
+}
+
+EngineState Engine::state() const {
+  EngineState state;
+  state.rng = rng_.state();
+  state.next_id = next_id_;
+  state.completed = completed_;
+  state.population.assign(population_.begin(), population_.end());
+  state.seen_fingerprints.assign(seen_.begin(), seen_.end());
+  return state;
+}
+
+size_t Engine::TournamentWinner() {
+  size_t best = rng_.Uniform(population_.size());
+  for (int i = 1; i < config_.sample_size; ++i) {
+    const size_t candidate = rng_.Uniform(population_.size());
+    if (population_[candidate].fitness > population_[best].fitness) {
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+size_t Engine::TournamentLoser() {
+  size_t worst = rng_.Uniform(population_.size());
+  for (int i = 1; i < config_.sample_size; ++i) {
+    const size_t candidate = rng_.Uniform(population_.size());
+    if (population_[candidate].fitness < population_[worst].fitness) {
+      worst = candidate;
+    }
+  }
+  return worst;
+}
+
+Genotype Engine::ProposeChild(int64_t* parent_id, Mutation* mutation) {
+  const bool random_phase =
+      config_.algorithm == Algorithm::kRandom ||
+      population_.size() < static_cast<size_t>(config_.population_size);
+  if (random_phase) {
+    *parent_id = -1;
+    *mutation = Mutation{};
+    return RandomGenotype(rng_);
+  }
+  const Member& parent = population_[TournamentWinner()];
+  *parent_id = parent.id;
+  // The parent came from a validated store or from Mutate itself.
+  auto result = Mutate(parent.genotype, rng_);
+  *mutation = result->mutation;
+  return std::move(result->child);
+}
+
+NewChild Engine::CreateChild() {
+  NewChild child;
+  child.id = next_id_++;
+  child.genotype = ProposeChild(&child.parent_id, &child.mutation);
+  if (config_.deduplicate) {
+    for (int tries = 1; tries < config_.dedup_tries &&
+                        seen_.count(Fingerprint(child.genotype)) > 0;
+         ++tries) {
+      child.genotype = ProposeChild(&child.parent_id, &child.mutation);
+    }
+    seen_.insert(Fingerprint(child.genotype));
+  }
+  return child;
+}
+
+std::optional<int64_t> Engine::AddResult(int64_t id, const Genotype& genotype,
+                                         double fitness) {
+  ++completed_;
+  std::optional<int64_t> died;
+  const bool full =
+      population_.size() >= static_cast<size_t>(config_.population_size);
+  if (full && config_.algorithm == Algorithm::kNonAging) {
+    const size_t loser = TournamentLoser();
+    died = population_[loser].id;
+    population_.erase(population_.begin() + loser);
+  }
+  population_.push_back(Member{id, fitness, genotype});
+  if (population_.size() > static_cast<size_t>(config_.population_size)) {
+    died = population_.front().id;
+    population_.pop_front();
+  }
+  return died;
+}
+
+}  // namespace amoeba

@@ -1,0 +1,128 @@
+// The evolution engine: aging evolution (Regularized Evolution) exactly as in
+// the paper, plus the non-aging and random-search baselines. Pure: no I/O,
+// no threads, no clocks; every random draw comes from its seeded Rng, so the
+// same sequence of calls gives the same children on any machine, and the
+// whole state (population, ages, counters, RNG) can be saved and restored
+// exactly.
+//
+// Asynchronous use: a child is created the moment a worker is free, from the
+// population as it is then (CreateChild), and joins it when its result
+// arrives (AddResult). The first P children to *complete* fill the
+// population; until then every child is random, so with more workers than P
+// the random phase hands out random children until P have completed.
+//
+// Thread safety: none. The controller serializes calls.
+#ifndef AMOEBA_CONTROLLER_ENGINE_H_
+#define AMOEBA_CONTROLLER_ENGINE_H_
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/rng.h"
+#include "genotype/genotype.h"
+#include "genotype/mutation.h"
+
+namespace amoeba {
+
+enum class Algorithm {
+  kAging,     // the paper: the oldest member dies
+  kNonAging,  // the worst of an S-sample dies
+  kRandom,    // every child a fresh random genotype (aging population kept)
+};
+
+absl::StatusOr<Algorithm> AlgorithmFromName(absl::string_view name);
+std::string AlgorithmName(Algorithm algorithm);
+
+struct EngineConfig {
+  Algorithm algorithm = Algorithm::kAging;
+  int population_size = 100;  // P
+  int sample_size = 25;       // S
+  int64_t budget = 1000;      // children to evaluate successfully
+  uint64_t seed = 1;
+  // Re-mutate (at most dedup_tries times) when a child's fingerprint was
+  // already handed out. Off by default, as in the paper.
+  bool deduplicate = false;
+  int dedup_tries = 10;
+};
+
+// InvalidArgument naming the bad setting.
+absl::Status ValidateEngineConfig(const EngineConfig& config);
+
+struct Member {
+  int64_t id = 0;
+  double fitness = 0;
+  Genotype genotype;
+};
+
+struct NewChild {
+  int64_t id = 0;
+  Genotype genotype;
+  int64_t parent_id = -1;  // -1: a random genotype
+  Mutation mutation;       // meaningful when parent_id >= 0
+};
+
+// Everything needed to continue a search exactly.
+struct EngineState {
+  Rng::State rng{};
+  int64_t next_id = 1;
+  int64_t completed = 0;
+  std::vector<Member> population;  // oldest first
+  std::vector<uint64_t> seen_fingerprints;  // only used with deduplicate
+};
+
+class Engine {
+ public:
+  // REQUIRES: ValidateEngineConfig(config) is OK.
+  explicit Engine(const EngineConfig& config);
+
+  // An engine that continues from `state`. InvalidArgument when the state
+  // does not fit the configuration (a population larger than P, ...).
+  static absl::StatusOr<Engine> Restore(const EngineConfig& config,
+                                        EngineState state);
+
+  EngineState state() const;
+
+  // Whether another child may be created: completed + in_flight < budget.
+  bool WantsChild(int64_t in_flight) const {
+    return completed_ + in_flight < config_.budget;
+  }
+  bool Finished() const { return completed_ >= config_.budget; }
+
+  // The next child, from the population as it is now.
+  NewChild CreateChild();
+
+  // A child's result: it joins the population and, once the population is
+  // full, a member dies (the oldest, or the worst of an S-sample for
+  // non-aging). Returns the id of the member that died, if any.
+  std::optional<int64_t> AddResult(int64_t id, const Genotype& genotype,
+                                   double fitness);
+
+  const std::deque<Member>& population() const { return population_; }
+  int64_t completed() const { return completed_; }
+  int64_t next_id() const { return next_id_; }
+  const EngineConfig& config() const { return config_; }
+
+ private:
+  // Index in population_ of the fittest of S members drawn uniformly with
+  // replacement (the first drawn wins ties).
+  size_t TournamentWinner();
+  size_t TournamentLoser();
+  Genotype ProposeChild(int64_t* parent_id, Mutation* mutation);
+
+  EngineConfig config_;
+  Rng rng_;
+  int64_t next_id_ = 1;
+  int64_t completed_ = 0;
+  std::deque<Member> population_;  // oldest first
+  std::unordered_set<uint64_t> seen_;
+};
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_CONTROLLER_ENGINE_H_

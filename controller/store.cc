@@ -1,0 +1,432 @@
+#include "controller/store.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+
+namespace amoeba {
+namespace {
+
+constexpr char kFormat[] = "amoeba-store-1";
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS config (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS engine_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  rng0 INTEGER NOT NULL, rng1 INTEGER NOT NULL,
+  rng2 INTEGER NOT NULL, rng3 INTEGER NOT NULL,
+  next_id INTEGER NOT NULL,
+  completed INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS models (
+  id INTEGER PRIMARY KEY,
+  genotype TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  parent_id INTEGER NOT NULL,
+  mutation TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  worker_id TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  started_at REAL NOT NULL,
+  finished_at REAL NOT NULL,
+  fitness REAL NOT NULL,
+  parameters INTEGER NOT NULL,
+  multiply_adds INTEGER NOT NULL,
+  train_seconds REAL NOT NULL,
+  epoch INTEGER NOT NULL,
+  failure TEXT NOT NULL,
+  evaluator TEXT NOT NULL,
+  completion_seq INTEGER NOT NULL,
+  alive INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS models_by_state ON models(state);
+)sql";
+
+absl::Status SqliteError(sqlite3* db, absl::string_view what) {
+  return absl::InternalError(
+      absl::StrCat("sqlite: ", what, ": ", sqlite3_errmsg(db)));
+}
+
+absl::Status Exec(sqlite3* db, const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error != nullptr ? error : "unknown error";
+    sqlite3_free(error);
+    return absl::InternalError(absl::StrCat("sqlite: ", message));
+  }
+  return absl::OkStatus();
+}
+
+// A prepared statement that finalizes itself.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
+      status_ = SqliteError(db, "prepare");
+    }
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  const absl::Status& status() const { return status_; }
+  sqlite3_stmt* get() { return stmt_; }
+
+  Statement& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Statement& Bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  Statement& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()),
+                      SQLITE_TRANSIENT);
+    return *this;
+  }
+  // Runs a statement that returns no rows.
+  absl::Status Run() {
+    if (!status_.ok()) return status_;
+    if (sqlite3_step(stmt_) != SQLITE_DONE) return SqliteError(db_, "step");
+    return absl::OkStatus();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  absl::Status status_;
+};
+
+std::string Text(sqlite3_stmt* s, int column) {
+  const unsigned char* text = sqlite3_column_text(s, column);
+  return text != nullptr ? reinterpret_cast<const char*>(text) : "";
+}
+
+absl::StatusOr<ModelState> StateFromName(const std::string& name) {
+  for (ModelState s : {ModelState::kPending, ModelState::kRunning,
+                       ModelState::kDone, ModelState::kFailed}) {
+    if (ModelStateName(s) == name) return s;
+  }
+  return absl::DataLossError(absl::StrCat("unknown model state '", name, "'"));
+}
+
+absl::Status WriteModel(sqlite3* db, const ModelRecord& m) {
+  Statement s(db,
+              "INSERT OR REPLACE INTO models VALUES "
+              "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
+              "?18,?19,?20)");
+  s.Bind(1, m.id)
+      .Bind(2, m.genotype)
+      .Bind(3, m.fingerprint)
+      .Bind(4, m.parent_id)
+      .Bind(5, m.mutation)
+      .Bind(6, ModelStateName(m.state))
+      .Bind(7, int64_t{m.attempts})
+      .Bind(8, m.worker_id)
+      .Bind(9, m.created_at)
+      .Bind(10, m.started_at)
+      .Bind(11, m.finished_at)
+      .Bind(12, m.fitness)
+      .Bind(13, m.parameters)
+      .Bind(14, m.multiply_adds)
+      .Bind(15, m.train_seconds)
+      .Bind(16, int64_t{m.epoch})
+      .Bind(17, m.failure)
+      .Bind(18, m.evaluator)
+      .Bind(19, m.completion_seq)
+      .Bind(20, int64_t{m.alive ? 1 : 0});
+  return s.Run();
+}
+
+absl::Status WriteCounters(sqlite3* db, const EngineCounters& c) {
+  Statement s(db,
+              "INSERT OR REPLACE INTO engine_state VALUES (1,?1,?2,?3,?4,?5,?6)");
+  for (int i = 0; i < 4; ++i) s.Bind(i + 1, static_cast<int64_t>(c.rng[i]));
+  s.Bind(5, c.next_id).Bind(6, c.completed);
+  return s.Run();
+}
+
+}  // namespace
+
+std::string ModelStateName(ModelState state) {
+  switch (state) {
+    case ModelState::kPending:
+      return "pending";
+    case ModelState::kRunning:
+      return "running";
+    case ModelState::kDone:
+      return "done";
+    case ModelState::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                          SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    absl::Status error = absl::UnavailableError(absl::StrCat(
+        "cannot open store ", path, ": ",
+        db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+    sqlite3_close(db);
+    return error;
+  }
+  auto fail = [&](const absl::Status& s) {
+    sqlite3_close(db);
+    return absl::UnavailableError(
+        absl::StrCat("store ", path, ": ", s.message()));
+  };
+  sqlite3_busy_timeout(db, 5000);
+  // WAL + FULL: a commit is on disk (WAL fsynced) when COMMIT returns.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL;",
+                             "PRAGMA synchronous=FULL;",
+                             "PRAGMA foreign_keys=OFF;"}) {
+    if (auto s = Exec(db, pragma); !s.ok()) return fail(s);
+  }
+  // Refuse a file that holds other tables but not our format marker.
+  {
+    Statement tables(db, "SELECT count(*) FROM sqlite_master WHERE type='table'");
+    if (!tables.status().ok()) return fail(tables.status());
+    sqlite3_step(tables.get());
+    const int64_t count = sqlite3_column_int64(tables.get(), 0);
+    if (count > 0) {
+      Statement format(db, "SELECT value FROM meta WHERE key='format'");
+      if (!format.status().ok() || sqlite3_step(format.get()) != SQLITE_ROW ||
+          Text(format.get(), 0) != kFormat) {
+        return fail(absl::FailedPreconditionError(
+            "not an amoeba store (no 'format' = amoeba-store-1 in table meta)"));
+      }
+    }
+  }
+  if (auto s = Exec(db, kSchema); !s.ok()) return fail(s);
+  if (auto s = Exec(db, "INSERT OR IGNORE INTO meta VALUES ('format', "
+                        "'amoeba-store-1');");
+      !s.ok()) {
+    return fail(s);
+  }
+  return std::unique_ptr<Store>(new Store(db));
+}
+
+Store::Store(sqlite3* db) : db_(db) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+Store::~Store() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  writer_.join();
+  sqlite3_close(db_);
+}
+
+absl::Status Store::Submit(Op op) {
+  auto done = std::make_shared<std::promise<absl::Status>>();
+  std::future<absl::Status> result = done->get_future();
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("store is closing");
+    queue_.push_back(Pending{std::move(op), done});
+  }
+  return result.get();
+}
+
+void Store::SubmitAsync(Op op) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return;
+  queue_.push_back(Pending{std::move(op), nullptr});
+}
+
+void Store::WriterLoop() {
+  while (true) {
+    std::deque<Pending> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &Store::HasWorkOrStopping));
+      if (queue_.empty() && stopping_) return;
+      batch.swap(queue_);
+    }
+    std::vector<absl::Status> results(batch.size());
+    absl::Status commit;
+    {
+      absl::MutexLock db_lock(&db_mu_);
+      commit = Exec(db_, "BEGIN IMMEDIATE;");
+      if (commit.ok()) {
+        for (size_t i = 0; i < batch.size(); ++i) {
+          // A savepoint per write: one failing write does not undo the
+          // others of its group.
+          results[i] = Exec(db_, "SAVEPOINT w;");
+          if (results[i].ok()) results[i] = batch[i].op(db_);
+          Exec(db_, results[i].ok() ? "RELEASE w;" : "ROLLBACK TO w; RELEASE w;")
+              .IgnoreError();
+        }
+        commit = Exec(db_, "COMMIT;");
+        if (!commit.ok()) Exec(db_, "ROLLBACK;").IgnoreError();
+      }
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      ++commits_;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].done) {
+        batch[i].done->set_value(commit.ok() ? results[i] : commit);
+      }
+    }
+  }
+}
+
+int64_t Store::commits() const {
+  absl::MutexLock lock(&mu_);
+  return commits_;
+}
+
+absl::Status Store::CheckOrInitConfig(
+    const std::vector<std::pair<std::string, std::string>>& config) {
+  std::vector<std::pair<std::string, std::string>> stored;
+  {
+    absl::MutexLock lock(&db_mu_);
+    Statement s(db_, "SELECT key, value FROM config");
+    RETURN_IF_ERROR(s.status());
+    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+      stored.emplace_back(Text(s.get(), 0), Text(s.get(), 1));
+    }
+  }
+  if (stored.empty()) {
+    return Submit([config](sqlite3* db) -> absl::Status {
+      for (const auto& [key, value] : config) {
+        Statement s(db, "INSERT INTO config VALUES (?1, ?2)");
+        s.Bind(1, key).Bind(2, value);
+        RETURN_IF_ERROR(s.Run());
+      }
+      return absl::OkStatus();
+    });
+  }
+  for (const auto& [key, value] : config) {
+    auto it = std::find_if(stored.begin(), stored.end(),
+                           [&](const auto& kv) { return kv.first == key; });
+    if (it == stored.end()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "setting '%s' is not in the store (a store from another version?)",
+          key));
+    }
+    if (it->second != value) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "setting '%s' is %s in the store but %s now; restart with the "
+          "stored setting or use a new store",
+          key, it->second, value));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ModelRecord>> Store::LoadModels() {
+  absl::MutexLock lock(&db_mu_);
+  Statement s(db_, "SELECT * FROM models ORDER BY id");
+  RETURN_IF_ERROR(s.status());
+  std::vector<ModelRecord> models;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    sqlite3_stmt* r = s.get();
+    ModelRecord m;
+    m.id = sqlite3_column_int64(r, 0);
+    m.genotype = Text(r, 1);
+    m.fingerprint = Text(r, 2);
+    m.parent_id = sqlite3_column_int64(r, 3);
+    m.mutation = Text(r, 4);
+    ASSIGN_OR_RETURN(m.state, StateFromName(Text(r, 5)));
+    m.attempts = sqlite3_column_int(r, 6);
+    m.worker_id = Text(r, 7);
+    m.created_at = sqlite3_column_double(r, 8);
+    m.started_at = sqlite3_column_double(r, 9);
+    m.finished_at = sqlite3_column_double(r, 10);
+    m.fitness = sqlite3_column_double(r, 11);
+    m.parameters = sqlite3_column_int64(r, 12);
+    m.multiply_adds = sqlite3_column_int64(r, 13);
+    m.train_seconds = sqlite3_column_double(r, 14);
+    m.epoch = sqlite3_column_int(r, 15);
+    m.failure = Text(r, 16);
+    m.evaluator = Text(r, 17);
+    m.completion_seq = sqlite3_column_int64(r, 18);
+    m.alive = sqlite3_column_int(r, 19) != 0;
+    models.push_back(std::move(m));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "reading models");
+  return models;
+}
+
+absl::StatusOr<std::optional<EngineCounters>> Store::LoadEngineCounters() {
+  absl::MutexLock lock(&db_mu_);
+  Statement s(db_, "SELECT * FROM engine_state WHERE id = 1");
+  RETURN_IF_ERROR(s.status());
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
+  EngineCounters c;
+  for (int i = 0; i < 4; ++i) {
+    c.rng[i] = static_cast<uint64_t>(sqlite3_column_int64(s.get(), i + 1));
+  }
+  c.next_id = sqlite3_column_int64(s.get(), 5);
+  c.completed = sqlite3_column_int64(s.get(), 6);
+  return c;
+}
+
+absl::Status Store::InsertChild(const ModelRecord& child,
+                                const EngineCounters& counters) {
+  return Submit([child, counters](sqlite3* db) -> absl::Status {
+    RETURN_IF_ERROR(WriteModel(db, child));
+    return WriteCounters(db, counters);
+  });
+}
+
+absl::Status Store::UpdateModel(const ModelRecord& model) {
+  return Submit([model](sqlite3* db) { return WriteModel(db, model); });
+}
+
+absl::Status Store::RecordCompletion(const ModelRecord& child,
+                                     std::optional<int64_t> died,
+                                     const EngineCounters& counters) {
+  return Submit([child, died, counters](sqlite3* db) -> absl::Status {
+    RETURN_IF_ERROR(WriteModel(db, child));
+    if (died.has_value()) {
+      Statement s(db, "UPDATE models SET alive = 0 WHERE id = ?1");
+      s.Bind(1, *died);
+      RETURN_IF_ERROR(s.Run());
+    }
+    return WriteCounters(db, counters);
+  });
+}
+
+void Store::UpdateProgressAsync(int64_t id, int epoch) {
+  SubmitAsync([id, epoch](sqlite3* db) {
+    Statement s(db, "UPDATE models SET epoch = ?1 WHERE id = ?2");
+    s.Bind(1, int64_t{epoch}).Bind(2, id);
+    return s.Run();
+  });
+}
+
+absl::Status Store::PutMeta(const std::string& key, const std::string& value) {
+  return Submit([key, value](sqlite3* db) {
+    Statement s(db, "INSERT OR REPLACE INTO meta VALUES (?1, ?2)");
+    s.Bind(1, key).Bind(2, value);
+    return s.Run();
+  });
+}
+
+absl::StatusOr<std::optional<std::string>> Store::GetMeta(
+    const std::string& key) {
+  absl::MutexLock lock(&db_mu_);
+  Statement s(db_, "SELECT value FROM meta WHERE key = ?1");
+  RETURN_IF_ERROR(s.status());
+  s.Bind(1, key);
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
+  return Text(s.get(), 0);
+}
+
+}  // namespace amoeba

@@ -1,0 +1,219 @@
+#include "controller/store.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catch2/catch.hpp"
+
+namespace amoeba {
+namespace {
+
+std::string TempPath(const std::string& name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::string path = std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::remove((path + suffix).c_str());
+  }
+  return path;
+}
+
+ModelRecord Model(int64_t id) {
+  ModelRecord m;
+  m.id = id;
+  m.genotype = "genotype " + std::to_string(id);
+  m.fingerprint = "00000000000000" + std::to_string(id % 100);
+  m.mutation = "random";
+  m.created_at = 1000.0 + id;
+  return m;
+}
+
+TEST_CASE("Config is written once and checked on every reopen") {
+  const std::string path = TempPath("config.db");
+  const std::vector<std::pair<std::string, std::string>> config = {
+      {"population_size", "100"}, {"sample_size", "25"}};
+  {
+    auto store = Store::Open(path);
+    REQUIRE(store.ok());
+    REQUIRE((*store)->CheckOrInitConfig(config).ok());
+  }
+  auto store = Store::Open(path);
+  REQUIRE(store.ok());
+  CHECK((*store)->CheckOrInitConfig(config).ok());
+  auto changed = config;
+  changed[1].second = "10";
+  const absl::Status s = (*store)->CheckOrInitConfig(changed);
+  CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(std::string(s.message()) ==
+        "setting 'sample_size' is 25 in the store but 10 now; restart with "
+        "the stored setting or use a new store");
+}
+
+TEST_CASE("Models, completions and engine counters round-trip") {
+  const std::string path = TempPath("models.db");
+  EngineCounters counters;
+  counters.rng = {0xffffffffffffffffULL, 2, 0x8000000000000000ULL, 4};
+  counters.next_id = 3;
+  {
+    auto store = Store::Open(path);
+    REQUIRE(store.ok());
+    REQUIRE((*store)->InsertChild(Model(1), counters).ok());
+    REQUIRE((*store)->InsertChild(Model(2), counters).ok());
+    ModelRecord done = Model(1);
+    done.state = ModelState::kDone;
+    done.fitness = 0.875;
+    done.alive = true;
+    done.completion_seq = 1;
+    done.worker_id = "w1";
+    REQUIRE((*store)->RecordCompletion(done, std::nullopt, counters).ok());
+    ModelRecord second = Model(2);
+    second.state = ModelState::kDone;
+    second.alive = true;
+    counters.completed = 2;
+    REQUIRE((*store)->RecordCompletion(second, 1, counters).ok());
+    (*store)->UpdateProgressAsync(2, 7);
+    REQUIRE((*store)->PutMeta("state", "paused").ok());
+  }
+  auto store = Store::Open(path);
+  REQUIRE(store.ok());
+  const auto models = (*store)->LoadModels();
+  REQUIRE(models.ok());
+  REQUIRE(models->size() == 2);
+  CHECK((*models)[0].fitness == 0.875);
+  CHECK((*models)[0].worker_id == "w1");
+  CHECK_FALSE((*models)[0].alive);  // died when 2 completed
+  CHECK((*models)[1].alive);
+  CHECK((*models)[1].epoch == 7);  // async progress flushed on close
+  const auto loaded = (*store)->LoadEngineCounters();
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->has_value());
+  CHECK((*loaded)->rng == counters.rng);
+  CHECK((*loaded)->completed == 2);
+  CHECK((*store)->GetMeta("state").value() == std::optional<std::string>("paused"));
+  CHECK_FALSE((*store)->GetMeta("absent").value().has_value());
+}
+
+TEST_CASE("Concurrent writes are grouped into few commits") {
+  const std::string path = TempPath("group.db");
+  auto store = Store::Open(path);
+  REQUIRE(store.ok());
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 100;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        REQUIRE((*store)->InsertChild(Model(t * kPerThread + i + 1),
+                                      EngineCounters{{1, 2, 3, 4}, 1, 0})
+                    .ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK((*store)->LoadModels()->size() == kThreads * kPerThread);
+  WARN("commits for " << kThreads * kPerThread
+                      << " writes: " << (*store)->commits());
+  CHECK((*store)->commits() < kThreads * kPerThread);
+}
+
+TEST_CASE("A file that is not an amoeba store is refused") {
+  const std::string garbage = TempPath("garbage.db");
+  std::ofstream(garbage) << "this is not sqlite at all, just text";
+  CHECK_FALSE(Store::Open(garbage).ok());
+
+  const std::string other = TempPath("other.db");
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(other.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "CREATE TABLE t(x);", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+  sqlite3_close(db);
+  const auto refused = Store::Open(other);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(std::string(refused.status().message()),
+             Catch::Contains("not an amoeba store"));
+  CHECK_FALSE(Store::Open("/nonexistent-dir/x.db").ok());
+}
+
+TEST_CASE("kill -9 in the middle of a stream of writes loses nothing acknowledged") {
+  const std::string path = TempPath("killed.db");
+  int pipe_fds[2];
+  REQUIRE(pipe(pipe_fds) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    close(pipe_fds[0]);
+    auto store = Store::Open(path);
+    if (!store.ok()) _exit(3);
+    // Writers in several threads, each acknowledging only after its write
+    // returned (= durable).
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        for (int64_t i = 0; i < 1000000; ++i) {
+          const int64_t id = i * 4 + t + 1;
+          ModelRecord m = Model(id);
+          m.state = ModelState::kDone;
+          if (!(*store)->RecordCompletion(m, std::nullopt,
+                                          EngineCounters{{1, 2, 3, 4}, id + 1, id})
+                   .ok()) {
+            _exit(4);
+          }
+          if (write(pipe_fds[1], &id, sizeof(id)) != sizeof(id)) _exit(5);
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    _exit(0);
+  }
+  close(pipe_fds[1]);
+  std::set<int64_t> acknowledged;
+  const auto start = std::chrono::steady_clock::now();
+  int64_t id;
+  while (acknowledged.size() < 400 &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(30) &&
+         read(pipe_fds[0], &id, sizeof(id)) == sizeof(id)) {
+    acknowledged.insert(id);
+  }
+  kill(child, SIGKILL);
+  // Acknowledgements already in the pipe were also durable.
+  while (read(pipe_fds[0], &id, sizeof(id)) == sizeof(id)) acknowledged.insert(id);
+  int status = 0;
+  waitpid(child, &status, 0);
+  close(pipe_fds[0]);
+  CHECK(WIFSIGNALED(status));
+  REQUIRE(acknowledged.size() >= 400);
+
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* check = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &check,
+                             nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(check) == SQLITE_ROW);
+  CHECK(std::string(reinterpret_cast<const char*>(
+            sqlite3_column_text(check, 0))) == "ok");
+  sqlite3_finalize(check);
+  sqlite3_close(db);
+
+  auto store = Store::Open(path);
+  REQUIRE(store.ok());
+  const auto models = (*store)->LoadModels();
+  REQUIRE(models.ok());
+  std::set<int64_t> stored;
+  for (const auto& m : *models) stored.insert(m.id);
+  int missing = 0;
+  for (int64_t a : acknowledged) missing += stored.count(a) == 0;
+  CHECK(missing == 0);
+  WARN(acknowledged.size() << " acknowledged, " << stored.size() << " stored");
+}
+
+}  // namespace
+}  // namespace amoeba
