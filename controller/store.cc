@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS models (
   evaluator TEXT NOT NULL,
   completion_seq INTEGER NOT NULL,
   alive INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS models_by_state ON models(state);
+CREATE INDEX IF NOT EXISTS models_by_state ON models(state, fitness);
+CREATE INDEX IF NOT EXISTS models_by_finish ON models(finished_at);
 )sql";
 
 absl::Status SqliteError(sqlite3* db, absl::string_view what) {
@@ -228,16 +229,19 @@ Store::~Store() {
   sqlite3_close(db_);
 }
 
-absl::Status Store::Submit(Op op) {
+std::future<absl::Status> Store::Enqueue(Op op) {
   auto done = std::make_shared<std::promise<absl::Status>>();
   std::future<absl::Status> result = done->get_future();
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return absl::UnavailableError("store is closing");
+  absl::MutexLock lock(&mu_);
+  if (stopping_) {
+    done->set_value(absl::UnavailableError("store is closing"));
+  } else {
     queue_.push_back(Pending{std::move(op), done});
   }
-  return result.get();
+  return result;
 }
+
+absl::Status Store::Submit(Op op) { return Enqueue(std::move(op)).get(); }
 
 void Store::SubmitAsync(Op op) {
   absl::MutexLock lock(&mu_);
@@ -329,9 +333,19 @@ absl::Status Store::CheckOrInitConfig(
 }
 
 absl::StatusOr<std::vector<ModelRecord>> Store::LoadModels() {
+  return QueryModels("", "id", -1, 0);
+}
+
+absl::StatusOr<std::vector<ModelRecord>> Store::QueryModels(
+    const std::string& where, const std::string& order_by, int64_t limit,
+    int64_t offset) {
+  const std::string sql = absl::StrCat(
+      "SELECT * FROM models", where.empty() ? "" : " WHERE ", where,
+      " ORDER BY ", order_by.empty() ? "id" : order_by, " LIMIT ?1 OFFSET ?2");
   absl::MutexLock lock(&db_mu_);
-  Statement s(db_, "SELECT * FROM models ORDER BY id");
+  Statement s(db_, sql.c_str());
   RETURN_IF_ERROR(s.status());
+  s.Bind(1, limit).Bind(2, offset);
   std::vector<ModelRecord> models;
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
@@ -363,6 +377,23 @@ absl::StatusOr<std::vector<ModelRecord>> Store::LoadModels() {
   return models;
 }
 
+absl::StatusOr<int64_t> Store::CountModels(const std::string& where) {
+  const std::string sql = absl::StrCat("SELECT count(*) FROM models",
+                                       where.empty() ? "" : " WHERE ", where);
+  absl::MutexLock lock(&db_mu_);
+  Statement s(db_, sql.c_str());
+  RETURN_IF_ERROR(s.status());
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return SqliteError(db_, "count");
+  return sqlite3_column_int64(s.get(), 0);
+}
+
+absl::StatusOr<std::optional<ModelRecord>> Store::GetModel(int64_t id) {
+  ASSIGN_OR_RETURN(auto models,
+                   QueryModels(absl::StrCat("id = ", id), "id", 1, 0));
+  if (models.empty()) return std::nullopt;
+  return std::move(models[0]);
+}
+
 absl::StatusOr<std::optional<EngineCounters>> Store::LoadEngineCounters() {
   absl::MutexLock lock(&db_mu_);
   Statement s(db_, "SELECT * FROM engine_state WHERE id = 1");
@@ -379,20 +410,35 @@ absl::StatusOr<std::optional<EngineCounters>> Store::LoadEngineCounters() {
 
 absl::Status Store::InsertChild(const ModelRecord& child,
                                 const EngineCounters& counters) {
-  return Submit([child, counters](sqlite3* db) -> absl::Status {
-    RETURN_IF_ERROR(WriteModel(db, child));
-    return WriteCounters(db, counters);
-  });
+  return InsertChildLater(child, counters).get();
 }
 
 absl::Status Store::UpdateModel(const ModelRecord& model) {
-  return Submit([model](sqlite3* db) { return WriteModel(db, model); });
+  return UpdateModelLater(model).get();
 }
 
 absl::Status Store::RecordCompletion(const ModelRecord& child,
                                      std::optional<int64_t> died,
                                      const EngineCounters& counters) {
-  return Submit([child, died, counters](sqlite3* db) -> absl::Status {
+  return RecordCompletionLater(child, died, counters).get();
+}
+
+std::future<absl::Status> Store::InsertChildLater(
+    const ModelRecord& child, const EngineCounters& counters) {
+  return Enqueue([child, counters](sqlite3* db) -> absl::Status {
+    RETURN_IF_ERROR(WriteModel(db, child));
+    return WriteCounters(db, counters);
+  });
+}
+
+std::future<absl::Status> Store::UpdateModelLater(const ModelRecord& model) {
+  return Enqueue([model](sqlite3* db) { return WriteModel(db, model); });
+}
+
+std::future<absl::Status> Store::RecordCompletionLater(
+    const ModelRecord& child, std::optional<int64_t> died,
+    const EngineCounters& counters) {
+  return Enqueue([child, died, counters](sqlite3* db) -> absl::Status {
     RETURN_IF_ERROR(WriteModel(db, child));
     if (died.has_value()) {
       Statement s(db, "UPDATE models SET alive = 0 WHERE id = ?1");

@@ -106,6 +106,26 @@ class Store {
   absl::Status PutMeta(const std::string& key, const std::string& value);
   absl::StatusOr<std::optional<std::string>> GetMeta(const std::string& key);
 
+  // The same writes, queued now (in call order) and waited for later with
+  // .get(): callers that must order writes under their own lock enqueue
+  // under it and wait after releasing it.
+  std::future<absl::Status> InsertChildLater(const ModelRecord& child,
+                                             const EngineCounters& counters);
+  std::future<absl::Status> UpdateModelLater(const ModelRecord& model);
+  std::future<absl::Status> RecordCompletionLater(
+      const ModelRecord& child, std::optional<int64_t> died,
+      const EngineCounters& counters);
+
+  // Reads for operators, straight from the file (committed data only).
+  // `where` and `order_by` are SQL fragments built by the caller from fixed
+  // strings, never from user text.
+  absl::StatusOr<std::vector<ModelRecord>> QueryModels(const std::string& where,
+                                                       const std::string& order_by,
+                                                       int64_t limit,
+                                                       int64_t offset);
+  absl::StatusOr<int64_t> CountModels(const std::string& where);
+  absl::StatusOr<std::optional<ModelRecord>> GetModel(int64_t id);
+
   // Number of committed groups (transactions) so far; for benchmarks.
   int64_t commits() const;
 
@@ -118,6 +138,7 @@ class Store {
 
   explicit Store(sqlite3* db);
   absl::Status Submit(Op op);
+  std::future<absl::Status> Enqueue(Op op);
   void SubmitAsync(Op op);
   void WriterLoop();
   bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

@@ -1,0 +1,153 @@
+// amoeba-controller: runs one search as a gRPC service.
+//
+//   amoeba-controller --store=search.db --population_size=100
+//     --sample_size=25 --budget=1000 --listen=0.0.0.0 --port=50051
+//
+// Restarting with the same --store resumes the search; settings that
+// contradict the stored ones are refused with the name of the setting.
+// SIGTERM/SIGINT: stop accepting calls, finish running ones, close the store.
+#include <signal.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "controller/search.h"
+#include "controller/service.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+
+DEFINE_string(store, "amoeba_search.db", "SQLite file of the search");
+DEFINE_string(algorithm, "aging", "aging, non_aging or random");
+DEFINE_int32(population_size, 100, "P");
+DEFINE_int32(sample_size, 25, "S");
+DEFINE_int64(budget, 1000, "children to evaluate");
+DEFINE_uint64(seed, 1, "search seed");
+DEFINE_bool(deduplicate, false, "re-mutate children already evaluated");
+DEFINE_string(dataset, "fashion_mnist", "fashion_mnist or cifar10");
+DEFINE_int32(N, 1, "normal cells per stack of the searched networks");
+DEFINE_int32(F, 8, "filters of the searched networks");
+DEFINE_int32(epochs, 1, "training epochs per child");
+DEFINE_int32(batch_size, 64, "batch size");
+DEFINE_double(lr, 0.05, "peak learning rate");
+DEFINE_double(weight_decay, 5e-4, "weight decay");
+DEFINE_int64(validation_images, 1000, "images held out for the fitness");
+DEFINE_int64(max_train_images, 2000, "training images per child (0 = all)");
+DEFINE_uint64(training_seed, 1, "seed of every child's training");
+DEFINE_int32(lease_timeout_s, 120, "a silent worker loses its child after this");
+DEFINE_int32(heartbeat_s, 10, "how often workers should heartbeat");
+DEFINE_int32(max_attempts, 3, "worker errors tolerated per child");
+DEFINE_string(listen, "127.0.0.1", "address to listen on (0.0.0.0: all)");
+DEFINE_int32(port, 50051, "port (0: any free one)");
+DEFINE_string(port_file, "", "write the port listened on to this file");
+DEFINE_string(token_file, "",
+              "file holding the shared token that worker and admin RPCs must "
+              "carry (read-only RPCs stay open)");
+DEFINE_string(tls_cert, "", "PEM certificate (enables TLS)");
+DEFINE_string(tls_key, "", "PEM private key");
+DEFINE_string(tls_client_ca, "", "PEM CA of client certificates (mutual TLS)");
+
+namespace {
+
+absl::Notification* g_stop = nullptr;
+
+void OnSignal(int) {
+  // Notify() is async-signal-safe enough here: it only sets a flag and wakes
+  // a futex; the main thread does the rest.
+  if (g_stop != nullptr && !g_stop->HasBeenNotified()) g_stop->Notify();
+}
+
+int Fail(const std::string& message) {
+  LOG(ERROR) << message;
+  std::cerr << "amoeba-controller: " << message << std::endl;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage("amoeba-controller: runs an aging-evolution search");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
+
+  amoeba::SearchOptions options;
+  auto algorithm = amoeba::AlgorithmFromName(FLAGS_algorithm);
+  if (!algorithm.ok()) return Fail(std::string(algorithm.status().message()));
+  options.engine.algorithm = *algorithm;
+  options.engine.population_size = FLAGS_population_size;
+  options.engine.sample_size = FLAGS_sample_size;
+  options.engine.budget = FLAGS_budget;
+  options.engine.seed = FLAGS_seed;
+  options.engine.deduplicate = FLAGS_deduplicate;
+  options.settings.set_dataset(FLAGS_dataset);
+  options.settings.set_cells_per_stack(FLAGS_N);
+  options.settings.set_filters(FLAGS_F);
+  options.settings.set_epochs(FLAGS_epochs);
+  options.settings.set_batch_size(FLAGS_batch_size);
+  options.settings.set_learning_rate(FLAGS_lr);
+  options.settings.set_weight_decay(FLAGS_weight_decay);
+  options.settings.set_validation_images(FLAGS_validation_images);
+  options.settings.set_max_train_images(FLAGS_max_train_images);
+  options.settings.set_seed(FLAGS_training_seed);
+  options.lease_timeout = absl::Seconds(FLAGS_lease_timeout_s);
+  options.heartbeat_interval = absl::Seconds(FLAGS_heartbeat_s);
+  options.max_attempts = FLAGS_max_attempts;
+  if (auto s = amoeba::ValidateSearchOptions(options); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+
+  std::string token;
+  if (!FLAGS_token_file.empty()) {
+    std::ifstream in(FLAGS_token_file);
+    if (!in || !std::getline(in, token) || token.empty()) {
+      return Fail("cannot read a token from --token_file=" + FLAGS_token_file);
+    }
+  }
+
+  auto store = amoeba::Store::Open(FLAGS_store);
+  if (!store.ok()) return Fail(std::string(store.status().message()));
+  auto search = amoeba::Search::Open(options, std::move(*store));
+  if (!search.ok()) return Fail(std::string(search.status().message()));
+
+  amoeba::ControllerServer::Spec spec;
+  spec.address = FLAGS_listen;
+  spec.port = FLAGS_port;
+  spec.token = token;
+  spec.tls_cert_file = FLAGS_tls_cert;
+  spec.tls_key_file = FLAGS_tls_key;
+  spec.tls_client_ca_file = FLAGS_tls_client_ca;
+  auto server = amoeba::ControllerServer::Start(spec, search->get());
+  if (!server.ok()) return Fail(std::string(server.status().message()));
+  if (!FLAGS_port_file.empty()) {
+    const std::string tmp = FLAGS_port_file + ".tmp";
+    std::ofstream(tmp) << (*server)->port() << "\n";
+    std::rename(tmp.c_str(), FLAGS_port_file.c_str());
+  }
+
+  absl::Notification stop;
+  g_stop = &stop;
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  // Also stop on our own once the search is finished and idle for a while?
+  // No: operators query finished searches; they stop the service.
+  while (!stop.WaitForNotificationWithTimeout(absl::Seconds(30))) {
+    const auto status = (*search)->Status();
+    LOG(INFO) << "status: " << status.state() << ", " << status.done() << "/"
+              << status.config().budget() << " done, " << status.running()
+              << " running, " << status.failed() << " failed, best "
+              << status.best().fitness() << ", workers online "
+              << status.workers_online();
+  }
+  LOG(INFO) << "shutting down";
+  (*server)->Shutdown(absl::Seconds(10));
+  server->reset();
+  search->reset();  // closes the store after its last group commit
+  LOG(INFO) << "stopped cleanly";
+  return 0;
+}

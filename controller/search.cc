@@ -1,0 +1,685 @@
+#include "controller/search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <future>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "genotype/fingerprint.h"
+#include "genotype/genotype_proto.h"
+#include "genotype/text.h"
+#include "glog/logging.h"
+
+namespace amoeba {
+namespace {
+
+constexpr size_t kMaxEvents = 1000;
+constexpr size_t kCompletionWindow = 200;
+constexpr int kMaxPageSize = 1000;
+
+double UnixSeconds(absl::Time t) { return absl::ToDoubleSeconds(t - absl::UnixEpoch()); }
+
+// The store failing means durability can no longer be promised; the process
+// stops rather than acknowledge what it cannot keep. systemd restarts it and
+// the search resumes from what is durable.
+void CheckDurable(const absl::Status& status, const char* what) {
+  if (!status.ok()) {
+    LOG(FATAL) << "store write failed (" << what << "): " << status
+               << "; stopping so that nothing unrecorded is acknowledged";
+  }
+}
+
+void ToSummary(const ModelRecord& m, v1::ModelSummary* out) {
+  out->set_id(m.id);
+  out->set_genotype_text(m.genotype);
+  out->set_fingerprint(m.fingerprint);
+  out->set_parent_id(m.parent_id);
+  out->set_mutation(m.mutation);
+  out->set_state(ModelStateName(m.state));
+  out->set_fitness(m.fitness);
+  out->set_attempts(m.attempts);
+  out->set_worker_id(m.worker_id);
+  out->set_parameters(m.parameters);
+  out->set_multiply_adds(m.multiply_adds);
+  out->set_train_seconds(m.train_seconds);
+  out->set_created_at(m.created_at);
+  out->set_finished_at(m.finished_at);
+  out->set_alive(m.alive);
+  out->set_failure(m.failure);
+  out->set_evaluator(m.evaluator);
+  out->set_epoch(m.epoch);
+}
+
+}  // namespace
+
+absl::Status ValidateSearchOptions(const SearchOptions& o) {
+  RETURN_IF_ERROR(ValidateEngineConfig(o.engine));
+  if (o.lease_timeout < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("lease timeout must be at least 100 ms");
+  }
+  if (o.heartbeat_interval <= absl::ZeroDuration() ||
+      o.heartbeat_interval >= o.lease_timeout) {
+    return absl::InvalidArgumentError(
+        "heartbeat interval must be positive and shorter than the lease "
+        "timeout");
+  }
+  if (o.max_attempts < 1 || o.max_attempts > 100) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "max attempts must be in 1..100, got %d", o.max_attempts));
+  }
+  if (o.settings.epochs() < 1 || o.settings.batch_size() < 2 ||
+      o.settings.cells_per_stack() < 1 || o.settings.filters() < 2) {
+    return absl::InvalidArgumentError(
+        "training settings need epochs >= 1, batch size >= 2, N >= 1, F >= 2");
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
+    const SearchOptions& o) {
+  const v1::TrainingSettings& t = o.settings;
+  return {
+      {"algorithm", AlgorithmName(o.engine.algorithm)},
+      {"population_size", absl::StrCat(o.engine.population_size)},
+      {"sample_size", absl::StrCat(o.engine.sample_size)},
+      {"budget", absl::StrCat(o.engine.budget)},
+      {"seed", absl::StrCat(o.engine.seed)},
+      {"deduplicate", o.engine.deduplicate ? "true" : "false"},
+      {"dataset", t.dataset()},
+      {"cells_per_stack", absl::StrCat(t.cells_per_stack())},
+      {"filters", absl::StrCat(t.filters())},
+      {"epochs", absl::StrCat(t.epochs())},
+      {"batch_size", absl::StrCat(t.batch_size())},
+      {"learning_rate", absl::StrCat(t.learning_rate())},
+      {"weight_decay", absl::StrCat(t.weight_decay())},
+      {"validation_images", absl::StrCat(t.validation_images())},
+      {"max_train_images", absl::StrCat(t.max_train_images())},
+      {"training_seed", absl::StrCat(t.seed())},
+  };
+}
+
+Search::Search(const SearchOptions& options, std::unique_ptr<Store> store,
+               Engine engine)
+    : options_(options), store_(std::move(store)), engine_(std::move(engine)) {}
+
+absl::StatusOr<std::unique_ptr<Search>> Search::Open(
+    const SearchOptions& options, std::unique_ptr<Store> store) {
+  RETURN_IF_ERROR(ValidateSearchOptions(options));
+  RETURN_IF_ERROR(store->CheckOrInitConfig(SearchConfigEntries(options)));
+  ASSIGN_OR_RETURN(std::optional<EngineCounters> counters,
+                   store->LoadEngineCounters());
+  ASSIGN_OR_RETURN(std::vector<ModelRecord> models, store->LoadModels());
+  Engine engine(options.engine);
+  if (counters.has_value()) {
+    EngineState state;
+    state.rng = counters->rng;
+    state.next_id = counters->next_id;
+    state.completed = counters->completed;
+    std::vector<const ModelRecord*> alive;
+    for (const ModelRecord& m : models) {
+      if (m.state == ModelState::kDone && m.alive) alive.push_back(&m);
+      if (options.engine.deduplicate) {
+        uint64_t fp = 0;
+        if (absl::SimpleHexAtoi(m.fingerprint, &fp)) {
+          state.seen_fingerprints.push_back(fp);
+        }
+      }
+    }
+    std::sort(alive.begin(), alive.end(), [](const auto* a, const auto* b) {
+      return a->completion_seq < b->completion_seq;
+    });
+    for (const ModelRecord* m : alive) {
+      auto genotype = ParseGenotype(m->genotype);
+      if (!genotype.ok()) {
+        return absl::DataLossError(absl::StrCat("stored model ", m->id,
+                                                ": ", genotype.status().message()));
+      }
+      state.population.push_back(Member{m->id, m->fitness, *genotype});
+    }
+    ASSIGN_OR_RETURN(engine, Engine::Restore(options.engine, std::move(state)));
+  }
+  std::unique_ptr<Search> search(
+      new Search(options, std::move(store), std::move(engine)));
+  {
+    absl::MutexLock lock(&search->mu_);
+    RETURN_IF_ERROR(search->Recover(std::move(models)));
+  }
+  return search;
+}
+
+absl::Status Search::Recover(std::vector<ModelRecord> models) {
+  ASSIGN_OR_RETURN(std::optional<std::string> state, store_->GetMeta("state"));
+  if (state.has_value() && *state == "paused") run_state_ = RunState::kPaused;
+  if (state.has_value() && *state == "stopped") run_state_ = RunState::kStopped;
+  int64_t requeued = 0;
+  for (ModelRecord& m : models) {
+    if (!m.evaluator.empty()) evaluators_.insert(m.evaluator);
+    switch (m.state) {
+      case ModelState::kDone:
+        if (!best_.has_value() || m.fitness > best_->fitness) best_ = m;
+        break;
+      case ModelState::kFailed:
+        ++failed_;
+        break;
+      case ModelState::kPending:
+      case ModelState::kRunning:
+        // Whatever ran before the restart runs again on the next worker
+        // that asks (its worker may still report it; first result wins).
+        m.state = ModelState::kPending;
+        queue_.push_back(m.id);
+        unfinished_.emplace(m.id, std::move(m));
+        ++requeued;
+        break;
+    }
+  }
+  LOG(INFO) << "search opened: " << engine_.completed() << " done, " << failed_
+            << " failed, " << requeued << " waiting for a worker, population "
+            << engine_.population().size() << "/"
+            << options_.engine.population_size << ", state " << StateName();
+  return absl::OkStatus();
+}
+
+EngineCounters Search::Counters() const {
+  EngineCounters c;
+  const EngineState state = engine_.state();
+  c.rng = state.rng;
+  c.next_id = state.next_id;
+  c.completed = state.completed;
+  return c;
+}
+
+v1::Task Search::MakeTask(const ModelRecord& model) const {
+  v1::Task task;
+  task.set_model_id(model.id);
+  task.set_attempt(model.attempts);
+  task.set_genotype_text(model.genotype);
+  *task.mutable_settings() = options_.settings;
+  // Stored texts were produced by FormatGenotype of valid genotypes.
+  auto genotype = ParseGenotype(model.genotype);
+  if (genotype.ok()) GenotypeToProto(*genotype, task.mutable_genotype());
+  return task;
+}
+
+std::string Search::StateName() const {
+  if (engine_.Finished()) return "finished";
+  switch (run_state_) {
+    case RunState::kRunning:
+      return "running";
+    case RunState::kPaused:
+      return "paused";
+    case RunState::kStopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+bool Search::Finished() {
+  absl::MutexLock lock(&mu_);
+  return engine_.Finished();
+}
+
+bool Search::WorkerOnline(const WorkerState& w, absl::Time now) const {
+  return now - w.last_seen < options_.lease_timeout;
+}
+
+void Search::Publish(v1::SearchEvent::Kind kind, const ModelRecord& model,
+                     const std::string& message) {
+  v1::SearchEvent event;
+  event.set_kind(kind);
+  ToSummary(model, event.mutable_model());
+  event.set_message(message);
+  events_.emplace_back(++event_sequence_, std::move(event));
+  while (events_.size() > kMaxEvents) events_.pop_front();
+}
+
+absl::Status Search::Register(const v1::RegisterRequest& request) {
+  absl::MutexLock lock(&mu_);
+  WorkerState& worker = workers_[request.worker_id()];
+  const bool known = worker.last_seen != absl::Time();
+  worker.registration = request;
+  worker.last_seen = absl::Now();
+  LOG(INFO) << (known ? "worker reconnected: " : "worker registered: ")
+            << request.worker_id() << " host=" << request.host()
+            << " device=" << request.device()
+            << " capacity=" << request.capacity()
+            << " evaluator=" << request.evaluator();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::GetTaskResponse> Search::GetTask(const std::string& worker_id) {
+  v1::GetTaskResponse response;
+  std::future<absl::Status> durable;
+  {
+    absl::MutexLock lock(&mu_);
+    auto worker_it = workers_.find(worker_id);
+    if (worker_it == workers_.end()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "unknown worker '", worker_id, "'; call Register first"));
+    }
+    WorkerState& worker = worker_it->second;
+    const absl::Time now = absl::Now();
+    worker.last_seen = now;
+    // A worker asking with all its slots busy has lost track of a task (it
+    // restarted): give it back its oldest one instead of a new child.
+    const int capacity = std::max(1, worker.registration.capacity());
+    if (static_cast<int>(worker.running.size()) >= capacity) {
+      const int64_t id = *worker.running.begin();
+      leases_[id].deadline = now + options_.lease_timeout;
+      *response.mutable_task() = MakeTask(unfinished_.at(id));
+      LOG(INFO) << "worker " << worker_id << " gets its task " << id
+                << " back";
+      return response;
+    }
+    if (engine_.Finished()) {
+      response.set_search_finished(true);
+      return response;
+    }
+    if (run_state_ != RunState::kRunning) {
+      response.set_retry_after_ms(
+          static_cast<int32_t>(absl::ToInt64Milliseconds(options_.retry_after)));
+      return response;
+    }
+    ModelRecord* model = nullptr;
+    bool is_new = false;
+    if (!queue_.empty()) {
+      const int64_t id = queue_.front();
+      queue_.pop_front();
+      model = &unfinished_.at(id);
+    } else if (engine_.WantsChild(InFlight())) {
+      NewChild child = engine_.CreateChild();
+      ModelRecord record;
+      record.id = child.id;
+      record.genotype = CanonicalText(child.genotype);
+      record.fingerprint = FingerprintHex(Fingerprint(child.genotype));
+      record.parent_id = child.parent_id;
+      record.mutation =
+          child.parent_id < 0 ? "random" : child.mutation.Describe();
+      record.created_at = UnixSeconds(now);
+      model = &unfinished_.emplace(child.id, std::move(record)).first->second;
+      is_new = true;
+    } else {
+      // Every remaining child is out; wait for results (or lease expiry).
+      response.set_retry_after_ms(
+          static_cast<int32_t>(absl::ToInt64Milliseconds(options_.retry_after)));
+      return response;
+    }
+    model->state = ModelState::kRunning;
+    model->attempts += 1;
+    model->worker_id = worker_id;
+    model->started_at = UnixSeconds(now);
+    leases_[model->id] =
+        Lease{worker_id, model->attempts, now + options_.lease_timeout};
+    worker.running.insert(model->id);
+    durable = is_new ? store_->InsertChildLater(*model, Counters())
+                     : store_->UpdateModelLater(*model);
+    *response.mutable_task() = MakeTask(*model);
+    LOG(INFO) << "child " << model->id << " (attempt " << model->attempts
+              << ", " << model->mutation << ") -> worker " << worker_id;
+  }
+  CheckDurable(durable.get(), "handing out a child");
+  return response;
+}
+
+absl::StatusOr<bool> Search::ReportProgress(const v1::ProgressReport& report) {
+  absl::MutexLock lock(&mu_);
+  auto worker = workers_.find(report.worker_id());
+  if (worker == workers_.end()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "unknown worker '", report.worker_id(), "'; call Register first"));
+  }
+  const absl::Time now = absl::Now();
+  worker->second.last_seen = now;
+  auto lease = leases_.find(report.model_id());
+  const bool current = lease != leases_.end() &&
+                       lease->second.worker_id == report.worker_id() &&
+                       lease->second.attempt == report.attempt();
+  if (!current) {
+    // Reassigned, finished elsewhere, or stopped: this attempt is moot.
+    return true;
+  }
+  lease->second.deadline = now + options_.lease_timeout;
+  unfinished_.at(report.model_id()).epoch = report.epoch();
+  store_->UpdateProgressAsync(report.model_id(), report.epoch());
+  return run_state_ == RunState::kStopped;
+}
+
+absl::StatusOr<bool> Search::ReportResult(const v1::ResultReport& report) {
+  std::future<absl::Status> durable;
+  bool recorded = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto worker_it = workers_.find(report.worker_id());
+    if (worker_it == workers_.end()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "unknown worker '", report.worker_id(), "'; call Register first"));
+    }
+    WorkerState& worker = worker_it->second;
+    const absl::Time now = absl::Now();
+    worker.last_seen = now;
+    worker.running.erase(report.model_id());
+    auto it = unfinished_.find(report.model_id());
+    if (it == unfinished_.end()) {
+      if (report.model_id() < 1 || report.model_id() >= engine_.next_id()) {
+        return absl::NotFoundError(
+            absl::StrCat("no child with id ", report.model_id()));
+      }
+      LOG(WARNING) << "duplicate result for child " << report.model_id()
+                   << " from worker " << report.worker_id() << " (attempt "
+                   << report.attempt() << ") ignored: already finished";
+      return false;
+    }
+    ModelRecord& model = it->second;
+    if (report.attempt() < 1 || report.attempt() > model.attempts) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "child %d has had %d attempt(s); attempt %d does not exist",
+          model.id, model.attempts, report.attempt()));
+    }
+    // The first result wins, even from an attempt that was reassigned.
+    auto lease = leases_.find(model.id);
+    if (lease != leases_.end()) {
+      if (lease->second.worker_id != report.worker_id()) {
+        auto other = workers_.find(lease->second.worker_id);
+        if (other != workers_.end()) other->second.running.erase(model.id);
+      }
+      leases_.erase(lease);
+    }
+    queue_.erase(std::remove(queue_.begin(), queue_.end(), model.id),
+                 queue_.end());
+    model.worker_id = report.worker_id();
+    model.finished_at = UnixSeconds(now);
+    model.evaluator = report.evaluator();
+    if (!report.evaluator().empty()) evaluators_.insert(report.evaluator());
+    if (report.ok()) {
+      model.state = ModelState::kDone;
+      model.fitness = report.fitness();
+      model.parameters = report.parameters();
+      model.multiply_adds = report.multiply_adds();
+      model.train_seconds = report.train_seconds();
+      model.failure.clear();
+      auto genotype = ParseGenotype(model.genotype);
+      const std::optional<int64_t> died =
+          engine_.AddResult(model.id, *genotype, model.fitness);
+      model.alive = true;
+      model.completion_seq = engine_.completed();
+      durable = store_->RecordCompletionLater(model, died, Counters());
+      ++worker.completed;
+      if (!best_.has_value() || model.fitness > best_->fitness) best_ = model;
+      completion_times_.push_back(model.finished_at);
+      while (completion_times_.size() > kCompletionWindow) {
+        completion_times_.pop_front();
+      }
+      LOG(INFO) << "child " << model.id << " done by " << report.worker_id()
+                << ": fitness " << model.fitness << " ("
+                << engine_.completed() << "/" << options_.engine.budget << ")";
+      Publish(v1::SearchEvent::COMPLETED, model, "");
+      unfinished_.erase(it);
+      recorded = true;
+    } else {
+      const bool final = report.diverged() || model.attempts >= options_.max_attempts;
+      model.failure = report.failure().empty() ? "unknown failure" : report.failure();
+      if (final) {
+        if (!report.diverged()) {
+          model.failure = absl::StrFormat("given up after %d attempts: %s",
+                                          model.attempts, model.failure);
+        }
+        model.state = ModelState::kFailed;
+        ++failed_;
+        LOG(WARNING) << "child " << model.id << " failed: " << model.failure;
+        Publish(v1::SearchEvent::FAILED, model, model.failure);
+        durable = store_->UpdateModelLater(model);
+        unfinished_.erase(it);
+      } else {
+        model.state = ModelState::kPending;
+        LOG(WARNING) << "child " << model.id << " attempt " << model.attempts
+                     << " failed on " << report.worker_id() << " ("
+                     << model.failure << "); queued for another worker";
+        durable = store_->UpdateModelLater(model);
+        queue_.push_front(model.id);
+      }
+      recorded = true;
+    }
+  }
+  CheckDurable(durable.get(), "recording a result");
+  return recorded;
+}
+
+absl::StatusOr<bool> Search::Heartbeat(const std::string& worker_id) {
+  absl::MutexLock lock(&mu_);
+  auto worker = workers_.find(worker_id);
+  if (worker == workers_.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("unknown worker '", worker_id, "'; call Register first"));
+  }
+  const absl::Time now = absl::Now();
+  worker->second.last_seen = now;
+  for (int64_t id : worker->second.running) {
+    auto lease = leases_.find(id);
+    if (lease != leases_.end() && lease->second.worker_id == worker_id) {
+      lease->second.deadline = now + options_.lease_timeout;
+    }
+  }
+  return engine_.Finished();
+}
+
+void Search::ExpireLeases(absl::Time now) {
+  std::vector<std::future<absl::Status>> writes;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = leases_.begin(); it != leases_.end();) {
+      if (it->second.deadline > now) {
+        ++it;
+        continue;
+      }
+      ModelRecord& model = unfinished_.at(it->first);
+      auto worker = workers_.find(it->second.worker_id);
+      if (worker != workers_.end()) worker->second.running.erase(model.id);
+      LOG(WARNING) << "lease of child " << model.id << " on worker "
+                   << it->second.worker_id << " expired (attempt "
+                   << model.attempts << ")";
+      if (model.attempts >= options_.max_attempts) {
+        model.state = ModelState::kFailed;
+        model.failure = absl::StrFormat(
+            "given up after %d attempts: worker %s went silent",
+            model.attempts, it->second.worker_id);
+        ++failed_;
+        Publish(v1::SearchEvent::FAILED, model, model.failure);
+        writes.push_back(store_->UpdateModelLater(model));
+        unfinished_.erase(model.id);
+      } else {
+        model.state = ModelState::kPending;
+        writes.push_back(store_->UpdateModelLater(model));
+        queue_.push_front(model.id);
+      }
+      it = leases_.erase(it);
+    }
+  }
+  for (auto& w : writes) CheckDurable(w.get(), "expiring a lease");
+}
+
+v1::SearchStatus Search::Status() {
+  absl::MutexLock lock(&mu_);
+  v1::SearchStatus status;
+  v1::SearchConfig* config = status.mutable_config();
+  config->set_algorithm(AlgorithmName(options_.engine.algorithm));
+  config->set_population_size(options_.engine.population_size);
+  config->set_sample_size(options_.engine.sample_size);
+  config->set_budget(options_.engine.budget);
+  config->set_seed(options_.engine.seed);
+  *config->mutable_settings() = options_.settings;
+  config->set_lease_timeout_ms(
+      static_cast<int32_t>(absl::ToInt64Milliseconds(options_.lease_timeout)));
+  config->set_max_attempts(options_.max_attempts);
+  status.set_state(StateName());
+  status.set_done(engine_.completed());
+  status.set_budget_left(
+      std::max<int64_t>(0, options_.engine.budget - engine_.completed()));
+  status.set_pending(static_cast<int64_t>(queue_.size()));
+  status.set_running(static_cast<int64_t>(leases_.size()));
+  status.set_failed(failed_);
+  if (best_.has_value()) ToSummary(*best_, status.mutable_best());
+  std::vector<double> fitness;
+  for (const Member& m : engine_.population()) fitness.push_back(m.fitness);
+  status.set_population_size(static_cast<int32_t>(fitness.size()));
+  if (!fitness.empty()) {
+    std::sort(fitness.begin(), fitness.end());
+    status.set_population_min(fitness.front());
+    status.set_population_max(fitness.back());
+    status.set_population_median(fitness[fitness.size() / 2]);
+  }
+  const absl::Time now = absl::Now();
+  if (completion_times_.size() >= 2) {
+    const double span = UnixSeconds(now) - completion_times_.front();
+    if (span > 0) {
+      const double per_hour = 3600.0 * completion_times_.size() / span;
+      status.set_evaluations_per_hour(per_hour);
+      status.set_estimated_seconds_left(3600.0 * status.budget_left() / per_hour);
+    }
+  }
+  int online = 0;
+  int busy = 0;
+  for (const auto& [id, w] : workers_) {
+    if (WorkerOnline(w, now)) ++online;
+    if (!w.running.empty()) ++busy;
+  }
+  status.set_workers_online(online);
+  status.set_workers_busy(busy);
+  for (const std::string& e : evaluators_) status.add_evaluators(e);
+  return status;
+}
+
+absl::StatusOr<v1::ListModelsResponse> Search::ListModels(
+    const v1::ListModelsRequest& request) {
+  int64_t offset = 0;
+  if (!request.page_token().empty() &&
+      (!absl::SimpleAtoi(request.page_token(), &offset) || offset < 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_token '", request.page_token(),
+        "' is not one this server handed out"));
+  }
+  if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "page_size must be in 0..%d (0 = 50), got %d", kMaxPageSize,
+        request.page_size()));
+  }
+  const int64_t page = request.page_size() == 0 ? 50 : request.page_size();
+  std::string where;
+  std::string order = "id";
+  switch (request.filter()) {
+    case v1::ListModelsRequest::POPULATION:
+      where = "state = 'done' AND alive = 1";
+      order = "completion_seq";
+      break;
+    case v1::ListModelsRequest::HISTORY:
+      where = "state = 'done'";
+      order = "completion_seq";
+      break;
+    case v1::ListModelsRequest::FAILED:
+      where = "state = 'failed'";
+      break;
+    default:
+      break;
+  }
+  if (request.order() == v1::ListModelsRequest::BY_FITNESS) {
+    order = "fitness DESC, id";
+  } else if (request.order() == v1::ListModelsRequest::BY_TIME) {
+    order = "finished_at DESC, id";
+  }
+  ASSIGN_OR_RETURN(auto models, store_->QueryModels(where, order, page, offset));
+  ASSIGN_OR_RETURN(const int64_t total, store_->CountModels(where));
+  v1::ListModelsResponse response;
+  for (const ModelRecord& m : models) ToSummary(m, response.add_models());
+  response.set_total(total);
+  if (offset + static_cast<int64_t>(models.size()) < total) {
+    response.set_next_page_token(absl::StrCat(offset + models.size()));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::GetModelResponse> Search::GetModel(int64_t id) {
+  ASSIGN_OR_RETURN(std::optional<ModelRecord> model, store_->GetModel(id));
+  if (!model.has_value()) {
+    return absl::NotFoundError(absl::StrCat("no model with id ", id));
+  }
+  v1::GetModelResponse response;
+  ToSummary(*model, response.mutable_model());
+  auto genotype = ParseGenotype(model->genotype);
+  if (genotype.ok()) GenotypeToProto(*genotype, response.mutable_genotype());
+  int64_t parent = model->parent_id;
+  // Parent ids always decrease, so the walk ends; the bound is a guard.
+  for (int steps = 0; parent > 0 && steps < 100000; ++steps) {
+    ASSIGN_OR_RETURN(std::optional<ModelRecord> ancestor, store_->GetModel(parent));
+    if (!ancestor.has_value()) break;
+    ToSummary(*ancestor, response.add_lineage());
+    parent = ancestor->parent_id;
+  }
+  return response;
+}
+
+v1::ListWorkersResponse Search::ListWorkers() {
+  absl::MutexLock lock(&mu_);
+  v1::ListWorkersResponse response;
+  const absl::Time now = absl::Now();
+  for (const auto& [id, w] : workers_) {
+    v1::WorkerInfo* info = response.add_workers();
+    info->set_worker_id(id);
+    info->set_host(w.registration.host());
+    info->set_device(w.registration.device());
+    info->set_capacity(w.registration.capacity());
+    info->set_evaluator(w.registration.evaluator());
+    info->set_online(WorkerOnline(w, now));
+    for (int64_t r : w.running) info->add_running(r);
+    info->set_last_seen(UnixSeconds(w.last_seen));
+    info->set_completed(w.completed);
+  }
+  return response;
+}
+
+absl::StatusOr<std::string> Search::SetRunState(RunState state) {
+  std::string name;
+  {
+    absl::MutexLock lock(&mu_);
+    if (run_state_ == RunState::kStopped && state != RunState::kStopped) {
+      return absl::FailedPreconditionError(
+          "the search was stopped; it cannot be resumed (start a new store "
+          "or remove the 'state' row of table meta)");
+    }
+    run_state_ = state;
+    name = StateName();
+    ModelRecord none;
+    Publish(v1::SearchEvent::STATE_CHANGED, none, name);
+  }
+  RETURN_IF_ERROR(store_->PutMeta("state", name == "finished" ? "running" : name));
+  LOG(INFO) << "search " << name;
+  return name;
+}
+
+absl::StatusOr<std::string> Search::Pause() { return SetRunState(RunState::kPaused); }
+absl::StatusOr<std::string> Search::Resume() { return SetRunState(RunState::kRunning); }
+absl::StatusOr<std::string> Search::Stop() { return SetRunState(RunState::kStopped); }
+
+int64_t Search::LatestEventSequence() {
+  absl::MutexLock lock(&mu_);
+  return event_sequence_;
+}
+
+std::vector<v1::SearchEvent> Search::WaitEvents(int64_t* after,
+                                                absl::Duration timeout) {
+  std::vector<v1::SearchEvent> out;
+  const int64_t since = *after;
+  absl::MutexLock lock(&mu_);
+  auto has_new = [this, since]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return event_sequence_ > since;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&has_new), timeout);
+  for (const auto& [seq, event] : events_) {
+    if (seq > since) out.push_back(event);
+  }
+  *after = event_sequence_;
+  return out;
+}
+
+}  // namespace amoeba

@@ -1,0 +1,315 @@
+#include "controller/service.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "glog/logging.h"
+
+namespace amoeba {
+namespace {
+
+constexpr size_t kMaxIdBytes = 256;
+
+grpc::Status Invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+grpc::Status CheckWorkerId(const std::string& id) {
+  if (id.empty()) return Invalid("worker_id is empty");
+  if (id.size() > kMaxIdBytes) {
+    return Invalid(absl::StrFormat("worker_id is %d bytes; the limit is %d",
+                                   id.size(), kMaxIdBytes));
+  }
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7e) {
+      return Invalid("worker_id must be printable ASCII without spaces");
+    }
+  }
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+ControllerService::ControllerService(Search* search, std::string token)
+    : search_(search), token_(std::move(token)) {}
+
+grpc::Status ControllerService::Authorize(grpc::ServerContext* context) const {
+  if (token_.empty()) return grpc::Status::OK;
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        "missing token: send metadata 'authorization: Bearer "
+                        "<token>'");
+  }
+  const std::string value(it->second.data(), it->second.size());
+  if (value != "Bearer " + token_) {
+    LOG(WARNING) << "refused a call with a wrong token from " << context->peer();
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "wrong token");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::Register(grpc::ServerContext* context,
+                                         const v1::RegisterRequest* request,
+                                         v1::RegisterResponse* response) {
+  if (auto s = Authorize(context); !s.ok()) return s;
+  if (auto s = CheckWorkerId(request->worker_id()); !s.ok()) return s;
+  if (request->capacity() < 0 || request->capacity() > 1024) {
+    return Invalid(absl::StrFormat("capacity must be in 0..1024 (0 = 1), got %d",
+                                   request->capacity()));
+  }
+  if (auto s = search_->Register(*request); !s.ok()) return ToGrpcStatus(s);
+  response->set_heartbeat_interval_ms(static_cast<int32_t>(
+      absl::ToInt64Milliseconds(search_->options().heartbeat_interval)));
+  response->set_lease_timeout_ms(static_cast<int32_t>(
+      absl::ToInt64Milliseconds(search_->options().lease_timeout)));
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::GetTask(grpc::ServerContext* context,
+                                        const v1::GetTaskRequest* request,
+                                        v1::GetTaskResponse* response) {
+  if (auto s = Authorize(context); !s.ok()) return s;
+  if (auto s = CheckWorkerId(request->worker_id()); !s.ok()) return s;
+  auto task = search_->GetTask(request->worker_id());
+  if (!task.ok()) return ToGrpcStatus(task.status());
+  *response = std::move(*task);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::ReportProgress(grpc::ServerContext* context,
+                                               const v1::ProgressReport* request,
+                                               v1::ProgressAck* response) {
+  if (auto s = Authorize(context); !s.ok()) return s;
+  if (auto s = CheckWorkerId(request->worker_id()); !s.ok()) return s;
+  if (request->model_id() < 1) {
+    return Invalid(absl::StrCat("model_id must be >= 1, got ", request->model_id()));
+  }
+  if (request->epoch() < 0 || request->epoch() > 1000000) {
+    return Invalid(absl::StrCat("epoch out of range: ", request->epoch()));
+  }
+  auto cancel = search_->ReportProgress(*request);
+  if (!cancel.ok()) return ToGrpcStatus(cancel.status());
+  response->set_cancel(*cancel);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::ReportResult(grpc::ServerContext* context,
+                                             const v1::ResultReport* request,
+                                             v1::ResultAck* response) {
+  if (auto s = Authorize(context); !s.ok()) return s;
+  if (auto s = CheckWorkerId(request->worker_id()); !s.ok()) return s;
+  if (request->model_id() < 1) {
+    return Invalid(absl::StrCat("model_id must be >= 1, got ", request->model_id()));
+  }
+  if (request->ok() &&
+      (!std::isfinite(request->fitness()) || request->fitness() < 0 ||
+       request->fitness() > 1)) {
+    return Invalid(absl::StrFormat(
+        "fitness must be a validation accuracy in [0, 1], got %g",
+        request->fitness()));
+  }
+  if (request->parameters() < 0 || request->multiply_adds() < 0 ||
+      !(request->train_seconds() >= 0)) {
+    return Invalid("parameters, multiply_adds and train_seconds must be >= 0");
+  }
+  if (request->failure().size() > 4096) {
+    return Invalid("failure text is longer than 4096 bytes");
+  }
+  auto recorded = search_->ReportResult(*request);
+  if (!recorded.ok()) return ToGrpcStatus(recorded.status());
+  response->set_recorded(*recorded);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::Heartbeat(grpc::ServerContext* context,
+                                          const v1::HeartbeatRequest* request,
+                                          v1::HeartbeatResponse* response) {
+  if (auto s = Authorize(context); !s.ok()) return s;
+  if (auto s = CheckWorkerId(request->worker_id()); !s.ok()) return s;
+  auto finished = search_->Heartbeat(request->worker_id());
+  if (!finished.ok()) return ToGrpcStatus(finished.status());
+  response->set_search_finished(*finished);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::GetStatus(grpc::ServerContext*,
+                                          const v1::GetStatusRequest*,
+                                          v1::SearchStatus* response) {
+  *response = search_->Status();
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::ListModels(grpc::ServerContext*,
+                                           const v1::ListModelsRequest* request,
+                                           v1::ListModelsResponse* response) {
+  auto models = search_->ListModels(*request);
+  if (!models.ok()) return ToGrpcStatus(models.status());
+  *response = std::move(*models);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::GetModel(grpc::ServerContext*,
+                                         const v1::GetModelRequest* request,
+                                         v1::GetModelResponse* response) {
+  if (request->id() < 1) {
+    return Invalid(absl::StrCat("id must be >= 1, got ", request->id()));
+  }
+  auto model = search_->GetModel(request->id());
+  if (!model.ok()) return ToGrpcStatus(model.status());
+  *response = std::move(*model);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::ListWorkers(grpc::ServerContext*,
+                                            const v1::ListWorkersRequest*,
+                                            v1::ListWorkersResponse* response) {
+  *response = search_->ListWorkers();
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::WatchEvents(
+    grpc::ServerContext* context, const v1::WatchEventsRequest*,
+    grpc::ServerWriter<v1::SearchEvent>* writer) {
+  int64_t after = search_->LatestEventSequence();
+  // Bounded waits so a cancelled client or a shutdown ends the stream.
+  while (!context->IsCancelled() && !shutting_down_) {
+    for (const v1::SearchEvent& event :
+         search_->WaitEvents(&after, absl::Milliseconds(250))) {
+      if (!writer->Write(event)) return grpc::Status::OK;
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::Pause(grpc::ServerContext* context,
+                                      const v1::AdminRequest*,
+                                      v1::AdminResponse* response) {
+  if (auto s = Authorize(context); !s.ok()) return s;
+  auto state = search_->Pause();
+  if (!state.ok()) return ToGrpcStatus(state.status());
+  response->set_state(*state);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::Resume(grpc::ServerContext* context,
+                                       const v1::AdminRequest*,
+                                       v1::AdminResponse* response) {
+  if (auto s = Authorize(context); !s.ok()) return s;
+  auto state = search_->Resume();
+  if (!state.ok()) return ToGrpcStatus(state.status());
+  response->set_state(*state);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::Stop(grpc::ServerContext* context,
+                                     const v1::AdminRequest*,
+                                     v1::AdminResponse* response) {
+  if (auto s = Authorize(context); !s.ok()) return s;
+  auto state = search_->Stop();
+  if (!state.ok()) return ToGrpcStatus(state.status());
+  response->set_state(*state);
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
+    const Spec& spec, Search* search) {
+  if (spec.port < 0 || spec.port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("port must be in 0..65535, got ", spec.port));
+  }
+  if (spec.tls_cert_file.empty() != spec.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both a certificate and a key file");
+  }
+  if (!spec.tls_client_ca_file.empty() && spec.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "a client CA (mutual TLS) needs the server's certificate and key");
+  }
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      grpc::InsecureServerCredentials();
+  if (!spec.tls_cert_file.empty()) {
+    grpc::SslServerCredentialsOptions ssl(
+        spec.tls_client_ca_file.empty()
+            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    auto cert = ReadFile(spec.tls_cert_file);
+    if (!cert.ok()) return cert.status();
+    auto key = ReadFile(spec.tls_key_file);
+    if (!key.ok()) return key.status();
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    if (!spec.tls_client_ca_file.empty()) {
+      auto ca = ReadFile(spec.tls_client_ca_file);
+      if (!ca.ok()) return ca.status();
+      ssl.pem_root_certs = *ca;
+    }
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  std::unique_ptr<ControllerServer> server(new ControllerServer());
+  server->search_ = search;
+  server->service_ = std::make_unique<ControllerService>(search, spec.token);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  const std::string address =
+      absl::StrCat(absl::StrContains(spec.address, ':') ? "[" : "",
+                   spec.address, absl::StrContains(spec.address, ':') ? "]" : "",
+                   ":", spec.port);
+  builder.AddListeningPort(address, credentials, &server->port_);
+  builder.RegisterService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(spec.max_message_bytes);
+  builder.SetMaxSendMessageSize(spec.max_message_bytes);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", address,
+                     " (address in use, or a bad TLS certificate/key?)"));
+  }
+  const absl::Duration period = std::max(
+      absl::Milliseconds(20), search->options().lease_timeout / 4);
+  ControllerServer* raw = server.get();
+  server->lease_thread_ = std::thread([raw, period] {
+    while (!raw->stop_leases_.WaitForNotificationWithTimeout(period)) {
+      raw->search_->ExpireLeases(absl::Now());
+    }
+  });
+  LOG(INFO) << "controller listening on " << spec.address << ":" << server->port_
+            << (spec.tls_cert_file.empty() ? " (plaintext)" : " (TLS)")
+            << (spec.token.empty() ? "" : ", token required");
+  return server;
+}
+
+void ControllerServer::Shutdown(absl::Duration deadline) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  service_->Shutdown();
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    absl::ToChronoMilliseconds(deadline));
+  stop_leases_.Notify();
+  if (lease_thread_.joinable()) lease_thread_.join();
+}
+
+ControllerServer::~ControllerServer() { Shutdown(); }
+
+}  // namespace amoeba

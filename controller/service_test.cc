@@ -1,0 +1,503 @@
+// The controller service with a real server on 127.0.0.1:0, a real SQLite
+// store and real gRPC clients acting as workers and operators.
+#include "controller/service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catch2/catch.hpp"
+#include "proto/controller.grpc.pb.h"
+#include <grpcpp/generic/generic_stub.h>
+
+namespace amoeba {
+namespace {
+
+constexpr char kToken[] = "s3cret";
+
+std::string TempPath(const std::string& name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::string path = std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  return path;
+}
+
+SearchOptions SmallSearch() {
+  SearchOptions o;
+  o.engine.population_size = 4;
+  o.engine.sample_size = 2;
+  o.engine.budget = 12;
+  o.engine.seed = 7;
+  o.settings.set_dataset("fashion_mnist");
+  o.settings.set_cells_per_stack(1);
+  o.settings.set_filters(8);
+  o.settings.set_epochs(1);
+  o.settings.set_batch_size(64);
+  o.lease_timeout = absl::Milliseconds(400);
+  o.heartbeat_interval = absl::Milliseconds(100);
+  o.retry_after = absl::Milliseconds(20);
+  o.max_attempts = 2;
+  return o;
+}
+
+// A controller (store + search + server) on a loopback port.
+class Controller {
+ public:
+  Controller(const std::string& path, const SearchOptions& options,
+             const std::string& token = kToken) {
+    auto store = Store::Open(path);
+    REQUIRE(store.ok());
+    auto search = Search::Open(options, std::move(*store));
+    REQUIRE(search.ok());
+    search_ = std::move(*search);
+    ControllerServer::Spec spec;
+    spec.token = token;
+    auto server = ControllerServer::Start(spec, search_.get());
+    REQUIRE(server.ok());
+    server_ = std::move(*server);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::Controller::NewStub(channel_);
+  }
+  ~Controller() {
+    server_->Shutdown(absl::Seconds(1));
+  }
+
+  v1::Controller::Stub& stub() { return *stub_; }
+  Search& search() { return *search_; }
+  std::shared_ptr<grpc::Channel> channel() { return channel_; }
+
+ private:
+  std::unique_ptr<Search> search_;
+  std::unique_ptr<ControllerServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Controller::Stub> stub_;
+};
+
+std::unique_ptr<grpc::ClientContext> Context(const std::string& token = kToken) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return context;
+}
+
+void Register(v1::Controller::Stub& stub, const std::string& id, int capacity = 1) {
+  v1::RegisterRequest request;
+  request.set_worker_id(id);
+  request.set_host("localhost");
+  request.set_device("cpu");
+  request.set_capacity(capacity);
+  request.set_evaluator("test");
+  v1::RegisterResponse response;
+  REQUIRE(stub.Register(Context().get(), request, &response).ok());
+}
+
+v1::GetTaskResponse GetTask(v1::Controller::Stub& stub, const std::string& id) {
+  v1::GetTaskRequest request;
+  request.set_worker_id(id);
+  v1::GetTaskResponse response;
+  const grpc::Status s = stub.GetTask(Context().get(), request, &response);
+  REQUIRE(s.ok());
+  return response;
+}
+
+grpc::Status Report(v1::Controller::Stub& stub, const std::string& worker,
+                    const v1::Task& task, double fitness, v1::ResultAck* ack,
+                    bool ok = true, bool diverged = false) {
+  v1::ResultReport report;
+  report.set_worker_id(worker);
+  report.set_model_id(task.model_id());
+  report.set_attempt(task.attempt());
+  report.set_ok(ok);
+  report.set_fitness(fitness);
+  report.set_diverged(diverged);
+  report.set_failure(ok ? "" : "boom");
+  report.set_evaluator("test");
+  return stub.ReportResult(Context().get(), report, ack);
+}
+
+// The raw ServerReflectionResponse to a list_services request.
+std::string ListServicesByReflection(std::shared_ptr<grpc::Channel> channel) {
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto call = stub.PrepareCall(
+      &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  auto next = [&] {
+    REQUIRE(cq.AsyncNext(&tag, &ok, std::chrono::system_clock::now() +
+                                        std::chrono::seconds(10)) ==
+            grpc::CompletionQueue::GOT_EVENT);
+    return ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  REQUIRE(next());
+  const char request_bytes[] = {0x3a, 0x00};  // field 7, length 0
+  grpc::Slice slice(request_bytes, sizeof(request_bytes));
+  grpc::ByteBuffer request(&slice, 1);
+  call->Write(request, reinterpret_cast<void*>(2));
+  REQUIRE(next());
+  grpc::ByteBuffer response;
+  call->Read(&response, reinterpret_cast<void*>(3));
+  REQUIRE(next());
+  std::vector<grpc::Slice> slices;
+  REQUIRE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const auto& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  context.TryCancel();
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return bytes;
+}
+
+// Fitness as a fixed function of the genotype text.
+double FitnessOf(const std::string& text) {
+  return static_cast<double>(std::hash<std::string>()(text) % 1000) / 1000.0;
+}
+
+TEST_CASE("Three workers complete a small search; every child once") {
+  const std::string path = TempPath("full.db");
+  Controller controller(path, SmallSearch());
+  std::atomic<int> results{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 3; ++w) {
+    workers.emplace_back([&, w] {
+      const std::string id = "worker-" + std::to_string(w);
+      Register(controller.stub(), id);
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      for (int i = 0; i < 1000 && std::chrono::steady_clock::now() < deadline; ++i) {
+        const v1::GetTaskResponse r = GetTask(controller.stub(), id);
+        if (r.search_finished()) return;
+        if (!r.has_task()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(r.retry_after_ms()));
+          continue;
+        }
+        v1::ProgressReport progress;
+        progress.set_worker_id(id);
+        progress.set_model_id(r.task().model_id());
+        progress.set_attempt(r.task().attempt());
+        progress.set_epoch(1);
+        v1::ProgressAck pack;
+        REQUIRE(controller.stub().ReportProgress(Context().get(), progress, &pack).ok());
+        CHECK_FALSE(pack.cancel());
+        v1::ResultAck ack;
+        REQUIRE(Report(controller.stub(), id, r.task(),
+                       FitnessOf(r.task().genotype_text()), &ack).ok());
+        CHECK(ack.recorded());
+        ++results;
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  CHECK(results == 12);
+
+  v1::SearchStatus status;
+  REQUIRE(controller.stub().GetStatus(Context("").get(), v1::GetStatusRequest(), &status).ok());
+  CHECK(status.state() == "finished");
+  CHECK(status.done() == 12);
+  CHECK(status.budget_left() == 0);
+  CHECK(status.population_size() == 4);
+  CHECK(status.workers_online() == 3);
+  // The best ever may have died of age: it is at least the best alive.
+  CHECK(status.best().fitness() >= status.population_max());
+
+  v1::ListModelsRequest history;
+  history.set_filter(v1::ListModelsRequest::HISTORY);
+  history.set_page_size(5);
+  std::set<int64_t> ids;
+  std::vector<int64_t> completion_order;
+  for (int page = 0; page < 10; ++page) {
+    v1::ListModelsResponse models;
+    REQUIRE(controller.stub().ListModels(Context("").get(), history, &models).ok());
+    CHECK(models.total() == 12);
+    for (const auto& m : models.models()) {
+      CHECK(ids.insert(m.id()).second);
+      completion_order.push_back(m.id());
+      CHECK(m.state() == "done");
+      CHECK(m.fitness() == Approx(FitnessOf(m.genotype_text())));
+    }
+    if (models.next_page_token().empty()) break;
+    history.set_page_token(models.next_page_token());
+  }
+  CHECK(ids.size() == 12);
+
+  // The population the store says is the population the engine holds.
+  v1::ListModelsRequest population;
+  population.set_filter(v1::ListModelsRequest::POPULATION);
+  v1::ListModelsResponse alive;
+  REQUIRE(controller.stub().ListModels(Context("").get(), population, &alive).ok());
+  REQUIRE(alive.models_size() == 4);
+  // Aging: the population is the last P children to complete.
+  for (int i = 0; i < 4; ++i) {
+    CHECK(alive.models(i).id() == completion_order[8 + i]);
+  }
+  // Lineage of a mutated child reaches a random ancestor.
+  v1::ListModelsRequest by_fitness;
+  by_fitness.set_order(v1::ListModelsRequest::BY_FITNESS);
+  v1::ListModelsResponse best;
+  REQUIRE(controller.stub().ListModels(Context("").get(), by_fitness, &best).ok());
+  CHECK(best.models(0).fitness() == status.best().fitness());
+  v1::GetModelRequest get;
+  get.set_id(12);
+  v1::GetModelResponse model;
+  REQUIRE(controller.stub().GetModel(Context("").get(), get, &model).ok());
+  CHECK(model.genotype().normal().ops_size() == 10);
+  if (model.model().parent_id() > 0) {
+    REQUIRE(model.lineage_size() >= 1);
+    CHECK(model.lineage(model.lineage_size() - 1).parent_id() == -1);
+  }
+}
+
+TEST_CASE("A silent worker's child goes to another worker; first result wins") {
+  const std::string path = TempPath("lease.db");
+  Controller controller(path, SmallSearch());
+  Register(controller.stub(), "slow");
+  Register(controller.stub(), "fast");
+  const v1::GetTaskResponse first = GetTask(controller.stub(), "slow");
+  REQUIRE(first.has_task());
+  CHECK(first.task().attempt() == 1);
+  // Other children exist for "fast" meanwhile; take 4 (the random phase).
+  std::map<int64_t, v1::Task> fast_tasks;
+  bool reassigned = false;
+  v1::Task second;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!reassigned && std::chrono::steady_clock::now() < deadline) {
+    const v1::GetTaskResponse r = GetTask(controller.stub(), "fast");
+    if (r.has_task() && r.task().model_id() == first.task().model_id()) {
+      second = r.task();
+      reassigned = true;
+    } else if (r.has_task()) {
+      // Keep "fast" alive and free: finish its other children at once.
+      v1::ResultAck ack;
+      REQUIRE(Report(controller.stub(), "fast", r.task(), 0.5, &ack).ok());
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  REQUIRE(reassigned);
+  CHECK(second.attempt() == 2);
+
+  // The late result of attempt 1 arrives first and wins.
+  v1::ResultAck late;
+  REQUIRE(Report(controller.stub(), "slow", first.task(), 0.9, &late).ok());
+  CHECK(late.recorded());
+  // The new holder is told to stop, and its result is a logged duplicate.
+  v1::ProgressReport progress;
+  progress.set_worker_id("fast");
+  progress.set_model_id(second.model_id());
+  progress.set_attempt(second.attempt());
+  v1::ProgressAck pack;
+  REQUIRE(controller.stub().ReportProgress(Context().get(), progress, &pack).ok());
+  CHECK(pack.cancel());
+  v1::ResultAck duplicate;
+  REQUIRE(Report(controller.stub(), "fast", second, 0.1, &duplicate).ok());
+  CHECK_FALSE(duplicate.recorded());
+  v1::GetModelRequest get;
+  get.set_id(first.task().model_id());
+  v1::GetModelResponse model;
+  REQUIRE(controller.stub().GetModel(Context("").get(), get, &model).ok());
+  CHECK(model.model().fitness() == 0.9);
+  CHECK(model.model().worker_id() == "slow");
+}
+
+TEST_CASE("A worker that reconnects with its id gets its current task back") {
+  Controller controller(TempPath("reconnect.db"), SmallSearch());
+  Register(controller.stub(), "w");
+  const v1::GetTaskResponse a = GetTask(controller.stub(), "w");
+  REQUIRE(a.has_task());
+  Register(controller.stub(), "w");  // the daemon restarted
+  const v1::GetTaskResponse b = GetTask(controller.stub(), "w");
+  REQUIRE(b.has_task());
+  CHECK(b.task().model_id() == a.task().model_id());
+  CHECK(b.task().attempt() == a.task().attempt());
+}
+
+TEST_CASE("Failures: retried on worker errors, final on divergence, not counted") {
+  SearchOptions options = SmallSearch();
+  Controller controller(TempPath("failures.db"), options);
+  Register(controller.stub(), "w");
+  const v1::Task t1 = GetTask(controller.stub(), "w").task();
+  v1::ResultAck ack;
+  REQUIRE(Report(controller.stub(), "w", t1, 0, &ack, /*ok=*/false).ok());
+  const v1::Task retry = GetTask(controller.stub(), "w").task();
+  CHECK(retry.model_id() == t1.model_id());
+  CHECK(retry.attempt() == 2);
+  REQUIRE(Report(controller.stub(), "w", retry, 0, &ack, false).ok());
+  const v1::Task t2 = GetTask(controller.stub(), "w").task();
+  CHECK(t2.model_id() != t1.model_id());  // t1 given up after 2 attempts
+  REQUIRE(Report(controller.stub(), "w", t2, 0, &ack, false, /*diverged=*/true).ok());
+  const v1::SearchStatus status = controller.search().Status();
+  CHECK(status.failed() == 2);
+  CHECK(status.done() == 0);
+  CHECK(status.budget_left() == 12);
+  v1::ListModelsRequest failed;
+  failed.set_filter(v1::ListModelsRequest::FAILED);
+  v1::ListModelsResponse models;
+  REQUIRE(controller.stub().ListModels(Context("").get(), failed, &models).ok());
+  REQUIRE(models.models_size() == 2);
+  CHECK_THAT(models.models(0).failure(), Catch::Contains("given up after 2 attempts: boom"));
+  CHECK(models.models(1).failure() == "boom");
+}
+
+TEST_CASE("Tokens, malformed requests and reflection") {
+  Controller controller(TempPath("bad.db"), SmallSearch());
+  v1::GetTaskRequest request;
+  request.set_worker_id("w");
+  v1::GetTaskResponse response;
+  CHECK(controller.stub().GetTask(Context("wrong").get(), request, &response).error_code() ==
+        grpc::StatusCode::UNAUTHENTICATED);
+  const grpc::Status missing = controller.stub().GetTask(Context("").get(), request, &response);
+  CHECK(missing.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  CHECK_THAT(missing.error_message(), Catch::Contains("authorization: Bearer"));
+  v1::AdminResponse admin;
+  CHECK(controller.stub().Pause(Context("").get(), v1::AdminRequest(), &admin).error_code() ==
+        grpc::StatusCode::UNAUTHENTICATED);
+  v1::SearchStatus status;
+  CHECK(controller.stub().GetStatus(Context("").get(), v1::GetStatusRequest(), &status).ok());
+
+  // Unregistered worker.
+  const grpc::Status unknown = controller.stub().GetTask(Context().get(), request, &response);
+  CHECK(unknown.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK_THAT(unknown.error_message(), Catch::Contains("call Register first"));
+  request.set_worker_id("");
+  CHECK(controller.stub().GetTask(Context().get(), request, &response).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+
+  Register(controller.stub(), "w");
+  const v1::Task task = GetTask(controller.stub(), "w").task();
+  v1::ResultAck ack;
+  const grpc::Status bad_fitness = Report(controller.stub(), "w", task, 1.5, &ack);
+  CHECK(bad_fitness.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(bad_fitness.error_message(), Catch::Contains("fitness must be"));
+  v1::Task wrong_attempt = task;
+  wrong_attempt.set_attempt(5);
+  const grpc::Status attempt = Report(controller.stub(), "w", wrong_attempt, 0.5, &ack);
+  CHECK(attempt.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(attempt.error_message(), Catch::Contains("attempt 5 does not exist"));
+  v1::Task unknown_task = task;
+  unknown_task.set_model_id(999);
+  CHECK(Report(controller.stub(), "w", unknown_task, 0.5, &ack).error_code() ==
+        grpc::StatusCode::NOT_FOUND);
+  v1::GetModelRequest get;
+  v1::GetModelResponse model;
+  CHECK(controller.stub().GetModel(Context("").get(), get, &model).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ListModelsRequest list;
+  list.set_page_token("abc");
+  v1::ListModelsResponse models;
+  CHECK(controller.stub().ListModels(Context("").get(), list, &models).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  // An oversized message is refused by the server.
+  v1::ResultReport huge;
+  huge.set_worker_id("w");
+  huge.set_model_id(task.model_id());
+  huge.set_attempt(1);
+  huge.set_failure(std::string(5 << 20, 'x'));
+  CHECK(controller.stub().ReportResult(Context().get(), huge, &ack).error_code() ==
+        grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  // What grpcurl sees: the services listed through server reflection. The
+  // reflection messages' classes live in libgrpc++_reflection, so the call
+  // is made generically with the request encoded by hand: field 7
+  // (list_services) = "".
+  CHECK_THAT(ListServicesByReflection(controller.channel()),
+             Catch::Contains("amoeba.v1.Controller"));
+}
+
+TEST_CASE("Pause, resume, stop and events") {
+  Controller controller(TempPath("admin.db"), SmallSearch());
+  Register(controller.stub(), "w");
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto events = controller.stub().WatchEvents(&watch_context, v1::WatchEventsRequest());
+
+  v1::AdminResponse admin;
+  REQUIRE(controller.stub().Pause(Context().get(), v1::AdminRequest(), &admin).ok());
+  CHECK(admin.state() == "paused");
+  const v1::GetTaskResponse paused = GetTask(controller.stub(), "w");
+  CHECK_FALSE(paused.has_task());
+  CHECK(paused.retry_after_ms() == 20);
+  REQUIRE(controller.stub().Resume(Context().get(), v1::AdminRequest(), &admin).ok());
+  const v1::Task task = GetTask(controller.stub(), "w").task();
+  v1::ResultAck ack;
+  REQUIRE(Report(controller.stub(), "w", task, 0.7, &ack).ok());
+
+  std::vector<v1::SearchEvent> seen;
+  v1::SearchEvent event;
+  while (seen.size() < 3 && events->Read(&event)) seen.push_back(event);
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[0].kind() == v1::SearchEvent::STATE_CHANGED);
+  CHECK(seen[2].kind() == v1::SearchEvent::COMPLETED);
+  CHECK(seen[2].model().fitness() == 0.7);
+  watch_context.TryCancel();
+
+  const v1::Task running = GetTask(controller.stub(), "w").task();
+  REQUIRE(controller.stub().Stop(Context().get(), v1::AdminRequest(), &admin).ok());
+  CHECK(admin.state() == "stopped");
+  v1::ProgressReport progress;
+  progress.set_worker_id("w");
+  progress.set_model_id(running.model_id());
+  progress.set_attempt(running.attempt());
+  v1::ProgressAck pack;
+  REQUIRE(controller.stub().ReportProgress(Context().get(), progress, &pack).ok());
+  CHECK(pack.cancel());
+  CHECK(controller.stub().Resume(Context().get(), v1::AdminRequest(), &admin).error_code() ==
+        grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_CASE("A restarted controller resumes the same search") {
+  const std::string path = TempPath("restart.db");
+  int64_t running_id = 0;
+  {
+    Controller controller(path, SmallSearch());
+    Register(controller.stub(), "w");
+    for (int i = 0; i < 6; ++i) {
+      const v1::Task t = GetTask(controller.stub(), "w").task();
+      v1::ResultAck ack;
+      REQUIRE(Report(controller.stub(), "w", t, 0.1 * (i + 1), &ack).ok());
+    }
+    running_id = GetTask(controller.stub(), "w").task().model_id();
+  }
+  {
+    Controller again(path, SmallSearch());
+    const v1::SearchStatus status = again.search().Status();
+    CHECK(status.done() == 6);
+    CHECK(status.population_size() == 4);
+    CHECK(status.population_max() == Approx(0.6));
+    CHECK(status.population_min() == Approx(0.3));  // 1 and 2 died of age
+    CHECK(status.pending() == 1);  // the child that was running
+    Register(again.stub(), "w2");
+    const v1::Task resumed = GetTask(again.stub(), "w2").task();
+    CHECK(resumed.model_id() == running_id);
+    CHECK(resumed.attempt() == 2);
+    // New children continue the numbering.
+    v1::ResultAck ack;
+    REQUIRE(Report(again.stub(), "w2", resumed, 0.5, &ack).ok());
+    CHECK(GetTask(again.stub(), "w2").task().model_id() == running_id + 1);
+  }
+  // A contradicting configuration is refused with the setting's name.
+  SearchOptions other = SmallSearch();
+  other.engine.sample_size = 3;
+  auto store = Store::Open(path);
+  REQUIRE(store.ok());
+  const auto refused = Search::Open(other, std::move(*store));
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(std::string(refused.status().message()),
+             Catch::Contains("setting 'sample_size' is 2 in the store but 3 now"));
+}
+
+}  // namespace
+}  // namespace amoeba
