@@ -1,0 +1,269 @@
+// The real binaries together: amoeba-controller and amoeba-worker processes
+// on loopback, with real training or the simulated evaluator, and faults:
+// workers killed, a controller killed and restarted, SIGTERM, a wrong token.
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catch2/catch.hpp"
+#include "proto/controller.grpc.pb.h"
+#include "tests/process.h"
+
+namespace amoeba {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const char kController[] = "controller/amoeba-controller";
+const char kWorker[] = "worker/amoeba-worker";
+
+std::string TempDir(const std::string& name) {
+  const char* root = std::getenv("TEST_TMPDIR");
+  const std::string dir = std::string(root != nullptr ? root : "/tmp") + "/" + name;
+  std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str());
+  return dir;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+int WaitForPort(const std::string& port_file) {
+  for (int i = 0; i < 300; ++i) {
+    const std::string text = ReadAll(port_file);
+    if (!text.empty()) return std::stoi(text);
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  FAIL("controller did not write its port");
+  return 0;
+}
+
+std::unique_ptr<v1::Controller::Stub> Connect(int port) {
+  return v1::Controller::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+}
+
+std::optional<v1::SearchStatus> Status(v1::Controller::Stub& stub) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + seconds(5));
+  v1::SearchStatus status;
+  if (!stub.GetStatus(&context, v1::GetStatusRequest(), &status).ok()) {
+    return std::nullopt;
+  }
+  return status;
+}
+
+// Polls until the search is finished or `timeout` passes.
+std::optional<v1::SearchStatus> WaitFinished(v1::Controller::Stub& stub,
+                                             seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto status = Status(stub);
+    if (status && status->state() == "finished") return status;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  return Status(stub);
+}
+
+std::vector<v1::ModelSummary> History(v1::Controller::Stub& stub) {
+  v1::ListModelsRequest request;
+  request.set_filter(v1::ListModelsRequest::ALL);
+  request.set_page_size(1000);
+  grpc::ClientContext context;
+  v1::ListModelsResponse response;
+  REQUIRE(stub.ListModels(&context, request, &response).ok());
+  return {response.models().begin(), response.models().end()};
+}
+
+std::vector<std::string> ControllerArgs(const std::string& dir, int budget,
+                                        const std::string& port = "0") {
+  return {"--store=" + dir + "/search.db", "--port=" + port,
+          "--port_file=" + dir + "/port", "--population_size=3",
+          "--sample_size=2", "--budget=" + std::to_string(budget),
+          "--max_train_images=256", "--validation_images=128", "--F=4",
+          "--epochs=1", "--lease_timeout_s=2", "--heartbeat_s=1"};
+}
+
+std::vector<std::string> SimulatedWorker(const std::string& dir, int port,
+                                         const std::string& id,
+                                         const std::string& seconds_per_child) {
+  return {"--controller=127.0.0.1:" + std::to_string(port),
+          "--worker_id=" + id,
+          "--evaluator=simulated",
+          "--simulated_seconds=" + seconds_per_child,
+          "--spool_dir=" + dir + "/spool-" + id,
+          "--max_backoff_s=1",
+          "--rpc_deadline_s=2"};
+}
+
+void CheckEveryChildOnce(v1::Controller::Stub& stub, int budget) {
+  std::set<int64_t> ids;
+  int done = 0;
+  for (const auto& m : History(stub)) {
+    CHECK(ids.insert(m.id()).second);
+    if (m.state() == "done") ++done;
+  }
+  CHECK(done == budget);
+}
+
+TEST_CASE("Controller and two workers run a real search with LibTorch") {
+  const std::string dir = TempDir("real");
+  Process controller(kController, ControllerArgs(dir, 6), dir + "/controller.log");
+  const int port = WaitForPort(dir + "/port");
+  std::vector<std::unique_ptr<Process>> workers;
+  for (int i = 0; i < 2; ++i) {
+    const std::string id = "trainer-" + std::to_string(i);
+    workers.push_back(std::make_unique<Process>(
+        kWorker,
+        std::vector<std::string>{"--controller=127.0.0.1:" + std::to_string(port),
+                                 "--worker_id=" + id, "--threads=1",
+                                 "--spool_dir=" + dir + "/spool-" + id},
+        dir + "/" + id + ".log"));
+  }
+  auto stub = Connect(port);
+  const auto status = WaitFinished(*stub, seconds(240));
+  REQUIRE(status.has_value());
+  INFO(ReadAll(dir + "/controller.log"));
+  CHECK(status->state() == "finished");
+  CHECK(status->done() == 6);
+  CHECK(status->population_size() == 3);
+  REQUIRE(status->evaluators_size() == 1);
+  CHECK(status->evaluators(0) == "libtorch");
+  CheckEveryChildOnce(*stub, 6);
+  for (const auto& m : History(*stub)) {
+    CHECK(m.parameters() > 0);
+    CHECK(m.fitness() >= 0);
+  }
+  // Workers notice the end and exit by themselves.
+  for (auto& w : workers) {
+    const auto exit = w->Wait(seconds(30));
+    REQUIRE(exit.has_value());
+    CHECK(WIFEXITED(*exit));
+    CHECK(WEXITSTATUS(*exit) == 0);
+  }
+  CHECK_THAT(ReadAll(dir + "/trainer-0.log"), Catch::Contains("finished: fitness"));
+}
+
+TEST_CASE("A worker killed with -9 mid-evaluation: its child is re-run") {
+  const std::string dir = TempDir("killed_worker");
+  Process controller(kController, ControllerArgs(dir, 8), dir + "/controller.log");
+  const int port = WaitForPort(dir + "/port");
+  auto victim = std::make_unique<Process>(
+      kWorker, SimulatedWorker(dir, port, "victim", "3"), dir + "/victim.log");
+  std::this_thread::sleep_for(milliseconds(700));  // it holds a child now
+  std::vector<std::unique_ptr<Process>> workers;
+  for (int i = 0; i < 2; ++i) {
+    const std::string id = "survivor-" + std::to_string(i);
+    workers.push_back(std::make_unique<Process>(
+        kWorker, SimulatedWorker(dir, port, id, "0.3"), dir + "/" + id + ".log"));
+  }
+  victim->Signal(SIGKILL);
+  auto stub = Connect(port);
+  const auto status = WaitFinished(*stub, seconds(60));
+  REQUIRE(status.has_value());
+  CHECK(status->state() == "finished");
+  CHECK(status->done() == 8);
+  CheckEveryChildOnce(*stub, 8);
+  int reassigned = 0;
+  for (const auto& m : History(*stub)) {
+    if (m.attempts() == 2) ++reassigned;
+  }
+  CHECK(reassigned == 1);
+  CHECK_THAT(ReadAll(dir + "/controller.log"), Catch::Contains("expired"));
+}
+
+TEST_CASE("Controller killed and restarted: workers reconnect, nothing lost") {
+  const std::string dir = TempDir("killed_controller");
+  auto controller = std::make_unique<Process>(kController, ControllerArgs(dir, 12),
+                                              dir + "/controller.log");
+  const int port = WaitForPort(dir + "/port");
+  std::vector<std::unique_ptr<Process>> workers;
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = "w" + std::to_string(i);
+    workers.push_back(std::make_unique<Process>(
+        kWorker, SimulatedWorker(dir, port, id, "0.4"), dir + "/" + id + ".log"));
+  }
+  auto stub = Connect(port);
+  int64_t done_before = 0;
+  for (int i = 0; i < 100 && done_before < 4; ++i) {
+    std::this_thread::sleep_for(milliseconds(100));
+    if (auto s = Status(*stub)) done_before = s->done();
+  }
+  REQUIRE(done_before >= 4);
+  controller->Signal(SIGKILL);
+  controller->Wait(seconds(5));
+  std::this_thread::sleep_for(milliseconds(1500));  // workers spool and retry
+  std::remove((dir + "/port").c_str());
+  controller = std::make_unique<Process>(
+      kController, ControllerArgs(dir, 12, std::to_string(port)),
+      dir + "/controller2.log");
+  REQUIRE(WaitForPort(dir + "/port") == port);
+  stub = Connect(port);
+  const auto status = WaitFinished(*stub, seconds(60));
+  REQUIRE(status.has_value());
+  CHECK(status->state() == "finished");
+  CHECK(status->done() == 12);
+  CHECK(status->done() >= done_before);
+  CheckEveryChildOnce(*stub, 12);
+  CHECK_THAT(ReadAll(dir + "/controller2.log"), Catch::Contains("search opened: "));
+  std::string worker_logs;
+  for (int i = 0; i < 3; ++i) worker_logs += ReadAll(dir + "/w" + std::to_string(i) + ".log");
+  CHECK_THAT(worker_logs, Catch::Contains("retrying in"));
+}
+
+TEST_CASE("SIGTERM stops a worker cleanly within the bound") {
+  const std::string dir = TempDir("sigterm");
+  Process controller(kController, ControllerArgs(dir, 4), dir + "/controller.log");
+  const int port = WaitForPort(dir + "/port");
+  Process worker(kWorker, SimulatedWorker(dir, port, "term", "30"),
+                 dir + "/term.log");
+  std::this_thread::sleep_for(milliseconds(800));
+  const auto sent = std::chrono::steady_clock::now();
+  worker.Signal(SIGTERM);
+  const auto exit = worker.Wait(seconds(5));
+  REQUIRE(exit.has_value());
+  CHECK(WIFEXITED(*exit));
+  CHECK(WEXITSTATUS(*exit) == 0);
+  CHECK(std::chrono::steady_clock::now() - sent < seconds(5));
+  // The controller was told: the child waits for another worker.
+  auto stub = Connect(port);
+  const auto status = Status(*stub);
+  REQUIRE(status.has_value());
+  CHECK(status->running() == 0);
+  CHECK(status->pending() == 1);
+  CHECK_THAT(ReadAll(dir + "/term.log"), Catch::Contains("exited cleanly"));
+}
+
+TEST_CASE("A worker with a wrong token is refused and says so") {
+  const std::string dir = TempDir("token");
+  std::ofstream(dir + "/token") << "right-token\n";
+  std::ofstream(dir + "/wrong") << "wrong-token\n";
+  auto args = ControllerArgs(dir, 4);
+  args.push_back("--token_file=" + dir + "/token");
+  Process controller(kController, args, dir + "/controller.log");
+  const int port = WaitForPort(dir + "/port");
+  auto worker_args = SimulatedWorker(dir, port, "intruder", "0.1");
+  worker_args.push_back("--token_file=" + dir + "/wrong");
+  Process worker(kWorker, worker_args, dir + "/intruder.log");
+  const auto exit = worker.Wait(seconds(20));
+  REQUIRE(exit.has_value());
+  CHECK(WEXITSTATUS(*exit) == 3);
+  CHECK_THAT(ReadAll(dir + "/intruder.log"),
+             Catch::Contains("the controller refused this worker: wrong token"));
+  CHECK_THAT(ReadAll(dir + "/controller.log"), Catch::Contains("wrong token"));
+}
+
+}  // namespace
+}  // namespace amoeba

@@ -1,0 +1,57 @@
+// What a worker does with a child: evaluate it and say how fit it is.
+// Two implementations: LibTorchEvaluator (real training, the default) and
+// SimulatedEvaluator (a clearly labelled stand-in for scale and fault tests).
+#ifndef AMOEBA_WORKER_EVALUATOR_H_
+#define AMOEBA_WORKER_EVALUATOR_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "proto/controller.pb.h"
+
+namespace amoeba {
+
+struct EvaluationProgress {
+  int epoch = 0;
+  int epochs = 0;
+  double train_loss = 0;
+  double train_accuracy = 0;
+  double validation_accuracy = -1;
+  double images_per_second = 0;
+};
+
+struct EvaluationCallbacks {
+  std::function<void(const EvaluationProgress&)> on_progress;
+  std::function<bool()> should_cancel;  // checked between steps
+};
+
+// The outcome of one evaluation. A failed evaluation (ok = false) is a
+// normal outcome: it carries its reason and whether it is final (diverged).
+struct EvaluationResult {
+  bool ok = false;
+  double fitness = 0;
+  int64_t parameters = 0;
+  int64_t multiply_adds = 0;
+  double train_seconds = 0;
+  double images_per_second = 0;
+  bool diverged = false;
+  bool cancelled = false;
+  std::string failure;
+};
+
+class Evaluator {
+ public:
+  virtual ~Evaluator() = default;
+  // "libtorch" or "simulated"; recorded by the controller with each result.
+  virtual std::string name() const = 0;
+  // Evaluates `task`. Never throws; may be called from several threads at
+  // once (one call per slot).
+  virtual EvaluationResult Evaluate(const v1::Task& task,
+                                    const EvaluationCallbacks& callbacks) = 0;
+};
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_WORKER_EVALUATOR_H_

@@ -1,0 +1,89 @@
+// The worker daemon's logic: connect to the controller, register, then on
+// each slot: receive a child, evaluate it, stream progress each epoch, send
+// the result, ask for the next.
+//
+// Faults:
+//  * controller unreachable: reconnect with exponential backoff and jitter,
+//    logging each wait;
+//  * a result is written to a spool folder (atomically) before it is sent,
+//    and removed only once the controller acknowledged it, so a controller
+//    outage while reporting loses nothing: spooled results are delivered
+//    after reconnecting and at the next start;
+//  * the controller forgot us (it restarted): register again;
+//  * a task the controller cancels (reassigned, search stopped) stops within
+//    one training step and is not reported;
+//  * stop requested (SIGTERM): the running evaluations stop within one step,
+//    the controller is told ("worker stopping", retried elsewhere), Run
+//    returns.
+#ifndef AMOEBA_WORKER_WORKER_H_
+#define AMOEBA_WORKER_WORKER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "proto/controller.grpc.pb.h"
+#include "worker/evaluator.h"
+
+namespace amoeba {
+
+struct WorkerOptions {
+  std::string controller = "127.0.0.1:50051";
+  std::string worker_id;  // stable id; default "<host>:<device>"
+  std::string device = "cpu";
+  int slots = 1;  // children evaluated at once
+  std::string token;
+  // TLS: the CA that signed the controller's certificate; with a client
+  // certificate and key, mutual TLS.
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string spool_dir = "amoeba-worker-spool";
+  absl::Duration initial_backoff = absl::Milliseconds(250);
+  absl::Duration max_backoff = absl::Seconds(30);
+  absl::Duration rpc_deadline = absl::Seconds(10);
+};
+
+class Worker {
+ public:
+  Worker(WorkerOptions options, std::unique_ptr<Evaluator> evaluator);
+
+  // Runs until `stop` is notified or the search is finished. OK on a clean
+  // end; Unauthenticated/PermissionDenied when the controller refuses us;
+  // InvalidArgument for bad options.
+  absl::Status Run(absl::Notification* stop);
+
+  // Results evaluated and acknowledged by the controller so far.
+  int64_t delivered() const { return delivered_; }
+
+ private:
+  void SlotLoop(int slot, absl::Notification* stop);
+  void HeartbeatLoop(absl::Notification* stop);
+  // Registers, retrying with backoff until it works, is refused, or stop.
+  absl::Status RegisterWithBackoff(absl::Notification* stop);
+  // Sends a spooled result until acknowledged or given up; false on stop.
+  bool Deliver(const std::string& spool_file, absl::Notification* stop);
+  void DeliverSpool(absl::Notification* stop);
+  std::unique_ptr<grpc::ClientContext> Context() const;
+  // Sleeps the backoff for `failures` consecutive failures; false on stop.
+  bool Backoff(int failures, const std::string& why, absl::Notification* stop);
+
+  const WorkerOptions options_;
+  const std::unique_ptr<Evaluator> evaluator_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Controller::Stub> stub_;
+  std::atomic<bool> finished_{false};
+  std::atomic<bool> refused_{false};
+  std::atomic<bool> slots_done_{false};
+  std::atomic<int64_t> delivered_{0};
+  std::atomic<int> heartbeat_ms_{10000};
+};
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_WORKER_WORKER_H_

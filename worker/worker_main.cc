@@ -1,0 +1,118 @@
+// amoeba-worker: one daemon per GPU (or per CPU host). Connects to the
+// controller, trains each child it receives and reports its fitness.
+//
+//   amoeba-worker --controller=head:50051 --device=cuda:0
+//
+// SIGTERM (systemd stop) ends the running evaluation within one training
+// step, tells the controller, and exits: within --rpc_deadline_s plus one
+// step.
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "gflags/gflags.h"
+#include "glog/logging.h"
+#include "trainer/device.h"
+#include "worker/libtorch_evaluator.h"
+#include "worker/simulated_evaluator.h"
+#include "worker/worker.h"
+
+DEFINE_string(controller, "127.0.0.1:50051", "controller address host:port");
+DEFINE_string(worker_id, "",
+              "stable worker id (default: <host name>:<device>)");
+DEFINE_string(device, "cpu", "cpu, cuda or cuda:N");
+DEFINE_int32(threads, 0, "CPU threads for training (0 = all cores)");
+DEFINE_int32(slots, 1, "children evaluated at once on this device");
+DEFINE_string(evaluator, "libtorch",
+              "libtorch (real training) or simulated (a labelled stand-in "
+              "for scale and fault tests)");
+DEFINE_double(simulated_seconds, 1.0, "simulated evaluator: time per child");
+DEFINE_double(simulated_noise, 0.01, "simulated evaluator: fitness noise");
+DEFINE_string(data_dir, "", "dataset folder (default: the dataset's own)");
+DEFINE_string(token_file, "", "file holding the controller's shared token");
+DEFINE_string(tls_ca, "", "PEM CA of the controller's certificate (TLS)");
+DEFINE_string(tls_cert, "", "PEM client certificate (mutual TLS)");
+DEFINE_string(tls_key, "", "PEM client key (mutual TLS)");
+DEFINE_string(spool_dir, "amoeba-worker-spool",
+              "folder for results not yet acknowledged by the controller");
+DEFINE_int32(rpc_deadline_s, 10, "deadline of each call to the controller");
+DEFINE_int32(max_backoff_s, 30, "longest wait between reconnection attempts");
+
+namespace {
+
+absl::Notification* g_stop = nullptr;
+
+void OnSignal(int) {
+  if (g_stop != nullptr && !g_stop->HasBeenNotified()) g_stop->Notify();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage("amoeba-worker: evaluates children for a controller");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
+
+  amoeba::WorkerOptions options;
+  options.controller = FLAGS_controller;
+  options.device = FLAGS_device;
+  options.slots = FLAGS_slots;
+  options.spool_dir = FLAGS_spool_dir;
+  options.tls_ca_file = FLAGS_tls_ca;
+  options.tls_cert_file = FLAGS_tls_cert;
+  options.tls_key_file = FLAGS_tls_key;
+  options.rpc_deadline = absl::Seconds(FLAGS_rpc_deadline_s);
+  options.max_backoff = absl::Seconds(FLAGS_max_backoff_s);
+  options.worker_id = FLAGS_worker_id;
+  if (options.worker_id.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    options.worker_id = absl::StrCat(host, ":", FLAGS_device);
+  }
+  if (!FLAGS_token_file.empty()) {
+    std::ifstream in(FLAGS_token_file);
+    if (!in || !std::getline(in, options.token) || options.token.empty()) {
+      std::cerr << "amoeba-worker: cannot read a token from --token_file="
+                << FLAGS_token_file << std::endl;
+      return 2;
+    }
+  }
+  std::unique_ptr<amoeba::Evaluator> evaluator;
+  if (FLAGS_evaluator == "libtorch") {
+    amoeba::DeviceOptions device;
+    device.device = FLAGS_device;
+    device.threads = FLAGS_threads;
+    if (auto d = amoeba::ResolveDevice(device); !d.ok()) {
+      std::cerr << "amoeba-worker: " << d.status().message() << std::endl;
+      return 2;
+    }
+    evaluator = std::make_unique<amoeba::LibTorchEvaluator>(device, FLAGS_data_dir);
+  } else if (FLAGS_evaluator == "simulated") {
+    LOG(WARNING) << "SIMULATED evaluator: fitness values are synthetic, for "
+                    "testing the distributed system only";
+    evaluator = std::make_unique<amoeba::SimulatedEvaluator>(
+        absl::Seconds(FLAGS_simulated_seconds), FLAGS_simulated_noise, 1);
+  } else {
+    std::cerr << "amoeba-worker: --evaluator must be libtorch or simulated"
+              << std::endl;
+    return 2;
+  }
+
+  absl::Notification stop;
+  g_stop = &stop;
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  amoeba::Worker worker(options, std::move(evaluator));
+  const absl::Status status = worker.Run(&stop);
+  if (!status.ok()) {
+    LOG(ERROR) << "worker ended: " << status;
+    return status.code() == absl::StatusCode::kUnauthenticated ? 3 : 1;
+  }
+  LOG(INFO) << "worker exited cleanly";
+  return 0;
+}
