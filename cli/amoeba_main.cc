@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/genotype_command.h"
+#include "cli/status_command.h"
 #include "cli/train_command.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -17,6 +18,7 @@ groups:
   genotype   the search space: random, mutate, show, validate, dot, known
   train      train a genotype at any N/F on a dataset (`amoeba train help`)
   evaluate   evaluate a model saved by `amoeba train --save`
+  status     a running search, from its controller (--controller, --watch)
 
 `amoeba GROUP help` describes a group; `amoeba --helpfull` lists every flag.
 )";
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
   const std::string group = args[0];
   args.erase(args.begin());
   if (group == "genotype") return amoeba::RunGenotypeCommand(args);
+  if (group == "status") return amoeba::RunStatusCommand(args);
   if (group == "train" || group == "evaluate") {
     if (!args.empty() && args[0] == "help") {
       std::cout << amoeba::TrainUsage();

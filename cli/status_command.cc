@@ -1,0 +1,96 @@
+#include "cli/status_command.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "gflags/gflags.h"
+#include "proto/controller.grpc.pb.h"
+
+DEFINE_string(controller, "127.0.0.1:50051", "`status`: controller address");
+DEFINE_bool(watch, false, "`status`: print a line every --interval_s until done");
+DEFINE_int32(interval_s, 5, "`status --watch`: seconds between lines");
+DEFINE_int32(timeout_s, 0, "`status --watch`: give up after this (0 = never)");
+
+namespace amoeba {
+namespace {
+
+bool Fetch(v1::Controller::Stub& stub, v1::SearchStatus* status,
+           std::string* error) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  const grpc::Status s = stub.GetStatus(&context, v1::GetStatusRequest(), status);
+  if (!s.ok()) *error = s.error_message();
+  return s.ok();
+}
+
+std::string ProgressLine(const v1::SearchStatus& s) {
+  return absl::StrFormat(
+      "%-8s %d/%d done, %d running, %d waiting, %d failed | population %d: "
+      "min %.4f median %.4f max %.4f | best %.4f (model %d) | %d workers | "
+      "%.0f evals/h%s",
+      s.state(), s.done(), s.config().budget(), s.running(), s.pending(),
+      s.failed(), s.population_size(), s.population_min(),
+      s.population_median(), s.population_max(), s.best().fitness(),
+      s.best().id(), s.workers_online(), s.evaluations_per_hour(),
+      s.estimated_seconds_left() > 0
+          ? absl::StrFormat(", ~%.0fs left", s.estimated_seconds_left())
+          : std::string());
+}
+
+}  // namespace
+
+int RunStatusCommand(const std::vector<std::string>& args) {
+  if (!args.empty()) {
+    std::cerr << "amoeba status: takes no arguments (use --controller)\n";
+    return 2;
+  }
+  if (FLAGS_interval_s < 1) {
+    std::cerr << "amoeba status: --interval_s must be >= 1\n";
+    return 2;
+  }
+  auto stub = v1::Controller::NewStub(
+      grpc::CreateChannel(FLAGS_controller, grpc::InsecureChannelCredentials()));
+  const auto start = std::chrono::steady_clock::now();
+  v1::SearchStatus status;
+  std::string error;
+  while (true) {
+    if (!Fetch(*stub, &status, &error)) {
+      std::cerr << "amoeba status: controller " << FLAGS_controller
+                << " unreachable: " << error << "\n";
+      return 3;
+    }
+    if (!FLAGS_watch) break;
+    std::cout << ProgressLine(status) << std::endl;
+    if (status.state() == "finished" || status.state() == "stopped") break;
+    if (FLAGS_timeout_s > 0 &&
+        std::chrono::steady_clock::now() - start >
+            std::chrono::seconds(FLAGS_timeout_s)) {
+      std::cerr << "amoeba status: still not finished after "
+                << FLAGS_timeout_s << "s\n";
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(FLAGS_interval_s));
+  }
+  if (!FLAGS_watch) std::cout << ProgressLine(status) << "\n";
+  const v1::SearchConfig& c = status.config();
+  std::cout << absl::StrFormat(
+      "search: %s, P=%d, S=%d, budget %d, seed %d | %s, N=%d, F=%d, %d "
+      "epoch(s)\n",
+      c.algorithm(), c.population_size(), c.sample_size(), c.budget(),
+      c.seed(), c.settings().dataset(), c.settings().cells_per_stack(),
+      c.settings().filters(), c.settings().epochs());
+  if (status.best().id() > 0) {
+    std::cout << absl::StrFormat(
+        "best: model %d, fitness %.4f, %d parameters, %s\n  %s\n",
+        status.best().id(), status.best().fitness(),
+        status.best().parameters(), status.best().mutation(),
+        status.best().genotype_text());
+  }
+  return 0;
+}
+
+}  // namespace amoeba

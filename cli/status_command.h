@@ -1,0 +1,17 @@
+// `amoeba status`: what a running (or finished) search looks like, from
+// its controller over gRPC. `--watch` prints one progress line per interval
+// until the search is finished.
+#ifndef AMOEBA_CLI_STATUS_COMMAND_H_
+#define AMOEBA_CLI_STATUS_COMMAND_H_
+
+#include <string>
+#include <vector>
+
+namespace amoeba {
+
+// Exit codes: 0 success, 2 usage error, 3 controller unreachable.
+int RunStatusCommand(const std::vector<std::string>& args);
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_CLI_STATUS_COMMAND_H_
