@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/genotype_command.h"
+#include "cli/report_command.h"
 #include "cli/status_command.h"
 #include "cli/train_command.h"
 #include "gflags/gflags.h"
@@ -19,6 +20,8 @@ groups:
   train      train a genotype at any N/F on a dataset (`amoeba train help`)
   evaluate   evaluate a model saved by `amoeba train --save`
   status     a running search, from its controller (--controller, --watch)
+  report     summary and SVG charts of a search, from its store file
+  export     the best genotype of a search (text and proto JSON)
 
 `amoeba GROUP help` describes a group; `amoeba --helpfull` lists every flag.
 )";
@@ -40,6 +43,8 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (group == "genotype") return amoeba::RunGenotypeCommand(args);
   if (group == "status") return amoeba::RunStatusCommand(args);
+  if (group == "report") return amoeba::RunReportCommand(args);
+  if (group == "export") return amoeba::RunExportCommand(args);
   if (group == "train" || group == "evaluate") {
     if (!args.empty() && args[0] == "help") {
       std::cout << amoeba::TrainUsage();

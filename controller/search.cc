@@ -198,6 +198,12 @@ v1::Task Search::MakeTask(const ModelRecord& model) const {
   task.set_attempt(model.attempts);
   task.set_genotype_text(model.genotype);
   *task.mutable_settings() = options_.settings;
+  // Each child trains with its own seed (derived from the search's training
+  // seed and its id), as independent training runs in the paper: an
+  // identity child is a fresh evaluation of its parent's genotype, not a
+  // copy of its fitness. Attempts of one child share the seed.
+  task.mutable_settings()->set_seed(options_.settings.seed() * 1000003ULL +
+                                    static_cast<uint64_t>(model.id));
   // Stored texts were produced by FormatGenotype of valid genotypes.
   auto genotype = ParseGenotype(model.genotype);
   if (genotype.ok()) GenotypeToProto(*genotype, task.mutable_genotype());

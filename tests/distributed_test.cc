@@ -25,11 +25,28 @@ using std::chrono::seconds;
 
 const char kController[] = "controller/amoeba-controller";
 const char kWorker[] = "worker/amoeba-worker";
+const char kAmoeba[] = "cli/amoeba";
+
+int Count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + what.size())) {
+    ++n;
+  }
+  return n;
+}
+
+// Runs `cli/amoeba ARGS`, stdout+stderr to `log`; the exit status.
+int RunAmoeba(const std::string& args, const std::string& log) {
+  const int status =
+      std::system((std::string(kAmoeba) + " " + args + " > '" + log + "' 2>&1").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 
 std::string TempDir(const std::string& name) {
   const char* root = std::getenv("TEST_TMPDIR");
   const std::string dir = std::string(root != nullptr ? root : "/tmp") + "/" + name;
-  std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str());
+  REQUIRE(std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str()) == 0);
   return dir;
 }
 
@@ -85,6 +102,24 @@ std::vector<v1::ModelSummary> History(v1::Controller::Stub& stub) {
   v1::ListModelsResponse response;
   REQUIRE(stub.ListModels(&context, request, &response).ok());
   return {response.models().begin(), response.models().end()};
+}
+
+// Waits until worker `id` holds a child (process start-up under load can
+// take seconds, so no fixed sleep would do).
+bool WaitWorkerBusy(v1::Controller::Stub& stub, const std::string& id,
+                    seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    grpc::ClientContext context;
+    v1::ListWorkersResponse workers;
+    if (stub.ListWorkers(&context, v1::ListWorkersRequest(), &workers).ok()) {
+      for (const auto& w : workers.workers()) {
+        if (w.worker_id() == id && w.running_size() > 0) return true;
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return false;
 }
 
 std::vector<std::string> ControllerArgs(const std::string& dir, int budget,
@@ -154,6 +189,37 @@ TEST_CASE("Controller and two workers run a real search with LibTorch") {
     CHECK(WEXITSTATUS(*exit) == 0);
   }
   CHECK_THAT(ReadAll(dir + "/trainer-0.log"), Catch::Contains("finished: fitness"));
+
+  // The report renders from the store.
+  const std::string report = dir + "/report";
+  REQUIRE(RunAmoeba("report " + dir + "/search.db --report_dir=" + report,
+                    dir + "/report.log") == 0);
+  const std::string chart = ReadAll(report + "/fitness_over_time.svg");
+  CHECK(chart.rfind("<svg", 0) == 0);
+  CHECK_THAT(chart, Catch::Contains("data-name=\"each child\"") &&
+                        Catch::Contains("data-name=\"best so far\""));
+  CHECK(Count(chart, "<circle") == 6);
+  const std::string histogram = ReadAll(report + "/population_histogram.svg");
+  int members = 0;
+  for (size_t at = histogram.find("data-count=\""); at != std::string::npos;
+       at = histogram.find("data-count=\"", at + 1)) {
+    members += std::stoi(histogram.substr(at + 12));
+  }
+  CHECK(members == 3);
+  CHECK_THAT(ReadAll(report + "/best_genotype.svg"), Catch::Contains("<svg"));
+  CHECK_THAT(ReadAll(report + "/summary.txt"), Catch::Contains("6 done"));
+
+  // Export the best genotype and retrain it with `amoeba train`.
+  REQUIRE(RunAmoeba("export --export_format=text " + dir + "/search.db",
+                    dir + "/best.txt") == 0);
+  CHECK_THAT(ReadAll(dir + "/best.txt"), Catch::Contains("normal: "));
+  REQUIRE(RunAmoeba("export --export_format=json " + dir + "/search.db",
+                    dir + "/best.json") == 0);
+  CHECK_THAT(ReadAll(dir + "/best.json"), Catch::Contains("\"reduction\":{\"ops\":[\"OP_"));
+  CHECK(RunAmoeba("train --epochs=1 --F=4 --max_train_images=256 "
+                  "--validation_images=128 --threads=2 " + dir + "/best.txt",
+                  dir + "/retrain.log") == 0);
+  CHECK_THAT(ReadAll(dir + "/retrain.log"), Catch::Contains("validation accuracy"));
 }
 
 TEST_CASE("A worker killed with -9 mid-evaluation: its child is re-run") {
@@ -162,7 +228,8 @@ TEST_CASE("A worker killed with -9 mid-evaluation: its child is re-run") {
   const int port = WaitForPort(dir + "/port");
   auto victim = std::make_unique<Process>(
       kWorker, SimulatedWorker(dir, port, "victim", "3"), dir + "/victim.log");
-  std::this_thread::sleep_for(milliseconds(700));  // it holds a child now
+  auto stub = Connect(port);
+  REQUIRE(WaitWorkerBusy(*stub, "victim", seconds(60)));
   std::vector<std::unique_ptr<Process>> workers;
   for (int i = 0; i < 2; ++i) {
     const std::string id = "survivor-" + std::to_string(i);
@@ -170,7 +237,6 @@ TEST_CASE("A worker killed with -9 mid-evaluation: its child is re-run") {
         kWorker, SimulatedWorker(dir, port, id, "0.3"), dir + "/" + id + ".log"));
   }
   victim->Signal(SIGKILL);
-  auto stub = Connect(port);
   const auto status = WaitFinished(*stub, seconds(60));
   REQUIRE(status.has_value());
   CHECK(status->state() == "finished");
@@ -229,7 +295,8 @@ TEST_CASE("SIGTERM stops a worker cleanly within the bound") {
   const int port = WaitForPort(dir + "/port");
   Process worker(kWorker, SimulatedWorker(dir, port, "term", "30"),
                  dir + "/term.log");
-  std::this_thread::sleep_for(milliseconds(800));
+  auto stub = Connect(port);
+  REQUIRE(WaitWorkerBusy(*stub, "term", seconds(60)));
   const auto sent = std::chrono::steady_clock::now();
   worker.Signal(SIGTERM);
   const auto exit = worker.Wait(seconds(5));
@@ -238,7 +305,6 @@ TEST_CASE("SIGTERM stops a worker cleanly within the bound") {
   CHECK(WEXITSTATUS(*exit) == 0);
   CHECK(std::chrono::steady_clock::now() - sent < seconds(5));
   // The controller was told: the child waits for another worker.
-  auto stub = Connect(port);
   const auto status = Status(*stub);
   REQUIRE(status.has_value());
   CHECK(status->running() == 0);

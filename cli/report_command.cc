@@ -1,0 +1,203 @@
+#include "cli/report_command.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/svg_plot.h"
+#include "controller/store.h"
+#include "genotype/dot.h"
+#include "genotype/genotype_proto.h"
+#include "genotype/text.h"
+#include "gflags/gflags.h"
+#include "google/protobuf/util/json_util.h"
+
+DEFINE_string(report_dir, "", "`report`: output folder (default: STORE.report)");
+DEFINE_string(export_format, "both", "`export`: text, json or both");
+
+namespace amoeba {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitEmpty = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitEnvironment = 3;
+
+bool WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) std::cerr << "cannot write " << path << "\n";
+  return static_cast<bool>(out);
+}
+
+bool Exists(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0;
+}
+
+// Done models in completion order, or an error message.
+absl::StatusOr<std::vector<ModelRecord>> LoadDone(const std::string& path,
+                                                  std::vector<ModelRecord>* all) {
+  if (!Exists(path)) return absl::NotFoundError(absl::StrCat(path, " not found"));
+  auto store = Store::Open(path);
+  if (!store.ok()) return store.status();
+  auto models = (*store)->LoadModels();
+  if (!models.ok()) return models.status();
+  *all = *models;
+  std::vector<ModelRecord> done;
+  for (const ModelRecord& m : *models) {
+    if (m.state == ModelState::kDone) done.push_back(m);
+  }
+  std::sort(done.begin(), done.end(), [](const auto& a, const auto& b) {
+    return a.completion_seq < b.completion_seq;
+  });
+  return done;
+}
+
+const ModelRecord& Best(const std::vector<ModelRecord>& done) {
+  return *std::max_element(done.begin(), done.end(),
+                           [](const auto& a, const auto& b) {
+                             return a.fitness < b.fitness ||
+                                    (a.fitness == b.fitness && a.id > b.id);
+                           });
+}
+
+}  // namespace
+
+int RunReportCommand(const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    std::cerr << "usage: amoeba report STORE [--report_dir=DIR]\n";
+    return kExitUsage;
+  }
+  std::vector<ModelRecord> all;
+  auto done = LoadDone(args[0], &all);
+  if (!done.ok()) {
+    std::cerr << "amoeba report: " << done.status().message() << "\n";
+    return kExitEnvironment;
+  }
+  if (done->empty()) {
+    std::cerr << "amoeba report: no finished model in " << args[0] << " yet\n";
+    return kExitEmpty;
+  }
+  const std::string dir =
+      FLAGS_report_dir.empty() ? args[0] + ".report" : FLAGS_report_dir;
+  mkdir(dir.c_str(), 0755);
+
+  int failed = 0;
+  int alive = 0;
+  for (const ModelRecord& m : all) failed += m.state == ModelState::kFailed;
+  std::vector<double> population;
+  Series children{"each child", "#4a90d9", {}, false};
+  Series best_so_far{"best so far", "#d0021b", {}, true};
+  double best = -1;
+  for (const ModelRecord& m : *done) {
+    children.points.emplace_back(m.completion_seq, m.fitness);
+    best = std::max(best, m.fitness);
+    best_so_far.points.emplace_back(m.completion_seq, best);
+    if (m.alive) {
+      population.push_back(m.fitness);
+      ++alive;
+    }
+  }
+  std::vector<ModelRecord> ranked = *done;
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.fitness > b.fitness || (a.fitness == b.fitness && a.id < b.id);
+  });
+  std::string table = absl::StrFormat(
+      "models: %d created, %d done, %d failed, %d in the population\n\n"
+      "%-6s %-9s %-11s %-8s %-7s %s\n",
+      all.size(), done->size(), failed, alive, "id", "fitness", "parameters",
+      "parent", "alive", "mutation");
+  for (size_t i = 0; i < std::min<size_t>(10, ranked.size()); ++i) {
+    const ModelRecord& m = ranked[i];
+    absl::StrAppendFormat(&table, "%-6d %-9.4f %-11d %-8d %-7s %s\n", m.id,
+                          m.fitness, m.parameters, m.parent_id,
+                          m.alive ? "yes" : "no", m.mutation);
+  }
+  const ModelRecord& top = Best(*done);
+  absl::StrAppendFormat(&table, "\nbest: model %d, fitness %.4f\n  %s\n", top.id,
+                        top.fitness, top.genotype);
+  std::cout << table;
+
+  bool ok = WriteText(dir + "/summary.txt", table);
+  ok &= WriteText(dir + "/fitness_over_time.svg",
+                  SvgChart("Fitness of each child in order of completion",
+                           "children completed", "validation accuracy",
+                           {children, best_so_far}));
+  ok &= WriteText(dir + "/population_histogram.svg",
+                  SvgHistogram(absl::StrFormat("Fitness of the population (%d "
+                                               "members)",
+                                               population.size()),
+                               "validation accuracy", population, 10));
+  ok &= WriteText(dir + "/best_genotype.txt", top.genotype + "\n");
+  auto genotype = ParseGenotype(top.genotype);
+  if (genotype.ok()) {
+    const std::string dot_path = dir + "/best_genotype.dot";
+    ok &= WriteText(dot_path, GenotypeToDot(*genotype));
+    const std::string command = absl::StrCat("dot -Tsvg -o '", dir,
+                                             "/best_genotype.svg' '", dot_path,
+                                             "' 2>/dev/null");
+    if (std::system(command.c_str()) != 0) {
+      std::cerr << "graphviz 'dot' failed; best_genotype.dot is there to draw\n";
+    }
+  }
+  if (!ok) return kExitEnvironment;
+  std::cout << "\nwrote " << dir
+            << "/{summary.txt, fitness_over_time.svg, population_histogram.svg, "
+               "best_genotype.txt, best_genotype.svg}\n";
+  return kExitOk;
+}
+
+int RunExportCommand(const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    std::cerr << "usage: amoeba export STORE [--export_format=text|json|both]\n";
+    return kExitUsage;
+  }
+  if (FLAGS_export_format != "text" && FLAGS_export_format != "json" &&
+      FLAGS_export_format != "both") {
+    std::cerr << "amoeba export: --export_format must be text, json or both\n";
+    return kExitUsage;
+  }
+  std::vector<ModelRecord> all;
+  auto done = LoadDone(args[0], &all);
+  if (!done.ok()) {
+    std::cerr << "amoeba export: " << done.status().message() << "\n";
+    return kExitEnvironment;
+  }
+  if (done->empty()) {
+    std::cerr << "amoeba export: no finished model in " << args[0] << " yet\n";
+    return kExitEmpty;
+  }
+  const ModelRecord& top = Best(*done);
+  auto genotype = ParseGenotype(top.genotype);
+  if (!genotype.ok()) {
+    std::cerr << "amoeba export: stored genotype of model " << top.id << ": "
+              << genotype.status().message() << "\n";
+    return kExitEnvironment;
+  }
+  if (FLAGS_export_format != "json") {
+    std::cout << "# model " << top.id << ", fitness " << top.fitness << "\n"
+              << FormatGenotype(*genotype) << "\n";
+  }
+  if (FLAGS_export_format != "text") {
+    std::string json;
+    google::protobuf::util::JsonPrintOptions options;
+    options.add_whitespace = false;
+    const auto status = google::protobuf::util::MessageToJsonString(
+        GenotypeToProto(*genotype), &json, options);
+    if (!status.ok()) {
+      std::cerr << "amoeba export: " << status.ToString() << "\n";
+      return kExitEnvironment;
+    }
+    std::cout << json << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace amoeba

@@ -1,0 +1,222 @@
+// controller_loadgen: many simulated workers over real gRPC channels from one
+// process, against a real amoeba-controller process with its SQLite store.
+// Prints completed evaluations/s, dispatch latency (result sent -> next task
+// received) p50/p99, and the controller's CPU time and peak RSS.
+//
+//   bazel run //controller:controller_loadgen -- --workers=1000 --seconds=30
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "gflags/gflags.h"
+#include "proto/controller.grpc.pb.h"
+
+DEFINE_string(controller_binary, "controller/amoeba-controller",
+              "path of amoeba-controller");
+DEFINE_int32(workers, 1000, "simulated workers (each registered, each holding a task)");
+DEFINE_int32(threads, 8, "client threads driving the workers");
+DEFINE_int32(channels, 8, "gRPC channels the workers share");
+DEFINE_int32(seconds, 30, "measurement time (after registration)");
+DEFINE_int64(max_results, 0, "stop after this many results (0 = time only)");
+DEFINE_int32(eval_ms, 0, "simulated evaluation time per child (0 = at once)");
+DEFINE_int32(population_size, 100, "P");
+DEFINE_int32(sample_size, 25, "S");
+DEFINE_string(store, "/tmp/amoeba_loadgen.db", "store file (replaced)");
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct ProcStats {
+  double cpu_seconds = 0;
+  long peak_rss_kb = 0;
+};
+
+ProcStats ReadProc(pid_t pid) {
+  ProcStats s;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), {});
+  const size_t close = content.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream rest(content.substr(close + 2));
+    std::string field;
+    unsigned long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::stoul(field);
+      if (i == 15) stime = std::stoul(field);
+    }
+    s.cpu_seconds = static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+  }
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) s.peak_rss_kb = std::stol(line.substr(6));
+  }
+  return s;
+}
+
+struct SimWorker {
+  std::string id;
+  amoeba::v1::Controller::Stub* stub = nullptr;
+  bool has_task = false;
+  amoeba::v1::Task task;
+  Clock::time_point ready;  // when its evaluation is done
+};
+
+}  // namespace
+
+using amoeba::v1::Controller;
+
+int main(int argc, char** argv) {
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::remove((FLAGS_store + suffix).c_str());
+  }
+  const std::string port_file = FLAGS_store + ".port";
+  std::remove(port_file.c_str());
+  const pid_t controller = fork();
+  if (controller == 0) {
+    const std::string log = FLAGS_store + ".log";
+    FILE* f = freopen(log.c_str(), "w", stderr);
+    (void)f;
+    execl(FLAGS_controller_binary.c_str(), FLAGS_controller_binary.c_str(),
+          ("--store=" + FLAGS_store).c_str(), "--port=0",
+          ("--port_file=" + port_file).c_str(),
+          ("--population_size=" + std::to_string(FLAGS_population_size)).c_str(),
+          ("--sample_size=" + std::to_string(FLAGS_sample_size)).c_str(),
+          "--budget=100000000", "--lease_timeout_s=600", "--minloglevel=1",
+          nullptr);
+    _exit(127);
+  }
+  std::string port;
+  for (int i = 0; i < 200 && port.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream in(port_file);
+    std::getline(in, port);
+  }
+  if (port.empty()) {
+    std::cerr << "controller did not start; see " << FLAGS_store << ".log\n";
+    kill(controller, SIGKILL);
+    return 1;
+  }
+  std::vector<std::unique_ptr<Controller::Stub>> stubs;
+  for (int c = 0; c < FLAGS_channels; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.channel_id", c);  // distinct channels, not one shared
+    stubs.push_back(Controller::NewStub(grpc::CreateCustomChannel(
+        "127.0.0.1:" + port, grpc::InsecureChannelCredentials(), args)));
+  }
+  std::vector<SimWorker> workers(FLAGS_workers);
+  for (int i = 0; i < FLAGS_workers; ++i) {
+    workers[i].id = "loadgen-" + std::to_string(i);
+    workers[i].stub = stubs[i % stubs.size()].get();
+    amoeba::v1::RegisterRequest request;
+    request.set_worker_id(workers[i].id);
+    request.set_capacity(1);
+    request.set_evaluator("simulated");
+    amoeba::v1::RegisterResponse response;
+    grpc::ClientContext context;
+    if (!workers[i].stub->Register(&context, request, &response).ok()) {
+      std::cerr << "register failed\n";
+      kill(controller, SIGKILL);
+      return 1;
+    }
+  }
+  const ProcStats before = ReadProc(controller);
+  std::atomic<int64_t> results{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::vector<double>> latencies(FLAGS_threads);
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < FLAGS_threads; ++t) {
+    threads.emplace_back([&, t] {
+      auto get = [&](SimWorker& w) {
+        amoeba::v1::GetTaskRequest request;
+        request.set_worker_id(w.id);
+        amoeba::v1::GetTaskResponse response;
+        grpc::ClientContext context;
+        if (w.stub->GetTask(&context, request, &response).ok() &&
+            response.has_task()) {
+          w.task = response.task();
+          w.has_task = true;
+          w.ready = Clock::now() + std::chrono::milliseconds(FLAGS_eval_ms);
+        }
+      };
+      while (!stop) {
+        bool idle = true;
+        for (int i = t; i < FLAGS_workers && !stop; i += FLAGS_threads) {
+          SimWorker& w = workers[i];
+          if (!w.has_task) {
+            get(w);
+            idle = false;
+            continue;
+          }
+          if (Clock::now() < w.ready) continue;
+          idle = false;
+          amoeba::v1::ResultReport report;
+          report.set_worker_id(w.id);
+          report.set_model_id(w.task.model_id());
+          report.set_attempt(w.task.attempt());
+          report.set_ok(true);
+          report.set_fitness(0.5 + 0.4 * (std::hash<std::string>()(
+                                              w.task.genotype_text()) % 1000) /
+                                       1000.0);
+          report.set_evaluator("simulated");
+          amoeba::v1::ResultAck ack;
+          const auto sent = Clock::now();
+          grpc::ClientContext context;
+          w.has_task = false;
+          if (!w.stub->ReportResult(&context, report, &ack).ok()) continue;
+          ++results;
+          get(w);
+          latencies[t].push_back(
+              std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
+          if (FLAGS_max_results > 0 && results >= FLAGS_max_results) stop = true;
+        }
+        if (idle) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+  }
+  while (!stop && Clock::now() - start < std::chrono::seconds(FLAGS_seconds)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  const ProcStats after = ReadProc(controller);
+  std::vector<double> all;
+  for (auto& v : latencies) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  auto pct = [&](double p) {
+    return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))];
+  };
+  std::cout << absl::StrFormat(
+      "workers %d (over %d channels, %d client threads), eval %d ms, P=%d S=%d\n"
+      "results %d in %.1f s: %.0f evaluations/s (durable: acknowledged after commit)\n"
+      "dispatch latency (result sent -> next task received): p50 %.2f ms, "
+      "p99 %.2f ms\n"
+      "controller: %.1f CPU-s (%.2f cores), peak RSS %.1f MB\n",
+      FLAGS_workers, FLAGS_channels, FLAGS_threads, FLAGS_eval_ms,
+      FLAGS_population_size, FLAGS_sample_size, results.load(), elapsed,
+      results / elapsed, pct(0.5), pct(0.99),
+      after.cpu_seconds - before.cpu_seconds,
+      (after.cpu_seconds - before.cpu_seconds) / elapsed,
+      after.peak_rss_kb / 1024.0);
+  kill(controller, SIGTERM);
+  int status = 0;
+  waitpid(controller, &status, 0);
+  return 0;
+}
