@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -456,6 +458,58 @@ TEST_CASE("Pause, resume, stop and events") {
   CHECK(pack.cancel());
   CHECK(controller.stub().Resume(Context().get(), v1::AdminRequest(), &admin).error_code() ==
         grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+TEST_CASE("TLS and mutual TLS from certificate files") {
+  const std::string dir = TempPath("tls");
+  REQUIRE(std::system(("mkdir -p " + dir).c_str()) == 0);
+  // A self-signed certificate for localhost/127.0.0.1; it is also the CA
+  // that signed itself, so it serves as client certificate and client CA.
+  const std::string command =
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + dir +
+      "/key.pem -out " + dir + "/cert.pem -days 2 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null";
+  REQUIRE(std::system(command.c_str()) == 0);
+  auto store = Store::Open(dir + "/search.db");
+  REQUIRE(store.ok());
+  auto search = Search::Open(SmallSearch(), std::move(*store));
+  REQUIRE(search.ok());
+  ControllerServer::Spec spec;
+  spec.tls_cert_file = dir + "/cert.pem";
+  spec.tls_key_file = dir + "/key.pem";
+  spec.tls_client_ca_file = dir + "/cert.pem";
+  auto server = ControllerServer::Start(spec, search->get());
+  REQUIRE(server.ok());
+  const std::string address = absl::StrCat("localhost:", (*server)->port());
+  auto status_with = [&](std::shared_ptr<grpc::ChannelCredentials> creds) {
+    auto stub = v1::Controller::NewStub(grpc::CreateChannel(address, creds));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::SearchStatus status;
+    return stub->GetStatus(&context, v1::GetStatusRequest(), &status);
+  };
+  grpc::SslCredentialsOptions with_cert;
+  with_cert.pem_root_certs = ReadFile(dir + "/cert.pem");
+  with_cert.pem_cert_chain = ReadFile(dir + "/cert.pem");
+  with_cert.pem_private_key = ReadFile(dir + "/key.pem");
+  CHECK(status_with(grpc::SslCredentials(with_cert)).ok());
+  grpc::SslCredentialsOptions without_cert;
+  without_cert.pem_root_certs = ReadFile(dir + "/cert.pem");
+  CHECK_FALSE(status_with(grpc::SslCredentials(without_cert)).ok());
+  CHECK_FALSE(status_with(grpc::InsecureChannelCredentials()).ok());
+  (*server)->Shutdown(absl::Seconds(1));
+
+  ControllerServer::Spec half;
+  half.tls_cert_file = dir + "/cert.pem";
+  CHECK(ControllerServer::Start(half, search->get()).status().code() ==
+        absl::StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("A restarted controller resumes the same search") {

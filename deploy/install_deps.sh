@@ -21,6 +21,7 @@ PACKAGES=(
   dataset-fashion-mnist      # the demo and CPU tests' data
   graphviz                   # dot: genotype drawings as SVG
   zlib1g-dev                 # gzipped IDX files
+  openssl                    # TLS test certificates
 )
 
 missing=()
