@@ -3,10 +3,12 @@
 // workers killed, a controller killed and restarted, SIGTERM, a wrong token.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -287,6 +289,76 @@ TEST_CASE("Controller killed and restarted: workers reconnect, nothing lost") {
   std::string worker_logs;
   for (int i = 0; i < 3; ++i) worker_logs += ReadAll(dir + "/w" + std::to_string(i) + ".log");
   CHECK_THAT(worker_logs, Catch::Contains("retrying in"));
+}
+
+TEST_CASE("Fault drill: random worker kills and a controller restart") {
+  const std::string dir = TempDir("drill");
+  constexpr int kBudget = 30;
+  constexpr int kWorkers = 4;
+  auto controller = std::make_unique<Process>(
+      kController, ControllerArgs(dir, kBudget), dir + "/controller.log");
+  const int port = WaitForPort(dir + "/port");
+  std::vector<std::unique_ptr<Process>> workers(kWorkers);
+  auto start_worker = [&](int i) {
+    const std::string id = "drill-" + std::to_string(i);
+    workers[i] = std::make_unique<Process>(
+        kWorker, SimulatedWorker(dir, port, id, "0.3"), dir + "/" + id + ".log");
+  };
+  for (int i = 0; i < kWorkers; ++i) start_worker(i);
+  auto stub = Connect(port);
+  std::mt19937 rng(2026);
+  bool restarted = false;
+  int kills = 0;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(400 + rng() % 600));
+    const auto status = Status(*stub);
+    const int64_t done = status ? status->done() : 0;
+    if (done >= kBudget - 4) break;
+    // A random worker dies hard and comes back with the same id.
+    const int victim = static_cast<int>(rng() % kWorkers);
+    workers[victim]->Signal(SIGKILL);
+    workers[victim]->Wait(seconds(5));
+    start_worker(victim);
+    ++kills;
+    if (!restarted && done >= kBudget / 3) {
+      controller->Signal(SIGKILL);
+      controller->Wait(seconds(5));
+      std::remove((dir + "/port").c_str());
+      controller = std::make_unique<Process>(
+          kController, ControllerArgs(dir, kBudget, std::to_string(port)),
+          dir + "/controller2.log");
+      REQUIRE(WaitForPort(dir + "/port") == port);
+      stub = Connect(port);
+      restarted = true;
+    }
+  }
+  REQUIRE(restarted);
+  CHECK(kills >= 3);
+  const auto status = WaitFinished(*stub, seconds(120));
+  REQUIRE(status.has_value());
+  CHECK(status->state() == "finished");
+  CHECK(status->done() == kBudget);
+  // Every child accounted for: done or failed, none lost, none twice.
+  std::set<int64_t> ids;
+  int done = 0;
+  int unfinished = 0;
+  int64_t max_id = 0;
+  for (const auto& m : History(*stub)) {
+    CHECK(ids.insert(m.id()).second);
+    max_id = std::max<int64_t>(max_id, m.id());
+    if (m.state() == "done") ++done;
+    if (m.state() == "pending" || m.state() == "running") ++unfinished;
+  }
+  CHECK(done == kBudget);
+  CHECK(unfinished == 0);
+  CHECK(static_cast<int64_t>(ids.size()) == max_id);  // no gap: none lost
+  v1::ListModelsRequest history;
+  history.set_filter(v1::ListModelsRequest::HISTORY);
+  grpc::ClientContext context;
+  v1::ListModelsResponse completed;
+  REQUIRE(stub->ListModels(&context, history, &completed).ok());
+  CHECK(completed.total() == kBudget);
 }
 
 TEST_CASE("SIGTERM stops a worker cleanly within the bound") {
