@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -65,29 +66,82 @@ absl::Status Exec(sqlite3* db, const char* sql) {
   return absl::OkStatus();
 }
 
-// A prepared statement that finalizes itself.
-class Statement {
+// Prepared statements are kept per connection and SQL text: preparing
+// (parsing) every statement again was a large part of the store's CPU time
+// under load. Every use happens under the owning Store's db_mu_, so one
+// statement is never used by two threads at once; the map itself has its own
+// lock because several stores may exist.
+class StatementCache {
  public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-      status_ = SqliteError(db, "prepare");
+  static StatementCache& Get() {
+    static StatementCache* cache = new StatementCache;
+    return *cache;
+  }
+
+  sqlite3_stmt* Find(sqlite3* db, const std::string& sql) {
+    absl::MutexLock lock(&mu_);
+    auto it = statements_.find({db, sql});
+    return it == statements_.end() ? nullptr : it->second;
+  }
+  void Put(sqlite3* db, const std::string& sql, sqlite3_stmt* stmt) {
+    absl::MutexLock lock(&mu_);
+    statements_[{db, sql}] = stmt;
+  }
+  // Finalizes every statement of `db` (before it is closed).
+  void Forget(sqlite3* db) {
+    absl::MutexLock lock(&mu_);
+    for (auto it = statements_.begin(); it != statements_.end();) {
+      if (it->first.first == db) {
+        sqlite3_finalize(it->second);
+        it = statements_.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::pair<sqlite3*, std::string>, sqlite3_stmt*> statements_
+      ABSL_GUARDED_BY(mu_);
+};
+
+// A cached prepared statement, reset and unbound again after use.
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+    stmt_ = StatementCache::Get().Find(db, sql);
+    if (stmt_ != nullptr) return;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
+      status_ = SqliteError(db, "prepare");
+      sqlite3_finalize(stmt_);
+      stmt_ = nullptr;
+      return;
+    }
+    StatementCache::Get().Put(db, sql, stmt_);
+  }
+  ~Statement() {
+    if (stmt_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
   const absl::Status& status() const { return status_; }
   sqlite3_stmt* get() { return stmt_; }
 
   Statement& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
+    if (stmt_ != nullptr) sqlite3_bind_int64(stmt_, i, v);
     return *this;
   }
   Statement& Bind(int i, double v) {
-    sqlite3_bind_double(stmt_, i, v);
+    if (stmt_ != nullptr) sqlite3_bind_double(stmt_, i, v);
     return *this;
   }
   Statement& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()),
-                      SQLITE_TRANSIENT);
+    if (stmt_ != nullptr) {
+      sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()),
+                        SQLITE_TRANSIENT);
+    }
     return *this;
   }
   // Runs a statement that returns no rows.
@@ -102,6 +156,12 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
   absl::Status status_;
 };
+
+// Savepoint commands, prepared once like everything else.
+absl::Status RunCached(sqlite3* db, const char* sql) {
+  Statement s(db, sql);
+  return s.Run();
+}
 
 std::string Text(sqlite3_stmt* s, int column) {
   const unsigned char* text = sqlite3_column_text(s, column);
@@ -181,6 +241,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
     return error;
   }
   auto fail = [&](const absl::Status& s) {
+    StatementCache::Get().Forget(db);
     sqlite3_close(db);
     return absl::UnavailableError(
         absl::StrCat("store ", path, ": ", s.message()));
@@ -192,21 +253,24 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
                              "PRAGMA foreign_keys=OFF;"}) {
     if (auto s = Exec(db, pragma); !s.ok()) return fail(s);
   }
-  // Refuse a file that holds other tables but not our format marker.
+  // Refuse a file that holds other tables but not our format marker. (The
+  // statements must be gone before `fail` finalizes and closes.)
+  absl::Status format_check;
   {
     Statement tables(db, "SELECT count(*) FROM sqlite_master WHERE type='table'");
-    if (!tables.status().ok()) return fail(tables.status());
-    sqlite3_step(tables.get());
-    const int64_t count = sqlite3_column_int64(tables.get(), 0);
-    if (count > 0) {
+    if (!tables.status().ok()) {
+      format_check = tables.status();
+    } else if (sqlite3_step(tables.get()) == SQLITE_ROW &&
+               sqlite3_column_int64(tables.get(), 0) > 0) {
       Statement format(db, "SELECT value FROM meta WHERE key='format'");
       if (!format.status().ok() || sqlite3_step(format.get()) != SQLITE_ROW ||
           Text(format.get(), 0) != kFormat) {
-        return fail(absl::FailedPreconditionError(
-            "not an amoeba store (no 'format' = amoeba-store-1 in table meta)"));
+        format_check = absl::FailedPreconditionError(
+            "not an amoeba store (no 'format' = amoeba-store-1 in table meta)");
       }
     }
   }
+  if (!format_check.ok()) return fail(format_check);
   if (auto s = Exec(db, kSchema); !s.ok()) return fail(s);
   if (auto s = Exec(db, "INSERT OR IGNORE INTO meta VALUES ('format', "
                         "'amoeba-store-1');");
@@ -226,6 +290,7 @@ Store::~Store() {
     stopping_ = true;
   }
   writer_.join();
+  StatementCache::Get().Forget(db_);
   sqlite3_close(db_);
 }
 
@@ -267,10 +332,10 @@ void Store::WriterLoop() {
         for (size_t i = 0; i < batch.size(); ++i) {
           // A savepoint per write: one failing write does not undo the
           // others of its group.
-          results[i] = Exec(db_, "SAVEPOINT w;");
+          results[i] = RunCached(db_, "SAVEPOINT w");
           if (results[i].ok()) results[i] = batch[i].op(db_);
-          Exec(db_, results[i].ok() ? "RELEASE w;" : "ROLLBACK TO w; RELEASE w;")
-              .IgnoreError();
+          if (!results[i].ok()) RunCached(db_, "ROLLBACK TO w").IgnoreError();
+          RunCached(db_, "RELEASE w").IgnoreError();
         }
         commit = Exec(db_, "COMMIT;");
         if (!commit.ok()) Exec(db_, "ROLLBACK;").IgnoreError();
@@ -343,7 +408,7 @@ absl::StatusOr<std::vector<ModelRecord>> Store::QueryModels(
       "SELECT * FROM models", where.empty() ? "" : " WHERE ", where,
       " ORDER BY ", order_by.empty() ? "id" : order_by, " LIMIT ?1 OFFSET ?2");
   absl::MutexLock lock(&db_mu_);
-  Statement s(db_, sql.c_str());
+  Statement s(db_, sql);
   RETURN_IF_ERROR(s.status());
   s.Bind(1, limit).Bind(2, offset);
   std::vector<ModelRecord> models;
@@ -381,7 +446,7 @@ absl::StatusOr<int64_t> Store::CountModels(const std::string& where) {
   const std::string sql = absl::StrCat("SELECT count(*) FROM models",
                                        where.empty() ? "" : " WHERE ", where);
   absl::MutexLock lock(&db_mu_);
-  Statement s(db_, sql.c_str());
+  Statement s(db_, sql);
   RETURN_IF_ERROR(s.status());
   if (sqlite3_step(s.get()) != SQLITE_ROW) return SqliteError(db_, "count");
   return sqlite3_column_int64(s.get(), 0);

@@ -361,6 +361,35 @@ TEST_CASE("Fault drill: random worker kills and a controller restart") {
   CHECK(completed.total() == kBudget);
 }
 
+TEST_CASE("One worker with --slots=3 evaluates three children at once") {
+  const std::string dir = TempDir("slots");
+  Process controller(kController, ControllerArgs(dir, 9), dir + "/controller.log");
+  const int port = WaitForPort(dir + "/port");
+  auto args = SimulatedWorker(dir, port, "wide", "1");
+  args.push_back("--slots=3");
+  Process worker(kWorker, args, dir + "/wide.log");
+  auto stub = Connect(port);
+  int most_running = 0;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    grpc::ClientContext context;
+    v1::ListWorkersResponse workers;
+    if (stub->ListWorkers(&context, v1::ListWorkersRequest(), &workers).ok() &&
+        workers.workers_size() == 1) {
+      CHECK(workers.workers(0).capacity() == 3);
+      most_running = std::max(most_running, workers.workers(0).running_size());
+    }
+    const auto status = Status(*stub);
+    if (status && status->state() == "finished") break;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  CHECK(most_running == 3);
+  const auto status = Status(*stub);
+  REQUIRE(status.has_value());
+  CHECK(status->done() == 9);
+  CheckEveryChildOnce(*stub, 9);
+}
+
 TEST_CASE("SIGTERM stops a worker cleanly within the bound") {
   const std::string dir = TempDir("sigterm");
   Process controller(kController, ControllerArgs(dir, 4), dir + "/controller.log");
