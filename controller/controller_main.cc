@@ -13,9 +13,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "controller/search.h"
 #include "controller/service.h"
@@ -54,12 +56,24 @@ DEFINE_string(tls_client_ca, "", "PEM CA of client certificates (mutual TLS)");
 
 namespace {
 
-absl::Notification* g_stop = nullptr;
+// The handler only sets a lock-free flag (async-signal-safe); a watcher
+// thread turns it into a notification.
+std::atomic<bool> g_signalled{false};
 
-void OnSignal(int) {
-  // Notify() is async-signal-safe enough here: it only sets a flag and wakes
-  // a futex; the main thread does the rest.
-  if (g_stop != nullptr && !g_stop->HasBeenNotified()) g_stop->Notify();
+void OnSignal(int) { g_signalled = true; }
+
+// Notifies `stop` once a signal arrived (or returns when `stop` was notified
+// by someone else).
+std::thread WatchSignals(absl::Notification* stop) {
+  return std::thread([stop] {
+    while (!stop->HasBeenNotified()) {
+      if (g_signalled) {
+        stop->Notify();
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+  });
 }
 
 int Fail(const std::string& message) {
@@ -131,9 +145,9 @@ int main(int argc, char** argv) {
   }
 
   absl::Notification stop;
-  g_stop = &stop;
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
+  std::thread watcher = WatchSignals(&stop);
   // Also stop on our own once the search is finished and idle for a while?
   // No: operators query finished searches; they stop the service.
   while (!stop.WaitForNotificationWithTimeout(absl::Seconds(30))) {
@@ -144,6 +158,7 @@ int main(int argc, char** argv) {
               << status.best().fitness() << ", workers online "
               << status.workers_online();
   }
+  watcher.join();
   LOG(INFO) << "shutting down";
   (*server)->Shutdown(absl::Seconds(10));
   server->reset();

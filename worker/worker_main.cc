@@ -10,10 +10,13 @@
 
 #include <csignal>
 #include <fstream>
+#include <atomic>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "trainer/device.h"
@@ -44,10 +47,24 @@ DEFINE_int32(max_backoff_s, 30, "longest wait between reconnection attempts");
 
 namespace {
 
-absl::Notification* g_stop = nullptr;
+// The handler only sets a lock-free flag (async-signal-safe); a watcher
+// thread turns it into a notification.
+std::atomic<bool> g_signalled{false};
 
-void OnSignal(int) {
-  if (g_stop != nullptr && !g_stop->HasBeenNotified()) g_stop->Notify();
+void OnSignal(int) { g_signalled = true; }
+
+// Notifies `stop` once a signal arrived (or returns when `stop` was notified
+// by someone else).
+std::thread WatchSignals(absl::Notification* stop) {
+  return std::thread([stop] {
+    while (!stop->HasBeenNotified()) {
+      if (g_signalled) {
+        stop->Notify();
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+  });
 }
 
 }  // namespace
@@ -104,11 +121,13 @@ int main(int argc, char** argv) {
   }
 
   absl::Notification stop;
-  g_stop = &stop;
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
+  std::thread watcher = WatchSignals(&stop);
   amoeba::Worker worker(options, std::move(evaluator));
   const absl::Status status = worker.Run(&stop);
+  if (!stop.HasBeenNotified()) stop.Notify();  // ends the watcher
+  watcher.join();
   if (!status.ok()) {
     LOG(ERROR) << "worker ended: " << status;
     return status.code() == absl::StatusCode::kUnauthenticated ? 3 : 1;
