@@ -6,19 +6,14 @@
 // Restarting with the same --store resumes the search; settings that
 // contradict the stored ones are refused with the name of the setting.
 // SIGTERM/SIGINT: stop accepting calls, finish running ones, close the store.
-#include <signal.h>
-
-#include <atomic>
-#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/stop_signals.h"
 #include "controller/search.h"
 #include "controller/service.h"
 #include "gflags/gflags.h"
@@ -55,26 +50,6 @@ DEFINE_string(tls_key, "", "PEM private key");
 DEFINE_string(tls_client_ca, "", "PEM CA of client certificates (mutual TLS)");
 
 namespace {
-
-// The handler only sets a lock-free flag (async-signal-safe); a watcher
-// thread turns it into a notification.
-std::atomic<bool> g_signalled{false};
-
-void OnSignal(int) { g_signalled = true; }
-
-// Notifies `stop` once a signal arrived (or returns when `stop` was notified
-// by someone else).
-std::thread WatchSignals(absl::Notification* stop) {
-  return std::thread([stop] {
-    while (!stop->HasBeenNotified()) {
-      if (g_signalled) {
-        stop->Notify();
-        return;
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-  });
-}
 
 int Fail(const std::string& message) {
   LOG(ERROR) << message;
@@ -145,9 +120,7 @@ int main(int argc, char** argv) {
   }
 
   absl::Notification stop;
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
-  std::thread watcher = WatchSignals(&stop);
+  amoeba::StopOnSignals signals(&stop);
   // Also stop on our own once the search is finished and idle for a while?
   // No: operators query finished searches; they stop the service.
   while (!stop.WaitForNotificationWithTimeout(absl::Seconds(30))) {
@@ -158,7 +131,6 @@ int main(int argc, char** argv) {
               << status.best().fitness() << ", workers online "
               << status.workers_online();
   }
-  watcher.join();
   LOG(INFO) << "shutting down";
   (*server)->Shutdown(absl::Seconds(10));
   server->reset();

@@ -8,15 +8,12 @@
 // step.
 #include <unistd.h>
 
-#include <csignal>
 #include <fstream>
-#include <atomic>
 #include <iostream>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "absl/time/clock.h"
+#include "common/stop_signals.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 #include "trainer/device.h"
@@ -44,30 +41,6 @@ DEFINE_string(spool_dir, "amoeba-worker-spool",
               "folder for results not yet acknowledged by the controller");
 DEFINE_int32(rpc_deadline_s, 10, "deadline of each call to the controller");
 DEFINE_int32(max_backoff_s, 30, "longest wait between reconnection attempts");
-
-namespace {
-
-// The handler only sets a lock-free flag (async-signal-safe); a watcher
-// thread turns it into a notification.
-std::atomic<bool> g_signalled{false};
-
-void OnSignal(int) { g_signalled = true; }
-
-// Notifies `stop` once a signal arrived (or returns when `stop` was notified
-// by someone else).
-std::thread WatchSignals(absl::Notification* stop) {
-  return std::thread([stop] {
-    while (!stop->HasBeenNotified()) {
-      if (g_signalled) {
-        stop->Notify();
-        return;
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-  });
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   gflags::SetUsageMessage("amoeba-worker: evaluates children for a controller");
@@ -120,14 +93,13 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  absl::Notification stop;
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
-  std::thread watcher = WatchSignals(&stop);
-  amoeba::Worker worker(options, std::move(evaluator));
-  const absl::Status status = worker.Run(&stop);
-  if (!stop.HasBeenNotified()) stop.Notify();  // ends the watcher
-  watcher.join();
+  absl::Status status;
+  {
+    absl::Notification stop;
+    amoeba::StopOnSignals signals(&stop);
+    amoeba::Worker worker(options, std::move(evaluator));
+    status = worker.Run(&stop);
+  }
   if (!status.ok()) {
     LOG(ERROR) << "worker ended: " << status;
     return status.code() == absl::StatusCode::kUnauthenticated ? 3 : 1;
