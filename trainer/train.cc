@@ -205,12 +205,16 @@ absl::StatusOr<TrainResult> TrainImpl(Network& network, const PreparedData& data
       if (precision == Precision::kFloat16) {
         // Dynamic loss scaling: fp16 gradients underflow without it.
         (loss * loss_scale).backward();
-        bool finite = true;
+        // One device sync per step for the overflow check, not one per
+        // parameter.
+        torch::Tensor all_finite =
+            torch::ones({}, torch::TensorOptions().dtype(torch::kBool).device(device));
         for (auto& p : network->parameters()) {
           if (!p.grad().defined()) continue;
           p.mutable_grad().div_(loss_scale);
-          if (!torch::isfinite(p.grad()).all().item<bool>()) finite = false;
+          all_finite = all_finite.logical_and(torch::isfinite(p.grad()).all());
         }
+        const bool finite = all_finite.item<bool>();
         if (!finite) {
           loss_scale /= 2;
           good_steps = 0;
