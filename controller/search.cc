@@ -274,7 +274,8 @@ absl::StatusOr<v1::GetTaskResponse> Search::GetTask(const std::string& worker_id
     const int capacity = std::max(1, worker.registration.capacity());
     if (static_cast<int>(worker.running.size()) >= capacity) {
       const int64_t id = *worker.running.begin();
-      leases_[id].deadline = now + options_.lease_timeout;
+      // running and leases_ change together, so the lease exists.
+      leases_.at(id).deadline = now + options_.lease_timeout;
       *response.mutable_task() = MakeTask(unfinished_.at(id));
       LOG(INFO) << "worker " << worker_id << " gets its task " << id
                 << " back";
