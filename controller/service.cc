@@ -194,6 +194,10 @@ grpc::Status ControllerService::WatchEvents(
     grpc::ServerContext* context, const v1::WatchEventsRequest*,
     grpc::ServerWriter<v1::SearchEvent>* writer) {
   int64_t after = search_->LatestEventSequence();
+  // Initial metadata tells the client the watch is in place: every event from
+  // here on reaches it. Without this a client could not know whether an
+  // action it takes right after calling WatchEvents will be seen.
+  writer->SendInitialMetadata();
   // Bounded waits so a cancelled client or a shutdown ends the stream.
   while (!context->IsCancelled() && !shutting_down_) {
     for (const v1::SearchEvent& event :

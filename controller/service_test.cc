@@ -425,6 +425,9 @@ TEST_CASE("Pause, resume, stop and events") {
   grpc::ClientContext watch_context;
   watch_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   auto events = controller.stub().WatchEvents(&watch_context, v1::WatchEventsRequest());
+  // Only once the server has registered the watch are the next events sure
+  // to reach us; Pause right away could otherwise race the handler.
+  events->WaitForInitialMetadata();
 
   v1::AdminResponse admin;
   REQUIRE(controller.stub().Pause(Context().get(), v1::AdminRequest(), &admin).ok());
