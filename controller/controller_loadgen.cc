@@ -35,6 +35,9 @@ DEFINE_int32(eval_ms, 0, "simulated evaluation time per child (0 = at once)");
 DEFINE_int32(population_size, 100, "P");
 DEFINE_int32(sample_size, 25, "S");
 DEFINE_string(store, "/tmp/amoeba_loadgen.db", "store file (replaced)");
+DEFINE_bool(next_in_ack, true,
+            "ask for the next child in the result's ack, as amoeba-worker "
+            "does (false: a separate GetTask after each result)");
 
 namespace {
 
@@ -175,13 +178,20 @@ int main(int argc, char** argv) {
                                               w.task.genotype_text()) % 1000) /
                                        1000.0);
           report.set_evaluator("simulated");
+          report.set_next_task(FLAGS_next_in_ack);
           amoeba::v1::ResultAck ack;
           const auto sent = Clock::now();
           grpc::ClientContext context;
           w.has_task = false;
           if (!w.stub->ReportResult(&context, report, &ack).ok()) continue;
           ++results;
-          get(w);
+          if (ack.next().has_task()) {
+            w.task = ack.next().task();
+            w.has_task = true;
+            w.ready = Clock::now() + std::chrono::milliseconds(FLAGS_eval_ms);
+          } else {
+            get(w);
+          }
           latencies[t].push_back(
               std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
           if (FLAGS_max_results > 0 && results >= FLAGS_max_results) stop = true;
@@ -204,13 +214,16 @@ int main(int argc, char** argv) {
     return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))];
   };
   std::cout << absl::StrFormat(
-      "workers %d (over %d channels, %d client threads), eval %d ms, P=%d S=%d\n"
+      "workers %d (over %d channels, %d client threads), eval %d ms, P=%d S=%d, "
+      "next child %s\n"
       "results %d in %.1f s: %.0f evaluations/s (durable: acknowledged after commit)\n"
       "dispatch latency (result sent -> next task received): p50 %.2f ms, "
       "p99 %.2f ms\n"
       "controller: %.1f CPU-s (%.2f cores), peak RSS %.1f MB\n",
       FLAGS_workers, FLAGS_channels, FLAGS_threads, FLAGS_eval_ms,
-      FLAGS_population_size, FLAGS_sample_size, results.load(), elapsed,
+      FLAGS_population_size, FLAGS_sample_size,
+      FLAGS_next_in_ack ? "in the result's ack" : "by a separate GetTask",
+      results.load(), elapsed,
       results / elapsed, pct(0.5), pct(0.99),
       after.cpu_seconds - before.cpu_seconds,
       (after.cpu_seconds - before.cpu_seconds) / elapsed,

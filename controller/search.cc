@@ -266,69 +266,73 @@ absl::StatusOr<v1::GetTaskResponse> Search::GetTask(const std::string& worker_id
       return absl::FailedPreconditionError(absl::StrCat(
           "unknown worker '", worker_id, "'; call Register first"));
     }
-    WorkerState& worker = worker_it->second;
     const absl::Time now = absl::Now();
-    worker.last_seen = now;
-    // A worker asking with all its slots busy has lost track of a task (it
-    // restarted): give it back its oldest one instead of a new child.
-    const int capacity = std::max(1, worker.registration.capacity());
-    if (static_cast<int>(worker.running.size()) >= capacity) {
-      const int64_t id = *worker.running.begin();
-      // running and leases_ change together, so the lease exists.
-      leases_.at(id).deadline = now + options_.lease_timeout;
-      *response.mutable_task() = MakeTask(unfinished_.at(id));
-      LOG(INFO) << "worker " << worker_id << " gets its task " << id
-                << " back";
-      return response;
-    }
-    if (engine_.Finished()) {
-      response.set_search_finished(true);
-      return response;
-    }
-    if (run_state_ != RunState::kRunning) {
-      response.set_retry_after_ms(
-          static_cast<int32_t>(absl::ToInt64Milliseconds(options_.retry_after)));
-      return response;
-    }
-    ModelRecord* model = nullptr;
-    bool is_new = false;
-    if (!queue_.empty()) {
-      const int64_t id = queue_.front();
-      queue_.pop_front();
-      model = &unfinished_.at(id);
-    } else if (engine_.WantsChild(InFlight())) {
-      NewChild child = engine_.CreateChild();
-      ModelRecord record;
-      record.id = child.id;
-      record.genotype = CanonicalText(child.genotype);
-      record.fingerprint = FingerprintHex(Fingerprint(child.genotype));
-      record.parent_id = child.parent_id;
-      record.mutation =
-          child.parent_id < 0 ? "random" : child.mutation.Describe();
-      record.created_at = UnixSeconds(now);
-      model = &unfinished_.emplace(child.id, std::move(record)).first->second;
-      is_new = true;
-    } else {
-      // Every remaining child is out; wait for results (or lease expiry).
-      response.set_retry_after_ms(
-          static_cast<int32_t>(absl::ToInt64Milliseconds(options_.retry_after)));
-      return response;
-    }
-    model->state = ModelState::kRunning;
-    model->attempts += 1;
-    model->worker_id = worker_id;
-    model->started_at = UnixSeconds(now);
-    leases_[model->id] =
-        Lease{worker_id, model->attempts, now + options_.lease_timeout};
-    worker.running.insert(model->id);
-    durable = is_new ? store_->InsertChildLater(*model, Counters())
-                     : store_->UpdateModelLater(*model);
-    *response.mutable_task() = MakeTask(*model);
-    LOG(INFO) << "child " << model->id << " (attempt " << model->attempts
-              << ", " << model->mutation << ") -> worker " << worker_id;
+    worker_it->second.last_seen = now;
+    durable = AssignTask(worker_it->first, worker_it->second, now, &response);
   }
-  CheckDurable(durable.get(), "handing out a child");
+  if (durable.valid()) CheckDurable(durable.get(), "handing out a child");
   return response;
+}
+
+std::future<absl::Status> Search::AssignTask(const std::string& worker_id,
+                                             WorkerState& worker, absl::Time now,
+                                             v1::GetTaskResponse* response) {
+  // A worker asking with all its slots busy has lost track of a task (it
+  // restarted): give it back its oldest one instead of a new child.
+  const int capacity = std::max(1, worker.registration.capacity());
+  if (static_cast<int>(worker.running.size()) >= capacity) {
+    const int64_t id = *worker.running.begin();
+    // running and leases_ change together, so the lease exists.
+    leases_.at(id).deadline = now + options_.lease_timeout;
+    *response->mutable_task() = MakeTask(unfinished_.at(id));
+    LOG(INFO) << "worker " << worker_id << " gets its task " << id << " back";
+    return {};
+  }
+  if (engine_.Finished()) {
+    response->set_search_finished(true);
+    return {};
+  }
+  const int32_t retry_after_ms =
+      static_cast<int32_t>(absl::ToInt64Milliseconds(options_.retry_after));
+  if (run_state_ != RunState::kRunning) {
+    response->set_retry_after_ms(retry_after_ms);
+    return {};
+  }
+  ModelRecord* model = nullptr;
+  bool is_new = false;
+  if (!queue_.empty()) {
+    const int64_t id = queue_.front();
+    queue_.pop_front();
+    model = &unfinished_.at(id);
+  } else if (engine_.WantsChild(InFlight())) {
+    NewChild child = engine_.CreateChild();
+    ModelRecord record;
+    record.id = child.id;
+    record.genotype = CanonicalText(child.genotype);
+    record.fingerprint = FingerprintHex(Fingerprint(child.genotype));
+    record.parent_id = child.parent_id;
+    record.mutation =
+        child.parent_id < 0 ? "random" : child.mutation.Describe();
+    record.created_at = UnixSeconds(now);
+    model = &unfinished_.emplace(child.id, std::move(record)).first->second;
+    is_new = true;
+  } else {
+    // Every remaining child is out; wait for results (or lease expiry).
+    response->set_retry_after_ms(retry_after_ms);
+    return {};
+  }
+  model->state = ModelState::kRunning;
+  model->attempts += 1;
+  model->worker_id = worker_id;
+  model->started_at = UnixSeconds(now);
+  leases_[model->id] =
+      Lease{worker_id, model->attempts, now + options_.lease_timeout};
+  worker.running.insert(model->id);
+  *response->mutable_task() = MakeTask(*model);
+  LOG(INFO) << "child " << model->id << " (attempt " << model->attempts << ", "
+            << model->mutation << ") -> worker " << worker_id;
+  return is_new ? store_->InsertChildLater(*model, Counters())
+                : store_->UpdateModelLater(*model);
 }
 
 absl::StatusOr<bool> Search::ReportProgress(const v1::ProgressReport& report) {
@@ -354,8 +358,10 @@ absl::StatusOr<bool> Search::ReportProgress(const v1::ProgressReport& report) {
   return run_state_ == RunState::kStopped;
 }
 
-absl::StatusOr<bool> Search::ReportResult(const v1::ResultReport& report) {
-  std::future<absl::Status> durable;
+absl::StatusOr<bool> Search::ReportResult(const v1::ResultReport& report,
+                                          v1::GetTaskResponse* next) {
+  std::future<absl::Status> result_write;
+  std::future<absl::Status> next_write;
   bool recorded = false;
   {
     absl::MutexLock lock(&mu_);
@@ -364,94 +370,109 @@ absl::StatusOr<bool> Search::ReportResult(const v1::ResultReport& report) {
       return absl::FailedPreconditionError(absl::StrCat(
           "unknown worker '", report.worker_id(), "'; call Register first"));
     }
-    WorkerState& worker = worker_it->second;
     const absl::Time now = absl::Now();
-    worker.last_seen = now;
-    worker.running.erase(report.model_id());
-    auto it = unfinished_.find(report.model_id());
-    if (it == unfinished_.end()) {
-      if (report.model_id() < 1 || report.model_id() >= engine_.next_id()) {
-        return absl::NotFoundError(
-            absl::StrCat("no child with id ", report.model_id()));
-      }
-      LOG(WARNING) << "duplicate result for child " << report.model_id()
-                   << " from worker " << report.worker_id() << " (attempt "
-                   << report.attempt() << ") ignored: already finished";
-      return false;
-    }
-    ModelRecord& model = it->second;
-    if (report.attempt() < 1 || report.attempt() > model.attempts) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "child %d has had %d attempt(s); attempt %d does not exist",
-          model.id, model.attempts, report.attempt()));
-    }
-    // The first result wins, even from an attempt that was reassigned.
-    auto lease = leases_.find(model.id);
-    if (lease != leases_.end()) {
-      if (lease->second.worker_id != report.worker_id()) {
-        auto other = workers_.find(lease->second.worker_id);
-        if (other != workers_.end()) other->second.running.erase(model.id);
-      }
-      leases_.erase(lease);
-    }
-    queue_.erase(std::remove(queue_.begin(), queue_.end(), model.id),
-                 queue_.end());
-    model.worker_id = report.worker_id();
-    model.finished_at = UnixSeconds(now);
-    model.evaluator = report.evaluator();
-    if (!report.evaluator().empty()) evaluators_.insert(report.evaluator());
-    if (report.ok()) {
-      model.state = ModelState::kDone;
-      model.fitness = report.fitness();
-      model.parameters = report.parameters();
-      model.multiply_adds = report.multiply_adds();
-      model.train_seconds = report.train_seconds();
-      model.failure.clear();
-      auto genotype = ParseGenotype(model.genotype);
-      const std::optional<int64_t> died =
-          engine_.AddResult(model.id, *genotype, model.fitness);
-      model.alive = true;
-      model.completion_seq = engine_.completed();
-      durable = store_->RecordCompletionLater(model, died, Counters());
-      ++worker.completed;
-      if (!best_.has_value() || model.fitness > best_->fitness) best_ = model;
-      completion_times_.push_back(model.finished_at);
-      while (completion_times_.size() > kCompletionWindow) {
-        completion_times_.pop_front();
-      }
-      LOG(INFO) << "child " << model.id << " done by " << report.worker_id()
-                << ": fitness " << model.fitness << " ("
-                << engine_.completed() << "/" << options_.engine.budget << ")";
-      Publish(v1::SearchEvent::COMPLETED, model, "");
-      unfinished_.erase(it);
-      recorded = true;
-    } else {
-      const bool final = report.diverged() || model.attempts >= options_.max_attempts;
-      model.failure = report.failure().empty() ? "unknown failure" : report.failure();
-      if (final) {
-        if (!report.diverged()) {
-          model.failure = absl::StrFormat("given up after %d attempts: %s",
-                                          model.attempts, model.failure);
-        }
-        model.state = ModelState::kFailed;
-        ++failed_;
-        LOG(WARNING) << "child " << model.id << " failed: " << model.failure;
-        Publish(v1::SearchEvent::FAILED, model, model.failure);
-        durable = store_->UpdateModelLater(model);
-        unfinished_.erase(it);
-      } else {
-        model.state = ModelState::kPending;
-        LOG(WARNING) << "child " << model.id << " attempt " << model.attempts
-                     << " failed on " << report.worker_id() << " ("
-                     << model.failure << "); queued for another worker";
-        durable = store_->UpdateModelLater(model);
-        queue_.push_front(model.id);
-      }
-      recorded = true;
+    worker_it->second.last_seen = now;
+    ASSIGN_OR_RETURN(result_write,
+                     RecordResult(report, worker_it->second, now, &recorded));
+    if (next != nullptr) {
+      next_write = AssignTask(worker_it->first, worker_it->second, now, next);
     }
   }
-  CheckDurable(durable.get(), "recording a result");
+  // Both writes were queued in order under mu_, so one group commit usually
+  // covers them: the worker's next child costs no extra fsync.
+  if (result_write.valid()) CheckDurable(result_write.get(), "recording a result");
+  if (next_write.valid()) CheckDurable(next_write.get(), "handing out a child");
   return recorded;
+}
+
+absl::StatusOr<std::future<absl::Status>> Search::RecordResult(
+    const v1::ResultReport& report, WorkerState& worker, absl::Time now,
+    bool* recorded) {
+  std::future<absl::Status> write;
+  worker.running.erase(report.model_id());
+  auto it = unfinished_.find(report.model_id());
+  if (it == unfinished_.end()) {
+    if (report.model_id() < 1 || report.model_id() >= engine_.next_id()) {
+      return absl::NotFoundError(
+          absl::StrCat("no child with id ", report.model_id()));
+    }
+    LOG(WARNING) << "duplicate result for child " << report.model_id()
+                 << " from worker " << report.worker_id() << " (attempt "
+                 << report.attempt() << ") ignored: already finished";
+    *recorded = false;
+    return write;
+  }
+  ModelRecord& model = it->second;
+  if (report.attempt() < 1 || report.attempt() > model.attempts) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "child %d has had %d attempt(s); attempt %d does not exist",
+        model.id, model.attempts, report.attempt()));
+  }
+  // The first result wins, even from an attempt that was reassigned.
+  auto lease = leases_.find(model.id);
+  if (lease != leases_.end()) {
+    if (lease->second.worker_id != report.worker_id()) {
+      auto other = workers_.find(lease->second.worker_id);
+      if (other != workers_.end()) other->second.running.erase(model.id);
+    }
+    leases_.erase(lease);
+  }
+  queue_.erase(std::remove(queue_.begin(), queue_.end(), model.id),
+               queue_.end());
+  model.worker_id = report.worker_id();
+  model.finished_at = UnixSeconds(now);
+  model.evaluator = report.evaluator();
+  if (!report.evaluator().empty()) evaluators_.insert(report.evaluator());
+  if (report.ok()) {
+    model.state = ModelState::kDone;
+    model.fitness = report.fitness();
+    model.parameters = report.parameters();
+    model.multiply_adds = report.multiply_adds();
+    model.train_seconds = report.train_seconds();
+    model.failure.clear();
+    auto genotype = ParseGenotype(model.genotype);
+    const std::optional<int64_t> died =
+        engine_.AddResult(model.id, *genotype, model.fitness);
+    model.alive = true;
+    model.completion_seq = engine_.completed();
+    write = store_->RecordCompletionLater(model, died, Counters());
+    ++worker.completed;
+    if (!best_.has_value() || model.fitness > best_->fitness) best_ = model;
+    completion_times_.push_back(model.finished_at);
+    while (completion_times_.size() > kCompletionWindow) {
+      completion_times_.pop_front();
+    }
+    LOG(INFO) << "child " << model.id << " done by " << report.worker_id()
+              << ": fitness " << model.fitness << " ("
+              << engine_.completed() << "/" << options_.engine.budget << ")";
+    Publish(v1::SearchEvent::COMPLETED, model, "");
+    unfinished_.erase(it);
+    *recorded = true;
+  } else {
+    const bool final = report.diverged() || model.attempts >= options_.max_attempts;
+    model.failure = report.failure().empty() ? "unknown failure" : report.failure();
+    if (final) {
+      if (!report.diverged()) {
+        model.failure = absl::StrFormat("given up after %d attempts: %s",
+                                        model.attempts, model.failure);
+      }
+      model.state = ModelState::kFailed;
+      ++failed_;
+      LOG(WARNING) << "child " << model.id << " failed: " << model.failure;
+      Publish(v1::SearchEvent::FAILED, model, model.failure);
+      write = store_->UpdateModelLater(model);
+      unfinished_.erase(it);
+    } else {
+      model.state = ModelState::kPending;
+      LOG(WARNING) << "child " << model.id << " attempt " << model.attempts
+                   << " failed on " << report.worker_id() << " ("
+                   << model.failure << "); queued for another worker";
+      write = store_->UpdateModelLater(model);
+      queue_.push_front(model.id);
+    }
+    *recorded = true;
+  }
+  return write;
 }
 
 absl::StatusOr<bool> Search::Heartbeat(const std::string& worker_id) {

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -66,8 +67,12 @@ class Search {
   absl::StatusOr<v1::GetTaskResponse> GetTask(const std::string& worker_id);
   // Returns whether the worker should cancel this task.
   absl::StatusOr<bool> ReportProgress(const v1::ProgressReport& report);
-  // Returns whether the result was recorded (false: duplicate).
-  absl::StatusOr<bool> ReportResult(const v1::ResultReport& report);
+  // Returns whether the result was recorded (false: duplicate). When `next`
+  // is not null, the worker's next task is assigned too, exactly as GetTask
+  // would, and written to *next; both are durable on return. `next` is left
+  // untouched when an error is returned.
+  absl::StatusOr<bool> ReportResult(const v1::ResultReport& report,
+                                    v1::GetTaskResponse* next = nullptr);
   absl::StatusOr<bool> Heartbeat(const std::string& worker_id);
 
   // ---- operator side ----
@@ -108,6 +113,19 @@ class Search {
 
   Search(const SearchOptions& options, std::unique_ptr<Store> store,
          Engine engine);
+  // Hands `worker` its next child (or says why not) in *response. Returns the
+  // store write to wait for after releasing mu_; invalid when nothing was
+  // written.
+  std::future<absl::Status> AssignTask(const std::string& worker_id,
+                                       WorkerState& worker, absl::Time now,
+                                       v1::GetTaskResponse* response)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies a result to the engine and the records; *recorded is false for a
+  // duplicate. Returns the store write to wait for (invalid when none), or
+  // NotFound / InvalidArgument for an unknown child or attempt.
+  absl::StatusOr<std::future<absl::Status>> RecordResult(
+      const v1::ResultReport& report, WorkerState& worker, absl::Time now,
+      bool* recorded) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Recover(std::vector<ModelRecord> models)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::Task MakeTask(const ModelRecord& model) const;

@@ -138,7 +138,8 @@ grpc::Status ControllerService::ReportResult(grpc::ServerContext* context,
   if (request->failure().size() > 4096) {
     return Invalid("failure text is longer than 4096 bytes");
   }
-  auto recorded = search_->ReportResult(*request);
+  auto recorded = search_->ReportResult(
+      *request, request->next_task() ? response->mutable_next() : nullptr);
   if (!recorded.ok()) return ToGrpcStatus(recorded.status());
   response->set_recorded(*recorded);
   return grpc::Status::OK;

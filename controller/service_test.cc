@@ -315,6 +315,55 @@ TEST_CASE("A silent worker's child goes to another worker; first result wins") {
   CHECK(model.model().worker_id() == "slow");
 }
 
+TEST_CASE("A result's ack can carry the worker's next child") {
+  Controller controller(TempPath("next.db"), SmallSearch());
+  Register(controller.stub(), "w");
+  const v1::Task first = GetTask(controller.stub(), "w").task();
+  v1::ResultReport report;
+  report.set_worker_id("w");
+  report.set_model_id(first.model_id());
+  report.set_attempt(first.attempt());
+  report.set_ok(true);
+  report.set_fitness(0.25);
+  report.set_next_task(true);
+  v1::ResultAck ack;
+  REQUIRE(controller.stub().ReportResult(Context().get(), report, &ack).ok());
+  CHECK(ack.recorded());
+  REQUIRE(ack.next().has_task());
+  const v1::Task second = ack.next().task();
+  CHECK(second.model_id() == first.model_id() + 1);
+  CHECK(second.attempt() == 1);
+  CHECK_FALSE(second.genotype_text().empty());
+  v1::SearchStatus status = controller.search().Status();
+  CHECK(status.done() == 1);
+  CHECK(status.running() == 1);
+
+  // A duplicate still answers with the worker's current child (its slot is
+  // busy), not a new one.
+  v1::ResultAck duplicate;
+  REQUIRE(controller.stub().ReportResult(Context().get(), report, &duplicate).ok());
+  CHECK_FALSE(duplicate.recorded());
+  CHECK(duplicate.next().task().model_id() == second.model_id());
+
+  // Without next_task the ack has no next and no child is handed out.
+  report.set_model_id(second.model_id());
+  report.set_next_task(false);
+  v1::ResultAck plain;
+  REQUIRE(controller.stub().ReportResult(Context().get(), report, &plain).ok());
+  CHECK(plain.recorded());
+  CHECK_FALSE(plain.has_next());
+  status = controller.search().Status();
+  CHECK(status.done() == 2);
+  CHECK(status.running() == 0);
+
+  // Errors leave no next: an unknown child.
+  report.set_model_id(99);
+  report.set_next_task(true);
+  v1::ResultAck unknown;
+  CHECK(controller.stub().ReportResult(Context().get(), report, &unknown).error_code() ==
+        grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_CASE("A worker that reconnects with its id gets its current task back") {
   Controller controller(TempPath("reconnect.db"), SmallSearch());
   Register(controller.stub(), "w");

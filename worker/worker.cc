@@ -139,13 +139,15 @@ absl::Status Worker::RegisterWithBackoff(absl::Notification* stop) {
   return absl::CancelledError("stopped before registering");
 }
 
-bool Worker::Deliver(const std::string& spool_file, absl::Notification* stop) {
+bool Worker::Deliver(const std::string& spool_file, absl::Notification* stop,
+                     std::optional<v1::GetTaskResponse>* next) {
   v1::ResultReport report;
   if (!report.ParseFromString(ReadFile(spool_file))) {
     LOG(ERROR) << "spool file " << spool_file << " is corrupt; removing it";
     std::remove(spool_file.c_str());
     return true;
   }
+  report.set_next_task(next != nullptr);
   for (int failures = 1;; ++failures) {
     v1::ResultAck ack;
     const grpc::Status s = stub_->ReportResult(Context().get(), report, &ack);
@@ -155,6 +157,9 @@ bool Worker::Deliver(const std::string& spool_file, absl::Notification* stop) {
         LOG(INFO) << "result of child " << report.model_id()
                   << " was a duplicate (another worker finished it first)";
       }
+      // A controller that predates next_task leaves `next` unset; the slot
+      // then asks with GetTask as before.
+      if (next != nullptr && ack.has_next()) *next = ack.next();
       std::remove(spool_file.c_str());
       return true;
     }
@@ -211,11 +216,20 @@ void Worker::HeartbeatLoop(absl::Notification* stop) {
 
 void Worker::SlotLoop(int slot, absl::Notification* stop) {
   int failures = 0;
+  // The answer that came with the last result's ack, if any: it stands for a
+  // GetTask call.
+  std::optional<v1::GetTaskResponse> next;
   while (!stop->HasBeenNotified() && !finished_ && !refused_) {
-    v1::GetTaskRequest request;
-    request.set_worker_id(options_.worker_id);
     v1::GetTaskResponse response;
-    const grpc::Status s = stub_->GetTask(Context().get(), request, &response);
+    grpc::Status s;
+    if (next.has_value()) {
+      response = std::move(*next);
+      next.reset();
+    } else {
+      v1::GetTaskRequest request;
+      request.set_worker_id(options_.worker_id);
+      s = stub_->GetTask(Context().get(), request, &response);
+    }
     if (!s.ok()) {
       if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
         if (!RegisterWithBackoff(stop).ok()) return;
@@ -309,8 +323,26 @@ void Worker::SlotLoop(int slot, absl::Notification* stop) {
       LOG(ERROR) << "cannot write spool file " << file
                  << "; sending the result without a spool copy";
     }
-    if (!Deliver(file, stop)) return;
+    // A stopping worker asks for nothing more.
+    if (!Deliver(file, stop, stop->HasBeenNotified() ? nullptr : &next)) return;
   }
+  // Stopped while a child came with the last ack: hand it back at once
+  // rather than let its lease run out.
+  if (next.has_value() && next->has_task()) ReleaseUnstarted(next->task());
+}
+
+void Worker::ReleaseUnstarted(const v1::Task& task) {
+  v1::ResultReport report;
+  report.set_worker_id(options_.worker_id);
+  report.set_model_id(task.model_id());
+  report.set_attempt(task.attempt());
+  report.set_ok(false);
+  report.set_failure("worker stopping");
+  report.set_evaluator(evaluator_->name());
+  v1::ResultAck ack;
+  const grpc::Status s = stub_->ReportResult(Context().get(), report, &ack);
+  LOG(INFO) << "handed child " << task.model_id() << " back unstarted"
+            << (s.ok() ? "" : " (not reached: its lease will expire)");
 }
 
 absl::Status Worker::Run(absl::Notification* stop) {

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -67,8 +68,13 @@ class Worker {
   // Registers, retrying with backoff until it works, is refused, or stop.
   absl::Status RegisterWithBackoff(absl::Notification* stop);
   // Sends a spooled result until acknowledged or given up; false on stop.
-  bool Deliver(const std::string& spool_file, absl::Notification* stop);
+  // With `next`, also asks for this slot's next child and stores the
+  // controller's answer in *next (left empty by an older controller).
+  bool Deliver(const std::string& spool_file, absl::Notification* stop,
+               std::optional<v1::GetTaskResponse>* next = nullptr);
   void DeliverSpool(absl::Notification* stop);
+  // Tells the controller, once and best effort, that `task` will not run here.
+  void ReleaseUnstarted(const v1::Task& task);
   std::unique_ptr<grpc::ClientContext> Context() const;
   // Sleeps the backoff for `failures` consecutive failures; false on stop.
   bool Backoff(int failures, const std::string& why, absl::Notification* stop);
