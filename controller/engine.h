@@ -106,6 +106,8 @@ class Engine {
   const std::deque<Member>& population() const { return population_; }
   int64_t completed() const { return completed_; }
   int64_t next_id() const { return next_id_; }
+  // The RNG alone (state() copies the whole population).
+  const Rng::State& rng_state() const { return rng_.state(); }
   const EngineConfig& config() const { return config_; }
 
  private:

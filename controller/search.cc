@@ -169,10 +169,19 @@ absl::Status Search::Recover(std::vector<ModelRecord> models) {
       case ModelState::kRunning:
         // Whatever ran before the restart runs again on the next worker
         // that asks (its worker may still report it; first result wins).
-        m.state = ModelState::kPending;
-        queue_.push_back(m.id);
-        unfinished_.emplace(m.id, std::move(m));
-        ++requeued;
+        {
+          m.state = ModelState::kPending;
+          auto genotype = ParseGenotype(m.genotype);
+          if (!genotype.ok()) {
+            return absl::DataLossError(absl::StrCat(
+                "stored genotype of child ", m.id, " does not parse: ",
+                genotype.status().message()));
+          }
+          queue_.push_back(m.id);
+          const int64_t id = m.id;
+          unfinished_.emplace(id, Child{std::move(m), *std::move(genotype)});
+          ++requeued;
+        }
         break;
     }
   }
@@ -185,14 +194,14 @@ absl::Status Search::Recover(std::vector<ModelRecord> models) {
 
 EngineCounters Search::Counters() const {
   EngineCounters c;
-  const EngineState state = engine_.state();
-  c.rng = state.rng;
-  c.next_id = state.next_id;
-  c.completed = state.completed;
+  c.rng = engine_.rng_state();
+  c.next_id = engine_.next_id();
+  c.completed = engine_.completed();
   return c;
 }
 
-v1::Task Search::MakeTask(const ModelRecord& model) const {
+v1::Task Search::MakeTask(const Child& child) const {
+  const ModelRecord& model = child.record;
   v1::Task task;
   task.set_model_id(model.id);
   task.set_attempt(model.attempts);
@@ -204,9 +213,7 @@ v1::Task Search::MakeTask(const ModelRecord& model) const {
   // copy of its fitness. Attempts of one child share the seed.
   task.mutable_settings()->set_seed(options_.settings.seed() * 1000003ULL +
                                     static_cast<uint64_t>(model.id));
-  // Stored texts were produced by FormatGenotype of valid genotypes.
-  auto genotype = ParseGenotype(model.genotype);
-  if (genotype.ok()) GenotypeToProto(*genotype, task.mutable_genotype());
+  GenotypeToProto(child.genotype, task.mutable_genotype());
   return task;
 }
 
@@ -298,29 +305,33 @@ std::future<absl::Status> Search::AssignTask(const std::string& worker_id,
     response->set_retry_after_ms(retry_after_ms);
     return {};
   }
-  ModelRecord* model = nullptr;
+  Child* child = nullptr;
   bool is_new = false;
   if (!queue_.empty()) {
     const int64_t id = queue_.front();
     queue_.pop_front();
-    model = &unfinished_.at(id);
+    child = &unfinished_.at(id);
   } else if (engine_.WantsChild(InFlight())) {
-    NewChild child = engine_.CreateChild();
+    NewChild created = engine_.CreateChild();
     ModelRecord record;
-    record.id = child.id;
-    record.genotype = CanonicalText(child.genotype);
-    record.fingerprint = FingerprintHex(Fingerprint(child.genotype));
-    record.parent_id = child.parent_id;
+    record.id = created.id;
+    record.genotype = CanonicalText(created.genotype);
+    record.fingerprint = FingerprintHex(Fingerprint(created.genotype));
+    record.parent_id = created.parent_id;
     record.mutation =
-        child.parent_id < 0 ? "random" : child.mutation.Describe();
+        created.parent_id < 0 ? "random" : created.mutation.Describe();
     record.created_at = UnixSeconds(now);
-    model = &unfinished_.emplace(child.id, std::move(record)).first->second;
+    child = &unfinished_
+                 .emplace(created.id,
+                          Child{std::move(record), std::move(created.genotype)})
+                 .first->second;
     is_new = true;
   } else {
     // Every remaining child is out; wait for results (or lease expiry).
     response->set_retry_after_ms(retry_after_ms);
     return {};
   }
+  ModelRecord* model = &child->record;
   model->state = ModelState::kRunning;
   model->attempts += 1;
   model->worker_id = worker_id;
@@ -328,7 +339,7 @@ std::future<absl::Status> Search::AssignTask(const std::string& worker_id,
   leases_[model->id] =
       Lease{worker_id, model->attempts, now + options_.lease_timeout};
   worker.running.insert(model->id);
-  *response->mutable_task() = MakeTask(*model);
+  *response->mutable_task() = MakeTask(*child);
   LOG(INFO) << "child " << model->id << " (attempt " << model->attempts << ", "
             << model->mutation << ") -> worker " << worker_id;
   return is_new ? store_->InsertChildLater(*model, Counters())
@@ -353,7 +364,7 @@ absl::StatusOr<bool> Search::ReportProgress(const v1::ProgressReport& report) {
     return true;
   }
   lease->second.deadline = now + options_.lease_timeout;
-  unfinished_.at(report.model_id()).epoch = report.epoch();
+  unfinished_.at(report.model_id()).record.epoch = report.epoch();
   store_->UpdateProgressAsync(report.model_id(), report.epoch());
   return run_state_ == RunState::kStopped;
 }
@@ -402,7 +413,7 @@ absl::StatusOr<std::future<absl::Status>> Search::RecordResult(
     *recorded = false;
     return write;
   }
-  ModelRecord& model = it->second;
+  ModelRecord& model = it->second.record;
   if (report.attempt() < 1 || report.attempt() > model.attempts) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "child %d has had %d attempt(s); attempt %d does not exist",
@@ -430,9 +441,8 @@ absl::StatusOr<std::future<absl::Status>> Search::RecordResult(
     model.multiply_adds = report.multiply_adds();
     model.train_seconds = report.train_seconds();
     model.failure.clear();
-    auto genotype = ParseGenotype(model.genotype);
     const std::optional<int64_t> died =
-        engine_.AddResult(model.id, *genotype, model.fitness);
+        engine_.AddResult(model.id, it->second.genotype, model.fitness);
     model.alive = true;
     model.completion_seq = engine_.completed();
     write = store_->RecordCompletionLater(model, died, Counters());
@@ -502,7 +512,7 @@ void Search::ExpireLeases(absl::Time now) {
         ++it;
         continue;
       }
-      ModelRecord& model = unfinished_.at(it->first);
+      ModelRecord& model = unfinished_.at(it->first).record;
       auto worker = workers_.find(it->second.worker_id);
       if (worker != workers_.end()) worker->second.running.erase(model.id);
       LOG(WARNING) << "lease of child " << model.id << " on worker "

@@ -33,6 +33,7 @@
 #include "absl/time/time.h"
 #include "controller/engine.h"
 #include "controller/store.h"
+#include "genotype/genotype.h"
 #include "proto/controller.pb.h"
 
 namespace amoeba {
@@ -109,6 +110,12 @@ class Search {
     std::set<int64_t> running;
     int64_t completed = 0;
   };
+  // A child not yet finished, with its genotype parsed once: tasks and the
+  // engine need it, and re-parsing the text per call cost throughput.
+  struct Child {
+    ModelRecord record;
+    Genotype genotype;
+  };
   enum class RunState { kRunning, kPaused, kStopped };
 
   Search(const SearchOptions& options, std::unique_ptr<Store> store,
@@ -128,7 +135,7 @@ class Search {
       bool* recorded) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Recover(std::vector<ModelRecord> models)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  v1::Task MakeTask(const ModelRecord& model) const;
+  v1::Task MakeTask(const Child& child) const;
   EngineCounters Counters() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Publish(v1::SearchEvent::Kind kind, const ModelRecord& model,
                const std::string& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -147,7 +154,7 @@ class Search {
   Engine engine_ ABSL_GUARDED_BY(mu_);
   RunState run_state_ ABSL_GUARDED_BY(mu_) = RunState::kRunning;
   // Children not yet finished: waiting in queue_ or leased.
-  std::map<int64_t, ModelRecord> unfinished_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, Child> unfinished_ ABSL_GUARDED_BY(mu_);
   std::deque<int64_t> queue_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, Lease> leases_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, WorkerState> workers_ ABSL_GUARDED_BY(mu_);
