@@ -112,33 +112,29 @@ absl::StatusOr<std::unique_ptr<Search>> Search::Open(
   RETURN_IF_ERROR(store->CheckOrInitConfig(SearchConfigEntries(options)));
   ASSIGN_OR_RETURN(std::optional<EngineCounters> counters,
                    store->LoadEngineCounters());
-  ASSIGN_OR_RETURN(std::vector<ModelRecord> models, store->LoadModels());
   Engine engine(options.engine);
   if (counters.has_value()) {
     EngineState state;
     state.rng = counters->rng;
     state.next_id = counters->next_id;
     state.completed = counters->completed;
-    std::vector<const ModelRecord*> alive;
-    for (const ModelRecord& m : models) {
-      if (m.state == ModelState::kDone && m.alive) alive.push_back(&m);
-      if (options.engine.deduplicate) {
-        uint64_t fp = 0;
-        if (absl::SimpleHexAtoi(m.fingerprint, &fp)) {
-          state.seen_fingerprints.push_back(fp);
-        }
+    // Only the living population is read back, oldest first: the history
+    // stays in the file, so reopening a search of a million children costs
+    // what a search of P does (the partial index models_alive finds them).
+    ASSIGN_OR_RETURN(std::vector<ModelRecord> alive,
+                     store->QueryModels("alive = 1", "completion_seq", -1, 0));
+    for (const ModelRecord& m : alive) {
+      auto genotype = ParseGenotype(m.genotype);
+      if (m.state != ModelState::kDone || !genotype.ok()) {
+        return absl::DataLossError(absl::StrCat(
+            "stored member ", m.id, " of the population is ",
+            ModelStateName(m.state), genotype.ok() ? "" : ": ",
+            genotype.ok() ? "" : genotype.status().message()));
       }
+      state.population.push_back(Member{m.id, m.fitness, *std::move(genotype)});
     }
-    std::sort(alive.begin(), alive.end(), [](const auto* a, const auto* b) {
-      return a->completion_seq < b->completion_seq;
-    });
-    for (const ModelRecord* m : alive) {
-      auto genotype = ParseGenotype(m->genotype);
-      if (!genotype.ok()) {
-        return absl::DataLossError(absl::StrCat("stored model ", m->id,
-                                                ": ", genotype.status().message()));
-      }
-      state.population.push_back(Member{m->id, m->fitness, *genotype});
+    if (options.engine.deduplicate) {
+      ASSIGN_OR_RETURN(state.seen_fingerprints, store->LoadFingerprints());
     }
     ASSIGN_OR_RETURN(engine, Engine::Restore(options.engine, std::move(state)));
   }
@@ -146,47 +142,50 @@ absl::StatusOr<std::unique_ptr<Search>> Search::Open(
       new Search(options, std::move(store), std::move(engine)));
   {
     absl::MutexLock lock(&search->mu_);
-    RETURN_IF_ERROR(search->Recover(std::move(models)));
+    RETURN_IF_ERROR(search->Recover());
   }
   return search;
 }
 
-absl::Status Search::Recover(std::vector<ModelRecord> models) {
+absl::Status Search::Recover() {
   ASSIGN_OR_RETURN(std::optional<std::string> state, store_->GetMeta("state"));
   if (state.has_value() && *state == "paused") run_state_ = RunState::kPaused;
   if (state.has_value() && *state == "stopped") run_state_ = RunState::kStopped;
-  int64_t requeued = 0;
-  for (ModelRecord& m : models) {
-    if (!m.evaluator.empty()) evaluators_.insert(m.evaluator);
-    switch (m.state) {
-      case ModelState::kDone:
-        if (!best_.has_value() || m.fitness > best_->fitness) best_ = m;
-        break;
-      case ModelState::kFailed:
-        ++failed_;
-        break;
-      case ModelState::kPending:
-      case ModelState::kRunning:
-        // Whatever ran before the restart runs again on the next worker
-        // that asks (its worker may still report it; first result wins).
-        {
-          m.state = ModelState::kPending;
-          auto genotype = ParseGenotype(m.genotype);
-          if (!genotype.ok()) {
-            return absl::DataLossError(absl::StrCat(
-                "stored genotype of child ", m.id, " does not parse: ",
-                genotype.status().message()));
-          }
-          queue_.push_back(m.id);
-          const int64_t id = m.id;
-          unfinished_.emplace(id, Child{std::move(m), *std::move(genotype)});
-          ++requeued;
-        }
-        break;
+  ASSIGN_OR_RETURN(failed_, store_->CountModels("state = 'failed'"));
+  // The fittest child (the lowest id among equals).
+  ASSIGN_OR_RETURN(std::vector<ModelRecord> best,
+                   store_->QueryModels("state = 'done'", "fitness DESC, id", 1, 0));
+  if (!best.empty()) best_ = std::move(best[0]);
+  ASSIGN_OR_RETURN(std::vector<std::string> evaluators,
+                   store_->DistinctEvaluators());
+  evaluators_.insert(evaluators.begin(), evaluators.end());
+  // The recent completions feed the evaluations-per-hour estimate.
+  ASSIGN_OR_RETURN(
+      std::vector<ModelRecord> recent,
+      store_->QueryModels("finished_at > 0", "finished_at DESC", kCompletionWindow, 0));
+  for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
+    if (it->state == ModelState::kDone) completion_times_.push_back(it->finished_at);
+  }
+  // Whatever ran before the restart runs again on the next worker that asks
+  // (its worker may still report it; the first result wins).
+  ASSIGN_OR_RETURN(
+      std::vector<ModelRecord> unfinished,
+      store_->QueryModels("state IN ('pending', 'running')", "id", -1, 0));
+  for (ModelRecord& m : unfinished) {
+    auto genotype = ParseGenotype(m.genotype);
+    if (!genotype.ok()) {
+      return absl::DataLossError(absl::StrCat("stored genotype of child ", m.id,
+                                              " does not parse: ",
+                                              genotype.status().message()));
     }
+    m.state = ModelState::kPending;
+    queue_.push_back(m.id);
+    const int64_t id = m.id;
+    unfinished_.emplace(id, Child{std::move(m), *std::move(genotype)});
   }
   LOG(INFO) << "search opened: " << engine_.completed() << " done, " << failed_
-            << " failed, " << requeued << " waiting for a worker, population "
+            << " failed, " << unfinished.size()
+            << " waiting for a worker, population "
             << engine_.population().size() << "/"
             << options_.engine.population_size << ", state " << StateName();
   return absl::OkStatus();

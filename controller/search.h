@@ -133,8 +133,9 @@ class Search {
   absl::StatusOr<std::future<absl::Status>> RecordResult(
       const v1::ResultReport& report, WorkerState& worker, absl::Time now,
       bool* recorded) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status Recover(std::vector<ModelRecord> models)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Rebuilds the scheduler's state (queue, counts, best, rate window) from
+  // the store with bounded queries, not by reading the whole history.
+  absl::Status Recover() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::Task MakeTask(const Child& child) const;
   EngineCounters Counters() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Publish(v1::SearchEvent::Kind kind, const ModelRecord& model,

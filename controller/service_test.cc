@@ -575,6 +575,11 @@ TEST_CASE("A restarted controller resumes the same search") {
       v1::ResultAck ack;
       REQUIRE(Report(controller.stub(), "w", t, 0.1 * (i + 1), &ack).ok());
     }
+    const v1::Task diverging = GetTask(controller.stub(), "w").task();
+    v1::ResultAck ack;
+    REQUIRE(Report(controller.stub(), "w", diverging, 0, &ack, /*ok=*/false,
+                   /*diverged=*/true)
+                .ok());
     running_id = GetTask(controller.stub(), "w").task().model_id();
   }
   {
@@ -585,6 +590,11 @@ TEST_CASE("A restarted controller resumes the same search") {
     CHECK(status.population_max() == Approx(0.6));
     CHECK(status.population_min() == Approx(0.3));  // 1 and 2 died of age
     CHECK(status.pending() == 1);  // the child that was running
+    CHECK(status.failed() == 1);
+    CHECK(status.best().fitness() == Approx(0.6));
+    CHECK(status.best().id() == 6);
+    REQUIRE(status.evaluators_size() == 1);
+    CHECK(status.evaluators(0) == "test");
     Register(again.stub(), "w2");
     const v1::Task resumed = GetTask(again.stub(), "w2").task();
     CHECK(resumed.model_id() == running_id);

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <map>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
@@ -49,6 +50,7 @@ CREATE TABLE IF NOT EXISTS models (
   alive INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS models_by_state ON models(state, fitness);
 CREATE INDEX IF NOT EXISTS models_by_finish ON models(finished_at);
+CREATE INDEX IF NOT EXISTS models_alive ON models(completion_seq) WHERE alive = 1;
 )sql";
 
 absl::Status SqliteError(sqlite3* db, absl::string_view what) {
@@ -440,6 +442,35 @@ absl::StatusOr<std::vector<ModelRecord>> Store::QueryModels(
   }
   if (rc != SQLITE_DONE) return SqliteError(db_, "reading models");
   return models;
+}
+
+absl::StatusOr<std::vector<std::string>> Store::DistinctEvaluators() {
+  absl::MutexLock lock(&db_mu_);
+  Statement s(db_, "SELECT DISTINCT evaluator FROM models WHERE evaluator <> ''");
+  RETURN_IF_ERROR(s.status());
+  std::vector<std::string> names;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) names.push_back(Text(s.get(), 0));
+  if (rc != SQLITE_DONE) return SqliteError(db_, "reading evaluators");
+  return names;
+}
+
+absl::StatusOr<std::vector<uint64_t>> Store::LoadFingerprints() {
+  absl::MutexLock lock(&db_mu_);
+  Statement s(db_, "SELECT id, fingerprint FROM models");
+  RETURN_IF_ERROR(s.status());
+  std::vector<uint64_t> fingerprints;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    uint64_t fp = 0;
+    if (!absl::SimpleHexAtoi(Text(s.get(), 1), &fp)) {
+      return absl::DataLossError(absl::StrCat("model ", sqlite3_column_int64(s.get(), 0),
+                                              " has a malformed fingerprint"));
+    }
+    fingerprints.push_back(fp);
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "reading fingerprints");
+  return fingerprints;
 }
 
 absl::StatusOr<int64_t> Store::CountModels(const std::string& where) {

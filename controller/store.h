@@ -84,7 +84,13 @@ class Store {
   absl::Status CheckOrInitConfig(
       const std::vector<std::pair<std::string, std::string>>& config);
 
+  // Every row, by id: for tests and tools (a long search has millions).
   absl::StatusOr<std::vector<ModelRecord>> LoadModels();
+  // Every distinct non-empty evaluator name (one scan of the table).
+  absl::StatusOr<std::vector<std::string>> DistinctEvaluators();
+  // The fingerprints of every child ever created (one scan; only searches
+  // with de-duplication need them). DataLoss for a malformed one.
+  absl::StatusOr<std::vector<uint64_t>> LoadFingerprints();
   // nullopt for a new search.
   absl::StatusOr<std::optional<EngineCounters>> LoadEngineCounters();
 

@@ -102,6 +102,50 @@ TEST_CASE("Models, completions and engine counters round-trip") {
   CHECK_FALSE((*store)->GetMeta("absent").value().has_value());
 }
 
+TEST_CASE("Reopen queries: living members, evaluators, fingerprints") {
+  const std::string path = TempPath("reopen.db");
+  auto store = Store::Open(path);
+  REQUIRE(store.ok());
+  EngineCounters counters;
+  for (int id = 1; id <= 4; ++id) {
+    REQUIRE((*store)->InsertChild(Model(id), counters).ok());
+  }
+  // Completed in the order 3, 1, 2; 3 then dies. 4 never finishes.
+  int seq = 0;
+  for (int id : {3, 1, 2}) {
+    ModelRecord done = Model(id);
+    done.state = ModelState::kDone;
+    done.alive = true;
+    done.completion_seq = ++seq;
+    done.evaluator = id == 2 ? "libtorch" : "simulated";
+    const std::optional<int64_t> died =
+        id == 2 ? std::optional<int64_t>(3) : std::nullopt;
+    REQUIRE((*store)->RecordCompletion(done, died, counters).ok());
+  }
+  const auto alive = (*store)->QueryModels("alive = 1", "completion_seq", -1, 0);
+  REQUIRE(alive.ok());
+  REQUIRE(alive->size() == 2);
+  CHECK((*alive)[0].id == 1);  // oldest first
+  CHECK((*alive)[1].id == 2);
+  const auto evaluators = (*store)->DistinctEvaluators();
+  REQUIRE(evaluators.ok());
+  CHECK(std::set<std::string>(evaluators->begin(), evaluators->end()) ==
+        std::set<std::string>{"libtorch", "simulated"});
+  const auto fingerprints = (*store)->LoadFingerprints();
+  REQUIRE(fingerprints.ok());
+  CHECK(std::set<uint64_t>(fingerprints->begin(), fingerprints->end()) ==
+        std::set<uint64_t>{1, 2, 3, 4});
+
+  ModelRecord bad = Model(5);
+  bad.fingerprint = "not-hex";
+  REQUIRE((*store)->InsertChild(bad, counters).ok());
+  const auto refused = (*store)->LoadFingerprints();
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == absl::StatusCode::kDataLoss);
+  CHECK_THAT(std::string(refused.status().message()),
+             Catch::Contains("model 5 has a malformed fingerprint"));
+}
+
 TEST_CASE("Concurrent writes are grouped into few commits") {
   const std::string path = TempPath("group.db");
   auto store = Store::Open(path);
