@@ -5,7 +5,6 @@
 #include <future>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
@@ -17,11 +16,8 @@
 namespace amoeba {
 namespace {
 
-constexpr size_t kMaxEvents = 1000;
 constexpr size_t kCompletionWindow = 200;
-constexpr int kMaxPageSize = 1000;
 
-double UnixSeconds(absl::Time t) { return absl::ToDoubleSeconds(t - absl::UnixEpoch()); }
 
 // The store failing means durability can no longer be promised; the process
 // stops rather than acknowledge what it cannot keep. systemd restarts it and
@@ -31,27 +27,6 @@ void CheckDurable(const absl::Status& status, const char* what) {
     LOG(FATAL) << "store write failed (" << what << "): " << status
                << "; stopping so that nothing unrecorded is acknowledged";
   }
-}
-
-void ToSummary(const ModelRecord& m, v1::ModelSummary* out) {
-  out->set_id(m.id);
-  out->set_genotype_text(m.genotype);
-  out->set_fingerprint(m.fingerprint);
-  out->set_parent_id(m.parent_id);
-  out->set_mutation(m.mutation);
-  out->set_state(ModelStateName(m.state));
-  out->set_fitness(m.fitness);
-  out->set_attempts(m.attempts);
-  out->set_worker_id(m.worker_id);
-  out->set_parameters(m.parameters);
-  out->set_multiply_adds(m.multiply_adds);
-  out->set_train_seconds(m.train_seconds);
-  out->set_created_at(m.created_at);
-  out->set_finished_at(m.finished_at);
-  out->set_alive(m.alive);
-  out->set_failure(m.failure);
-  out->set_evaluator(m.evaluator);
-  out->set_epoch(m.epoch);
 }
 
 }  // namespace
@@ -214,38 +189,6 @@ v1::Task Search::MakeTask(const Child& child) const {
                                     static_cast<uint64_t>(model.id));
   GenotypeToProto(child.genotype, task.mutable_genotype());
   return task;
-}
-
-std::string Search::StateName() const {
-  if (engine_.Finished()) return "finished";
-  switch (run_state_) {
-    case RunState::kRunning:
-      return "running";
-    case RunState::kPaused:
-      return "paused";
-    case RunState::kStopped:
-      return "stopped";
-  }
-  return "unknown";
-}
-
-bool Search::Finished() {
-  absl::MutexLock lock(&mu_);
-  return engine_.Finished();
-}
-
-bool Search::WorkerOnline(const WorkerState& w, absl::Time now) const {
-  return now - w.last_seen < options_.lease_timeout;
-}
-
-void Search::Publish(v1::SearchEvent::Kind kind, const ModelRecord& model,
-                     const std::string& message) {
-  v1::SearchEvent event;
-  event.set_kind(kind);
-  ToSummary(model, event.mutable_model());
-  event.set_message(message);
-  events_.emplace_back(++event_sequence_, std::move(event));
-  while (events_.size() > kMaxEvents) events_.pop_front();
 }
 
 absl::Status Search::Register(const v1::RegisterRequest& request) {
@@ -535,188 +478,6 @@ void Search::ExpireLeases(absl::Time now) {
     }
   }
   for (auto& w : writes) CheckDurable(w.get(), "expiring a lease");
-}
-
-v1::SearchStatus Search::Status() {
-  absl::MutexLock lock(&mu_);
-  v1::SearchStatus status;
-  v1::SearchConfig* config = status.mutable_config();
-  config->set_algorithm(AlgorithmName(options_.engine.algorithm));
-  config->set_population_size(options_.engine.population_size);
-  config->set_sample_size(options_.engine.sample_size);
-  config->set_budget(options_.engine.budget);
-  config->set_seed(options_.engine.seed);
-  *config->mutable_settings() = options_.settings;
-  config->set_lease_timeout_ms(
-      static_cast<int32_t>(absl::ToInt64Milliseconds(options_.lease_timeout)));
-  config->set_max_attempts(options_.max_attempts);
-  status.set_state(StateName());
-  status.set_done(engine_.completed());
-  status.set_budget_left(
-      std::max<int64_t>(0, options_.engine.budget - engine_.completed()));
-  status.set_pending(static_cast<int64_t>(queue_.size()));
-  status.set_running(static_cast<int64_t>(leases_.size()));
-  status.set_failed(failed_);
-  if (best_.has_value()) ToSummary(*best_, status.mutable_best());
-  std::vector<double> fitness;
-  for (const Member& m : engine_.population()) fitness.push_back(m.fitness);
-  status.set_population_size(static_cast<int32_t>(fitness.size()));
-  if (!fitness.empty()) {
-    std::sort(fitness.begin(), fitness.end());
-    status.set_population_min(fitness.front());
-    status.set_population_max(fitness.back());
-    status.set_population_median(fitness[fitness.size() / 2]);
-  }
-  const absl::Time now = absl::Now();
-  if (completion_times_.size() >= 2) {
-    const double span = UnixSeconds(now) - completion_times_.front();
-    if (span > 0) {
-      const double per_hour = 3600.0 * completion_times_.size() / span;
-      status.set_evaluations_per_hour(per_hour);
-      status.set_estimated_seconds_left(3600.0 * status.budget_left() / per_hour);
-    }
-  }
-  int online = 0;
-  int busy = 0;
-  for (const auto& [id, w] : workers_) {
-    if (WorkerOnline(w, now)) ++online;
-    if (!w.running.empty()) ++busy;
-  }
-  status.set_workers_online(online);
-  status.set_workers_busy(busy);
-  for (const std::string& e : evaluators_) status.add_evaluators(e);
-  return status;
-}
-
-absl::StatusOr<v1::ListModelsResponse> Search::ListModels(
-    const v1::ListModelsRequest& request) {
-  int64_t offset = 0;
-  if (!request.page_token().empty() &&
-      (!absl::SimpleAtoi(request.page_token(), &offset) || offset < 0)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "page_token '", request.page_token(),
-        "' is not one this server handed out"));
-  }
-  if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "page_size must be in 0..%d (0 = 50), got %d", kMaxPageSize,
-        request.page_size()));
-  }
-  const int64_t page = request.page_size() == 0 ? 50 : request.page_size();
-  std::string where;
-  std::string order = "id";
-  switch (request.filter()) {
-    case v1::ListModelsRequest::POPULATION:
-      where = "state = 'done' AND alive = 1";
-      order = "completion_seq";
-      break;
-    case v1::ListModelsRequest::HISTORY:
-      where = "state = 'done'";
-      order = "completion_seq";
-      break;
-    case v1::ListModelsRequest::FAILED:
-      where = "state = 'failed'";
-      break;
-    default:
-      break;
-  }
-  if (request.order() == v1::ListModelsRequest::BY_FITNESS) {
-    order = "fitness DESC, id";
-  } else if (request.order() == v1::ListModelsRequest::BY_TIME) {
-    order = "finished_at DESC, id";
-  }
-  ASSIGN_OR_RETURN(auto models, store_->QueryModels(where, order, page, offset));
-  ASSIGN_OR_RETURN(const int64_t total, store_->CountModels(where));
-  v1::ListModelsResponse response;
-  for (const ModelRecord& m : models) ToSummary(m, response.add_models());
-  response.set_total(total);
-  if (offset + static_cast<int64_t>(models.size()) < total) {
-    response.set_next_page_token(absl::StrCat(offset + models.size()));
-  }
-  return response;
-}
-
-absl::StatusOr<v1::GetModelResponse> Search::GetModel(int64_t id) {
-  ASSIGN_OR_RETURN(std::optional<ModelRecord> model, store_->GetModel(id));
-  if (!model.has_value()) {
-    return absl::NotFoundError(absl::StrCat("no model with id ", id));
-  }
-  v1::GetModelResponse response;
-  ToSummary(*model, response.mutable_model());
-  auto genotype = ParseGenotype(model->genotype);
-  if (genotype.ok()) GenotypeToProto(*genotype, response.mutable_genotype());
-  int64_t parent = model->parent_id;
-  // Parent ids always decrease, so the walk ends; the bound is a guard.
-  for (int steps = 0; parent > 0 && steps < 100000; ++steps) {
-    ASSIGN_OR_RETURN(std::optional<ModelRecord> ancestor, store_->GetModel(parent));
-    if (!ancestor.has_value()) break;
-    ToSummary(*ancestor, response.add_lineage());
-    parent = ancestor->parent_id;
-  }
-  return response;
-}
-
-v1::ListWorkersResponse Search::ListWorkers() {
-  absl::MutexLock lock(&mu_);
-  v1::ListWorkersResponse response;
-  const absl::Time now = absl::Now();
-  for (const auto& [id, w] : workers_) {
-    v1::WorkerInfo* info = response.add_workers();
-    info->set_worker_id(id);
-    info->set_host(w.registration.host());
-    info->set_device(w.registration.device());
-    info->set_capacity(w.registration.capacity());
-    info->set_evaluator(w.registration.evaluator());
-    info->set_online(WorkerOnline(w, now));
-    for (int64_t r : w.running) info->add_running(r);
-    info->set_last_seen(UnixSeconds(w.last_seen));
-    info->set_completed(w.completed);
-  }
-  return response;
-}
-
-absl::StatusOr<std::string> Search::SetRunState(RunState state) {
-  std::string name;
-  {
-    absl::MutexLock lock(&mu_);
-    if (run_state_ == RunState::kStopped && state != RunState::kStopped) {
-      return absl::FailedPreconditionError(
-          "the search was stopped; it cannot be resumed (start a new store "
-          "or remove the 'state' row of table meta)");
-    }
-    run_state_ = state;
-    name = StateName();
-    ModelRecord none;
-    Publish(v1::SearchEvent::STATE_CHANGED, none, name);
-  }
-  RETURN_IF_ERROR(store_->PutMeta("state", name == "finished" ? "running" : name));
-  LOG(INFO) << "search " << name;
-  return name;
-}
-
-absl::StatusOr<std::string> Search::Pause() { return SetRunState(RunState::kPaused); }
-absl::StatusOr<std::string> Search::Resume() { return SetRunState(RunState::kRunning); }
-absl::StatusOr<std::string> Search::Stop() { return SetRunState(RunState::kStopped); }
-
-int64_t Search::LatestEventSequence() {
-  absl::MutexLock lock(&mu_);
-  return event_sequence_;
-}
-
-std::vector<v1::SearchEvent> Search::WaitEvents(int64_t* after,
-                                                absl::Duration timeout) {
-  std::vector<v1::SearchEvent> out;
-  const int64_t since = *after;
-  absl::MutexLock lock(&mu_);
-  auto has_new = [this, since]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return event_sequence_ > since;
-  };
-  mu_.AwaitWithTimeout(absl::Condition(&has_new), timeout);
-  for (const auto& [seq, event] : events_) {
-    if (seq > since) out.push_back(event);
-  }
-  *after = event_sequence_;
-  return out;
 }
 
 }  // namespace amoeba

@@ -146,6 +146,9 @@ class Search {
     return static_cast<int64_t>(queue_.size() + leases_.size());
   }
   bool WorkerOnline(const WorkerState& w, absl::Time now) const;
+  static double UnixSeconds(absl::Time t) {
+    return absl::ToDoubleSeconds(t - absl::UnixEpoch());
+  }
 
   // Constant after construction.
   const SearchOptions options_;
