@@ -9,6 +9,7 @@
 #include "genotype/fingerprint.h"
 #include "genotype/text.h"
 #include "trainer/checkpoint.h"
+#include "trainer/cpu_allocator.h"
 #include "trainer/train.h"
 
 DECLARE_uint64(seed);
@@ -102,6 +103,7 @@ evaluate: loads a model written by --save and reports its accuracy.
 }
 
 int RunTrainCommand(const std::vector<std::string>& args) {
+  InstallCachingCpuAllocator();
   if (args.size() != 1) {
     std::cerr << "amoeba train: expected one GENOTYPE, got " << args.size()
               << "\n\n"
@@ -239,6 +241,7 @@ int RunTrainCommand(const std::vector<std::string>& args) {
 }
 
 int RunEvaluateCommand(const std::vector<std::string>& args) {
+  InstallCachingCpuAllocator();
   if (args.size() != 1) {
     std::cerr << "amoeba evaluate: expected one MODEL_FILE\n\n" << TrainUsage();
     return kExitUsage;

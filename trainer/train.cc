@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "common/rng.h"
 #include "common/status_macros.h"
+#include "trainer/cpu_allocator.h"
 
 namespace amoeba {
 namespace {
@@ -415,8 +416,13 @@ absl::StatusOr<TrainedModel> TrainGenotype(const Genotype& genotype,
     }
     return absl::OkStatus();
   }));
-  ASSIGN_OR_RETURN(model.result,
-                   Train(model.network, data, options, callbacks));
+  absl::StatusOr<TrainResult> result =
+      Train(model.network, data, options, callbacks);
+  // The next network has other shapes: cached blocks of this one would
+  // only hold memory.
+  ReleaseCachedCpuMemory();
+  if (!result.ok()) return result.status();
+  model.result = *std::move(result);
   return model;
 }
 

@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "gflags/gflags.h"
 #include "genotype/known_cells.h"
+#include "trainer/cpu_allocator.h"
 #include "trainer/train.h"
 
 DEFINE_string(devices, "auto",
@@ -31,6 +32,9 @@ DEFINE_int32(cuda_steps, 200, "timed steps per configuration on CUDA");
 DEFINE_int32(warmup_steps, 3, "steps discarded before timing (CUDA: x10)");
 DEFINE_string(precision, "auto", "auto, fp32, bf16 or fp16 (CUDA)");
 DEFINE_bool(channels_last, true, "CUDA: channels-last memory format");
+DEFINE_bool(caching_allocator, true,
+            "reuse large CPU blocks across steps (trainer/cpu_allocator.h), "
+            "as amoeba-worker and amoeba train do");
 DEFINE_int32(eval_batch_size, 0,
              "batch size of the evaluation pass (0: 64 on CPU, 1024 on CUDA)");
 
@@ -187,5 +191,6 @@ int Main() {
 int main(int argc, char** argv) {
   gflags::SetUsageMessage("trainer_bench: training throughput (see source)");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (FLAGS_caching_allocator) amoeba::InstallCachingCpuAllocator();
   return amoeba::Main();
 }

@@ -17,6 +17,7 @@
 #include "common/stop_signals.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
+#include "trainer/cpu_allocator.h"
 #include "trainer/device.h"
 #include "worker/libtorch_evaluator.h"
 #include "worker/simulated_evaluator.h"
@@ -50,6 +51,9 @@ int main(int argc, char** argv) {
   // detection on: a global lock-order graph updated on every acquisition.
   // The daemons turn it off for throughput; tests keep it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // Before any thread uses LibTorch: reuse large CPU blocks across training
+  // steps instead of faulting them in again every step.
+  amoeba::InstallCachingCpuAllocator();
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
 
