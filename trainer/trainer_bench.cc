@@ -35,6 +35,9 @@ DEFINE_bool(channels_last, true, "CUDA: channels-last memory format");
 DEFINE_bool(caching_allocator, true,
             "reuse large CPU blocks across steps (trainer/cpu_allocator.h), "
             "as amoeba-worker and amoeba train do");
+DEFINE_bool(cpu_cache_huge_pages, true,
+            "with --caching_allocator: 2 MiB-aligned blocks advised as "
+            "transparent huge pages");
 DEFINE_int32(eval_batch_size, 0,
              "batch size of the evaluation pass (0: 64 on CPU, 1024 on CUDA)");
 
@@ -191,6 +194,10 @@ int Main() {
 int main(int argc, char** argv) {
   gflags::SetUsageMessage("trainer_bench: training throughput (see source)");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  if (FLAGS_caching_allocator) amoeba::InstallCachingCpuAllocator();
+  if (FLAGS_caching_allocator) {
+    amoeba::CachingCpuAllocatorOptions cache;
+    cache.huge_pages = FLAGS_cpu_cache_huge_pages;
+    amoeba::InstallCachingCpuAllocator(cache);
+  }
   return amoeba::Main();
 }
