@@ -81,8 +81,8 @@ class CachingCpuAllocator final : public c10::Allocator {
 
  private:
   // Sizes repeat exactly from step to step; classes only let a block serve
-  // a slightly smaller request (another network, a last partial batch)
-  // with at most 1/8 (small) or 2 MiB (large) of slack.
+  // a slightly smaller request (a last partial batch, a similar layer) with
+  // at most 256 KiB (below 16 MiB) or 2 MiB (above) of slack.
   static size_t SizeClass(size_t n) {
     const size_t granule = n < (size_t{16} << 20) ? (size_t{256} << 10) : kHugePage;
     return (n + granule - 1) / granule * granule;

@@ -71,6 +71,18 @@ TEST_CASE("raw_allocate / raw_deallocate (oneDNN's path) work for every size") {
   CHECK(GetCpuAllocatorStats().in_use_bytes == 0);
 }
 
+TEST_CASE("An impossible allocation is a LibTorch error naming the size") {
+  InstallCachingCpuAllocator();
+  try {
+    torch::Tensor huge = torch::empty({int64_t{1} << 48}, torch::kFloat32);  // 1 PiB
+    FAIL("allocated 1 PiB");
+  } catch (const c10::Error& e) {
+    CHECK_THAT(e.what_without_backtrace(), Catch::Contains("not enough memory"));
+    CHECK_THAT(e.what_without_backtrace(), Catch::Contains("1125899906842624 bytes"));
+  }
+  CHECK(GetCpuAllocatorStats().in_use_bytes == 0);
+}
+
 TEST_CASE("Autograd through cached blocks gives the same gradients") {
   InstallCachingCpuAllocator();
   torch::manual_seed(3);

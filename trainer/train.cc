@@ -29,7 +29,9 @@ absl::Status TorchErrorToStatus(const std::exception& e, absl::string_view durin
     what = c10_error->what_without_backtrace();
   }
   if (what.size() > 2000) what = what.substr(0, 2000) + "...";
+  // CUDA says "out of memory"; LibTorch's CPU allocators "not enough memory".
   if (absl::StrContains(what, "out of memory") ||
+      absl::StrContains(what, "not enough memory") ||
       dynamic_cast<const std::bad_alloc*>(&e) != nullptr) {
     return absl::ResourceExhaustedError(
         absl::StrCat("out of memory while ", during, ": ", what));
