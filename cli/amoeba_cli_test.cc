@@ -8,8 +8,12 @@
 #include <string>
 
 #include "catch2/catch.hpp"
+#include "testing/test_files.h"
 
 namespace {
+
+using amoeba::ReadWholeFile;
+using amoeba::TestTempDir;
 
 struct Result {
   int exit_code;
@@ -17,21 +21,9 @@ struct Result {
   std::string err;
 };
 
-std::string TempDir() {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return dir != nullptr ? dir : "/tmp";
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 // Runs `cli/amoeba ARGS` with `input` on stdin.
 Result Run(const std::string& args, const std::string& input = "") {
-  const std::string dir = TempDir();
+  const std::string dir = TestTempDir();
   {
     std::ofstream(dir + "/stdin.txt") << input;
   }
@@ -40,8 +32,8 @@ Result Run(const std::string& args, const std::string& input = "") {
                               "/stderr.txt";
   const int status = std::system(command.c_str());
   REQUIRE(WIFEXITED(status));
-  return {WEXITSTATUS(status), ReadAll(dir + "/stdout.txt"),
-          ReadAll(dir + "/stderr.txt")};
+  return {WEXITSTATUS(status), ReadWholeFile(dir + "/stdout.txt"),
+          ReadWholeFile(dir + "/stderr.txt")};
 }
 
 int CountLines(const std::string& text) {
@@ -79,7 +71,7 @@ TEST_CASE("validate reports each bad line with where it came from") {
 }
 
 TEST_CASE("validate takes arguments and files") {
-  const std::string path = TempDir() + "/nasnet.txt";
+  const std::string path = TestTempDir() + "/nasnet.txt";
   const Result shown = Run("genotype known");
   REQUIRE(shown.exit_code == 0);
   const std::string nasnet_line = shown.out.substr(shown.out.find("nasnet-a"));
@@ -121,10 +113,10 @@ TEST_CASE("dot writes DOT and SVG") {
   REQUIRE(dot.exit_code == 0);
   CHECK(dot.out.rfind("digraph normal_cell {", 0) == 0);
 
-  const std::string svg = TempDir() + "/g.svg";
+  const std::string svg = TestTempDir() + "/g.svg";
   const Result r = Run("genotype dot --output=" + svg + " amoebanet-a");
   REQUIRE(r.exit_code == 0);
-  const std::string content = ReadAll(svg);
+  const std::string content = ReadWholeFile(svg);
   CHECK_THAT(content, Catch::Contains("<svg"));
   CHECK_THAT(content, Catch::Contains("sep_conv_5x5"));
   CHECK_THAT(content, Catch::Contains("reduction cell"));
@@ -148,7 +140,7 @@ TEST_CASE("usage errors exit 2 with a message") {
 }
 
 TEST_CASE("train trains, saves, and evaluate reads the model back") {
-  const std::string model = TempDir() + "/tiny.pt";
+  const std::string model = TestTempDir() + "/tiny.pt";
   const Result r = Run(
       "train --epochs=2 --F=4 --max_train_images=256 --validation_images=128 "
       "--threads=2 --save=" + model + " nasnet-a");

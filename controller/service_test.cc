@@ -18,19 +18,13 @@
 
 #include "catch2/catch.hpp"
 #include "proto/controller.grpc.pb.h"
+#include "testing/test_files.h"
 #include <grpcpp/generic/generic_stub.h>
 
 namespace amoeba {
 namespace {
 
 constexpr char kToken[] = "s3cret";
-
-std::string TempPath(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  const std::string path = std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
-  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
-  return path;
-}
 
 SearchOptions SmallSearch() {
   SearchOptions o;
@@ -171,7 +165,7 @@ double FitnessOf(const std::string& text) {
 }
 
 TEST_CASE("Three workers complete a small search; every child once") {
-  const std::string path = TempPath("full.db");
+  const std::string path = FreshSqlitePath("full.db");
   Controller controller(path, SmallSearch());
   std::atomic<int> results{0};
   std::vector<std::thread> workers;
@@ -264,7 +258,7 @@ TEST_CASE("Three workers complete a small search; every child once") {
 }
 
 TEST_CASE("A silent worker's child goes to another worker; first result wins") {
-  const std::string path = TempPath("lease.db");
+  const std::string path = FreshSqlitePath("lease.db");
   Controller controller(path, SmallSearch());
   Register(controller.stub(), "slow");
   Register(controller.stub(), "fast");
@@ -316,7 +310,7 @@ TEST_CASE("A silent worker's child goes to another worker; first result wins") {
 }
 
 TEST_CASE("A result's ack can carry the worker's next child") {
-  Controller controller(TempPath("next.db"), SmallSearch());
+  Controller controller(FreshSqlitePath("next.db"), SmallSearch());
   Register(controller.stub(), "w");
   const v1::Task first = GetTask(controller.stub(), "w").task();
   v1::ResultReport report;
@@ -365,7 +359,7 @@ TEST_CASE("A result's ack can carry the worker's next child") {
 }
 
 TEST_CASE("A worker that reconnects with its id gets its current task back") {
-  Controller controller(TempPath("reconnect.db"), SmallSearch());
+  Controller controller(FreshSqlitePath("reconnect.db"), SmallSearch());
   Register(controller.stub(), "w");
   const v1::GetTaskResponse a = GetTask(controller.stub(), "w");
   REQUIRE(a.has_task());
@@ -378,7 +372,7 @@ TEST_CASE("A worker that reconnects with its id gets its current task back") {
 
 TEST_CASE("Failures: retried on worker errors, final on divergence, not counted") {
   SearchOptions options = SmallSearch();
-  Controller controller(TempPath("failures.db"), options);
+  Controller controller(FreshSqlitePath("failures.db"), options);
   Register(controller.stub(), "w");
   const v1::Task t1 = GetTask(controller.stub(), "w").task();
   v1::ResultAck ack;
@@ -404,7 +398,7 @@ TEST_CASE("Failures: retried on worker errors, final on divergence, not counted"
 }
 
 TEST_CASE("Tokens, malformed requests and reflection") {
-  Controller controller(TempPath("bad.db"), SmallSearch());
+  Controller controller(FreshSqlitePath("bad.db"), SmallSearch());
   v1::GetTaskRequest request;
   request.set_worker_id("w");
   v1::GetTaskResponse response;
@@ -469,7 +463,7 @@ TEST_CASE("Tokens, malformed requests and reflection") {
 }
 
 TEST_CASE("Pause, resume, stop and events") {
-  Controller controller(TempPath("admin.db"), SmallSearch());
+  Controller controller(FreshSqlitePath("admin.db"), SmallSearch());
   Register(controller.stub(), "w");
   grpc::ClientContext watch_context;
   watch_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
@@ -512,15 +506,8 @@ TEST_CASE("Pause, resume, stop and events") {
         grpc::StatusCode::FAILED_PRECONDITION);
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 TEST_CASE("TLS and mutual TLS from certificate files") {
-  const std::string dir = TempPath("tls");
+  const std::string dir = FreshSqlitePath("tls");
   REQUIRE(std::system(("mkdir -p " + dir).c_str()) == 0);
   // A self-signed certificate for localhost/127.0.0.1; it is also the CA
   // that signed itself, so it serves as client certificate and client CA.
@@ -548,12 +535,12 @@ TEST_CASE("TLS and mutual TLS from certificate files") {
     return stub->GetStatus(&context, v1::GetStatusRequest(), &status);
   };
   grpc::SslCredentialsOptions with_cert;
-  with_cert.pem_root_certs = ReadFile(dir + "/cert.pem");
-  with_cert.pem_cert_chain = ReadFile(dir + "/cert.pem");
-  with_cert.pem_private_key = ReadFile(dir + "/key.pem");
+  with_cert.pem_root_certs = ReadWholeFile(dir + "/cert.pem");
+  with_cert.pem_cert_chain = ReadWholeFile(dir + "/cert.pem");
+  with_cert.pem_private_key = ReadWholeFile(dir + "/key.pem");
   CHECK(status_with(grpc::SslCredentials(with_cert)).ok());
   grpc::SslCredentialsOptions without_cert;
-  without_cert.pem_root_certs = ReadFile(dir + "/cert.pem");
+  without_cert.pem_root_certs = ReadWholeFile(dir + "/cert.pem");
   CHECK_FALSE(status_with(grpc::SslCredentials(without_cert)).ok());
   CHECK_FALSE(status_with(grpc::InsecureChannelCredentials()).ok());
   (*server)->Shutdown(absl::Seconds(1));
@@ -565,7 +552,7 @@ TEST_CASE("TLS and mutual TLS from certificate files") {
 }
 
 TEST_CASE("A restarted controller resumes the same search") {
-  const std::string path = TempPath("restart.db");
+  const std::string path = FreshSqlitePath("restart.db");
   int64_t running_id = 0;
   {
     Controller controller(path, SmallSearch());

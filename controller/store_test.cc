@@ -14,18 +14,10 @@
 #include <vector>
 
 #include "catch2/catch.hpp"
+#include "testing/test_files.h"
 
 namespace amoeba {
 namespace {
-
-std::string TempPath(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  const std::string path = std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    std::remove((path + suffix).c_str());
-  }
-  return path;
-}
 
 ModelRecord Model(int64_t id) {
   ModelRecord m;
@@ -38,7 +30,7 @@ ModelRecord Model(int64_t id) {
 }
 
 TEST_CASE("Config is written once and checked on every reopen") {
-  const std::string path = TempPath("config.db");
+  const std::string path = FreshSqlitePath("config.db");
   const std::vector<std::pair<std::string, std::string>> config = {
       {"population_size", "100"}, {"sample_size", "25"}};
   {
@@ -59,7 +51,7 @@ TEST_CASE("Config is written once and checked on every reopen") {
 }
 
 TEST_CASE("Models, completions and engine counters round-trip") {
-  const std::string path = TempPath("models.db");
+  const std::string path = FreshSqlitePath("models.db");
   EngineCounters counters;
   counters.rng = {0xffffffffffffffffULL, 2, 0x8000000000000000ULL, 4};
   counters.next_id = 3;
@@ -103,7 +95,7 @@ TEST_CASE("Models, completions and engine counters round-trip") {
 }
 
 TEST_CASE("Reopen queries: living members, evaluators, fingerprints") {
-  const std::string path = TempPath("reopen.db");
+  const std::string path = FreshSqlitePath("reopen.db");
   auto store = Store::Open(path);
   REQUIRE(store.ok());
   EngineCounters counters;
@@ -147,7 +139,7 @@ TEST_CASE("Reopen queries: living members, evaluators, fingerprints") {
 }
 
 TEST_CASE("Concurrent writes are grouped into few commits") {
-  const std::string path = TempPath("group.db");
+  const std::string path = FreshSqlitePath("group.db");
   auto store = Store::Open(path);
   REQUIRE(store.ok());
   constexpr int kThreads = 8;
@@ -170,11 +162,11 @@ TEST_CASE("Concurrent writes are grouped into few commits") {
 }
 
 TEST_CASE("A file that is not an amoeba store is refused") {
-  const std::string garbage = TempPath("garbage.db");
+  const std::string garbage = FreshSqlitePath("garbage.db");
   std::ofstream(garbage) << "this is not sqlite at all, just text";
   CHECK_FALSE(Store::Open(garbage).ok());
 
-  const std::string other = TempPath("other.db");
+  const std::string other = FreshSqlitePath("other.db");
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(other.c_str(), &db) == SQLITE_OK);
   REQUIRE(sqlite3_exec(db, "CREATE TABLE t(x);", nullptr, nullptr, nullptr) ==
@@ -188,7 +180,7 @@ TEST_CASE("A file that is not an amoeba store is refused") {
 }
 
 TEST_CASE("kill -9 in the middle of a stream of writes loses nothing acknowledged") {
-  const std::string path = TempPath("killed.db");
+  const std::string path = FreshSqlitePath("killed.db");
   int pipe_fds[2];
   REQUIRE(pipe(pipe_fds) == 0);
   const pid_t child = fork();

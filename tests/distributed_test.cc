@@ -17,6 +17,7 @@
 
 #include "catch2/catch.hpp"
 #include "proto/controller.grpc.pb.h"
+#include "testing/test_files.h"
 #include "tests/process.h"
 
 namespace amoeba {
@@ -45,23 +46,9 @@ int RunAmoeba(const std::string& args, const std::string& log) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string TempDir(const std::string& name) {
-  const char* root = std::getenv("TEST_TMPDIR");
-  const std::string dir = std::string(root != nullptr ? root : "/tmp") + "/" + name;
-  REQUIRE(std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str()) == 0);
-  return dir;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 int WaitForPort(const std::string& port_file) {
   for (int i = 0; i < 300; ++i) {
-    const std::string text = ReadAll(port_file);
+    const std::string text = ReadWholeFile(port_file);
     if (!text.empty()) return std::stoi(text);
     std::this_thread::sleep_for(milliseconds(50));
   }
@@ -156,7 +143,7 @@ void CheckEveryChildOnce(v1::Controller::Stub& stub, int budget) {
 }
 
 TEST_CASE("Controller and two workers run a real search with LibTorch") {
-  const std::string dir = TempDir("real");
+  const std::string dir = FreshTestDir("real");
   Process controller(kController, ControllerArgs(dir, 6), dir + "/controller.log");
   const int port = WaitForPort(dir + "/port");
   std::vector<std::unique_ptr<Process>> workers;
@@ -172,7 +159,7 @@ TEST_CASE("Controller and two workers run a real search with LibTorch") {
   auto stub = Connect(port);
   const auto status = WaitFinished(*stub, seconds(240));
   REQUIRE(status.has_value());
-  INFO(ReadAll(dir + "/controller.log"));
+  INFO(ReadWholeFile(dir + "/controller.log"));
   CHECK(status->state() == "finished");
   CHECK(status->done() == 6);
   CHECK(status->population_size() == 3);
@@ -190,42 +177,42 @@ TEST_CASE("Controller and two workers run a real search with LibTorch") {
     CHECK(WIFEXITED(*exit));
     CHECK(WEXITSTATUS(*exit) == 0);
   }
-  CHECK_THAT(ReadAll(dir + "/trainer-0.log"), Catch::Contains("finished: fitness"));
+  CHECK_THAT(ReadWholeFile(dir + "/trainer-0.log"), Catch::Contains("finished: fitness"));
 
   // The report renders from the store.
   const std::string report = dir + "/report";
   REQUIRE(RunAmoeba("report " + dir + "/search.db --report_dir=" + report,
                     dir + "/report.log") == 0);
-  const std::string chart = ReadAll(report + "/fitness_over_time.svg");
+  const std::string chart = ReadWholeFile(report + "/fitness_over_time.svg");
   CHECK(chart.rfind("<svg", 0) == 0);
   CHECK_THAT(chart, Catch::Contains("data-name=\"each child\"") &&
                         Catch::Contains("data-name=\"best so far\""));
   CHECK(Count(chart, "<circle") == 6);
-  const std::string histogram = ReadAll(report + "/population_histogram.svg");
+  const std::string histogram = ReadWholeFile(report + "/population_histogram.svg");
   int members = 0;
   for (size_t at = histogram.find("data-count=\""); at != std::string::npos;
        at = histogram.find("data-count=\"", at + 1)) {
     members += std::stoi(histogram.substr(at + 12));
   }
   CHECK(members == 3);
-  CHECK_THAT(ReadAll(report + "/best_genotype.svg"), Catch::Contains("<svg"));
-  CHECK_THAT(ReadAll(report + "/summary.txt"), Catch::Contains("6 done"));
+  CHECK_THAT(ReadWholeFile(report + "/best_genotype.svg"), Catch::Contains("<svg"));
+  CHECK_THAT(ReadWholeFile(report + "/summary.txt"), Catch::Contains("6 done"));
 
   // Export the best genotype and retrain it with `amoeba train`.
   REQUIRE(RunAmoeba("export --export_format=text " + dir + "/search.db",
                     dir + "/best.txt") == 0);
-  CHECK_THAT(ReadAll(dir + "/best.txt"), Catch::Contains("normal: "));
+  CHECK_THAT(ReadWholeFile(dir + "/best.txt"), Catch::Contains("normal: "));
   REQUIRE(RunAmoeba("export --export_format=json " + dir + "/search.db",
                     dir + "/best.json") == 0);
-  CHECK_THAT(ReadAll(dir + "/best.json"), Catch::Contains("\"reduction\":{\"ops\":[\"OP_"));
+  CHECK_THAT(ReadWholeFile(dir + "/best.json"), Catch::Contains("\"reduction\":{\"ops\":[\"OP_"));
   CHECK(RunAmoeba("train --epochs=1 --F=4 --max_train_images=256 "
                   "--validation_images=128 --threads=2 " + dir + "/best.txt",
                   dir + "/retrain.log") == 0);
-  CHECK_THAT(ReadAll(dir + "/retrain.log"), Catch::Contains("validation accuracy"));
+  CHECK_THAT(ReadWholeFile(dir + "/retrain.log"), Catch::Contains("validation accuracy"));
 }
 
 TEST_CASE("A worker killed with -9 mid-evaluation: its child is re-run") {
-  const std::string dir = TempDir("killed_worker");
+  const std::string dir = FreshTestDir("killed_worker");
   Process controller(kController, ControllerArgs(dir, 8), dir + "/controller.log");
   const int port = WaitForPort(dir + "/port");
   auto victim = std::make_unique<Process>(
@@ -249,11 +236,11 @@ TEST_CASE("A worker killed with -9 mid-evaluation: its child is re-run") {
     if (m.attempts() == 2) ++reassigned;
   }
   CHECK(reassigned == 1);
-  CHECK_THAT(ReadAll(dir + "/controller.log"), Catch::Contains("expired"));
+  CHECK_THAT(ReadWholeFile(dir + "/controller.log"), Catch::Contains("expired"));
 }
 
 TEST_CASE("Controller killed and restarted: workers reconnect, nothing lost") {
-  const std::string dir = TempDir("killed_controller");
+  const std::string dir = FreshTestDir("killed_controller");
   auto controller = std::make_unique<Process>(kController, ControllerArgs(dir, 12),
                                               dir + "/controller.log");
   const int port = WaitForPort(dir + "/port");
@@ -285,14 +272,14 @@ TEST_CASE("Controller killed and restarted: workers reconnect, nothing lost") {
   CHECK(status->done() == 12);
   CHECK(status->done() >= done_before);
   CheckEveryChildOnce(*stub, 12);
-  CHECK_THAT(ReadAll(dir + "/controller2.log"), Catch::Contains("search opened: "));
+  CHECK_THAT(ReadWholeFile(dir + "/controller2.log"), Catch::Contains("search opened: "));
   std::string worker_logs;
-  for (int i = 0; i < 3; ++i) worker_logs += ReadAll(dir + "/w" + std::to_string(i) + ".log");
+  for (int i = 0; i < 3; ++i) worker_logs += ReadWholeFile(dir + "/w" + std::to_string(i) + ".log");
   CHECK_THAT(worker_logs, Catch::Contains("retrying in"));
 }
 
 TEST_CASE("Fault drill: random worker kills and a controller restart") {
-  const std::string dir = TempDir("drill");
+  const std::string dir = FreshTestDir("drill");
   constexpr int kBudget = 30;
   constexpr int kWorkers = 4;
   auto controller = std::make_unique<Process>(
@@ -362,7 +349,7 @@ TEST_CASE("Fault drill: random worker kills and a controller restart") {
 }
 
 TEST_CASE("One worker with --slots=3 evaluates three children at once") {
-  const std::string dir = TempDir("slots");
+  const std::string dir = FreshTestDir("slots");
   Process controller(kController, ControllerArgs(dir, 9), dir + "/controller.log");
   const int port = WaitForPort(dir + "/port");
   auto args = SimulatedWorker(dir, port, "wide", "1");
@@ -391,7 +378,7 @@ TEST_CASE("One worker with --slots=3 evaluates three children at once") {
 }
 
 TEST_CASE("SIGTERM stops a worker cleanly within the bound") {
-  const std::string dir = TempDir("sigterm");
+  const std::string dir = FreshTestDir("sigterm");
   Process controller(kController, ControllerArgs(dir, 4), dir + "/controller.log");
   const int port = WaitForPort(dir + "/port");
   Process worker(kWorker, SimulatedWorker(dir, port, "term", "30"),
@@ -410,11 +397,11 @@ TEST_CASE("SIGTERM stops a worker cleanly within the bound") {
   REQUIRE(status.has_value());
   CHECK(status->running() == 0);
   CHECK(status->pending() == 1);
-  CHECK_THAT(ReadAll(dir + "/term.log"), Catch::Contains("exited cleanly"));
+  CHECK_THAT(ReadWholeFile(dir + "/term.log"), Catch::Contains("exited cleanly"));
 }
 
 TEST_CASE("A worker with a wrong token is refused and says so") {
-  const std::string dir = TempDir("token");
+  const std::string dir = FreshTestDir("token");
   std::ofstream(dir + "/token") << "right-token\n";
   std::ofstream(dir + "/wrong") << "wrong-token\n";
   auto args = ControllerArgs(dir, 4);
@@ -427,9 +414,9 @@ TEST_CASE("A worker with a wrong token is refused and says so") {
   const auto exit = worker.Wait(seconds(20));
   REQUIRE(exit.has_value());
   CHECK(WEXITSTATUS(*exit) == 3);
-  CHECK_THAT(ReadAll(dir + "/intruder.log"),
+  CHECK_THAT(ReadWholeFile(dir + "/intruder.log"),
              Catch::Contains("the controller refused this worker: wrong token"));
-  CHECK_THAT(ReadAll(dir + "/controller.log"), Catch::Contains("wrong token"));
+  CHECK_THAT(ReadWholeFile(dir + "/controller.log"), Catch::Contains("wrong token"));
 }
 
 }  // namespace

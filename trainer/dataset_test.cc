@@ -8,15 +8,11 @@
 #include <vector>
 
 #include "catch2/catch.hpp"
+#include "testing/test_files.h"
 #include "trainer/augment.h"
 
 namespace amoeba {
 namespace {
-
-std::string TempPath(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
-}
 
 void PutBigEndian(std::vector<uint8_t>& out, uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back((v >> shift) & 0xff);
@@ -43,14 +39,14 @@ std::vector<uint8_t> IdxLabels(const std::vector<uint8_t>& labels,
 }
 
 std::string WritePlain(const std::string& name, const std::vector<uint8_t>& data) {
-  const std::string path = TempPath(name);
+  const std::string path = TestTempPath(name);
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(data.data()), data.size());
   return path;
 }
 
 std::string WriteGzip(const std::string& name, const std::vector<uint8_t>& data) {
-  const std::string path = TempPath(name);
+  const std::string path = TestTempPath(name);
   gzFile f = gzopen(path.c_str(), "wb");
   REQUIRE(f != nullptr);
   gzwrite(f, data.data(), static_cast<unsigned>(data.size()));
@@ -81,7 +77,7 @@ TEST_CASE("Corrupt IDX files give errors naming the file and the problem") {
   const auto labels = WritePlain("ok_labels", IdxLabels(kTenLabels));
   const auto images = WritePlain("ok_images", IdxImages(10, 4, 5));
 
-  CHECK_THAT(ErrorOf(LoadIdxPair(TempPath("missing.gz"), labels)),
+  CHECK_THAT(ErrorOf(LoadIdxPair(TestTempPath("missing.gz"), labels)),
              Catch::Contains("missing.gz: cannot open"));
 
   const auto bad_magic = WritePlain("bad_magic", IdxImages(10, 4, 5, 0x1234));
@@ -146,7 +142,7 @@ std::vector<uint8_t> CifarRecords(int count, int first_label) {
 }
 
 std::string MakeCifarDir(const std::string& name) {
-  const std::string dir = TempPath(name);
+  const std::string dir = TestTempPath(name);
   REQUIRE(std::system(("mkdir -p " + dir).c_str()) == 0);
   for (int i = 1; i <= 5; ++i) {
     WritePlain(name + "/data_batch_" + std::to_string(i) + ".bin",
@@ -254,7 +250,7 @@ TEST_CASE("Fashion-MNIST from Debian's package loads") {
   CHECK(split->train.labels.max().item<int64_t>() == 9);
   CHECK(DatasetKindFromName("Fashion-MNIST").value() == DatasetKind::kFashionMnist);
   CHECK_FALSE(DatasetKindFromName("imagenet").ok());
-  options.dir = TempPath("nowhere");
+  options.dir = TestTempPath("nowhere");
   CHECK_THAT(std::string(LoadDataSplit(options).status().message()),
              Catch::Contains("train-images-idx3-ubyte(.gz) not found"));
 }

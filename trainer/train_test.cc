@@ -10,15 +10,11 @@
 
 #include "catch2/catch.hpp"
 #include "genotype/known_cells.h"
+#include "testing/test_files.h"
 #include "trainer/checkpoint.h"
 
 namespace amoeba {
 namespace {
-
-std::string TempPath(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
-}
 
 // Fashion-MNIST from Debian's package, cut small.
 const PreparedData& SmallFashionMnist(int64_t train, int64_t validation) {
@@ -149,7 +145,7 @@ TEST_CASE("A saved model loads back and evaluates the same") {
   const PreparedData& data = SmallFashionMnist(256, 128);
   const auto model = TrainGenotype(AmoebaNetA(), Tiny(4), data, Quick(1));
   REQUIRE(model.ok());
-  const std::string path = TempPath("model.pt");
+  const std::string path = TestTempPath("model.pt");
   REQUIRE(SaveModel(*model, path).ok());
   auto loaded = LoadModel(path);
   REQUIRE(loaded.ok());
@@ -162,18 +158,18 @@ TEST_CASE("A saved model loads back and evaluates the same") {
   REQUIRE(accuracy.ok());
   CHECK(*accuracy == Approx(model->result.validation_accuracy).margin(1e-9));
 
-  CHECK(LoadModel(TempPath("absent.pt")).status().code() ==
+  CHECK(LoadModel(TestTempPath("absent.pt")).status().code() ==
         absl::StatusCode::kNotFound);
-  std::ofstream(TempPath("garbage.pt")) << "not a checkpoint";
-  const auto garbage = LoadModel(TempPath("garbage.pt"));
+  std::ofstream(TestTempPath("garbage.pt")) << "not a checkpoint";
+  const auto garbage = LoadModel(TestTempPath("garbage.pt"));
   CHECK(garbage.status().code() == absl::StatusCode::kInvalidArgument);
   // Truncated file.
   std::ifstream in(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)),
                     std::istreambuf_iterator<char>());
-  std::ofstream(TempPath("half.pt"), std::ios::binary)
+  std::ofstream(TestTempPath("half.pt"), std::ios::binary)
       << bytes.substr(0, bytes.size() / 2);
-  CHECK(LoadModel(TempPath("half.pt")).status().code() ==
+  CHECK(LoadModel(TestTempPath("half.pt")).status().code() ==
         absl::StatusCode::kInvalidArgument);
 }
 
