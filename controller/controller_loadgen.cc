@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
+#include "common/daemon_setup.h"
 #include "gflags/gflags.h"
 #include "proto/controller.grpc.pb.h"
 
@@ -86,10 +86,7 @@ using amoeba::v1::Controller;
 
 int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  // Debian's Abseil is built without NDEBUG, which leaves Mutex deadlock
-  // detection on: a global lock-order graph updated on every acquisition.
-  // The daemons turn it off for throughput; tests keep it.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  amoeba::DisableMutexDeadlockDetection();
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::remove((FLAGS_store + suffix).c_str());
   }

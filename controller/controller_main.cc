@@ -11,9 +11,9 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/daemon_setup.h"
 #include "common/stop_signals.h"
 #include "controller/search.h"
 #include "controller/service.h"
@@ -63,10 +63,7 @@ int Fail(const std::string& message) {
 int main(int argc, char** argv) {
   gflags::SetUsageMessage("amoeba-controller: runs an aging-evolution search");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  // Debian's Abseil is built without NDEBUG, which leaves Mutex deadlock
-  // detection on: a global lock-order graph updated on every acquisition.
-  // The daemons turn it off for throughput; tests keep it.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  amoeba::DisableMutexDeadlockDetection();
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
 
@@ -98,10 +95,9 @@ int main(int argc, char** argv) {
 
   std::string token;
   if (!FLAGS_token_file.empty()) {
-    std::ifstream in(FLAGS_token_file);
-    if (!in || !std::getline(in, token) || token.empty()) {
-      return Fail("cannot read a token from --token_file=" + FLAGS_token_file);
-    }
+    auto read = amoeba::ReadTokenFile(FLAGS_token_file);
+    if (!read.ok()) return Fail(std::string(read.status().message()));
+    token = *std::move(read);
   }
 
   auto store = amoeba::Store::Open(FLAGS_store);

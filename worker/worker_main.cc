@@ -8,12 +8,11 @@
 // step.
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "common/daemon_setup.h"
 #include "common/stop_signals.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
@@ -47,10 +46,7 @@ DEFINE_int32(max_backoff_s, 30, "longest wait between reconnection attempts");
 int main(int argc, char** argv) {
   gflags::SetUsageMessage("amoeba-worker: evaluates children for a controller");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  // Debian's Abseil is built without NDEBUG, which leaves Mutex deadlock
-  // detection on: a global lock-order graph updated on every acquisition.
-  // The daemons turn it off for throughput; tests keep it.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  amoeba::DisableMutexDeadlockDetection();
   // Before any thread uses LibTorch: reuse large CPU blocks across training
   // steps instead of faulting them in again every step.
   amoeba::InstallCachingCpuAllocator();
@@ -74,12 +70,12 @@ int main(int argc, char** argv) {
     options.worker_id = absl::StrCat(host, ":", FLAGS_device);
   }
   if (!FLAGS_token_file.empty()) {
-    std::ifstream in(FLAGS_token_file);
-    if (!in || !std::getline(in, options.token) || options.token.empty()) {
-      std::cerr << "amoeba-worker: cannot read a token from --token_file="
-                << FLAGS_token_file << std::endl;
+    auto token = amoeba::ReadTokenFile(FLAGS_token_file);
+    if (!token.ok()) {
+      std::cerr << "amoeba-worker: " << token.status().message() << std::endl;
       return 2;
     }
+    options.token = *std::move(token);
   }
   std::unique_ptr<amoeba::Evaluator> evaluator;
   if (FLAGS_evaluator == "libtorch") {
