@@ -148,6 +148,11 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (int t = 0; t < FLAGS_threads; ++t) {
     threads.emplace_back([&, t] {
+      auto hold = [](SimWorker& w, const amoeba::v1::Task& task) {
+        w.task = task;
+        w.has_task = true;
+        w.ready = Clock::now() + std::chrono::milliseconds(FLAGS_eval_ms);
+      };
       auto get = [&](SimWorker& w) {
         amoeba::v1::GetTaskRequest request;
         request.set_worker_id(w.id);
@@ -155,9 +160,7 @@ int main(int argc, char** argv) {
         grpc::ClientContext context;
         if (w.stub->GetTask(&context, request, &response).ok() &&
             response.has_task()) {
-          w.task = response.task();
-          w.has_task = true;
-          w.ready = Clock::now() + std::chrono::milliseconds(FLAGS_eval_ms);
+          hold(w, response.task());
         }
       };
       while (!stop) {
@@ -188,9 +191,7 @@ int main(int argc, char** argv) {
           if (!w.stub->ReportResult(&context, report, &ack).ok()) continue;
           ++results;
           if (ack.next().has_task()) {
-            w.task = ack.next().task();
-            w.has_task = true;
-            w.ready = Clock::now() + std::chrono::milliseconds(FLAGS_eval_ms);
+            hold(w, ack.next().task());
           } else {
             get(w);
           }

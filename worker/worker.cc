@@ -292,10 +292,7 @@ void Worker::SlotLoop(int slot, absl::Notification* stop) {
     const absl::Time start = absl::Now();
     const EvaluationResult result = evaluator_->Evaluate(task, callbacks);
     if (cancelled_by_controller) continue;  // reassigned or stopped: moot
-    v1::ResultReport report;
-    report.set_worker_id(options_.worker_id);
-    report.set_model_id(task.model_id());
-    report.set_attempt(task.attempt());
+    v1::ResultReport report = ReportFor(task);
     report.set_ok(result.ok);
     report.set_fitness(result.fitness);
     report.set_parameters(result.parameters);
@@ -306,7 +303,6 @@ void Worker::SlotLoop(int slot, absl::Notification* stop) {
     report.set_failure(result.cancelled && stop->HasBeenNotified()
                            ? "worker stopping"
                            : result.failure);
-    report.set_evaluator(evaluator_->name());
     if (result.ok) {
       LOG(INFO) << "slot " << slot << ": child " << task.model_id()
                 << " finished: fitness " << result.fitness << " in "
@@ -331,14 +327,19 @@ void Worker::SlotLoop(int slot, absl::Notification* stop) {
   if (next.has_value() && next->has_task()) ReleaseUnstarted(next->task());
 }
 
-void Worker::ReleaseUnstarted(const v1::Task& task) {
+v1::ResultReport Worker::ReportFor(const v1::Task& task) const {
   v1::ResultReport report;
   report.set_worker_id(options_.worker_id);
   report.set_model_id(task.model_id());
   report.set_attempt(task.attempt());
+  report.set_evaluator(evaluator_->name());
+  return report;
+}
+
+void Worker::ReleaseUnstarted(const v1::Task& task) {
+  v1::ResultReport report = ReportFor(task);
   report.set_ok(false);
   report.set_failure("worker stopping");
-  report.set_evaluator(evaluator_->name());
   v1::ResultAck ack;
   const grpc::Status s = stub_->ReportResult(Context().get(), report, &ack);
   LOG(INFO) << "handed child " << task.model_id() << " back unstarted"

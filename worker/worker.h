@@ -73,6 +73,8 @@ class Worker {
   bool Deliver(const std::string& spool_file, absl::Notification* stop,
                std::optional<v1::GetTaskResponse>* next = nullptr);
   void DeliverSpool(absl::Notification* stop);
+  // A result for `task` from this worker, outcome fields unset.
+  v1::ResultReport ReportFor(const v1::Task& task) const;
   // Tells the controller, once and best effort, that `task` will not run here.
   void ReleaseUnstarted(const v1::Task& task);
   std::unique_ptr<grpc::ClientContext> Context() const;
