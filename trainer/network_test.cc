@@ -26,10 +26,12 @@ NetworkOptions Cifar(int n, int f) {
 TEST_CASE("Parameter counts match the paper's Table 1") {
   torch::NoGradGuard no_grad;
   const int64_t nasnet = Network(NasNetA(), Cifar(6, 32))->num_parameters();
-  const int64_t amoeba32 = Network(AmoebaNetA(), Cifar(6, 32))->num_parameters();
-  const int64_t amoeba36 = Network(AmoebaNetA(), Cifar(6, 36))->num_parameters();
-  WARN("NASNet-A N=6 F=32: " << nasnet << ", AmoebaNet-A N=6 F=32: "
-                             << amoeba32 << ", N=6 F=36: " << amoeba36);
+  const int64_t amoeba32 =
+      Network(AmoebaNetA(), Cifar(6, 32))->num_parameters();
+  const int64_t amoeba36 =
+      Network(AmoebaNetA(), Cifar(6, 36))->num_parameters();
+  WARN("NASNet-A N=6 F=32: " << nasnet << ", AmoebaNet-A N=6 F=32: " << amoeba32
+                             << ", N=6 F=36: " << amoeba36);
   CHECK(nasnet == Approx(3.3e6).epsilon(0.02));
   CHECK(amoeba32 == Approx(2.6e6).epsilon(0.02));
   CHECK(amoeba36 == Approx(3.2e6).epsilon(0.02));
@@ -43,16 +45,17 @@ TEST_CASE("Every op gives the right shape with stride 1 and 2") {
         INFO(OpName(op) << " stride " << stride << " size " << size);
         int64_t macs = 0;
         FeatureShape out;
-        auto module = MakeOp(op, FeatureShape{6, size, size}, 6, stride,
-                             &macs, &out);
-        const torch::Tensor y = module->forward(torch::randn({2, 6, size, size}));
+        auto module =
+            MakeOp(op, FeatureShape{6, size, size}, 6, stride, &macs, &out);
+        const torch::Tensor y =
+            module->forward(torch::randn({2, 6, size, size}));
         const int expected = (size + stride - 1) / stride;  // ceil
         CHECK(y.sizes() == torch::IntArrayRef({2, 6, expected, expected}));
         CHECK(out == FeatureShape{6, expected, expected});
         // Every op except the pools and plain identity has convolutions.
-        const bool parameter_free =
-            op == Op::kAvgPool3x3 || op == Op::kMaxPool3x3 ||
-            (op == Op::kNone && stride == 1);
+        const bool parameter_free = op == Op::kAvgPool3x3 ||
+                                    op == Op::kMaxPool3x3 ||
+                                    (op == Op::kNone && stride == 1);
         CHECK((macs == 0) == parameter_free);
       }
     }
@@ -78,6 +81,35 @@ TEST_CASE("Factorized reduction halves resolution, keeps information") {
   CHECK(y.sizes() == torch::IntArrayRef({3, 7, 5, 5}));
   CHECK(reduce->output_shape() == FeatureShape{7, 5, 5});
   CHECK(macs == 5 * 5 * (3 + 4) * 5);
+}
+
+TEST_CASE("Factorized reduction equals the paper's stride-2 formulation") {
+  // Reference: 1x1 convolutions of stride 2 on x and on x padded
+  // right/bottom without its first row and column, concatenated, batch norm
+  // (eval: running mean 0, variance 1).
+  torch::NoGradGuard no_grad;
+  for (int size : {8, 9}) {
+    CAPTURE(size);
+    int64_t macs = 0;
+    FactorizedReduction reduce(FactorizedReductionOptions({5, size, size}, 7),
+                               &macs);
+    reduce->eval();
+    const auto params = reduce->named_parameters();
+    const torch::Tensor x = torch::randn({2, 5, size, size});
+    const torch::Tensor shifted =
+        torch::constant_pad_nd(x, {0, 1, 0, 1}).slice(2, 1).slice(3, 1);
+    const torch::Tensor expected =
+        torch::cat({torch::conv2d(x, params["path1.weight"], {}, 2),
+                    torch::conv2d(shifted, params["path2.weight"], {}, 2)},
+                   1) /
+        std::sqrt(1.0 + 1e-3);
+    const torch::Tensor y = reduce->forward(x);
+    REQUIRE(y.sizes() == expected.sizes());
+    CHECK(torch::allclose(y, expected, 1e-5, 1e-5));
+    const torch::Tensor y_last =
+        reduce->forward(x.contiguous(c10::MemoryFormat::ChannelsLast));
+    CHECK(torch::allclose(y_last, expected, 1e-5, 1e-5));
+  }
 }
 
 TEST_CASE("Multiply-adds of a stem-only count are exact") {

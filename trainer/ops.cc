@@ -16,8 +16,7 @@ void AppendSeparableLayer(torch::nn::Sequential& seq, FeatureShape& shape,
   seq->push_back(torch::nn::ReLU());
   FeatureShape depthwise_out;
   seq->push_back(MakeConv(shape, shape.channels, kernel, kernel, stride, macs,
-                          &depthwise_out, /*groups=*/shape.channels,
-                          dilation));
+                          &depthwise_out, /*groups=*/shape.channels, dilation));
   FeatureShape pointwise_out;
   seq->push_back(
       MakeConv(depthwise_out, out_channels, 1, 1, 1, macs, &pointwise_out));
@@ -27,8 +26,8 @@ void AppendSeparableLayer(torch::nn::Sequential& seq, FeatureShape& shape,
 
 // ReLU -> conv (kh x kw, stride) -> BN, appended to `seq`.
 void AppendReluConvBn(torch::nn::Sequential& seq, FeatureShape& shape,
-                      int out_channels, int kernel_h, int kernel_w,
-                      int stride, int64_t* macs) {
+                      int out_channels, int kernel_h, int kernel_w, int stride,
+                      int64_t* macs) {
   seq->push_back(torch::nn::ReLU());
   FeatureShape out;
   seq->push_back(
@@ -77,22 +76,38 @@ FactorizedReductionImpl::FactorizedReductionImpl(
   const int half = options.out_channels() / 2;
   FeatureShape out1;
   FeatureShape out2;
+  // The macs are those of the stride-2 1x1 convolutions of the paper; they
+  // run below as stride-1 convolutions on every second pixel (same result).
+  MakeConv(options.in(), half, 1, 1, 2, macs, &out1);
+  MakeConv(options.in(), options.out_channels() - half, 1, 1, 2, macs, &out2);
+  FeatureShape unused;
+  int64_t counted_above = 0;
   path1_ = register_module(
-      "path1", MakeConv(options.in(), half, 1, 1, 2, macs, &out1));
+      "path1", MakeConv(options.in(), half, 1, 1, 1, &counted_above, &unused));
   path2_ = register_module(
-      "path2", MakeConv(options.in(), options.out_channels() - half, 1, 1, 2,
-                        macs, &out2));
+      "path2", MakeConv(options.in(), options.out_channels() - half, 1, 1, 1,
+                        &counted_above, &unused));
   bn_ = register_module("bn", MakeBatchNorm(options.out_channels()));
   out_ = FeatureShape{options.out_channels(), out1.height, out1.width};
 }
 
 torch::Tensor FactorizedReductionImpl::forward(torch::Tensor x) {
   if (options_.relu_first()) x = torch::relu(x);
-  // Path 2 sees the grid shifted by one pixel: pad right/bottom, drop the
-  // first row and column.
-  torch::Tensor shifted =
-      torch::constant_pad_nd(x, {0, 1, 0, 1}).slice(2, 1).slice(3, 1);
-  return bn_(torch::cat({path1_(x), path2_(shifted)}, 1));
+  // Path 1 reads the even rows and columns, path 2 the odd ones (the grid
+  // shifted by one pixel, zero beyond the last row/column when the size is
+  // odd). This equals 1x1 convolutions of stride 2 on x and on x padded
+  // right/bottom without its first row and column, but LibTorch's backward
+  // of a strided 1x1 convolution on CPU is many times slower than that of
+  // a dense one, and the pad-and-slice formulation fills and copies a
+  // full-size gradient twice.
+  const int64_t height = x.size(2);
+  const int64_t width = x.size(3);
+  torch::Tensor even = x.slice(2, 0, height, 2).slice(3, 0, width, 2);
+  torch::Tensor odd = x.slice(2, 1, height, 2).slice(3, 1, width, 2);
+  if (height % 2 == 1 || width % 2 == 1) {
+    odd = torch::constant_pad_nd(odd, {0, width % 2, 0, height % 2});
+  }
+  return bn_(torch::cat({path1_(even), path2_(odd)}, 1));
 }
 
 torch::nn::Sequential MakeReluConvBn(const FeatureShape& in, int out_channels,

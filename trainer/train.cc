@@ -23,7 +23,8 @@ double SecondsSince(Clock::time_point start) {
 
 // LibTorch reports errors as exceptions; inside trainer/ they become
 // statuses. Out-of-memory is told apart so the worker can report it as such.
-absl::Status TorchErrorToStatus(const std::exception& e, absl::string_view during) {
+absl::Status TorchErrorToStatus(const std::exception& e,
+                                absl::string_view during) {
   std::string what = e.what();
   if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {
     what = c10_error->what_without_backtrace();
@@ -36,8 +37,8 @@ absl::Status TorchErrorToStatus(const std::exception& e, absl::string_view durin
     return absl::ResourceExhaustedError(
         absl::StrCat("out of memory while ", during, ": ", what));
   }
-  return absl::InternalError(absl::StrCat("LibTorch error while ", during,
-                                          ": ", what));
+  return absl::InternalError(
+      absl::StrCat("LibTorch error while ", during, ": ", what));
 }
 
 template <typename Fn>
@@ -51,8 +52,8 @@ auto GuardTorch(absl::string_view during, Fn&& fn) -> decltype(fn()) {
 
 double LearningRateAt(const TrainOptions& o, int64_t step, int64_t total,
                       int64_t steps_per_epoch) {
-  const int64_t warmup =
-      static_cast<int64_t>(o.warmup_epochs * static_cast<double>(steps_per_epoch));
+  const int64_t warmup = static_cast<int64_t>(
+      o.warmup_epochs * static_cast<double>(steps_per_epoch));
   if (step < warmup) {
     return o.learning_rate * static_cast<double>(step + 1) / warmup;
   }
@@ -98,9 +99,8 @@ absl::StatusOr<double> EvaluateImpl(Network& network, const ImageDataset& data,
   if (batch_size <= 0) batch_size = device.is_cuda() ? 1024 : 64;
   torch::NoGradGuard no_grad;
   network->eval();
-  torch::Tensor correct = torch::zeros({}, torch::TensorOptions()
-                                               .dtype(torch::kInt64)
-                                               .device(device));
+  torch::Tensor correct = torch::zeros(
+      {}, torch::TensorOptions().dtype(torch::kInt64).device(device));
   for (int64_t start = 0; start < data.size(); start += batch_size) {
     const int64_t end = std::min(start + batch_size, data.size());
     torch::Tensor images = data.images.slice(0, start, end).to(device);
@@ -118,21 +118,22 @@ absl::StatusOr<double> EvaluateImpl(Network& network, const ImageDataset& data,
          static_cast<double>(data.size());
 }
 
-absl::StatusOr<TrainResult> TrainImpl(Network& network, const PreparedData& data,
+absl::StatusOr<TrainResult> TrainImpl(Network& network,
+                                      const PreparedData& data,
                                       const TrainOptions& o,
                                       const TrainCallbacks& callbacks) {
   RETURN_IF_ERROR(ValidateTrainOptions(o));
   const int64_t n = data.train.size();
   if (n < 2) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "need at least 2 training images, got %d", n));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("need at least 2 training images, got %d", n));
   }
   if (data.validation.size() == 0) {
     return absl::InvalidArgumentError("the validation set is empty");
   }
   const torch::Device device = data.device;
   const Precision precision = EffectivePrecision(o.device.precision, device);
-  const bool channels_last = device.is_cuda() && o.device.channels_last;
+  const bool channels_last = o.device.channels_last;
   const int64_t batch = o.batch_size;
   const int64_t steps_per_epoch = (n + batch - 1) / batch;
   const int64_t total_steps = steps_per_epoch * o.epochs;
@@ -140,11 +141,10 @@ absl::StatusOr<TrainResult> TrainImpl(Network& network, const PreparedData& data
   // 50 steps on a GPU.
   const int64_t check_every = device.is_cuda() ? 50 : 1;
 
-  torch::optim::SGD optimizer(
-      network->parameters(),
-      torch::optim::SGDOptions(o.learning_rate)
-          .momentum(o.momentum)
-          .weight_decay(o.weight_decay));
+  torch::optim::SGD optimizer(network->parameters(),
+                              torch::optim::SGDOptions(o.learning_rate)
+                                  .momentum(o.momentum)
+                                  .weight_decay(o.weight_decay));
   Rng order_rng(o.seed ^ 0x0da7a0dde5ULL);
   torch::Generator augment_generator = at::detail::createCPUGenerator(o.seed);
   double loss_scale = 65536.0;  // fp16 only
@@ -188,7 +188,8 @@ absl::StatusOr<TrainResult> TrainImpl(Network& network, const PreparedData& data
       for (auto& group : optimizer.param_groups()) {
         static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
       }
-      torch::Tensor x = data.normalizer.Apply(data.train.images.index_select(0, idx));
+      torch::Tensor x =
+          data.normalizer.Apply(data.train.images.index_select(0, idx));
       const torch::Tensor y = data.train.labels.index_select(0, idx);
       x = Augment(x, o.augment, augment_generator);
       if (channels_last) x = x.contiguous(c10::MemoryFormat::ChannelsLast);
@@ -200,7 +201,8 @@ absl::StatusOr<TrainResult> TrainImpl(Network& network, const PreparedData& data
         out = network->forward(x, static_cast<double>(step) / total_steps);
         loss = Loss(out.logits, y, o.label_smoothing);
         if (out.aux_logits.defined()) {
-          loss = loss + o.aux_weight * Loss(out.aux_logits, y, o.label_smoothing);
+          loss =
+              loss + o.aux_weight * Loss(out.aux_logits, y, o.label_smoothing);
         }
       }
       optimizer.zero_grad();
@@ -210,8 +212,8 @@ absl::StatusOr<TrainResult> TrainImpl(Network& network, const PreparedData& data
         (loss * loss_scale).backward();
         // One device sync per step for the overflow check, not one per
         // parameter.
-        torch::Tensor all_finite =
-            torch::ones({}, torch::TensorOptions().dtype(torch::kBool).device(device));
+        torch::Tensor all_finite = torch::ones(
+            {}, torch::TensorOptions().dtype(torch::kBool).device(device));
         for (auto& p : network->parameters()) {
           if (!p.grad().defined()) continue;
           p.mutable_grad().div_(loss_scale);
@@ -243,9 +245,8 @@ absl::StatusOr<TrainResult> TrainImpl(Network& network, const PreparedData& data
       ++step;
 
       const bool end_of_epoch = s + 1 == steps_per_epoch;
-      const bool report =
-          end_of_epoch ||
-          (o.progress_every_steps > 0 && step % o.progress_every_steps == 0);
+      const bool report = end_of_epoch || (o.progress_every_steps > 0 &&
+                                           step % o.progress_every_steps == 0);
       if (!report && step % check_every != 0) continue;
 
       const double loss_sum = running_loss.item<double>();
@@ -272,18 +273,18 @@ absl::StatusOr<TrainResult> TrainImpl(Network& network, const PreparedData& data
       const double seconds =
           train_seconds + (end_of_epoch ? 0 : SecondsSince(epoch_start));
       progress.images_per_second = seconds > 0 ? images_seen / seconds : 0;
+      progress.train_seconds = seconds;
       result.final_train_loss = progress.train_loss;
       result.final_train_accuracy = progress.train_accuracy;
       reset_running();
       if (end_of_epoch && (o.validate_every_epoch || epoch == o.epochs)) {
-        ASSIGN_OR_RETURN(result.validation_accuracy,
-                         EvaluateImpl(network, data.validation, data.normalizer,
-                                      device,
-                                      o.eval_batch_size > 0 || device.is_cuda()
-                                          ? o.eval_batch_size
-                                          : o.batch_size,
-                                      precision,
-                                      channels_last));
+        ASSIGN_OR_RETURN(
+            result.validation_accuracy,
+            EvaluateImpl(network, data.validation, data.normalizer, device,
+                         o.eval_batch_size > 0 || device.is_cuda()
+                             ? o.eval_batch_size
+                             : o.batch_size,
+                         precision, channels_last));
         progress.validation_accuracy = result.validation_accuracy;
         network->train();
       }
@@ -306,22 +307,24 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat("training options: ", what));
   };
   if (o.epochs < 1 || o.epochs > 100000) {
-    return bad(absl::StrFormat("epochs must be in 1..100000, got %d", o.epochs));
+    return bad(
+        absl::StrFormat("epochs must be in 1..100000, got %d", o.epochs));
   }
   if (o.batch_size < 2 || o.batch_size > 65536) {
     return bad(absl::StrFormat("batch size must be in 2..65536, got %d",
                                o.batch_size));
   }
   if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) {
-    return bad(absl::StrFormat("learning rate must be > 0, got %g",
-                               o.learning_rate));
+    return bad(
+        absl::StrFormat("learning rate must be > 0, got %g", o.learning_rate));
   }
   if (o.momentum < 0 || o.momentum >= 1) {
-    return bad(absl::StrFormat("momentum must be in [0, 1), got %g", o.momentum));
+    return bad(
+        absl::StrFormat("momentum must be in [0, 1), got %g", o.momentum));
   }
   if (o.weight_decay < 0) {
-    return bad(absl::StrFormat("weight decay must be >= 0, got %g",
-                               o.weight_decay));
+    return bad(
+        absl::StrFormat("weight decay must be >= 0, got %g", o.weight_decay));
   }
   if (o.warmup_epochs < 0 || o.warmup_epochs > o.epochs) {
     return bad(absl::StrFormat("warm-up epochs must be in [0, epochs], got %g",
@@ -337,7 +340,8 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
   }
   if (o.augment.crop_padding < 0 || o.augment.crop_padding > 64 ||
       o.augment.cutout < 0 || o.augment.cutout > 1024) {
-    return bad("augmentation: crop padding must be in 0..64, cutout in 0..1024");
+    return bad(
+        "augmentation: crop padding must be in 0..64, cutout in 0..1024");
   }
   if (o.eval_batch_size < 0 || o.progress_every_steps < 0) {
     return bad("eval batch size and progress steps must be >= 0");
@@ -347,19 +351,20 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
 
 absl::StatusOr<PreparedData> PrepareData(const DataSplit& split,
                                          const torch::Device& device) {
-  return GuardTorch("moving the dataset to the device",
-                    [&]() -> absl::StatusOr<PreparedData> {
-    PreparedData data;
-    data.device = device;
-    data.normalizer = Normalizer::FromDataset(split.train);
-    data.train = split.train;
-    data.train.images = split.train.images.to(device);
-    data.train.labels = split.train.labels.to(device);
-    data.validation = split.validation;
-    data.validation.images = split.validation.images.to(device);
-    data.validation.labels = split.validation.labels.to(device);
-    return data;
-  });
+  return GuardTorch(
+      "moving the dataset to the device",
+      [&]() -> absl::StatusOr<PreparedData> {
+        PreparedData data;
+        data.device = device;
+        data.normalizer = Normalizer::FromDataset(split.train);
+        data.train = split.train;
+        data.train.images = split.train.images.to(device);
+        data.train.labels = split.train.labels.to(device);
+        data.validation = split.validation;
+        data.validation.images = split.validation.images.to(device);
+        data.validation.labels = split.validation.labels.to(device);
+        return data;
+      });
 }
 
 absl::StatusOr<TrainResult> Train(Network& network, const PreparedData& data,
@@ -381,15 +386,14 @@ absl::StatusOr<double> EvaluateAccuracy(Network& network,
   return GuardTorch("evaluating", [&]() {
     return EvaluateImpl(network, data, normalizer, device, batch_size,
                         EffectivePrecision(precision, device),
-                        /*channels_last=*/false);
+                        /*channels_last=*/true);
   });
 }
 
-absl::StatusOr<TrainedModel> TrainGenotype(const Genotype& genotype,
-                                           const NetworkOptions& network_options,
-                                           const PreparedData& data,
-                                           const TrainOptions& options,
-                                           const TrainCallbacks& callbacks) {
+absl::StatusOr<TrainedModel> TrainGenotype(
+    const Genotype& genotype, const NetworkOptions& network_options,
+    const PreparedData& data, const TrainOptions& options,
+    const TrainCallbacks& callbacks) {
   RETURN_IF_ERROR(ValidateGenotype(genotype));
   RETURN_IF_ERROR(ValidateNetworkOptions(network_options));
   RETURN_IF_ERROR(ValidateTrainOptions(options));
@@ -402,8 +406,8 @@ absl::StatusOr<TrainedModel> TrainGenotype(const Genotype& genotype,
         "%dx%dx%d and %d",
         network_options.input_channels, network_options.image_size,
         network_options.image_size, network_options.num_classes,
-        data.train.channels(), data.train.image_size(),
-        data.train.image_size(), data.train.num_classes));
+        data.train.channels(), data.train.image_size(), data.train.image_size(),
+        data.train.num_classes));
   }
   TrainedModel model;
   model.genotype = genotype;
@@ -413,7 +417,9 @@ absl::StatusOr<TrainedModel> TrainGenotype(const Genotype& genotype,
     torch::manual_seed(options.seed);
     model.network = Network(genotype, network_options);
     model.network->to(data.device);
-    if (data.device.is_cuda() && options.device.channels_last) {
+    // On CPU NHWC inputs suffice (MKL-DNN follows the input's layout);
+    // NHWC weights there only made the optimizer's updates slower.
+    if (options.device.channels_last && data.device.is_cuda()) {
       UseChannelsLast(model.network);
     }
     return absl::OkStatus();

@@ -77,11 +77,13 @@ struct TrainProgress {
   int64_t total_steps = 0;
   bool end_of_epoch = false;
   double learning_rate = 0;
-  double train_loss = 0;      // mean since the last report
-  double train_accuracy = 0;  // mean since the last report
+  double train_loss = 0;            // mean since the last report
+  double train_accuracy = 0;        // mean since the last report
   double validation_accuracy = -1;  // < 0 when not evaluated this time
   double images_per_second = 0;     // training throughput since the start
-  double elapsed_seconds = 0;
+  // Time spent in training steps since the start, without validation passes.
+  double train_seconds = 0;
+  double elapsed_seconds = 0;  // everything since the start
 };
 
 struct TrainCallbacks {
@@ -129,11 +131,10 @@ struct TrainedModel {
 
 // Seeds, builds the network for `genotype` on data.device, trains and
 // evaluates it: one evaluation of the search.
-absl::StatusOr<TrainedModel> TrainGenotype(const Genotype& genotype,
-                                           const NetworkOptions& network_options,
-                                           const PreparedData& data,
-                                           const TrainOptions& options,
-                                           const TrainCallbacks& callbacks = {});
+absl::StatusOr<TrainedModel> TrainGenotype(
+    const Genotype& genotype, const NetworkOptions& network_options,
+    const PreparedData& data, const TrainOptions& options,
+    const TrainCallbacks& callbacks = {});
 
 }  // namespace amoeba
 

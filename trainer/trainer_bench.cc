@@ -8,17 +8,19 @@
 // warm-up steps, and prints ms per step and images/s. On CUDA it also
 // extrapolates one search-phase evaluation: 25 epochs of 45,000 CIFAR-sized
 // images plus a 5,000-image validation pass per epoch.
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "gflags/gflags.h"
 #include "genotype/known_cells.h"
+#include "gflags/gflags.h"
 #include "trainer/cpu_allocator.h"
 #include "trainer/train.h"
 
@@ -31,13 +33,17 @@ DEFINE_int32(cpu_steps, 12, "timed steps per configuration on CPU");
 DEFINE_int32(cuda_steps, 200, "timed steps per configuration on CUDA");
 DEFINE_int32(warmup_steps, 3, "steps discarded before timing (CUDA: x10)");
 DEFINE_string(precision, "auto", "auto, fp32, bf16 or fp16 (CUDA)");
-DEFINE_bool(channels_last, true, "CUDA: channels-last memory format");
+DEFINE_bool(channels_last, true, "channels-last (NHWC) memory format");
 DEFINE_bool(caching_allocator, true,
             "reuse large CPU blocks across steps (trainer/cpu_allocator.h), "
             "as amoeba-worker and amoeba train do");
 DEFINE_bool(cpu_cache_huge_pages, true,
             "with --caching_allocator: 2 MiB-aligned blocks advised as "
             "transparent huge pages");
+DEFINE_string(trace, "",
+              "write a Chrome trace (chrome://tracing, Perfetto) of every "
+              "LibTorch op of the timed steps to FILE-<config>-<device>.json "
+              "(slows the steps down a little)");
 DEFINE_int32(eval_batch_size, 0,
              "batch size of the evaluation pass (0: 64 on CPU, 1024 on CUDA)");
 
@@ -59,14 +65,16 @@ struct Measurement {
   double eval_images_per_second = 0;
 };
 
-absl::StatusOr<Measurement> Measure(const Config& c, const torch::Device& device,
-                                    int steps, int warmup) {
+absl::StatusOr<Measurement> Measure(const Config& c,
+                                    const torch::Device& device, int steps,
+                                    int warmup) {
   const int total = steps + warmup;
   DataSplit split;
   torch::manual_seed(0);
-  split.train.images = torch::randint(0, 256, {int64_t{total} * c.batch,
-                                               c.channels, c.size, c.size})
-                           .to(torch::kUInt8);
+  split.train.images =
+      torch::randint(0, 256,
+                     {int64_t{total} * c.batch, c.channels, c.size, c.size})
+          .to(torch::kUInt8);
   split.train.labels = torch::randint(0, 10, {int64_t{total} * c.batch});
   split.validation.images = split.train.images.slice(0, 0, 4 * c.batch);
   split.validation.labels = split.train.labels.slice(0, 0, 4 * c.batch);
@@ -94,12 +102,23 @@ absl::StatusOr<Measurement> Measure(const Config& c, const torch::Device& device
   options.device.precision = *precision;
 
   std::vector<double> elapsed;
+  // Only the timed steps are traced: warm-up steps include one-time costs
+  // (kernel selection, first touch of memory) that would hide the rest.
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;
   TrainCallbacks callbacks;
   callbacks.on_progress = [&](const TrainProgress& p) {
     if (device.is_cuda()) torch::cuda::synchronize();
     if (!p.end_of_epoch || elapsed.size() < static_cast<size_t>(total)) {
-      elapsed.push_back(p.elapsed_seconds);
+      // Training time only: the last step of the epoch is followed by a
+      // validation pass, which is measured separately below.
+      elapsed.push_back(p.train_seconds);
     }
+    if (!FLAGS_trace.empty() && elapsed.size() == static_cast<size_t>(warmup)) {
+      trace = std::make_unique<torch::autograd::profiler::RecordProfile>(
+          absl::StrFormat("%s-%s-%s.json", FLAGS_trace, c.name.substr(1, 1),
+                          device.str()));
+    }
+    if (elapsed.size() == static_cast<size_t>(total)) trace.reset();
   };
   auto model = TrainGenotype(AmoebaNetA(), network, *data, options, callbacks);
   if (!model.ok()) return model.status();
@@ -113,13 +132,14 @@ absl::StatusOr<Measurement> Measure(const Config& c, const torch::Device& device
 
   // Evaluation throughput (for the validation pass of a search evaluation).
   const auto start = std::chrono::steady_clock::now();
-  auto accuracy = EvaluateAccuracy(model->network, data->train, data->normalizer,
-                                   device, FLAGS_eval_batch_size, *precision);
+  auto accuracy =
+      EvaluateAccuracy(model->network, data->train, data->normalizer, device,
+                       FLAGS_eval_batch_size, *precision);
   if (!accuracy.ok()) return accuracy.status();
   if (device.is_cuda()) torch::cuda::synchronize();
-  const double eval_seconds = std::chrono::duration<double>(
-                                  std::chrono::steady_clock::now() - start)
-                                  .count();
+  const double eval_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   m.eval_images_per_second = data->train.size() / eval_seconds;
   return m;
 }

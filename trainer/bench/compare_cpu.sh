@@ -4,6 +4,10 @@
 # the two alternate, ROUNDS times each, and the medians are compared.
 #
 # Usage: bash trainer/bench/compare_cpu.sh [config a|b] [rounds] [steps]
+#   THREADS=N          threads for both (default 2)
+#   PY_CHANNELS_LAST=1 the Python side in channels-last too (the C++ side
+#                      uses it by default; CPP_FLAGS=--channels_last=false
+#                      turns it off there)
 # Needs Debian's python3-torch (apt-get install python3-torch).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,9 +20,10 @@ cpp=()
 py=()
 for ((i = 0; i < rounds; i++)); do
   c=$(bazel-bin/trainer/trainer_bench --devices=cpu --configs="$config" \
-        --cpu_steps="$steps" --threads="$threads" --warmup_steps=2 | awk '/^\(/{print $(NF-2)}')
+        --cpu_steps="$steps" --threads="$threads" --warmup_steps=2 ${CPP_FLAGS:-} | awk '/^\(/{print $(NF-2)}')
   p=$(/usr/bin/python3 trainer/bench/pytorch_reference.py --config "$config" \
-        --steps "$steps" --threads "$threads" --warmup 2 | sed -E 's/.* ([0-9.]+) ms\/step.*/\1/')
+        --steps "$steps" --threads "$threads" --warmup 2 \
+        ${PY_CHANNELS_LAST:+--channels_last} | sed -E 's/.* ([0-9.]+) ms\/step.*/\1/')
   echo "round $((i + 1)): C++ $c ms/step, Python $p ms/step"
   cpp+=("$c")
   py+=("$p")

@@ -8,7 +8,7 @@ trainer/train.cc: index a uint8 dataset resident in memory, normalize,
 random crop (and flip for CIFAR-sized inputs), forward, cross-entropy, backward, SGD with momentum.
 
 Usage: python3 trainer/bench/pytorch_reference.py [--config a|b] [--threads 2]
-       [--steps 20] [--warmup 3]
+       [--steps 20] [--warmup 3] [--channels_last]
 Needs Debian's python3-torch (1.13, the same LibTorch as the C++ build).
 """
 import argparse
@@ -70,15 +70,20 @@ class FactorizedReduction(nn.Module):
     def __init__(self, cin, cout, relu_first=False):
         super().__init__()
         self.relu_first = relu_first
-        self.path1 = conv(cin, cout // 2, 1, 1, 2)
-        self.path2 = conv(cin, cout - cout // 2, 1, 1, 2)
+        # Stride-2 1x1 convolutions, run as stride-1 ones on every second
+        # pixel, as trainer/ops.cc does.
+        self.path1 = conv(cin, cout // 2, 1, 1, 1)
+        self.path2 = conv(cin, cout - cout // 2, 1, 1, 1)
         self.bn = bn(cout)
 
     def forward(self, x):
         if self.relu_first:
             x = F.relu(x)
-        shifted = F.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:]
-        return self.bn(torch.cat([self.path1(x), self.path2(shifted)], 1))
+        h, w = x.shape[2], x.shape[3]
+        odd = x[:, :, 1::2, 1::2]
+        if h % 2 or w % 2:
+            odd = F.pad(odd, (0, w % 2, 0, h % 2))
+        return self.bn(torch.cat([self.path1(x[:, :, ::2, ::2]), self.path2(odd)], 1))
 
 
 class Cell(nn.Module):
@@ -152,11 +157,16 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--channels_last", action="store_true",
+                        help="NHWC activations and weights (trainer_bench "
+                             "uses NHWC activations by default)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     n, f, channels, size, batch = (1, 8, 1, 28, 64) if args.config == "a" else (3, 24, 3, 32, 128)
     torch.manual_seed(0)
     net = Network(n, f, channels)
+    if args.channels_last:
+        net = net.to(memory_format=torch.channels_last)
     params = sum(p.numel() for p in net.parameters())
     total = args.steps + args.warmup
     images = torch.randint(0, 256, (total * batch, channels, size, size), dtype=torch.uint8)
@@ -175,6 +185,8 @@ def main():
         if channels == 3:  # CIFAR-style flip, as trainer/augment.cc
             flip = torch.randint(0, 2, (x.shape[0],), generator=gen).bool()
             x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
+        if args.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         y = labels.index_select(0, idx)
         for group in opt.param_groups:
             group["lr"] = 0.5 * 0.01 * (1 + math.cos(math.pi * step / total))
@@ -187,7 +199,8 @@ def main():
     seconds = times[-1] - times[args.warmup - 1]
     ms = 1000 * seconds / args.steps
     print(f"python PyTorch {torch.__version__}, config ({args.config}) N={n} F={f} "
-          f"{size}x{size}x{channels}, batch {batch}, {args.threads} threads: "
+          f"{size}x{size}x{channels}, batch {batch}, {args.threads} threads"
+          f"{', channels-last' if args.channels_last else ''}: "
           f"{params} parameters, {ms:.2f} ms/step, {batch * args.steps / seconds:.1f} images/s")
 
 
