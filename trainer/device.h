@@ -28,8 +28,8 @@ struct DeviceOptions {
   // default here is 1, so it is always set explicitly.
   int threads = 0;
   bool cudnn_benchmark = true;  // CUDA: autotune convolutions per shape
-  // NHWC activations. On CUDA (with the weights NHWC too) faster with bf16;
-  // on CPU the depthwise convolutions' backward is several times faster.
+  // NHWC activations and weights. On CUDA faster with bf16; on CPU the
+  // depthwise convolutions' backward is several times faster.
   bool channels_last = true;
   Precision precision = Precision::kAuto;
 };

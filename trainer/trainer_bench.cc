@@ -43,7 +43,8 @@ DEFINE_bool(cpu_cache_huge_pages, true,
 DEFINE_string(trace, "",
               "write a Chrome trace (chrome://tracing, Perfetto) of every "
               "LibTorch op of the timed steps to FILE-<config>-<device>.json "
-              "(slows the steps down a little)");
+              "(LibTorch's legacy profiler: it slows the ops down unevenly, "
+              "so compare traces with traces, not with untraced runs)");
 DEFINE_int32(eval_batch_size, 0,
              "batch size of the evaluation pass (0: 64 on CPU, 1024 on CUDA)");
 
