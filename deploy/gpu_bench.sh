@@ -15,6 +15,12 @@ mkdir -p "$out"
 prefix="${TORCH_PREFIX:-$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')}"
 cmake_args=(-DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release)
 if compgen -G ".gpu_deps/*.deb" >/dev/null; then
+  abi=$(python3 -c 'import torch; print(torch._C._GLIBCXX_USE_CXX11_ABI)')
+  if [[ "$abi" != True ]]; then
+    echo "gpu_bench: this PyTorch is built with the old C++ string ABI;" \
+      "Debian's Abseil and gflags in .gpu_deps/ cannot link with it" >&2
+    exit 1
+  fi
   deps=/tmp/amoeba-gpu-deps
   rm -rf "$deps" && mkdir -p "$deps"
   for deb in .gpu_deps/*.deb; do

@@ -80,12 +80,20 @@ torch::Tensor Permutation(int64_t n, Rng& rng, const torch::Device& device) {
   return torch::tensor(order, torch::kInt64).to(device);
 }
 
+// contiguous(ChannelsLast) keeps a tensor whose strides already qualify,
+// and with one channel (a Fashion-MNIST batch, the stem's weight, every
+// depthwise weight) NCHW strides do; MKL-DNN and cuDNN then still see NCHW
+// and reorder to and from their blocked layouts around every convolution.
+// A copy into NHWC's own strides is unambiguous.
+torch::Tensor ToChannelsLast(const torch::Tensor& t) {
+  if (t.suggest_memory_format() == c10::MemoryFormat::ChannelsLast) return t;
+  return torch::empty_like(t, {}, c10::MemoryFormat::ChannelsLast).copy_(t);
+}
+
 void UseChannelsLast(Network& network) {
   torch::NoGradGuard no_grad;
   for (auto& p : network->parameters()) {
-    if (p.dim() == 4) {
-      p.set_data(p.data().contiguous(c10::MemoryFormat::ChannelsLast));
-    }
+    if (p.dim() == 4) p.set_data(ToChannelsLast(p.data()));
   }
 }
 
@@ -106,7 +114,7 @@ absl::StatusOr<double> EvaluateImpl(Network& network, const ImageDataset& data,
     torch::Tensor images = data.images.slice(0, start, end).to(device);
     torch::Tensor labels = data.labels.slice(0, start, end).to(device);
     torch::Tensor x = normalizer.Apply(images);
-    if (channels_last) x = x.contiguous(c10::MemoryFormat::ChannelsLast);
+    if (channels_last) x = ToChannelsLast(x);
     torch::Tensor logits;
     {
       AutocastScope autocast(precision, device);
@@ -192,7 +200,7 @@ absl::StatusOr<TrainResult> TrainImpl(Network& network,
           data.normalizer.Apply(data.train.images.index_select(0, idx));
       const torch::Tensor y = data.train.labels.index_select(0, idx);
       x = Augment(x, o.augment, augment_generator);
-      if (channels_last) x = x.contiguous(c10::MemoryFormat::ChannelsLast);
+      if (channels_last) x = ToChannelsLast(x);
 
       NetworkOutput out;
       torch::Tensor loss;
