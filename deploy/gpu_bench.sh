@@ -36,7 +36,9 @@ if compgen -G ".gpu_deps/*.deb" >/dev/null; then
   done
   lib="$deps/usr/lib/x86_64-linux-gnu"
   # Debian's libz.so points at /lib/...; use the host's zlib runtime.
-  zlib_runtime=$(ldconfig -p | awk '/libz\.so\.1 .*x86-64/{print $NF; exit}')
+  # (awk reads to the end: an early exit would kill ldconfig with SIGPIPE,
+  # which pipefail turns into a failure.)
+  zlib_runtime=$(ldconfig -p | awk '/libz\.so\.1 .*x86-64/{found = $NF} END {print found}')
   if [[ -n "$zlib_runtime" ]]; then ln -sf "$zlib_runtime" "$lib/libz.so"; fi
   cmake_args+=(-Dabsl_DIR="$lib/cmake/absl" -Dgflags_DIR="$lib/cmake/gflags"
                -DZLIB_INCLUDE_DIR="$deps/usr/include" -DZLIB_LIBRARY="$lib/libz.so")
