@@ -73,22 +73,23 @@ torch::nn::BatchNorm2d MakeBatchNorm(int channels) {
 FactorizedReductionImpl::FactorizedReductionImpl(
     const FactorizedReductionOptions& options, int64_t* macs)
     : options_(options) {
+  const FeatureShape& in = options.in();
   const int half = options.out_channels() / 2;
-  FeatureShape out1;
-  FeatureShape out2;
-  // The macs are those of the stride-2 1x1 convolutions of the paper; they
-  // run below as stride-1 convolutions on every second pixel (same result).
-  MakeConv(options.in(), half, 1, 1, 2, macs, &out1);
-  MakeConv(options.in(), options.out_channels() - half, 1, 1, 2, macs, &out2);
+  // Shape and multiply-adds of the paper's stride-2 1x1 convolutions; they
+  // run in forward() as stride-1 convolutions on every second pixel (the
+  // same result), whose own count would see the full-size input.
+  out_ =
+      FeatureShape{options.out_channels(), ConvOutputSize(in.height, 1, 2, 0),
+                   ConvOutputSize(in.width, 1, 2, 0)};
+  *macs += static_cast<int64_t>(out_.height) * out_.width *
+           options.out_channels() * in.channels;
   FeatureShape unused;
   int64_t counted_above = 0;
   path1_ = register_module(
-      "path1", MakeConv(options.in(), half, 1, 1, 1, &counted_above, &unused));
-  path2_ = register_module(
-      "path2", MakeConv(options.in(), options.out_channels() - half, 1, 1, 1,
-                        &counted_above, &unused));
+      "path1", MakeConv(in, half, 1, 1, 1, &counted_above, &unused));
+  path2_ = register_module("path2", MakeConv(in, options.out_channels() - half,
+                                             1, 1, 1, &counted_above, &unused));
   bn_ = register_module("bn", MakeBatchNorm(options.out_channels()));
-  out_ = FeatureShape{options.out_channels(), out1.height, out1.width};
 }
 
 torch::Tensor FactorizedReductionImpl::forward(torch::Tensor x) {
