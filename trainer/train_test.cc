@@ -78,6 +78,25 @@ TEST_CASE("AmoebaNet-A N=1 F=8 learns Fashion-MNIST") {
   CHECK(reports[0].train_seconds > 0);
 }
 
+TEST_CASE("Channels-last training gives every conv weight NHWC strides") {
+  // One input channel (Fashion-MNIST: the stem; every depthwise weight)
+  // leaves NCHW strides valid NHWC strides too; the trainer must still
+  // store them the NHWC way, or MKL-DNN treats the network as NCHW.
+  const PreparedData& data = SmallFashionMnist(256, 128);
+  TrainOptions o = Quick(1);
+  o.device.channels_last = true;
+  const auto model = TrainGenotype(AmoebaNetA(), Tiny(4), data, o);
+  REQUIRE(model.ok());
+  int weights = 0;
+  for (const auto& p : model->network->named_parameters()) {
+    if (p.value().dim() != 4) continue;
+    ++weights;
+    CAPTURE(p.key(), p.value().sizes(), p.value().strides());
+    CHECK(p.value().suggest_memory_format() == c10::MemoryFormat::ChannelsLast);
+  }
+  CHECK(weights > 10);
+}
+
 TEST_CASE("Training is deterministic on CPU for a seed") {
   const PreparedData& data = SmallFashionMnist(256, 128);
   TrainOptions o = Quick(1);
