@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <unordered_map>
 #include <vector>
 
@@ -27,7 +28,20 @@ class CachingCpuAllocator final : public c10::Allocator {
   explicit CachingCpuAllocator(const CachingCpuAllocatorOptions& options)
       : options_(options) {}
 
-  c10::DataPtr allocate(size_t n) const override {
+  // c10::Allocator::allocate is const in LibTorch 1.13 (Debian 12) and
+  // non-const in current releases, which also make copy_data pure virtual
+  // (checked against 2.14's headers). Both forms are declared, without
+  // `override`, so whichever the base declares is overridden and one source
+  // builds against either LibTorch (GPU hosts bring their own).
+  c10::DataPtr allocate(size_t n) const { return AllocateBlock(n); }
+  c10::DataPtr allocate(size_t n) { return AllocateBlock(n); }
+  void copy_data(void* dest, const void* src, size_t count) const {
+    std::memcpy(dest, src, count);
+  }
+
+  c10::DeleterFnPtr raw_deleter() const override { return &Free; }
+
+  c10::DataPtr AllocateBlock(size_t n) const {
     if (n < options_.min_cached_bytes) {
       void* data = nullptr;
       TORCH_CHECK(posix_memalign(&data, kAlignment, std::max<size_t>(n, 1)) == 0,
@@ -48,8 +62,6 @@ class CachingCpuAllocator final : public c10::Allocator {
                 size, " bytes");
     return {data, data, &Free, c10::Device(c10::DeviceType::CPU)};
   }
-
-  c10::DeleterFnPtr raw_deleter() const override { return &Free; }
 
   void Release() const {
     std::vector<void*> blocks;

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Builds the trainer (library, trainer_bench and its unit tests) with CMake
+# against a current LibTorch release and runs them on this CPU, before any
+# GPU host sees the code. Bazel uses Debian 12's LibTorch 1.13; GPU hosts
+# bring their own PyTorch (2.x), whose C++ API differs (C++20, the
+# c10::Allocator interface, autocast setters). A break found here costs
+# minutes; found on a GPU host, it costs that host's whole session.
+#
+# The LibTorch is Debian unstable's libtorch-dev (a CPU build) with its
+# runtime closure, fetched with a private apt configuration into
+# $WORK (default /tmp/amoeba-libtorch-check): nothing is installed on this
+# machine. Its libraries need a newer glibc than Debian 12's, so the binaries
+# run under the fetched dynamic loader (ld.so --library-path).
+#
+# Needs this machine's build dependencies (deploy/install_deps.sh: CMake,
+# Abseil, gflags, zlib, Catch2 v2; unstable's Catch2 is v3).
+#
+# Usage: bash deploy/check_libtorch.sh [trainer_bench flags]
+# Outputs: $OUT (default out/check_libtorch): build.log, tests.log, bench.txt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work="${WORK:-/tmp/amoeba-libtorch-check}"
+out="${OUT:-out/check_libtorch}"
+suite="${SUITE:-sid}"
+mkdir -p "$work"/apt/{lists/partial,archives/partial,cache} "$out"
+out=$(realpath "$out")
+: > "$work/apt/status"
+echo "deb http://deb.debian.org/debian $suite main" > "$work/apt/sources.list"
+cat > "$work/apt/apt.conf" <<EOF
+Dir::Etc::sourcelist "$work/apt/sources.list";
+Dir::Etc::sourceparts "/nonexistent";
+Dir::State::Lists "$work/apt/lists";
+Dir::State::status "$work/apt/status";
+Dir::Cache "$work/apt/cache";
+Dir::Cache::archives "$work/apt/archives";
+Debug::NoLocking "true";
+EOF
+export APT_CONFIG="$work/apt/apt.conf"
+
+echo "== fetching libtorch-dev from Debian $suite"
+apt-get -qq update
+# With an empty status file apt resolves the whole runtime closure
+# (glibc and libstdc++ included); nothing outside $work is touched.
+apt-get -qq install -y --download-only --no-install-recommends \
+  libtorch-dev > "$out/fetch.log" 2>&1 ||
+  { tail -20 "$out/fetch.log"; exit 1; }
+root="$work/root"
+rm -rf "$root" && mkdir -p "$root"
+for deb in "$work"/apt/archives/*.deb; do
+  # Other -dev packages (unstable's glibc and Python headers) would shadow
+  # this machine's in the include path; runtime libraries ship no headers.
+  case "$(basename "$deb")" in
+    libtorch-dev_*) ;;
+    *-dev_*) continue ;;
+  esac
+  dpkg -x "$deb" "$root"
+done
+lib="$root/usr/lib/x86_64-linux-gnu"
+version=$(sed -n 's/.*PACKAGE_VERSION "\(.*\)".*/\1/p' \
+  "$lib/cmake/Torch/TorchConfigVersion.cmake")
+echo "LibTorch $version ($(ls "$work"/apt/archives/*.deb | wc -l) packages)"
+
+echo "== build (CMake, tests on)"
+build="$work/build"
+rm -rf "$build"
+start=$SECONDS
+# Linking may not resolve the fetched libraries' own glibc symbols with this
+# machine's linker; our objects' references to LibTorch must still resolve
+# (--allow-shlib-undefined only relaxes the shared libraries' needs).
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$root/usr" -DAMOEBA_BUILD_TESTS=ON \
+  -DCMAKE_EXE_LINKER_FLAGS="-Wl,--allow-shlib-undefined" \
+  > "$out/build.log" 2>&1 || { tail -30 "$out/build.log"; exit 1; }
+grep "amoeba:" "$out/build.log"
+cmake --build "$build" -j"$(nproc)" >> "$out/build.log" 2>&1 ||
+  { grep -E "error" "$out/build.log" | head -20; exit 1; }
+echo "built in $((SECONDS - start)) s"
+
+loader="$lib/ld-linux-x86-64.so.2"
+paths="$lib:$lib/blas:$lib/lapack:$lib/openmpi/lib:$root/usr/lib"
+paths+=":/usr/lib/x86_64-linux-gnu"  # this machine's Abseil, gflags, zlib
+run() { "$loader" --library-path "$paths" "$@"; }
+
+echo "== trainer unit tests"
+export TEST_TMPDIR="$work/tmp"
+mkdir -p "$TEST_TMPDIR"
+failed=0
+: > "$out/tests.log"
+for test in cpu_allocator_test dataset_test network_test train_test; do
+  if run "$build/$test" >> "$out/tests.log" 2>&1; then
+    echo "$test: ok"
+  else
+    echo "$test: FAILED (see $out/tests.log)"
+    failed=1
+  fi
+done
+grep "amoeba-test-totals" "$out/tests.log" |
+  awk '{p += $2; f += $4} END {printf "%d passed, %d failed\n", p, f}'
+
+echo "== trainer_bench (CPU)"
+run "$build/trainer_bench" --devices=cpu "$@" | tee "$out/bench.txt"
+exit "$failed"
