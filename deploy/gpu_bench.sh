@@ -54,6 +54,7 @@ fi
 start=$SECONDS
 cmake -S . -B build-gpu "${cmake_args[@]}" > "$out/cmake.log" 2>&1 ||
   { tail -40 "$out/cmake.log"; exit 1; }
+grep "amoeba:" "$out/cmake.log" | tee -a "$out/bench.txt" || true
 cmake --build build-gpu -j"$(nproc)" >> "$out/cmake.log" 2>&1 ||
   { grep -m 20 -E "error|Error" "$out/cmake.log"; tail -40 "$out/cmake.log"; exit 1; }
 echo "built in $((SECONDS - start)) s" | tee -a "$out/bench.txt"

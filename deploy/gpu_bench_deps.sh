@@ -21,3 +21,5 @@ chmod 777 "$scratch"
 mv "$scratch"/*.deb .
 rmdir "$scratch"
 ls -l
+echo "next: bash deploy/check_libtorch.sh (a current LibTorch on this CPU, ~5 min)," \
+  "then on the GPU host: bash deploy/gpu_bench.sh"
