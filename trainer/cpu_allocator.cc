@@ -41,28 +41,6 @@ class CachingCpuAllocator final : public c10::Allocator {
 
   c10::DeleterFnPtr raw_deleter() const override { return &Free; }
 
-  c10::DataPtr AllocateBlock(size_t n) const {
-    if (n < options_.min_cached_bytes) {
-      void* data = nullptr;
-      TORCH_CHECK(posix_memalign(&data, kAlignment, std::max<size_t>(n, 1)) == 0,
-                  "CachingCpuAllocator: not enough memory: you tried to allocate ",
-                  n, " bytes");
-      return {data, data, &FreeSmall, c10::Device(c10::DeviceType::CPU)};
-    }
-    const size_t size = SizeClass(n);
-    void* data = TakeCached(size);
-    if (data == nullptr) data = SystemAllocate(size);
-    if (data == nullptr) {
-      // Cached blocks of other sizes may be what stands in the way.
-      Release();
-      data = SystemAllocate(size);
-    }
-    TORCH_CHECK(data != nullptr,
-                "CachingCpuAllocator: not enough memory: you tried to allocate ",
-                size, " bytes");
-    return {data, data, &Free, c10::Device(c10::DeviceType::CPU)};
-  }
-
   void Release() const {
     std::vector<void*> blocks;
     {
@@ -92,6 +70,28 @@ class CachingCpuAllocator final : public c10::Allocator {
   static void FreeSmall(void* data) { std::free(data); }
 
  private:
+  c10::DataPtr AllocateBlock(size_t n) const {
+    if (n < options_.min_cached_bytes) {
+      void* data = nullptr;
+      TORCH_CHECK(posix_memalign(&data, kAlignment, std::max<size_t>(n, 1)) == 0,
+                  "CachingCpuAllocator: not enough memory: you tried to allocate ",
+                  n, " bytes");
+      return {data, data, &FreeSmall, c10::Device(c10::DeviceType::CPU)};
+    }
+    const size_t size = SizeClass(n);
+    void* data = TakeCached(size);
+    if (data == nullptr) data = SystemAllocate(size);
+    if (data == nullptr) {
+      // Cached blocks of other sizes may be what stands in the way.
+      Release();
+      data = SystemAllocate(size);
+    }
+    TORCH_CHECK(data != nullptr,
+                "CachingCpuAllocator: not enough memory: you tried to allocate ",
+                size, " bytes");
+    return {data, data, &Free, c10::Device(c10::DeviceType::CPU)};
+  }
+
   // Sizes repeat exactly from step to step; classes only let a block serve
   // a slightly smaller request (a last partial batch, a similar layer) with
   // at most 256 KiB (below 16 MiB) or 2 MiB (above) of slack.
