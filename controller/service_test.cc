@@ -507,8 +507,7 @@ TEST_CASE("Pause, resume, stop and events") {
 }
 
 TEST_CASE("TLS and mutual TLS from certificate files") {
-  const std::string dir = FreshSqlitePath("tls");
-  REQUIRE(std::system(("mkdir -p " + dir).c_str()) == 0);
+  const std::string dir = FreshTestDir("tls");
   // A self-signed certificate for localhost/127.0.0.1; it is also the CA
   // that signed itself, so it serves as client certificate and client CA.
   const std::string command =

@@ -2,7 +2,6 @@
 
 #include <zlib.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -142,8 +141,7 @@ std::vector<uint8_t> CifarRecords(int count, int first_label) {
 }
 
 std::string MakeCifarDir(const std::string& name) {
-  const std::string dir = TestTempPath(name);
-  REQUIRE(std::system(("mkdir -p " + dir).c_str()) == 0);
+  const std::string dir = FreshTestDir(name);
   for (int i = 1; i <= 5; ++i) {
     WritePlain(name + "/data_batch_" + std::to_string(i) + ".bin",
                CifarRecords(3, i));

@@ -158,8 +158,8 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--channels_last", action="store_true",
-                        help="NHWC activations and weights (trainer_bench "
-                             "uses NHWC activations by default)")
+                        help="NHWC activations and weights (as trainer_bench "
+                             "does by default)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     n, f, channels, size, batch = (1, 8, 1, 28, 64) if args.config == "a" else (3, 24, 3, 32, 128)
