@@ -178,6 +178,7 @@ int main(int argc, char** argv) {
           report.set_worker_id(w.id);
           report.set_model_id(w.task.model_id());
           report.set_attempt(w.task.attempt());
+          report.set_search_id(w.task.search_id());
           report.set_ok(true);
           report.set_fitness(0.5 + 0.4 * (std::hash<std::string>()(
                                               w.task.genotype_text()) % 1000) /

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <future>
+#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,14 +20,31 @@ namespace {
 constexpr size_t kCompletionWindow = 200;
 
 
-// The store failing means durability can no longer be promised; the process
-// stops rather than acknowledge what it cannot keep. systemd restarts it and
-// the search resumes from what is durable.
-void CheckDurable(const absl::Status& status, const char* what) {
-  if (!status.ok()) {
-    LOG(FATAL) << "store write failed (" << what << "): " << status
-               << "; stopping so that nothing unrecorded is acknowledged";
+std::vector<HeldTaskRef> HeldRefs(const v1::WorkerView& view) {
+  std::vector<HeldTaskRef> held;
+  held.reserve(view.held_size());
+  for (const v1::HeldTask& h : view.held()) {
+    held.push_back(HeldTaskRef{h.model_id(), h.attempt()});
   }
+  return held;
+}
+
+void AddCancels(const std::vector<HeldTaskRef>& cancel,
+                google::protobuf::RepeatedPtrField<v1::HeldTask>* out) {
+  for (const HeldTaskRef& c : cancel) {
+    v1::HeldTask* h = out->Add();
+    h->set_model_id(c.child);
+    h->set_attempt(c.attempt);
+  }
+}
+
+// A new search's id: short, readable, and unlikely to repeat, so a worker's
+// spooled result of an earlier search on the same host is never taken for
+// one of this search.
+std::string NewSearchId() {
+  std::random_device entropy;
+  const uint64_t bits = (uint64_t{entropy()} << 32) ^ entropy();
+  return absl::StrFormat("s-%012x", bits & 0xffffffffffffULL);
 }
 
 }  // namespace
@@ -78,13 +96,38 @@ std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
 }
 
 Search::Search(const SearchOptions& options, std::unique_ptr<Store> store,
-               Engine engine)
-    : options_(options), store_(std::move(store)), engine_(std::move(engine)) {}
+               Engine engine, Clock* clock, std::string search_id)
+    : options_(options),
+      store_(std::move(store)),
+      clock_(clock),
+      search_id_(std::move(search_id)),
+      engine_(std::move(engine)),
+      leases_(options.lease_timeout) {}
+
+void Search::WaitDurable(Writes& writes, const char* what) {
+  // The store failing means durability can no longer be promised; the
+  // process stops rather than acknowledge what it cannot keep. systemd
+  // restarts it and the search resumes from what is durable.
+  for (std::future<absl::Status>& write : writes) {
+    const absl::Status status = write.get();
+    if (!status.ok()) {
+      LOG(FATAL) << "store write failed (" << what << "): " << status
+                 << "; stopping so that nothing unrecorded is acknowledged";
+    }
+  }
+  writes.clear();
+}
 
 absl::StatusOr<std::unique_ptr<Search>> Search::Open(
-    const SearchOptions& options, std::unique_ptr<Store> store) {
+    const SearchOptions& options, std::unique_ptr<Store> store, Clock* clock) {
   RETURN_IF_ERROR(ValidateSearchOptions(options));
   RETURN_IF_ERROR(store->CheckOrInitConfig(SearchConfigEntries(options)));
+  ASSIGN_OR_RETURN(std::optional<std::string> stored_id,
+                   store->GetMeta("search_id"));
+  if (!stored_id.has_value()) {
+    stored_id = NewSearchId();
+    RETURN_IF_ERROR(store->PutMeta("search_id", *stored_id));
+  }
   ASSIGN_OR_RETURN(std::optional<EngineCounters> counters,
                    store->LoadEngineCounters());
   Engine engine(options.engine);
@@ -113,8 +156,8 @@ absl::StatusOr<std::unique_ptr<Search>> Search::Open(
     }
     ASSIGN_OR_RETURN(engine, Engine::Restore(options.engine, std::move(state)));
   }
-  std::unique_ptr<Search> search(
-      new Search(options, std::move(store), std::move(engine)));
+  std::unique_ptr<Search> search(new Search(
+      options, std::move(store), std::move(engine), clock, *stored_id));
   {
     absl::MutexLock lock(&search->mu_);
     RETURN_IF_ERROR(search->Recover());
@@ -141,11 +184,14 @@ absl::Status Search::Recover() {
   for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
     if (it->state == ModelState::kDone) completion_times_.push_back(it->finished_at);
   }
-  // Whatever ran before the restart runs again on the next worker that asks
-  // (its worker may still report it; the first result wins).
+  // A child that was running keeps its lease (renewed from now): its worker
+  // most likely still trains it and says so at its next request; if it does
+  // not hold it, reconciliation or expiry returns it to the queue.
+  const absl::Time now = clock_->Now();
   ASSIGN_OR_RETURN(
       std::vector<ModelRecord> unfinished,
       store_->QueryModels("state IN ('pending', 'running')", "id", -1, 0));
+  int64_t restored = 0;
   for (ModelRecord& m : unfinished) {
     auto genotype = ParseGenotype(m.genotype);
     if (!genotype.ok()) {
@@ -153,16 +199,30 @@ absl::Status Search::Recover() {
                                               " does not parse: ",
                                               genotype.status().message()));
     }
-    m.state = ModelState::kPending;
-    queue_.push_back(m.id);
     const int64_t id = m.id;
-    unfinished_.emplace(id, Child{std::move(m), *std::move(genotype)});
+    Child child{std::move(m), *std::move(genotype), {}};
+    if (child.record.state == ModelState::kRunning &&
+        run_state_ != RunState::kStopped && child.record.attempts > 0 &&
+        !child.record.worker_id.empty()) {
+      child.holders[child.record.attempts] = child.record.worker_id;
+      leases_.Grant(id, child.record.worker_id, child.record.attempts, 0, 0, now);
+      ++restored;
+    } else {
+      child.record.state = ModelState::kPending;
+      if (child.record.attempts > 0 && !child.record.worker_id.empty()) {
+        child.holders[child.record.attempts] = child.record.worker_id;
+      }
+      queue_.push_back(id);
+    }
+    unfinished_.emplace(id, std::move(child));
   }
-  LOG(INFO) << "search opened: " << engine_.completed() << " done, " << failed_
-            << " failed, " << unfinished.size()
+  LOG(INFO) << "search opened: " << engine_.completed()
+            << " done, " << failed_ << " failed, " << restored
+            << " running (leases kept), " << queue_.size()
             << " waiting for a worker, population "
             << engine_.population().size() << "/"
-            << options_.engine.population_size << ", state " << StateName();
+            << options_.engine.population_size << ", state " << StateName()
+            << ", search id " << search_id_;
   return absl::OkStatus();
 }
 
@@ -180,6 +240,7 @@ v1::Task Search::MakeTask(const Child& child) const {
   task.set_model_id(model.id);
   task.set_attempt(model.attempts);
   task.set_genotype_text(model.genotype);
+  task.set_search_id(search_id_);
   *task.mutable_settings() = options_.settings;
   // Each child trains with its own seed (derived from the search's training
   // seed and its id), as independent training runs in the paper: an
@@ -191,293 +252,437 @@ v1::Task Search::MakeTask(const Child& child) const {
   return task;
 }
 
+absl::StatusOr<Search::WorkerState*> Search::SeenLocked(
+    const std::string& worker_id, absl::Time now) {
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "unknown worker '", worker_id, "'; call Register first"));
+  }
+  it->second.last_seen = now;
+  return &it->second;
+}
+
+bool Search::ObserveIncarnationLocked(const std::string& worker_id,
+                                      WorkerState& worker,
+                                      uint64_t incarnation, Writes* writes) {
+  if (incarnation == 0) return true;  // no view: nothing to compare
+  if (incarnation < worker.incarnation) return false;
+  if (incarnation > worker.incarnation) {
+    worker.incarnation = incarnation;
+    for (const Lease& lease :
+         leases_.ReleaseOlderIncarnations(worker_id, incarnation)) {
+      ReturnToQueueLocked(lease, /*charge=*/false, "the worker restarted",
+                          writes);
+    }
+  }
+  return true;
+}
+
+std::vector<HeldTaskRef> Search::ReconcileLocked(const std::string& worker_id,
+                                                 const v1::WorkerView& view,
+                                                 absl::Time now,
+                                                 Writes* writes) {
+  WorkerViewRef ref{view.incarnation(), view.sequence(), view.settled(),
+                    HeldRefs(view)};
+  Reconciliation r = leases_.Reconcile(worker_id, ref, now);
+  for (const Lease& orphan : r.orphans) {
+    ReturnToQueueLocked(orphan, /*charge=*/false,
+                        "the worker does not hold it (an answer was lost)",
+                        writes);
+  }
+  return std::move(r.cancel);
+}
+
 absl::Status Search::Register(const v1::RegisterRequest& request) {
-  absl::MutexLock lock(&mu_);
-  WorkerState& worker = workers_[request.worker_id()];
-  const bool known = worker.last_seen != absl::Time();
-  worker.registration = request;
-  worker.last_seen = absl::Now();
-  LOG(INFO) << (known ? "worker reconnected: " : "worker registered: ")
-            << request.worker_id() << " host=" << request.host()
-            << " device=" << request.device()
-            << " capacity=" << request.capacity()
-            << " evaluator=" << request.evaluator();
+  Writes writes;
+  {
+    absl::MutexLock lock(&mu_);
+    auto [it, added] = workers_.try_emplace(request.worker_id());
+    WorkerState& worker = it->second;
+    if (request.incarnation() != 0 && request.incarnation() < worker.incarnation) {
+      // A delayed registration of a process that has since restarted.
+      return absl::OkStatus();
+    }
+    worker.registration = request;
+    worker.last_seen = clock_->Now();
+    ObserveIncarnationLocked(request.worker_id(), worker, request.incarnation(),
+                             &writes);
+    LOG(INFO) << (added ? "worker registered: " : "worker reconnected: ")
+              << request.worker_id() << " host=" << request.host()
+              << " device=" << request.device()
+              << " capacity=" << request.capacity()
+              << " evaluator=" << request.evaluator();
+  }
+  WaitDurable(writes, "releasing a restarted worker's leases");
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::GetTaskResponse> Search::GetTask(const std::string& worker_id) {
+absl::StatusOr<v1::GetTaskResponse> Search::GetTask(
+    const v1::GetTaskRequest& request) {
   v1::GetTaskResponse response;
-  std::future<absl::Status> durable;
+  Writes writes;
   {
     absl::MutexLock lock(&mu_);
-    auto worker_it = workers_.find(worker_id);
-    if (worker_it == workers_.end()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "unknown worker '", worker_id, "'; call Register first"));
+    const absl::Time now = clock_->Now();
+    ASSIGN_OR_RETURN(WorkerState * worker, SeenLocked(request.worker_id(), now));
+    if (!ObserveIncarnationLocked(request.worker_id(), *worker,
+                                  request.view().incarnation(), &writes)) {
+      return absl::AbortedError("request of a superseded worker process");
     }
-    const absl::Time now = absl::Now();
-    worker_it->second.last_seen = now;
-    durable = AssignTask(worker_it->first, worker_it->second, now, &response);
+    AddCancels(ReconcileLocked(request.worker_id(), request.view(), now, &writes),
+               response.mutable_cancel());
+    AssignTaskLocked(request.worker_id(), request.view(), now, &response,
+                     &writes);
   }
-  if (durable.valid()) CheckDurable(durable.get(), "handing out a child");
+  WaitDurable(writes, "handing out a child");
   return response;
 }
 
-std::future<absl::Status> Search::AssignTask(const std::string& worker_id,
-                                             WorkerState& worker, absl::Time now,
-                                             v1::GetTaskResponse* response) {
-  // A worker asking with all its slots busy has lost track of a task (it
-  // restarted): give it back its oldest one instead of a new child.
-  const int capacity = std::max(1, worker.registration.capacity());
-  if (static_cast<int>(worker.running.size()) >= capacity) {
-    const int64_t id = *worker.running.begin();
-    // running and leases_ change together, so the lease exists.
-    leases_.at(id).deadline = now + options_.lease_timeout;
-    *response->mutable_task() = MakeTask(unfinished_.at(id));
-    LOG(INFO) << "worker " << worker_id << " gets its task " << id << " back";
-    return {};
-  }
-  if (engine_.Finished()) {
-    response->set_search_finished(true);
-    return {};
-  }
-  const int32_t retry_after_ms =
-      static_cast<int32_t>(absl::ToInt64Milliseconds(options_.retry_after));
-  if (run_state_ != RunState::kRunning) {
-    response->set_retry_after_ms(retry_after_ms);
-    return {};
-  }
-  Child* child = nullptr;
-  bool is_new = false;
+Search::Child* Search::NextChildLocked(absl::Time now, bool* is_new) {
+  *is_new = false;
   if (!queue_.empty()) {
     const int64_t id = queue_.front();
     queue_.pop_front();
-    child = &unfinished_.at(id);
-  } else if (engine_.WantsChild(InFlight())) {
-    NewChild created = engine_.CreateChild();
-    ModelRecord record;
-    record.id = created.id;
-    record.genotype = CanonicalText(created.genotype);
-    record.fingerprint = FingerprintHex(Fingerprint(created.genotype));
-    record.parent_id = created.parent_id;
-    record.mutation =
-        created.parent_id < 0 ? "random" : created.mutation.Describe();
-    record.created_at = UnixSeconds(now);
-    child = &unfinished_
-                 .emplace(created.id,
-                          Child{std::move(record), std::move(created.genotype)})
-                 .first->second;
-    is_new = true;
-  } else {
-    // Every remaining child is out; wait for results (or lease expiry).
-    response->set_retry_after_ms(retry_after_ms);
-    return {};
+    auto it = unfinished_.find(id);
+    CHECK(it != unfinished_.end()) << "queued child " << id << " is not unfinished";
+    return &it->second;
   }
-  ModelRecord* model = &child->record;
-  model->state = ModelState::kRunning;
-  model->attempts += 1;
-  model->worker_id = worker_id;
-  model->started_at = UnixSeconds(now);
-  leases_[model->id] =
-      Lease{worker_id, model->attempts, now + options_.lease_timeout};
-  worker.running.insert(model->id);
+  if (!engine_.WantsChild(InFlight())) return nullptr;
+  NewChild created = engine_.CreateChild();
+  ModelRecord record;
+  record.id = created.id;
+  record.genotype = CanonicalText(created.genotype);
+  record.fingerprint = FingerprintHex(Fingerprint(created.genotype));
+  record.parent_id = created.parent_id;
+  record.mutation =
+      created.parent_id < 0 ? "random" : created.mutation.Describe();
+  record.created_at = UnixSeconds(now);
+  *is_new = true;
+  return &unfinished_
+              .emplace(created.id,
+                       Child{std::move(record), std::move(created.genotype), {}})
+              .first->second;
+}
+
+void Search::AssignTaskLocked(const std::string& worker_id,
+                              const v1::WorkerView& view, absl::Time now,
+                              v1::GetTaskResponse* response, Writes* writes) {
+  if (engine_.Finished()) {
+    response->set_search_finished(true);
+    return;
+  }
+  const int32_t retry_after_ms =
+      static_cast<int32_t>(absl::ToInt64Milliseconds(options_.retry_after));
+  bool is_new = false;
+  Child* child = run_state_ == RunState::kRunning ? NextChildLocked(now, &is_new)
+                                                  : nullptr;
+  if (child == nullptr) {
+    // Paused or stopped, or every remaining child is out: wait for results
+    // (or lease expiry).
+    response->set_retry_after_ms(retry_after_ms);
+    return;
+  }
+  ModelRecord& model = child->record;
+  model.state = ModelState::kRunning;
+  model.attempts += 1;
+  model.worker_id = worker_id;
+  model.started_at = UnixSeconds(now);
+  child->holders[model.attempts] = worker_id;
+  leases_.Grant(model.id, worker_id, model.attempts, view.incarnation(),
+                view.sequence(), now);
   *response->mutable_task() = MakeTask(*child);
-  LOG(INFO) << "child " << model->id << " (attempt " << model->attempts << ", "
-            << model->mutation << ") -> worker " << worker_id;
-  return is_new ? store_->InsertChildLater(*model, Counters())
-                : store_->UpdateModelLater(*model);
+  LOG(INFO) << "child " << model.id << " (attempt " << model.attempts << ", "
+            << model.mutation << ") -> worker " << worker_id;
+  writes->push_back(is_new ? store_->InsertChildLater(model, Counters())
+                           : store_->UpdateModelLater(model));
+}
+
+void Search::ReturnToQueueLocked(const Lease& lease, bool charge,
+                                 const std::string& why, Writes* writes) {
+  auto it = unfinished_.find(lease.child);
+  CHECK(it != unfinished_.end()) << "lease of finished child " << lease.child;
+  Child& child = it->second;
+  if (charge) child.record.failures += 1;
+  LOG(WARNING) << "child " << lease.child << " attempt " << lease.attempt
+               << " on worker " << lease.worker_id << " ends: " << why
+               << (charge ? absl::StrFormat(" (failure %d of %d)",
+                                            child.record.failures,
+                                            options_.max_attempts)
+                          : std::string(" (not charged)"));
+  if (charge && child.record.failures >= options_.max_attempts) {
+    GiveUpLocked(child, absl::StrFormat("given up after %d failed attempts: %s",
+                                        child.record.failures, why),
+                 writes);
+    return;
+  }
+  child.record.state = ModelState::kPending;
+  writes->push_back(store_->UpdateModelLater(child.record));
+  queue_.push_front(lease.child);
+}
+
+void Search::GiveUpLocked(Child& child, const std::string& why, Writes* writes) {
+  ModelRecord& model = child.record;
+  model.state = ModelState::kFailed;
+  model.failure = why;
+  model.finished_at = UnixSeconds(clock_->Now());
+  ++failed_;
+  LOG(WARNING) << "child " << model.id << " failed: " << why;
+  Publish(v1::SearchEvent::FAILED, model, why);
+  writes->push_back(store_->UpdateModelLater(model));
+  unfinished_.erase(model.id);
 }
 
 absl::StatusOr<bool> Search::ReportProgress(const v1::ProgressReport& report) {
   absl::MutexLock lock(&mu_);
-  auto worker = workers_.find(report.worker_id());
-  if (worker == workers_.end()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "unknown worker '", report.worker_id(), "'; call Register first"));
+  const absl::Time now = clock_->Now();
+  RETURN_IF_ERROR(SeenLocked(report.worker_id(), now).status());
+  if (report.model_id() >= engine_.next_id()) {
+    return absl::NotFoundError(absl::StrCat("no child with id ", report.model_id()));
   }
-  const absl::Time now = absl::Now();
-  worker->second.last_seen = now;
-  auto lease = leases_.find(report.model_id());
-  const bool current = lease != leases_.end() &&
-                       lease->second.worker_id == report.worker_id() &&
-                       lease->second.attempt == report.attempt();
-  if (!current) {
+  if (!report.search_id().empty() && report.search_id() != search_id_) {
+    return true;  // a task of another search: moot here
+  }
+  if (!leases_.Renew(report.model_id(), report.worker_id(), report.attempt(), now)) {
     // Reassigned, finished elsewhere, or stopped: this attempt is moot.
     return true;
   }
-  lease->second.deadline = now + options_.lease_timeout;
   unfinished_.at(report.model_id()).record.epoch = report.epoch();
   store_->UpdateProgressAsync(report.model_id(), report.epoch());
-  return run_state_ == RunState::kStopped;
+  return false;
 }
 
 absl::StatusOr<bool> Search::ReportResult(const v1::ResultReport& report,
                                           v1::GetTaskResponse* next) {
-  std::future<absl::Status> result_write;
-  std::future<absl::Status> next_write;
+  Writes writes;
   bool recorded = false;
   {
     absl::MutexLock lock(&mu_);
-    auto worker_it = workers_.find(report.worker_id());
-    if (worker_it == workers_.end()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "unknown worker '", report.worker_id(), "'; call Register first"));
+    const absl::Time now = clock_->Now();
+    ASSIGN_OR_RETURN(WorkerState * worker, SeenLocked(report.worker_id(), now));
+    if (report.search_id() != search_id_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the result of child ", report.model_id(), " belongs to search '",
+          report.search_id().substr(0, 64), "'; this controller runs search '",
+          search_id_, "'"));
     }
-    const absl::Time now = absl::Now();
-    worker_it->second.last_seen = now;
-    ASSIGN_OR_RETURN(result_write,
-                     RecordResult(report, worker_it->second, now, &recorded));
+    const bool current_process = ObserveIncarnationLocked(
+        report.worker_id(), *worker, report.view().incarnation(), &writes);
+    // The view first: it still lists the reported task, whose lease is
+    // renewed, not cancelled.
+    std::vector<HeldTaskRef> cancel;
+    if (current_process) {
+      cancel = ReconcileLocked(report.worker_id(), report.view(), now, &writes);
+    }
+    absl::StatusOr<Child*> child = ResultChildLocked(report);
+    if (!child.ok()) {
+      WaitDurable(writes, "reconciling a worker");
+      return child.status();
+    }
+    if (*child == nullptr) {
+      LOG(INFO) << "duplicate result for child " << report.model_id()
+                << " from worker " << report.worker_id() << " (attempt "
+                << report.attempt() << ") ignored: already finished";
+    } else if (report.ok()) {
+      CompleteLocked(**child, report, now, &writes);
+      ++worker->completed;
+      recorded = true;
+    } else {
+      recorded = FailAttemptLocked(**child, report, now, &writes);
+    }
     if (next != nullptr) {
-      next_write = AssignTask(worker_it->first, worker_it->second, now, next);
+      if (current_process) {
+        cancel.erase(std::remove(cancel.begin(), cancel.end(),
+                                 HeldTaskRef{report.model_id(), report.attempt()}),
+                     cancel.end());
+        AddCancels(cancel, next->mutable_cancel());
+        AssignTaskLocked(report.worker_id(), report.view(), now, next, &writes);
+      } else {
+        next->set_retry_after_ms(static_cast<int32_t>(
+            absl::ToInt64Milliseconds(options_.retry_after)));
+      }
     }
   }
-  // Both writes were queued in order under mu_, so one group commit usually
-  // covers them: the worker's next child costs no extra fsync.
-  if (result_write.valid()) CheckDurable(result_write.get(), "recording a result");
-  if (next_write.valid()) CheckDurable(next_write.get(), "handing out a child");
+  // The writes were queued in order under mu_, so one group commit usually
+  // covers them all: the worker's next child costs no extra fsync.
+  WaitDurable(writes, "recording a result");
   return recorded;
 }
 
-absl::StatusOr<std::future<absl::Status>> Search::RecordResult(
-    const v1::ResultReport& report, WorkerState& worker, absl::Time now,
-    bool* recorded) {
-  std::future<absl::Status> write;
-  worker.running.erase(report.model_id());
-  auto it = unfinished_.find(report.model_id());
-  if (it == unfinished_.end()) {
-    if (report.model_id() < 1 || report.model_id() >= engine_.next_id()) {
-      return absl::NotFoundError(
-          absl::StrCat("no child with id ", report.model_id()));
-    }
-    LOG(WARNING) << "duplicate result for child " << report.model_id()
-                 << " from worker " << report.worker_id() << " (attempt "
-                 << report.attempt() << ") ignored: already finished";
-    *recorded = false;
-    return write;
+absl::StatusOr<Search::Child*> Search::ResultChildLocked(
+    const v1::ResultReport& report) {
+  if (report.model_id() < 1 || report.model_id() >= engine_.next_id()) {
+    return absl::NotFoundError(absl::StrCat("no child with id ", report.model_id()));
   }
-  ModelRecord& model = it->second.record;
-  if (report.attempt() < 1 || report.attempt() > model.attempts) {
+  auto it = unfinished_.find(report.model_id());
+  if (it == unfinished_.end()) return nullptr;  // finished: a duplicate
+  Child& child = it->second;
+  if (report.attempt() < 1 || report.attempt() > child.record.attempts) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "child %d has had %d attempt(s); attempt %d does not exist",
-        model.id, model.attempts, report.attempt()));
+        child.record.id, child.record.attempts, report.attempt()));
   }
-  // The first result wins, even from an attempt that was reassigned.
-  auto lease = leases_.find(model.id);
-  if (lease != leases_.end()) {
-    if (lease->second.worker_id != report.worker_id()) {
-      auto other = workers_.find(lease->second.worker_id);
-      if (other != workers_.end()) other->second.running.erase(model.id);
-    }
-    leases_.erase(lease);
+  auto holder = child.holders.find(report.attempt());
+  if (holder == child.holders.end() || holder->second != report.worker_id()) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "worker %s did not hold attempt %d of child %d; its result does not "
+        "count",
+        report.worker_id(), report.attempt(), child.record.id));
   }
-  queue_.erase(std::remove(queue_.begin(), queue_.end(), model.id),
-               queue_.end());
+  return &child;
+}
+
+void Search::CompleteLocked(Child& child, const v1::ResultReport& report,
+                            absl::Time now, Writes* writes) {
+  ModelRecord& model = child.record;
+  // The first success wins, even from an attempt whose lease went to
+  // another worker since; that worker is told to cancel at its next report.
+  leases_.Release(model.id);
+  queue_.erase(std::remove(queue_.begin(), queue_.end(), model.id), queue_.end());
   model.worker_id = report.worker_id();
   model.finished_at = UnixSeconds(now);
   model.evaluator = report.evaluator();
   if (!report.evaluator().empty()) evaluators_.insert(report.evaluator());
-  if (report.ok()) {
-    model.state = ModelState::kDone;
-    model.fitness = report.fitness();
-    model.parameters = report.parameters();
-    model.multiply_adds = report.multiply_adds();
-    model.train_seconds = report.train_seconds();
-    model.failure.clear();
-    const std::optional<int64_t> died =
-        engine_.AddResult(model.id, it->second.genotype, model.fitness);
-    model.alive = true;
-    model.completion_seq = engine_.completed();
-    write = store_->RecordCompletionLater(model, died, Counters());
-    ++worker.completed;
-    if (!best_.has_value() || model.fitness > best_->fitness) best_ = model;
-    completion_times_.push_back(model.finished_at);
-    while (completion_times_.size() > kCompletionWindow) {
-      completion_times_.pop_front();
-    }
-    LOG(INFO) << "child " << model.id << " done by " << report.worker_id()
-              << ": fitness " << model.fitness << " ("
-              << engine_.completed() << "/" << options_.engine.budget << ")";
-    Publish(v1::SearchEvent::COMPLETED, model, "");
-    unfinished_.erase(it);
-    *recorded = true;
-  } else {
-    const bool final = report.diverged() || model.attempts >= options_.max_attempts;
-    model.failure = report.failure().empty() ? "unknown failure" : report.failure();
-    if (final) {
-      if (!report.diverged()) {
-        model.failure = absl::StrFormat("given up after %d attempts: %s",
-                                        model.attempts, model.failure);
-      }
-      model.state = ModelState::kFailed;
-      ++failed_;
-      LOG(WARNING) << "child " << model.id << " failed: " << model.failure;
-      Publish(v1::SearchEvent::FAILED, model, model.failure);
-      write = store_->UpdateModelLater(model);
-      unfinished_.erase(it);
-    } else {
-      model.state = ModelState::kPending;
-      LOG(WARNING) << "child " << model.id << " attempt " << model.attempts
-                   << " failed on " << report.worker_id() << " ("
-                   << model.failure << "); queued for another worker";
-      write = store_->UpdateModelLater(model);
-      queue_.push_front(model.id);
-    }
-    *recorded = true;
+  model.state = ModelState::kDone;
+  model.fitness = report.fitness();
+  model.parameters = report.parameters();
+  model.multiply_adds = report.multiply_adds();
+  model.train_seconds = report.train_seconds();
+  model.failure.clear();
+  const std::optional<int64_t> died =
+      engine_.AddResult(model.id, child.genotype, model.fitness);
+  model.alive = true;
+  model.completion_seq = engine_.completed();
+  writes->push_back(store_->RecordCompletionLater(model, died, Counters()));
+  if (best_.has_value() && died.has_value() && *died == best_->id) {
+    best_->alive = false;
   }
-  return write;
+  if (!best_.has_value() || model.fitness > best_->fitness) best_ = model;
+  completion_times_.push_back(model.finished_at);
+  while (completion_times_.size() > kCompletionWindow) {
+    completion_times_.pop_front();
+  }
+  LOG(INFO) << "child " << model.id << " done by " << report.worker_id()
+            << ": fitness " << model.fitness << " (" << engine_.completed()
+            << "/" << options_.engine.budget << ")";
+  Publish(v1::SearchEvent::COMPLETED, model, "");
+  unfinished_.erase(model.id);
 }
 
-absl::StatusOr<bool> Search::Heartbeat(const std::string& worker_id) {
-  absl::MutexLock lock(&mu_);
-  auto worker = workers_.find(worker_id);
-  if (worker == workers_.end()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("unknown worker '", worker_id, "'; call Register first"));
+bool Search::FailAttemptLocked(Child& child, const v1::ResultReport& report,
+                               absl::Time now, Writes* writes) {
+  ModelRecord& model = child.record;
+  if (!leases_.IsCurrent(model.id, report.worker_id(), report.attempt())) {
+    LOG(INFO) << "stale failure of child " << model.id << " attempt "
+              << report.attempt() << " from " << report.worker_id()
+              << " ignored: that attempt no longer holds the child";
+    return false;
   }
-  const absl::Time now = absl::Now();
-  worker->second.last_seen = now;
-  for (int64_t id : worker->second.running) {
-    auto lease = leases_.find(id);
-    if (lease != leases_.end() && lease->second.worker_id == worker_id) {
-      lease->second.deadline = now + options_.lease_timeout;
-    }
+  const Lease lease = *leases_.Release(model.id);
+  model.failure = report.failure().empty() ? "unknown failure" : report.failure();
+  model.evaluator = report.evaluator();
+  if (report.diverged()) {
+    model.finished_at = UnixSeconds(now);
+    GiveUpLocked(child, model.failure, writes);
+    return true;
   }
-  return engine_.Finished();
+  ReturnToQueueLocked(lease, /*charge=*/!report.preempted(), model.failure,
+                      writes);
+  return true;
 }
 
-void Search::ExpireLeases(absl::Time now) {
-  std::vector<std::future<absl::Status>> writes;
+absl::StatusOr<v1::HeartbeatResponse> Search::Heartbeat(
+    const v1::HeartbeatRequest& request) {
+  v1::HeartbeatResponse response;
+  Writes writes;
   {
     absl::MutexLock lock(&mu_);
-    for (auto it = leases_.begin(); it != leases_.end();) {
-      if (it->second.deadline > now) {
-        ++it;
-        continue;
-      }
-      ModelRecord& model = unfinished_.at(it->first).record;
-      auto worker = workers_.find(it->second.worker_id);
-      if (worker != workers_.end()) worker->second.running.erase(model.id);
-      LOG(WARNING) << "lease of child " << model.id << " on worker "
-                   << it->second.worker_id << " expired (attempt "
-                   << model.attempts << ")";
-      if (model.attempts >= options_.max_attempts) {
-        model.state = ModelState::kFailed;
-        model.failure = absl::StrFormat(
-            "given up after %d attempts: worker %s went silent",
-            model.attempts, it->second.worker_id);
-        ++failed_;
-        Publish(v1::SearchEvent::FAILED, model, model.failure);
-        writes.push_back(store_->UpdateModelLater(model));
-        unfinished_.erase(model.id);
-      } else {
-        model.state = ModelState::kPending;
-        writes.push_back(store_->UpdateModelLater(model));
-        queue_.push_front(model.id);
-      }
-      it = leases_.erase(it);
+    const absl::Time now = clock_->Now();
+    ASSIGN_OR_RETURN(WorkerState * worker, SeenLocked(request.worker_id(), now));
+    if (!ObserveIncarnationLocked(request.worker_id(), *worker,
+                                  request.view().incarnation(), &writes)) {
+      return absl::AbortedError("request of a superseded worker process");
+    }
+    AddCancels(ReconcileLocked(request.worker_id(), request.view(), now, &writes),
+               response.mutable_cancel());
+    response.set_search_finished(engine_.Finished());
+  }
+  WaitDurable(writes, "reconciling a worker");
+  return response;
+}
+
+void Search::ExpireLeases() {
+  Writes writes;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const Lease& lease : leases_.TakeExpired(clock_->Now())) {
+      ReturnToQueueLocked(
+          lease, /*charge=*/true,
+          absl::StrCat("lease expired (worker ", lease.worker_id, " went silent)"),
+          &writes);
     }
   }
-  for (auto& w : writes) CheckDurable(w.get(), "expiring a lease");
+  WaitDurable(writes, "expiring a lease");
+}
+
+absl::Status Search::CheckInvariants() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(leases_.CheckInvariants());
+  std::set<int64_t> queued;
+  for (int64_t id : queue_) {
+    if (!queued.insert(id).second) {
+      return absl::InternalError(absl::StrCat("child ", id, " is queued twice"));
+    }
+  }
+  for (const auto& [id, child] : unfinished_) {
+    const Lease* lease = leases_.Find(id);
+    const bool in_queue = queued.count(id) > 0;
+    if ((lease != nullptr) == in_queue) {
+      return absl::InternalError(absl::StrCat(
+          "child ", id, lease != nullptr ? " is queued and leased"
+                                         : " is neither queued nor leased"));
+    }
+    const ModelState expected =
+        lease != nullptr ? ModelState::kRunning : ModelState::kPending;
+    if (child.record.state != expected) {
+      return absl::InternalError(absl::StrCat(
+          "child ", id, " is ", ModelStateName(child.record.state), " but ",
+          lease != nullptr ? "leased" : "queued"));
+    }
+    if (lease != nullptr && lease->attempt != child.record.attempts) {
+      return absl::InternalError(absl::StrCat(
+          "child ", id, " is leased in attempt ", lease->attempt,
+          " but its latest attempt is ", child.record.attempts));
+    }
+    if (child.record.failures >= options_.max_attempts) {
+      return absl::InternalError(absl::StrCat(
+          "child ", id, " is unfinished with ", child.record.failures,
+          " charged failures"));
+    }
+  }
+  for (int64_t id : queued) {
+    if (unfinished_.count(id) == 0) {
+      return absl::InternalError(absl::StrCat("finished child ", id, " is queued"));
+    }
+  }
+  for (const auto& [id, lease] : leases_.leases()) {
+    if (unfinished_.count(id) == 0) {
+      return absl::InternalError(absl::StrCat("finished child ", id, " is leased"));
+    }
+  }
+  if (engine_.completed() > options_.engine.budget) {
+    return absl::InternalError(absl::StrCat(engine_.completed(),
+                                            " children completed; budget ",
+                                            options_.engine.budget));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<Lease> Search::Leases() {
+  absl::MutexLock lock(&mu_);
+  std::vector<Lease> out;
+  for (const auto& [id, lease] : leases_.leases()) out.push_back(lease);
+  return out;
 }
 
 }  // namespace amoeba

@@ -1,16 +1,27 @@
 // One running search: the engine, the store, the queue of children waiting
-// for a worker, leases of running children, and the workers. The gRPC
-// service is a thin layer over this class.
+// for a worker, the leases of running children (LeaseTable), and the
+// workers. The gRPC service is a thin layer over this class; the protocol
+// simulation (simulation/) drives it directly.
+//
+// Invariants (checked by CheckInvariants(), kept by the *Locked helpers):
+//  * every unfinished child is either queued (state pending) or leased
+//    (state running, lease attempt == its latest attempt), never both, and
+//    at most once in the queue;
+//  * a result counts only from the worker that held that attempt of the
+//    child; a success counts once (the first durable one wins, even from an
+//    attempt whose lease was since given to another worker); a failure acts
+//    only when it comes from the current lease, so a stale attempt never
+//    disturbs a newer one;
+//  * a child fails for good when it diverges or when max_attempts failures
+//    were charged to it; preemption (a worker stopping, an orphaned or
+//    stopped lease) is not charged.
 //
 // Durability: a child is handed out only after its row (and the engine
-// counters) are durable; a result is acknowledged only after it is durable.
-// Writes are enqueued in the order the in-memory state changed (under mu_)
-// and waited for after mu_ is released, so group commit batches them.
-//
-// Leases: a running child whose worker has been silent (no progress,
-// heartbeat or result) for lease_timeout goes back to the queue for another
-// worker. A late result for it is still accepted once: the first durable
-// result wins; later duplicates are logged and ignored.
+// counters) are durable; a result is acknowledged only after it is durable;
+// a run-state change returns only after it is durable. Writes are enqueued
+// in the order the in-memory state changed (under mu_) and waited for after
+// mu_ is released, so group commit batches them. A failed store write stops
+// the process (LOG(FATAL)): nothing unrecorded is ever acknowledged.
 //
 // Thread safety: all methods may be called from any thread.
 #ifndef AMOEBA_CONTROLLER_SEARCH_H_
@@ -31,7 +42,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 #include "controller/engine.h"
+#include "controller/event_log.h"
+#include "controller/lease_table.h"
 #include "controller/store.h"
 #include "genotype/genotype.h"
 #include "proto/controller.pb.h"
@@ -43,7 +57,8 @@ struct SearchOptions {
   v1::TrainingSettings settings;
   absl::Duration lease_timeout = absl::Seconds(120);
   absl::Duration heartbeat_interval = absl::Seconds(10);
-  // Worker errors (not divergence) tolerated per child before giving it up.
+  // Failures charged to a child (worker errors, silence; not divergence,
+  // not preemption) before it is given up.
   int max_attempts = 3;
   // What GetTask tells a worker to wait when it has nothing to hand out.
   absl::Duration retry_after = absl::Seconds(1);
@@ -59,29 +74,41 @@ std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
 class Search {
  public:
   // Opens the search stored in `store` (new or resumed). FailedPrecondition
-  // when the stored configuration contradicts `options`.
+  // when the stored configuration contradicts `options`; DataLoss when the
+  // store's content cannot be the state of a search. `clock` must outlive
+  // the search (Clock::Real() by default).
   static absl::StatusOr<std::unique_ptr<Search>> Open(
-      const SearchOptions& options, std::unique_ptr<Store> store);
+      const SearchOptions& options, std::unique_ptr<Store> store,
+      Clock* clock = Clock::Real());
 
   // ---- worker side ----
+  // A request whose WorkerView comes from an older incarnation of the worker
+  // than one already seen is answered Aborted and changes nothing (GetTask,
+  // Heartbeat); a result from it is still considered.
   absl::Status Register(const v1::RegisterRequest& request);
-  absl::StatusOr<v1::GetTaskResponse> GetTask(const std::string& worker_id);
-  // Returns whether the worker should cancel this task.
+  absl::StatusOr<v1::GetTaskResponse> GetTask(const v1::GetTaskRequest& request);
+  // Returns whether the worker should cancel this task. NotFound for a
+  // child that never existed.
   absl::StatusOr<bool> ReportProgress(const v1::ProgressReport& report);
-  // Returns whether the result was recorded (false: duplicate). When `next`
-  // is not null, the worker's next task is assigned too, exactly as GetTask
-  // would, and written to *next; both are durable on return. `next` is left
-  // untouched when an error is returned.
+  // Returns whether the result was recorded (false: a duplicate, or a stale
+  // failure). InvalidArgument for a result of another search or an attempt
+  // that does not exist; PermissionDenied when the worker never held that
+  // attempt. When `next` is not null, the worker's next task is assigned
+  // too, exactly as GetTask would, and written to *next; both are durable
+  // on return. `next` is left untouched when an error is returned.
   absl::StatusOr<bool> ReportResult(const v1::ResultReport& report,
                                     v1::GetTaskResponse* next = nullptr);
-  absl::StatusOr<bool> Heartbeat(const std::string& worker_id);
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(
+      const v1::HeartbeatRequest& request);
 
-  // ---- operator side ----
+  // ---- operator side (search_operator.cc) ----
   v1::SearchStatus Status();
   absl::StatusOr<v1::ListModelsResponse> ListModels(
       const v1::ListModelsRequest& request);
   absl::StatusOr<v1::GetModelResponse> GetModel(int64_t id);
   v1::ListWorkersResponse ListWorkers();
+  // Each returns the new state once it is durable. Stop also releases every
+  // lease: running children stop at their next report and wait, pending.
   absl::StatusOr<std::string> Pause();
   absl::StatusOr<std::string> Resume();
   absl::StatusOr<std::string> Stop();
@@ -91,23 +118,25 @@ class Search {
   std::vector<v1::SearchEvent> WaitEvents(int64_t* after, absl::Duration timeout);
   int64_t LatestEventSequence();
 
-  // Requeues children whose lease expired at `now`. Called periodically by
-  // the server; public for tests.
-  void ExpireLeases(absl::Time now);
+  // Requeues (or gives up) children whose lease expired by the clock's now.
+  // Called periodically by the server; public for tests.
+  void ExpireLeases();
 
   const SearchOptions& options() const { return options_; }
+  const std::string& search_id() const { return search_id_; }
   bool Finished();
 
+  // Internal naming the first broken invariant (see the file comment); for
+  // tests and the simulation.
+  absl::Status CheckInvariants();
+  // The leases now held, for tests and the simulation.
+  std::vector<Lease> Leases();
+
  private:
-  struct Lease {
-    std::string worker_id;
-    int attempt = 0;
-    absl::Time deadline;
-  };
   struct WorkerState {
     v1::RegisterRequest registration;
     absl::Time last_seen;
-    std::set<int64_t> running;
+    uint64_t incarnation = 0;  // the newest seen
     int64_t completed = 0;
   };
   // A child not yet finished, with its genotype parsed once: tasks and the
@@ -115,44 +144,84 @@ class Search {
   struct Child {
     ModelRecord record;
     Genotype genotype;
+    // Who held which attempt; after a controller restart only the latest
+    // attempt is known (from the stored row).
+    std::map<int, std::string> holders;
   };
   enum class RunState { kRunning, kPaused, kStopped };
+  using Writes = std::vector<std::future<absl::Status>>;
 
   Search(const SearchOptions& options, std::unique_ptr<Store> store,
-         Engine engine);
-  // Hands `worker` its next child (or says why not) in *response. Returns the
-  // store write to wait for after releasing mu_; invalid when nothing was
-  // written.
-  std::future<absl::Status> AssignTask(const std::string& worker_id,
-                                       WorkerState& worker, absl::Time now,
-                                       v1::GetTaskResponse* response)
+         Engine engine, Clock* clock, std::string search_id);
+
+  // Worker bookkeeping: the worker must be registered. Returns it, with
+  // last_seen updated.
+  absl::StatusOr<WorkerState*> SeenLocked(const std::string& worker_id,
+                                          absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Applies a result to the engine and the records; *recorded is false for a
-  // duplicate. Returns the store write to wait for (invalid when none), or
-  // NotFound / InvalidArgument for an unknown child or attempt.
-  absl::StatusOr<std::future<absl::Status>> RecordResult(
-      const v1::ResultReport& report, WorkerState& worker, absl::Time now,
-      bool* recorded) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Rebuilds the scheduler's state (queue, counts, best, rate window) from
-  // the store with bounded queries, not by reading the whole history.
+  // Whether a request of `incarnation` is current (not from an older
+  // incarnation). A newer incarnation releases the older ones' leases.
+  bool ObserveIncarnationLocked(const std::string& worker_id,
+                                WorkerState& worker, uint64_t incarnation,
+                                Writes* writes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies a worker's view: orphaned leases go back to the queue (not
+  // charged); returns the held tasks to cancel.
+  std::vector<HeldTaskRef> ReconcileLocked(const std::string& worker_id,
+                                           const v1::WorkerView& view,
+                                           absl::Time now, Writes* writes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands the worker its next child (or says why not) in *response.
+  void AssignTaskLocked(const std::string& worker_id, const v1::WorkerView& view,
+                        absl::Time now, v1::GetTaskResponse* response,
+                        Writes* writes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The next child to hand out (queued first, else a new one), or null.
+  Child* NextChildLocked(absl::Time now, bool* is_new)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A released lease's child goes back to the queue, or fails for good when
+  // `charge` brings its failures to max_attempts.
+  void ReturnToQueueLocked(const Lease& lease, bool charge,
+                           const std::string& why, Writes* writes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The result path, in parts: which child and whether this worker may
+  // report it; then success or failure.
+  absl::StatusOr<Child*> ResultChildLocked(const v1::ResultReport& report)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CompleteLocked(Child& child, const v1::ResultReport& report,
+                      absl::Time now, Writes* writes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Returns whether the failure acted (false: stale).
+  bool FailAttemptLocked(Child& child, const v1::ResultReport& report,
+                         absl::Time now, Writes* writes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void GiveUpLocked(Child& child, const std::string& why, Writes* writes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Rebuilds the scheduler's state (queue, restored leases, counts, best,
+  // rate window) from the store with bounded queries, not by reading the
+  // whole history.
   absl::Status Recover() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::Task MakeTask(const Child& child) const;
   EngineCounters Counters() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Publish(v1::SearchEvent::Kind kind, const ModelRecord& model,
-               const std::string& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+               const std::string& message);
   std::string StateName() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::string> SetRunState(RunState state);
   int64_t InFlight() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return static_cast<int64_t>(queue_.size() + leases_.size());
+    return static_cast<int64_t>(unfinished_.size());
   }
   bool WorkerOnline(const WorkerState& w, absl::Time now) const;
   static double UnixSeconds(absl::Time t) {
     return absl::ToDoubleSeconds(t - absl::UnixEpoch());
   }
+  // Waits for the writes; a failure stops the process (see file comment).
+  static void WaitDurable(Writes& writes, const char* what);
 
   // Constant after construction.
   const SearchOptions options_;
   const std::unique_ptr<Store> store_;
+  Clock* const clock_;
+  const std::string search_id_;
+  EventLog events_;
 
   absl::Mutex mu_;
   Engine engine_ ABSL_GUARDED_BY(mu_);
@@ -160,14 +229,12 @@ class Search {
   // Children not yet finished: waiting in queue_ or leased.
   std::map<int64_t, Child> unfinished_ ABSL_GUARDED_BY(mu_);
   std::deque<int64_t> queue_ ABSL_GUARDED_BY(mu_);
-  std::map<int64_t, Lease> leases_ ABSL_GUARDED_BY(mu_);
+  LeaseTable leases_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, WorkerState> workers_ ABSL_GUARDED_BY(mu_);
   int64_t failed_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<ModelRecord> best_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> evaluators_ ABSL_GUARDED_BY(mu_);
   std::deque<double> completion_times_ ABSL_GUARDED_BY(mu_);  // unix seconds
-  std::deque<std::pair<int64_t, v1::SearchEvent>> events_ ABSL_GUARDED_BY(mu_);
-  int64_t event_sequence_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace amoeba

@@ -17,7 +17,6 @@
 namespace amoeba {
 namespace {
 
-constexpr size_t kMaxEvents = 1000;
 constexpr int kMaxPageSize = 1000;
 
 void ToSummary(const ModelRecord& m, v1::ModelSummary* out) {
@@ -39,6 +38,7 @@ void ToSummary(const ModelRecord& m, v1::ModelSummary* out) {
   out->set_failure(m.failure);
   out->set_evaluator(m.evaluator);
   out->set_epoch(m.epoch);
+  out->set_failures(m.failures);
 }
 
 }  // namespace
@@ -71,8 +71,7 @@ void Search::Publish(v1::SearchEvent::Kind kind, const ModelRecord& model,
   event.set_kind(kind);
   ToSummary(model, event.mutable_model());
   event.set_message(message);
-  events_.emplace_back(++event_sequence_, std::move(event));
-  while (events_.size() > kMaxEvents) events_.pop_front();
+  events_.Publish(std::move(event));
 }
 
 v1::SearchStatus Search::Status() {
@@ -94,6 +93,7 @@ v1::SearchStatus Search::Status() {
       std::max<int64_t>(0, options_.engine.budget - engine_.completed()));
   status.set_pending(static_cast<int64_t>(queue_.size()));
   status.set_running(static_cast<int64_t>(leases_.size()));
+  status.set_search_id(search_id_);
   status.set_failed(failed_);
   if (best_.has_value()) ToSummary(*best_, status.mutable_best());
   std::vector<double> fitness;
@@ -105,7 +105,7 @@ v1::SearchStatus Search::Status() {
     status.set_population_max(fitness.back());
     status.set_population_median(fitness[fitness.size() / 2]);
   }
-  const absl::Time now = absl::Now();
+  const absl::Time now = clock_->Now();
   if (completion_times_.size() >= 2) {
     const double span = UnixSeconds(now) - completion_times_.front();
     if (span > 0) {
@@ -118,7 +118,7 @@ v1::SearchStatus Search::Status() {
   int busy = 0;
   for (const auto& [id, w] : workers_) {
     if (WorkerOnline(w, now)) ++online;
-    if (!w.running.empty()) ++busy;
+    if (!leases_.ChildrenOf(id).empty()) ++busy;
   }
   status.set_workers_online(online);
   status.set_workers_busy(busy);
@@ -197,7 +197,7 @@ absl::StatusOr<v1::GetModelResponse> Search::GetModel(int64_t id) {
 v1::ListWorkersResponse Search::ListWorkers() {
   absl::MutexLock lock(&mu_);
   v1::ListWorkersResponse response;
-  const absl::Time now = absl::Now();
+  const absl::Time now = clock_->Now();
   for (const auto& [id, w] : workers_) {
     v1::WorkerInfo* info = response.add_workers();
     info->set_worker_id(id);
@@ -206,7 +206,7 @@ v1::ListWorkersResponse Search::ListWorkers() {
     info->set_capacity(w.registration.capacity());
     info->set_evaluator(w.registration.evaluator());
     info->set_online(WorkerOnline(w, now));
-    for (int64_t r : w.running) info->add_running(r);
+    for (int64_t r : leases_.ChildrenOf(id)) info->add_running(r);
     info->set_last_seen(UnixSeconds(w.last_seen));
     info->set_completed(w.completed);
   }
@@ -215,6 +215,7 @@ v1::ListWorkersResponse Search::ListWorkers() {
 
 absl::StatusOr<std::string> Search::SetRunState(RunState state) {
   std::string name;
+  Writes writes;
   {
     absl::MutexLock lock(&mu_);
     if (run_state_ == RunState::kStopped && state != RunState::kStopped) {
@@ -224,10 +225,22 @@ absl::StatusOr<std::string> Search::SetRunState(RunState state) {
     }
     run_state_ = state;
     name = StateName();
+    if (state == RunState::kStopped) {
+      // Nothing runs on after Stop: each holder is told to cancel at its
+      // next report, and the children wait, pending, uncharged.
+      for (const Lease& lease : leases_.ReleaseAll()) {
+        ReturnToQueueLocked(lease, /*charge=*/false, "the search was stopped",
+                            &writes);
+      }
+    }
+    // Queued under mu_, so concurrent changes commit in the order they
+    // were made and a restart restores the last one.
+    writes.push_back(
+        store_->PutMetaLater("state", name == "finished" ? "running" : name));
     ModelRecord none;
     Publish(v1::SearchEvent::STATE_CHANGED, none, name);
   }
-  RETURN_IF_ERROR(store_->PutMeta("state", name == "finished" ? "running" : name));
+  WaitDurable(writes, "changing the run state");
   LOG(INFO) << "search " << name;
   return name;
 }
@@ -236,25 +249,11 @@ absl::StatusOr<std::string> Search::Pause() { return SetRunState(RunState::kPaus
 absl::StatusOr<std::string> Search::Resume() { return SetRunState(RunState::kRunning); }
 absl::StatusOr<std::string> Search::Stop() { return SetRunState(RunState::kStopped); }
 
-int64_t Search::LatestEventSequence() {
-  absl::MutexLock lock(&mu_);
-  return event_sequence_;
-}
+int64_t Search::LatestEventSequence() { return events_.Latest(); }
 
 std::vector<v1::SearchEvent> Search::WaitEvents(int64_t* after,
                                                 absl::Duration timeout) {
-  std::vector<v1::SearchEvent> out;
-  const int64_t since = *after;
-  absl::MutexLock lock(&mu_);
-  auto has_new = [this, since]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return event_sequence_ > since;
-  };
-  mu_.AwaitWithTimeout(absl::Condition(&has_new), timeout);
-  for (const auto& [seq, event] : events_) {
-    if (seq > since) out.push_back(event);
-  }
-  *after = event_sequence_;
-  return out;
+  return events_.Wait(after, timeout);
 }
 
 }  // namespace amoeba

@@ -35,6 +35,24 @@ grpc::Status CheckWorkerId(const std::string& id) {
   return grpc::Status::OK;
 }
 
+// A worker holds at most as many tasks as it has slots (1024 at most) plus
+// results waiting for delivery; the bound keeps a hostile view cheap.
+constexpr int kMaxHeldTasks = 4096;
+
+grpc::Status CheckView(const v1::WorkerView& view) {
+  if (view.held_size() > kMaxHeldTasks) {
+    return Invalid(absl::StrFormat("view holds %d tasks; the limit is %d",
+                                   view.held_size(), kMaxHeldTasks));
+  }
+  if (view.incarnation() != 0 &&
+      (view.sequence() == 0 || view.settled() >= view.sequence())) {
+    return Invalid(absl::StrFormat(
+        "view: sequence must be >= 1 and settled < sequence, got %d and %d",
+        view.sequence(), view.settled()));
+  }
+  return grpc::Status::OK;
+}
+
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
@@ -81,6 +99,7 @@ grpc::Status ControllerService::Register(grpc::ServerContext* context,
                                    request->capacity()));
   }
   if (auto s = search_->Register(*request); !s.ok()) return ToGrpcStatus(s);
+  response->set_search_id(search_->search_id());
   response->set_heartbeat_interval_ms(static_cast<int32_t>(
       absl::ToInt64Milliseconds(search_->options().heartbeat_interval)));
   response->set_lease_timeout_ms(static_cast<int32_t>(
@@ -93,7 +112,8 @@ grpc::Status ControllerService::GetTask(grpc::ServerContext* context,
                                         v1::GetTaskResponse* response) {
   if (auto s = Authorize(context); !s.ok()) return s;
   if (auto s = CheckWorkerId(request->worker_id()); !s.ok()) return s;
-  auto task = search_->GetTask(request->worker_id());
+  if (auto s = CheckView(request->view()); !s.ok()) return s;
+  auto task = search_->GetTask(*request);
   if (!task.ok()) return ToGrpcStatus(task.status());
   *response = std::move(*task);
   return grpc::Status::OK;
@@ -138,6 +158,7 @@ grpc::Status ControllerService::ReportResult(grpc::ServerContext* context,
   if (request->failure().size() > 4096) {
     return Invalid("failure text is longer than 4096 bytes");
   }
+  if (auto s = CheckView(request->view()); !s.ok()) return s;
   auto recorded = search_->ReportResult(
       *request, request->next_task() ? response->mutable_next() : nullptr);
   if (!recorded.ok()) return ToGrpcStatus(recorded.status());
@@ -150,9 +171,10 @@ grpc::Status ControllerService::Heartbeat(grpc::ServerContext* context,
                                           v1::HeartbeatResponse* response) {
   if (auto s = Authorize(context); !s.ok()) return s;
   if (auto s = CheckWorkerId(request->worker_id()); !s.ok()) return s;
-  auto finished = search_->Heartbeat(request->worker_id());
-  if (!finished.ok()) return ToGrpcStatus(finished.status());
-  response->set_search_finished(*finished);
+  if (auto s = CheckView(request->view()); !s.ok()) return s;
+  auto answer = search_->Heartbeat(*request);
+  if (!answer.ok()) return ToGrpcStatus(answer.status());
+  *response = std::move(*answer);
   return grpc::Status::OK;
 }
 
@@ -303,7 +325,7 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   ControllerServer* raw = server.get();
   server->lease_thread_ = std::thread([raw, period] {
     while (!raw->stop_leases_.WaitForNotificationWithTimeout(period)) {
-      raw->search_->ExpireLeases(absl::Now());
+      raw->search_->ExpireLeases();
     }
   });
   LOG(INFO) << "controller listening on " << spec.address << ":" << server->port_

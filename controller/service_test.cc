@@ -117,6 +117,7 @@ grpc::Status Report(v1::Controller::Stub& stub, const std::string& worker,
   report.set_diverged(diverged);
   report.set_failure(ok ? "" : "boom");
   report.set_evaluator("test");
+  report.set_search_id(task.search_id());
   return stub.ReportResult(Context().get(), report, ack);
 }
 
@@ -317,9 +318,19 @@ TEST_CASE("A result's ack can carry the worker's next child") {
   report.set_worker_id("w");
   report.set_model_id(first.model_id());
   report.set_attempt(first.attempt());
+  report.set_search_id(first.search_id());
   report.set_ok(true);
   report.set_fitness(0.25);
   report.set_next_task(true);
+  // The worker says it holds the child it reports (request 2; 1 was the
+  // GetTask above, untracked here).
+  v1::WorkerView* view = report.mutable_view();
+  view->set_incarnation(1);
+  view->set_sequence(2);
+  view->set_settled(1);
+  v1::HeldTask* held = view->add_held();
+  held->set_model_id(first.model_id());
+  held->set_attempt(first.attempt());
   v1::ResultAck ack;
   REQUIRE(controller.stub().ReportResult(Context().get(), report, &ack).ok());
   CHECK(ack.recorded());
@@ -332,15 +343,22 @@ TEST_CASE("A result's ack can carry the worker's next child") {
   CHECK(status.done() == 1);
   CHECK(status.running() == 1);
 
-  // A duplicate still answers with the worker's current child (its slot is
-  // busy), not a new one.
+  // The ack was lost: the worker sends the report again (request 3, with 2
+  // settled). The child the lost ack carried is an orphan; it is handed out
+  // again, as a new attempt, and never leased twice.
+  view->set_sequence(3);
+  view->set_settled(2);
   v1::ResultAck duplicate;
   REQUIRE(controller.stub().ReportResult(Context().get(), report, &duplicate).ok());
   CHECK_FALSE(duplicate.recorded());
   CHECK(duplicate.next().task().model_id() == second.model_id());
+  CHECK(duplicate.next().task().attempt() == 2);
+  CHECK(controller.search().Status().running() == 1);
+  report.clear_view();
 
   // Without next_task the ack has no next and no child is handed out.
   report.set_model_id(second.model_id());
+  report.set_attempt(2);
   report.set_next_task(false);
   v1::ResultAck plain;
   REQUIRE(controller.stub().ReportResult(Context().get(), report, &plain).ok());
@@ -358,16 +376,70 @@ TEST_CASE("A result's ack can carry the worker's next child") {
         grpc::StatusCode::NOT_FOUND);
 }
 
-TEST_CASE("A worker that reconnects with its id gets its current task back") {
+v1::RegisterRequest Registration(const std::string& id, int capacity,
+                                 uint64_t incarnation) {
+  v1::RegisterRequest request;
+  request.set_worker_id(id);
+  request.set_capacity(capacity);
+  request.set_incarnation(incarnation);
+  return request;
+}
+
+v1::GetTaskResponse GetTaskWithView(v1::Controller::Stub& stub,
+                                    const std::string& id, uint64_t incarnation,
+                                    uint64_t sequence, uint64_t settled,
+                                    const std::vector<v1::Task>& held = {}) {
+  v1::GetTaskRequest request;
+  request.set_worker_id(id);
+  request.mutable_view()->set_incarnation(incarnation);
+  request.mutable_view()->set_sequence(sequence);
+  request.mutable_view()->set_settled(settled);
+  for (const v1::Task& task : held) {
+    v1::HeldTask* h = request.mutable_view()->add_held();
+    h->set_model_id(task.model_id());
+    h->set_attempt(task.attempt());
+  }
+  v1::GetTaskResponse response;
+  REQUIRE(stub.GetTask(Context().get(), request, &response).ok());
+  return response;
+}
+
+TEST_CASE("A restarted two-slot worker never gets one child in both slots") {
   Controller controller(FreshSqlitePath("reconnect.db"), SmallSearch());
-  Register(controller.stub(), "w");
-  const v1::GetTaskResponse a = GetTask(controller.stub(), "w");
-  REQUIRE(a.has_task());
-  Register(controller.stub(), "w");  // the daemon restarted
-  const v1::GetTaskResponse b = GetTask(controller.stub(), "w");
-  REQUIRE(b.has_task());
-  CHECK(b.task().model_id() == a.task().model_id());
-  CHECK(b.task().attempt() == a.task().attempt());
+  v1::RegisterResponse registered;
+  REQUIRE(controller.stub()
+              .Register(Context().get(), Registration("w", 2, 100), &registered)
+              .ok());
+  CHECK_FALSE(registered.search_id().empty());
+  const v1::Task a = GetTaskWithView(controller.stub(), "w", 100, 1, 0).task();
+  const v1::Task b = GetTaskWithView(controller.stub(), "w", 100, 2, 1, {a}).task();
+  CHECK(a.model_id() != b.model_id());
+  CHECK(a.search_id() == registered.search_id());
+  // The daemon restarts (a larger incarnation): its old leases are released
+  // at once, and its two slots, asking together, get two different children.
+  REQUIRE(controller.stub()
+              .Register(Context().get(), Registration("w", 2, 200), &registered)
+              .ok());
+  CHECK(controller.search().Status().running() == 0);
+  const v1::Task c = GetTaskWithView(controller.stub(), "w", 200, 1, 0).task();
+  const v1::Task d = GetTaskWithView(controller.stub(), "w", 200, 2, 0).task();
+  CHECK(c.model_id() != d.model_id());
+  CHECK(std::set<int64_t>{c.model_id(), d.model_id()} ==
+        std::set<int64_t>{a.model_id(), b.model_id()});
+  CHECK(c.attempt() == 2);
+  CHECK(d.attempt() == 2);
+  CHECK(controller.search().Status().running() == 2);
+  CHECK(controller.search().CheckInvariants().ok());
+  // A delayed request of the old process changes nothing.
+  v1::GetTaskRequest stale;
+  stale.set_worker_id("w");
+  stale.mutable_view()->set_incarnation(100);
+  stale.mutable_view()->set_sequence(3);
+  stale.mutable_view()->set_settled(2);
+  v1::GetTaskResponse response;
+  CHECK(controller.stub().GetTask(Context().get(), stale, &response).error_code() ==
+        grpc::StatusCode::ABORTED);
+  CHECK(controller.search().Status().running() == 2);
 }
 
 TEST_CASE("Failures: retried on worker errors, final on divergence, not counted") {
@@ -393,7 +465,7 @@ TEST_CASE("Failures: retried on worker errors, final on divergence, not counted"
   v1::ListModelsResponse models;
   REQUIRE(controller.stub().ListModels(Context("").get(), failed, &models).ok());
   REQUIRE(models.models_size() == 2);
-  CHECK_THAT(models.models(0).failure(), Catch::Contains("given up after 2 attempts: boom"));
+  CHECK_THAT(models.models(0).failure(), Catch::Contains("given up after 2 failed attempts: boom"));
   CHECK(models.models(1).failure() == "boom");
 }
 
@@ -575,20 +647,29 @@ TEST_CASE("A restarted controller resumes the same search") {
     CHECK(status.population_size() == 4);
     CHECK(status.population_max() == Approx(0.6));
     CHECK(status.population_min() == Approx(0.3));  // 1 and 2 died of age
-    CHECK(status.pending() == 1);  // the child that was running
+    // The child that was running keeps its lease: its worker may still
+    // train it and say so.
+    CHECK(status.running() == 1);
+    CHECK(status.pending() == 0);
     CHECK(status.failed() == 1);
     CHECK(status.best().fitness() == Approx(0.6));
     CHECK(status.best().id() == 6);
     REQUIRE(status.evaluators_size() == 1);
     CHECK(status.evaluators(0) == "test");
+    // New children continue the numbering.
     Register(again.stub(), "w2");
-    const v1::Task resumed = GetTask(again.stub(), "w2").task();
+    const v1::Task fresh = GetTask(again.stub(), "w2").task();
+    CHECK(fresh.model_id() == running_id + 1);
+    // "w" comes back without the child (nothing else outstanding): its
+    // lease is released at once and the child runs again.
+    v1::RegisterResponse registered;
+    REQUIRE(again.stub().Register(Context().get(), Registration("w", 1, 7), &registered).ok());
+    const v1::Task resumed = GetTaskWithView(again.stub(), "w", 7, 1, 0).task();
     CHECK(resumed.model_id() == running_id);
     CHECK(resumed.attempt() == 2);
-    // New children continue the numbering.
     v1::ResultAck ack;
-    REQUIRE(Report(again.stub(), "w2", resumed, 0.5, &ack).ok());
-    CHECK(GetTask(again.stub(), "w2").task().model_id() == running_id + 1);
+    REQUIRE(Report(again.stub(), "w", resumed, 0.5, &ack).ok());
+    CHECK(ack.recorded());
   }
   // A contradicting configuration is refused with the setting's name.
   SearchOptions other = SmallSearch();

@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS models (
   failure TEXT NOT NULL,
   evaluator TEXT NOT NULL,
   completion_seq INTEGER NOT NULL,
-  alive INTEGER NOT NULL);
+  alive INTEGER NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS models_by_state ON models(state, fitness);
 CREATE INDEX IF NOT EXISTS models_by_finish ON models(finished_at);
 CREATE INDEX IF NOT EXISTS models_alive ON models(completion_seq) WHERE alive = 1;
@@ -88,6 +89,12 @@ class StatementCache {
   void Put(sqlite3* db, const std::string& sql, sqlite3_stmt* stmt) {
     absl::MutexLock lock(&mu_);
     statements_[{db, sql}] = stmt;
+  }
+  size_t Count(sqlite3* db) {
+    absl::MutexLock lock(&mu_);
+    size_t n = 0;
+    for (const auto& [key, stmt] : statements_) n += key.first == db ? 1 : 0;
+    return n;
   }
   // Finalizes every statement of `db` (before it is closed).
   void Forget(sqlite3* db) {
@@ -182,7 +189,7 @@ absl::Status WriteModel(sqlite3* db, const ModelRecord& m) {
   Statement s(db,
               "INSERT OR REPLACE INTO models VALUES "
               "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
-              "?18,?19,?20)");
+              "?18,?19,?20,?21)");
   s.Bind(1, m.id)
       .Bind(2, m.genotype)
       .Bind(3, m.fingerprint)
@@ -202,7 +209,8 @@ absl::Status WriteModel(sqlite3* db, const ModelRecord& m) {
       .Bind(17, m.failure)
       .Bind(18, m.evaluator)
       .Bind(19, m.completion_seq)
-      .Bind(20, int64_t{m.alive ? 1 : 0});
+      .Bind(20, int64_t{m.alive ? 1 : 0})
+      .Bind(21, int64_t{m.failures});
   return s.Run();
 }
 
@@ -212,6 +220,23 @@ absl::Status WriteCounters(sqlite3* db, const EngineCounters& c) {
   for (int i = 0; i < 4; ++i) s.Bind(i + 1, static_cast<int64_t>(c.rng[i]));
   s.Bind(5, c.next_id).Bind(6, c.completed);
   return s.Run();
+}
+
+// Stores written before a column existed get it (with its default); each
+// added column is appended, so column positions stay fixed.
+absl::Status AddMissingColumns(sqlite3* db) {
+  bool has_failures = false;
+  {
+    Statement columns(db, "SELECT name FROM pragma_table_info('models')");
+    RETURN_IF_ERROR(columns.status());
+    while (sqlite3_step(columns.get()) == SQLITE_ROW) {
+      if (Text(columns.get(), 0) == "failures") has_failures = true;
+    }
+  }
+  if (has_failures) return absl::OkStatus();
+  return Exec(db,
+              "ALTER TABLE models ADD COLUMN failures INTEGER NOT NULL "
+              "DEFAULT 0;");
 }
 
 }  // namespace
@@ -274,6 +299,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   }
   if (!format_check.ok()) return fail(format_check);
   if (auto s = Exec(db, kSchema); !s.ok()) return fail(s);
+  if (auto s = AddMissingColumns(db); !s.ok()) return fail(s);
   if (auto s = Exec(db, "INSERT OR IGNORE INTO meta VALUES ('format', "
                         "'amoeba-store-1');");
       !s.ok()) {
@@ -405,7 +431,7 @@ absl::StatusOr<std::vector<ModelRecord>> Store::LoadModels() {
 
 absl::StatusOr<std::vector<ModelRecord>> Store::QueryModels(
     const std::string& where, const std::string& order_by, int64_t limit,
-    int64_t offset) {
+    int64_t offset, std::optional<int64_t> parameter) {
   const std::string sql = absl::StrCat(
       "SELECT * FROM models", where.empty() ? "" : " WHERE ", where,
       " ORDER BY ", order_by.empty() ? "id" : order_by, " LIMIT ?1 OFFSET ?2");
@@ -413,6 +439,7 @@ absl::StatusOr<std::vector<ModelRecord>> Store::QueryModels(
   Statement s(db_, sql);
   RETURN_IF_ERROR(s.status());
   s.Bind(1, limit).Bind(2, offset);
+  if (parameter.has_value()) s.Bind(3, *parameter);
   std::vector<ModelRecord> models;
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
@@ -438,6 +465,7 @@ absl::StatusOr<std::vector<ModelRecord>> Store::QueryModels(
     m.evaluator = Text(r, 17);
     m.completion_seq = sqlite3_column_int64(r, 18);
     m.alive = sqlite3_column_int(r, 19) != 0;
+    m.failures = sqlite3_column_int(r, 20);
     models.push_back(std::move(m));
   }
   if (rc != SQLITE_DONE) return SqliteError(db_, "reading models");
@@ -484,10 +512,15 @@ absl::StatusOr<int64_t> Store::CountModels(const std::string& where) {
 }
 
 absl::StatusOr<std::optional<ModelRecord>> Store::GetModel(int64_t id) {
-  ASSIGN_OR_RETURN(auto models,
-                   QueryModels(absl::StrCat("id = ", id), "id", 1, 0));
+  // The id is bound, not spliced into the SQL: the statement cache keeps one
+  // statement per SQL text, so a text per id would grow it without bound.
+  ASSIGN_OR_RETURN(auto models, QueryModels("id = ?3", "id", 1, 0, id));
   if (models.empty()) return std::nullopt;
   return std::move(models[0]);
+}
+
+size_t Store::cached_statements() const {
+  return StatementCache::Get().Count(db_);
 }
 
 absl::StatusOr<std::optional<EngineCounters>> Store::LoadEngineCounters() {
@@ -554,7 +587,12 @@ void Store::UpdateProgressAsync(int64_t id, int epoch) {
 }
 
 absl::Status Store::PutMeta(const std::string& key, const std::string& value) {
-  return Submit([key, value](sqlite3* db) {
+  return PutMetaLater(key, value).get();
+}
+
+std::future<absl::Status> Store::PutMetaLater(const std::string& key,
+                                              const std::string& value) {
+  return Enqueue([key, value](sqlite3* db) {
     Statement s(db, "INSERT OR REPLACE INTO meta VALUES (?1, ?2)");
     s.Bind(1, key).Bind(2, value);
     return s.Run();

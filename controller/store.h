@@ -59,6 +59,10 @@ struct ModelRecord {
   std::string evaluator;
   int64_t completion_seq = 0;  // order of completion, 0 until done
   bool alive = false;          // in the population
+  // Failed attempts charged against max_attempts. `attempts` counts every
+  // hand-out, preemptions included; only failures that may be the child's
+  // fault (worker errors, silence) are charged.
+  int failures = 0;
 };
 
 // The engine's counters and RNG (the population is rebuilt from `models`).
@@ -111,6 +115,8 @@ class Store {
   // Key/value notes (search state, worker rows) with the same durability.
   absl::Status PutMeta(const std::string& key, const std::string& value);
   absl::StatusOr<std::optional<std::string>> GetMeta(const std::string& key);
+  std::future<absl::Status> PutMetaLater(const std::string& key,
+                                         const std::string& value);
 
   // The same writes, queued now (in call order) and waited for later with
   // .get(): callers that must order writes under their own lock enqueue
@@ -124,13 +130,17 @@ class Store {
 
   // Reads for operators, straight from the file (committed data only).
   // `where` and `order_by` are SQL fragments built by the caller from fixed
-  // strings, never from user text.
-  absl::StatusOr<std::vector<ModelRecord>> QueryModels(const std::string& where,
-                                                       const std::string& order_by,
-                                                       int64_t limit,
-                                                       int64_t offset);
+  // strings, never from user text. `where` may use ?3, bound to
+  // `parameter`.
+  absl::StatusOr<std::vector<ModelRecord>> QueryModels(
+      const std::string& where, const std::string& order_by, int64_t limit,
+      int64_t offset, std::optional<int64_t> parameter = std::nullopt);
   absl::StatusOr<int64_t> CountModels(const std::string& where);
   absl::StatusOr<std::optional<ModelRecord>> GetModel(int64_t id);
+
+  // Prepared statements kept for this store; bounded by the distinct SQL
+  // texts the code uses. For tests.
+  size_t cached_statements() const;
 
   // Number of committed groups (transactions) so far; for benchmarks.
   int64_t commits() const;

@@ -94,6 +94,56 @@ TEST_CASE("Models, completions and engine counters round-trip") {
   CHECK_FALSE((*store)->GetMeta("absent").value().has_value());
 }
 
+TEST_CASE("Looking up models by id does not grow the statement cache") {
+  auto store = Store::Open(FreshSqlitePath("statements.db"));
+  REQUIRE(store.ok());
+  EngineCounters counters;
+  REQUIRE((*store)->InsertChild(Model(1), counters).ok());
+  REQUIRE((*store)->GetModel(1).ok());
+  const size_t before = (*store)->cached_statements();
+  for (int64_t id = 1; id <= 200; ++id) REQUIRE((*store)->GetModel(id).ok());
+  CHECK((*store)->cached_statements() == before);
+  CHECK((*store)->GetModel(1).value()->genotype == "genotype 1");
+  CHECK_FALSE((*store)->GetModel(2).value().has_value());
+}
+
+TEST_CASE("Charged failures round-trip, and a store without the column gets it") {
+  const std::string path = FreshSqlitePath("failures.db");
+  {
+    auto store = Store::Open(path);
+    REQUIRE(store.ok());
+    ModelRecord m = Model(1);
+    m.attempts = 4;
+    m.failures = 2;
+    REQUIRE((*store)->InsertChild(m, EngineCounters{}).ok());
+  }
+  {
+    auto store = Store::Open(path);
+    REQUIRE(store.ok());
+    CHECK((*store)->GetModel(1).value()->failures == 2);
+    CHECK((*store)->GetModel(1).value()->attempts == 4);
+  }
+  // A store written before the column existed.
+  const std::string old_path = FreshSqlitePath("old-format.db");
+  {
+    auto store = Store::Open(old_path);
+    REQUIRE(store.ok());
+    REQUIRE((*store)->InsertChild(Model(1), EngineCounters{}).ok());
+  }
+  REQUIRE(std::system(("sqlite3 " + old_path +
+                       " 'ALTER TABLE models DROP COLUMN failures'")
+                          .c_str()) == 0);
+  auto store = Store::Open(old_path);
+  REQUIRE(store.ok());
+  auto model = (*store)->GetModel(1);
+  REQUIRE(model.ok());
+  CHECK(model.value()->failures == 0);
+  ModelRecord m = Model(2);
+  m.failures = 1;
+  REQUIRE((*store)->InsertChild(m, EngineCounters{}).ok());
+  CHECK((*store)->GetModel(2).value()->failures == 1);
+}
+
 TEST_CASE("Reopen queries: living members, evaluators, fingerprints") {
   const std::string path = FreshSqlitePath("reopen.db");
   auto store = Store::Open(path);

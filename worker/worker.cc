@@ -42,42 +42,20 @@ std::string ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-// Writes `data` to `path` atomically and durably (temporary file, fsync,
-// rename, fsync of the folder).
-bool WriteDurably(const std::string& dir, const std::string& path,
-                  const std::string& data) {
-  const std::string tmp = path + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return false;
-  bool ok = write(fd, data.data(), data.size()) ==
-            static_cast<ssize_t>(data.size());
-  ok = ok && fsync(fd) == 0;
-  close(fd);
-  ok = ok && std::rename(tmp.c_str(), path.c_str()) == 0;
-  const int dir_fd = open(dir.c_str(), O_RDONLY);
-  if (dir_fd >= 0) {
-    fsync(dir_fd);
-    close(dir_fd);
-  }
-  return ok;
-}
-
-std::vector<std::string> SpoolFiles(const std::string& dir) {
-  std::vector<std::string> files;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return files;
-  while (dirent* entry = readdir(d)) {
-    const std::string name = entry->d_name;
-    if (absl::EndsWith(name, ".result")) files.push_back(dir + "/" + name);
-  }
-  closedir(d);
-  return files;
+// A start time in microseconds: larger at each start of the process, so
+// the controller can tell this incarnation from earlier ones.
+uint64_t NewIncarnation() {
+  return static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()));
 }
 
 }  // namespace
 
 Worker::Worker(WorkerOptions options, std::unique_ptr<Evaluator> evaluator)
-    : options_(std::move(options)), evaluator_(std::move(evaluator)) {}
+    : options_(std::move(options)),
+      evaluator_(std::move(evaluator)),
+      spool_(options_.spool_dir),
+      core_(options_.worker_id, options_.slots, NewIncarnation(),
+            evaluator_->name()) {}
 
 std::unique_ptr<grpc::ClientContext> Worker::Context() const {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -111,6 +89,7 @@ absl::Status Worker::RegisterWithBackoff(absl::Notification* stop) {
   request.set_device(options_.device);
   request.set_capacity(options_.slots);
   request.set_evaluator(evaluator_->name());
+  request.set_incarnation(core_.incarnation());
   for (int failures = 1; !stop->HasBeenNotified(); ++failures) {
     v1::RegisterResponse response;
     const grpc::Status s = stub_->Register(Context().get(), request, &response);
@@ -139,29 +118,32 @@ absl::Status Worker::RegisterWithBackoff(absl::Notification* stop) {
   return absl::CancelledError("stopped before registering");
 }
 
-bool Worker::Deliver(const std::string& spool_file, absl::Notification* stop,
+bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
+                     absl::Notification* stop,
                      std::optional<v1::GetTaskResponse>* next) {
-  v1::ResultReport report;
-  if (!report.ParseFromString(ReadFile(spool_file))) {
-    LOG(ERROR) << "spool file " << spool_file << " is corrupt; removing it";
-    std::remove(spool_file.c_str());
-    return true;
-  }
   report.set_next_task(next != nullptr);
+  const int64_t child = report.model_id();
+  const int attempt = report.attempt();
+  auto done = [&] {
+    if (!spool_file.empty()) spool_.Remove(spool_file);
+    core_.Delivered(child, attempt);
+    return true;
+  };
   for (int failures = 1;; ++failures) {
+    *report.mutable_view() = core_.BeginRequest();
     v1::ResultAck ack;
     const grpc::Status s = stub_->ReportResult(Context().get(), report, &ack);
+    core_.EndRequest(report.view().sequence());
     if (s.ok()) {
       if (report.ok() && ack.recorded()) ++delivered_;
       if (!ack.recorded()) {
-        LOG(INFO) << "result of child " << report.model_id()
-                  << " was a duplicate (another worker finished it first)";
+        LOG(INFO) << "result of child " << child << " attempt " << attempt
+                  << " not recorded (finished elsewhere, or a stale attempt)";
       }
       // A controller that predates next_task leaves `next` unset; the slot
       // then asks with GetTask as before.
       if (next != nullptr && ack.has_next()) *next = ack.next();
-      std::remove(spool_file.c_str());
-      return true;
+      return done();
     }
     if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
       // The controller restarted and no longer knows us.
@@ -169,21 +151,21 @@ bool Worker::Deliver(const std::string& spool_file, absl::Notification* stop,
       continue;
     }
     if (!Transient(s.error_code())) {
-      LOG(ERROR) << "controller rejected the result of child "
-                 << report.model_id() << ": " << s.error_message()
-                 << "; dropping it";
-      std::remove(spool_file.c_str());
-      return true;
+      LOG(ERROR) << "controller rejected the result of child " << child << ": "
+                 << s.error_message() << "; dropping it";
+      return done();
     }
     if (stop->HasBeenNotified()) {
-      LOG(WARNING) << "stopping with the result of child " << report.model_id()
-                   << " still spooled in " << spool_file
-                   << "; it is sent at the next start";
+      LOG(WARNING) << "stopping with the result of child " << child
+                   << (spool_file.empty()
+                           ? " unsent (its spool write had failed): it is lost"
+                           : " still spooled in " + spool_file +
+                                 "; it is sent at the next start");
       return false;
     }
     if (!Backoff(failures,
-                 absl::StrCat("cannot deliver the result of child ",
-                              report.model_id(), " (", s.error_message(), ")"),
+                 absl::StrCat("cannot deliver the result of child ", child, " (",
+                              s.error_message(), ")"),
                  stop)) {
       return false;
     }
@@ -191,9 +173,15 @@ bool Worker::Deliver(const std::string& spool_file, absl::Notification* stop,
 }
 
 void Worker::DeliverSpool(absl::Notification* stop) {
-  for (const std::string& file : SpoolFiles(options_.spool_dir)) {
+  for (const std::string& file : spool_.List()) {
+    absl::StatusOr<v1::ResultReport> report = spool_.Read(file);
+    if (!report.ok()) {
+      LOG(ERROR) << report.status() << "; removing it";
+      spool_.Remove(file);
+      continue;
+    }
     LOG(INFO) << "delivering spooled result " << file;
-    if (!Deliver(file, stop)) return;
+    if (!Deliver(*std::move(report), file, stop)) return;
   }
 }
 
@@ -206,142 +194,148 @@ void Worker::HeartbeatLoop(absl::Notification* stop) {
     next = absl::Now() + absl::Milliseconds(heartbeat_ms_.load());
     v1::HeartbeatRequest request;
     request.set_worker_id(options_.worker_id);
+    *request.mutable_view() = core_.BeginRequest();
     v1::HeartbeatResponse response;
     const grpc::Status s = stub_->Heartbeat(Context().get(), request, &response);
+    core_.EndRequest(request.view().sequence());
+    if (s.ok()) core_.Cancel(response.cancel());
     if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
       RegisterWithBackoff(stop).IgnoreError();
     }
   }
 }
 
-void Worker::SlotLoop(int slot, absl::Notification* stop) {
-  int failures = 0;
-  // The answer that came with the last result's ack, if any: it stands for a
-  // GetTask call.
-  std::optional<v1::GetTaskResponse> next;
-  while (!stop->HasBeenNotified() && !finished_ && !refused_) {
+bool Worker::NextTask(int slot, absl::Notification* stop,
+                      std::optional<v1::GetTaskResponse>* next,
+                      v1::Task* task) {
+  for (int failures = 0; !stop->HasBeenNotified() && !finished_ && !refused_;) {
     v1::GetTaskResponse response;
-    grpc::Status s;
-    if (next.has_value()) {
-      response = std::move(*next);
-      next.reset();
+    if (next->has_value()) {
+      response = std::move(**next);
+      next->reset();
     } else {
       v1::GetTaskRequest request;
       request.set_worker_id(options_.worker_id);
-      s = stub_->GetTask(Context().get(), request, &response);
-    }
-    if (!s.ok()) {
+      *request.mutable_view() = core_.BeginRequest();
+      const grpc::Status s = stub_->GetTask(Context().get(), request, &response);
+      core_.EndRequest(request.view().sequence());
       if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-        if (!RegisterWithBackoff(stop).ok()) return;
+        if (!RegisterWithBackoff(stop).ok()) return false;
         continue;
       }
       if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
         LOG(ERROR) << "the controller refused this worker: " << s.error_message();
         refused_ = true;
-        return;
+        return false;
       }
-      if (!Backoff(++failures,
-                   absl::StrCat("slot ", slot, ": controller ",
-                                options_.controller, " unreachable (",
-                                s.error_message(), ")"),
-                   stop)) {
-        return;
+      if (!s.ok()) {
+        if (!Backoff(++failures,
+                     absl::StrCat("slot ", slot, ": controller ",
+                                  options_.controller, " unreachable (",
+                                  s.error_message(), ")"),
+                     stop)) {
+          return false;
+        }
+        continue;
       }
-      continue;
-    }
-    if (failures > 0) {
-      LOG(INFO) << "slot " << slot << ": controller reachable again";
-      failures = 0;
-      DeliverSpool(stop);
+      if (failures > 0) {
+        LOG(INFO) << "slot " << slot << ": controller reachable again";
+        failures = 0;
+        DeliverSpool(stop);
+      }
     }
     if (response.search_finished()) {
       LOG(INFO) << "the search is finished";
       finished_ = true;
-      return;
+      return false;
+    }
+    std::optional<v1::Task> taken = core_.TakeTask(slot, response);
+    if (taken.has_value()) {
+      *task = *std::move(taken);
+      return true;
     }
     if (!response.has_task()) {
       stop->WaitForNotificationWithTimeout(
           absl::Milliseconds(std::max(10, response.retry_after_ms())));
-      continue;
     }
-    const v1::Task& task = response.task();
-    LOG(INFO) << "slot " << slot << ": received child " << task.model_id()
-              << " (attempt " << task.attempt() << ")";
-    std::atomic<bool> cancelled_by_controller{false};
-    EvaluationCallbacks callbacks;
-    callbacks.should_cancel = [&] {
-      return stop->HasBeenNotified() || cancelled_by_controller.load();
-    };
-    callbacks.on_progress = [&](const EvaluationProgress& p) {
-      v1::ProgressReport report;
-      report.set_worker_id(options_.worker_id);
-      report.set_model_id(task.model_id());
-      report.set_attempt(task.attempt());
-      report.set_epoch(p.epoch);
-      report.set_epochs(p.epochs);
-      report.set_train_loss(p.train_loss);
-      report.set_train_accuracy(p.train_accuracy);
-      report.set_validation_accuracy(p.validation_accuracy);
-      report.set_images_per_second(p.images_per_second);
-      v1::ProgressAck ack;
-      if (stub_->ReportProgress(Context().get(), report, &ack).ok() && ack.cancel()) {
-        LOG(INFO) << "controller cancelled child " << task.model_id();
-        cancelled_by_controller = true;
-      }
-    };
-    const absl::Time start = absl::Now();
-    const EvaluationResult result = evaluator_->Evaluate(task, callbacks);
-    if (cancelled_by_controller) continue;  // reassigned or stopped: moot
-    v1::ResultReport report = ReportFor(task);
-    report.set_ok(result.ok);
-    report.set_fitness(result.fitness);
-    report.set_parameters(result.parameters);
-    report.set_multiply_adds(result.multiply_adds);
-    report.set_train_seconds(result.train_seconds);
-    report.set_images_per_second(result.images_per_second);
-    report.set_diverged(result.diverged);
-    report.set_failure(result.cancelled && stop->HasBeenNotified()
-                           ? "worker stopping"
-                           : result.failure);
-    if (result.ok) {
-      LOG(INFO) << "slot " << slot << ": child " << task.model_id()
-                << " finished: fitness " << result.fitness << " in "
-                << absl::FormatDuration(absl::Trunc(absl::Now() - start,
-                                                    absl::Milliseconds(100)));
-    } else {
-      LOG(WARNING) << "slot " << slot << ": child " << task.model_id()
-                   << " failed: " << report.failure();
+  }
+  return false;
+}
+
+std::optional<v1::ResultReport> Worker::RunTask(int slot, const v1::Task& task,
+                                                absl::Notification* stop) {
+  LOG(INFO) << "slot " << slot << ": received child " << task.model_id()
+            << " (attempt " << task.attempt() << ")";
+  EvaluationCallbacks callbacks;
+  callbacks.should_cancel = [&] {
+    return stop->HasBeenNotified() || core_.Cancelled(slot);
+  };
+  callbacks.on_progress = [&](const EvaluationProgress& p) {
+    v1::ProgressReport report;
+    report.set_worker_id(options_.worker_id);
+    report.set_model_id(task.model_id());
+    report.set_attempt(task.attempt());
+    report.set_search_id(task.search_id());
+    report.set_epoch(p.epoch);
+    report.set_epochs(p.epochs);
+    report.set_train_loss(p.train_loss);
+    report.set_train_accuracy(p.train_accuracy);
+    report.set_validation_accuracy(p.validation_accuracy);
+    report.set_images_per_second(p.images_per_second);
+    v1::ProgressAck ack;
+    if (stub_->ReportProgress(Context().get(), report, &ack).ok() && ack.cancel()) {
+      core_.CancelSlot(slot);
     }
-    const std::string file =
-        absl::StrFormat("%s/%d-%d.result", options_.spool_dir, task.model_id(),
-                        task.attempt());
-    if (!WriteDurably(options_.spool_dir, file, report.SerializeAsString())) {
-      LOG(ERROR) << "cannot write spool file " << file
+  };
+  const absl::Time start = absl::Now();
+  const EvaluationResult result = evaluator_->Evaluate(task, callbacks);
+  std::optional<v1::ResultReport> report =
+      core_.Finish(slot, task, result, stop->HasBeenNotified());
+  if (!report.has_value()) {
+    LOG(INFO) << "slot " << slot << ": child " << task.model_id()
+              << " cancelled by the controller";
+  } else if (result.ok) {
+    LOG(INFO) << "slot " << slot << ": child " << task.model_id()
+              << " finished: fitness " << result.fitness << " in "
+              << absl::FormatDuration(
+                     absl::Trunc(absl::Now() - start, absl::Milliseconds(100)));
+  } else {
+    LOG(WARNING) << "slot " << slot << ": child " << task.model_id()
+                 << " failed: " << report->failure();
+  }
+  return report;
+}
+
+void Worker::SlotLoop(int slot, absl::Notification* stop) {
+  // The answer that came with the last result's ack, if any: it stands for
+  // a GetTask call.
+  std::optional<v1::GetTaskResponse> next;
+  v1::Task task;
+  while (NextTask(slot, stop, &next, &task)) {
+    std::optional<v1::ResultReport> report = RunTask(slot, task, stop);
+    if (!report.has_value()) continue;
+    absl::StatusOr<std::string> file = spool_.Write(*report);
+    if (!file.ok()) {
+      LOG(ERROR) << file.status()
                  << "; sending the result without a spool copy";
     }
     // A stopping worker asks for nothing more.
-    if (!Deliver(file, stop, stop->HasBeenNotified() ? nullptr : &next)) return;
+    if (!Deliver(*std::move(report), file.ok() ? *file : "", stop,
+                 stop->HasBeenNotified() ? nullptr : &next)) {
+      break;
+    }
   }
-  // Stopped while a child came with the last ack: hand it back at once
+  // Stopped while a task came with the last ack: hand it back at once
   // rather than let its lease run out.
   if (next.has_value() && next->has_task()) ReleaseUnstarted(next->task());
 }
 
-v1::ResultReport Worker::ReportFor(const v1::Task& task) const {
-  v1::ResultReport report;
-  report.set_worker_id(options_.worker_id);
-  report.set_model_id(task.model_id());
-  report.set_attempt(task.attempt());
-  report.set_evaluator(evaluator_->name());
-  return report;
-}
-
 void Worker::ReleaseUnstarted(const v1::Task& task) {
-  v1::ResultReport report = ReportFor(task);
-  report.set_ok(false);
-  report.set_failure("worker stopping");
+  v1::ResultReport report = core_.Unstarted(task);
+  *report.mutable_view() = core_.BeginRequest();
   v1::ResultAck ack;
   const grpc::Status s = stub_->ReportResult(Context().get(), report, &ack);
+  core_.EndRequest(report.view().sequence());
   LOG(INFO) << "handed child " << task.model_id() << " back unstarted"
             << (s.ok() ? "" : " (not reached: its lease will expire)");
 }
@@ -354,7 +348,7 @@ absl::Status Worker::Run(absl::Notification* stop) {
   if (options_.worker_id.empty()) {
     return absl::InvalidArgumentError("worker id is empty");
   }
-  mkdir(options_.spool_dir.c_str(), 0755);
+  if (absl::Status s = spool_.Init(); !s.ok()) return s;
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       grpc::InsecureChannelCredentials();
   if (!options_.tls_ca_file.empty()) {
@@ -366,7 +360,19 @@ absl::Status Worker::Run(absl::Notification* stop) {
     }
     credentials = grpc::SslCredentials(ssl);
   }
-  channel_ = grpc::CreateChannel(options_.controller, credentials);
+  // gRPC's own reconnect backoff grows to 120 s by default, whatever our
+  // retry loop does: a worker then came back up to ~90 s after the
+  // controller did. Capping it at max_backoff keeps the promise of the flag.
+  grpc::ChannelArguments arguments;
+  const int max_backoff_ms = static_cast<int>(
+      std::max<int64_t>(100, absl::ToInt64Milliseconds(options_.max_backoff)));
+  const int initial_backoff_ms = static_cast<int>(std::min<int64_t>(
+      max_backoff_ms,
+      std::max<int64_t>(100, absl::ToInt64Milliseconds(options_.initial_backoff))));
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, initial_backoff_ms);
+  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, initial_backoff_ms);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff_ms);
+  channel_ = grpc::CreateCustomChannel(options_.controller, credentials, arguments);
   stub_ = v1::Controller::NewStub(channel_);
 
   absl::Status registered = RegisterWithBackoff(stop);

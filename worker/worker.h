@@ -8,7 +8,11 @@
 //  * a result is written to a spool folder (atomically) before it is sent,
 //    and removed only once the controller acknowledged it, so a controller
 //    outage while reporting loses nothing: spooled results are delivered
-//    after reconnecting and at the next start;
+//    after reconnecting and at the next start (a result whose spool write
+//    failed is still sent, from memory);
+//  * every request says what the worker holds (WorkerCore), so a lost
+//    answer never leaves an orphaned lease, and tasks the controller gave
+//    to another worker are cancelled;
 //  * the controller forgot us (it restarted): register again;
 //  * a task the controller cancels (reassigned, search stopped) stops within
 //    one training step and is not reported;
@@ -30,6 +34,8 @@
 #include "absl/time/time.h"
 #include "proto/controller.grpc.pb.h"
 #include "worker/evaluator.h"
+#include "worker/spool.h"
+#include "worker/worker_core.h"
 
 namespace amoeba {
 
@@ -46,6 +52,8 @@ struct WorkerOptions {
   std::string tls_key_file;
   std::string spool_dir = "amoeba-worker-spool";
   absl::Duration initial_backoff = absl::Milliseconds(250);
+  // Also bounds gRPC's own reconnect backoff, so a worker is back within
+  // about this long after the controller returns.
   absl::Duration max_backoff = absl::Seconds(30);
   absl::Duration rpc_deadline = absl::Seconds(10);
 };
@@ -64,17 +72,24 @@ class Worker {
 
  private:
   void SlotLoop(int slot, absl::Notification* stop);
+  // Asks for `slot`'s next task (unless `next` already holds the answer);
+  // false when the slot must end (stop, refused, finished).
+  bool NextTask(int slot, absl::Notification* stop,
+                std::optional<v1::GetTaskResponse>* next, v1::Task* task);
+  // Evaluates `task` in `slot`, streaming progress; the report to deliver,
+  // or nullopt when the controller cancelled it.
+  std::optional<v1::ResultReport> RunTask(int slot, const v1::Task& task,
+                                          absl::Notification* stop);
   void HeartbeatLoop(absl::Notification* stop);
   // Registers, retrying with backoff until it works, is refused, or stop.
   absl::Status RegisterWithBackoff(absl::Notification* stop);
-  // Sends a spooled result until acknowledged or given up; false on stop.
-  // With `next`, also asks for this slot's next child and stores the
-  // controller's answer in *next (left empty by an older controller).
-  bool Deliver(const std::string& spool_file, absl::Notification* stop,
+  // Sends `report` (spooled at `spool_file`, or "" when the spool write
+  // failed) until acknowledged or given up; false on stop. With `next`, also
+  // asks for this slot's next task and stores the answer in *next.
+  bool Deliver(v1::ResultReport report, const std::string& spool_file,
+               absl::Notification* stop,
                std::optional<v1::GetTaskResponse>* next = nullptr);
   void DeliverSpool(absl::Notification* stop);
-  // A result for `task` from this worker, outcome fields unset.
-  v1::ResultReport ReportFor(const v1::Task& task) const;
   // Tells the controller, once and best effort, that `task` will not run here.
   void ReleaseUnstarted(const v1::Task& task);
   std::unique_ptr<grpc::ClientContext> Context() const;
@@ -83,6 +98,8 @@ class Worker {
 
   const WorkerOptions options_;
   const std::unique_ptr<Evaluator> evaluator_;
+  const Spool spool_;
+  WorkerCore core_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Controller::Stub> stub_;
   std::atomic<bool> finished_{false};

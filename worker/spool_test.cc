@@ -1,0 +1,54 @@
+#include "worker/spool.h"
+
+#include <fstream>
+
+#include "catch2/catch.hpp"
+#include "testing/test_files.h"
+
+namespace amoeba {
+namespace {
+
+v1::ResultReport Report(int64_t child) {
+  v1::ResultReport r;
+  r.set_worker_id("w");
+  r.set_model_id(child);
+  r.set_attempt(2);
+  r.set_search_id("s-abc");
+  r.set_ok(true);
+  r.set_fitness(0.25);
+  return r;
+}
+
+TEST_CASE("spooled results round-trip, named by search, child and attempt") {
+  const Spool spool(FreshTestDir("spool"));
+  REQUIRE(spool.Init().ok());
+  auto path = spool.Write(Report(4));
+  REQUIRE(path.ok());
+  CHECK(*path == spool.dir() + "/s-abc-4-2.result");
+  REQUIRE(spool.Write(Report(11)).ok());
+  REQUIRE(spool.List().size() == 2);
+  auto read = spool.Read(*path);
+  REQUIRE(read.ok());
+  CHECK(read->fitness() == 0.25);
+  CHECK(read->search_id() == "s-abc");
+  spool.Remove(*path);
+  CHECK(spool.List().size() == 1);
+}
+
+TEST_CASE("a truncated spool file is DataLoss, an unwritable spool an error") {
+  const Spool spool(FreshTestDir("spool-bad"));
+  REQUIRE(spool.Init().ok());
+  auto path = spool.Write(Report(4));
+  REQUIRE(path.ok());
+  const std::string data = ReadWholeFile(*path);
+  std::ofstream(*path, std::ios::binary | std::ios::trunc) << data.substr(0, 5);
+  CHECK(spool.Read(*path).status().code() == absl::StatusCode::kDataLoss);
+  const Spool missing(spool.dir() + "/no/such/folder");
+  CHECK_FALSE(missing.Init().ok());
+  auto failed = missing.Write(Report(1));
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.status().code() == absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace amoeba

@@ -1,0 +1,165 @@
+#include "worker/worker_core.h"
+
+#include "glog/logging.h"
+
+namespace amoeba {
+
+WorkerCore::WorkerCore(std::string worker_id, int slots, uint64_t incarnation,
+                       std::string evaluator_name)
+    : worker_id_(std::move(worker_id)),
+      slots_(slots),
+      incarnation_(incarnation),
+      evaluator_name_(std::move(evaluator_name)),
+      running_(slots),
+      cancelled_(slots, false) {}
+
+v1::WorkerView WorkerCore::BeginRequest() {
+  absl::MutexLock lock(&mu_);
+  v1::WorkerView view;
+  view.set_incarnation(incarnation_);
+  const uint64_t sequence = ++last_sequence_;
+  view.set_sequence(sequence);
+  // Every request below the oldest outstanding one has returned.
+  const uint64_t oldest = outstanding_.empty() ? sequence : *outstanding_.begin();
+  view.set_settled(oldest - 1);
+  outstanding_.insert(sequence);
+  for (const auto& [task, slot] : held_) {
+    v1::HeldTask* h = view.add_held();
+    h->set_model_id(task.first);
+    h->set_attempt(task.second);
+  }
+  return view;
+}
+
+void WorkerCore::EndRequest(uint64_t sequence) {
+  absl::MutexLock lock(&mu_);
+  outstanding_.erase(sequence);
+}
+
+std::optional<v1::Task> WorkerCore::TakeTask(int slot,
+                                             const v1::GetTaskResponse& response) {
+  Cancel(response.cancel());
+  if (!response.has_task()) return std::nullopt;
+  const v1::Task& task = response.task();
+  const std::pair<int64_t, int> key{task.model_id(), task.attempt()};
+  absl::MutexLock lock(&mu_);
+  CHECK(!running_[slot].has_value()) << "slot " << slot << " is busy";
+  for (const auto& [held, held_slot] : held_) {
+    if (held.first != key.first) continue;
+    if (held.second >= key.second) {
+      // The same answer twice (a duplicated response), or an older attempt
+      // arriving after a newer one: never run a child in two slots.
+      LOG(WARNING) << "child " << key.first << " attempt " << key.second
+                   << " is already held (attempt " << held.second
+                   << "); not starting it again";
+      return std::nullopt;
+    }
+    // A newer attempt of a child an older slot still trains: the older one
+    // has lost its lease.
+    if (held_slot >= 0) cancelled_[held_slot] = true;
+  }
+  held_[key] = slot;
+  running_[slot] = key;
+  cancelled_[slot] = false;
+  return task;
+}
+
+void WorkerCore::Cancel(
+    const google::protobuf::RepeatedPtrField<v1::HeldTask>& cancel) {
+  absl::MutexLock lock(&mu_);
+  for (const v1::HeldTask& c : cancel) {
+    auto it = held_.find({c.model_id(), c.attempt()});
+    if (it == held_.end()) continue;
+    if (it->second >= 0) {
+      cancelled_[it->second] = true;
+      LOG(INFO) << "controller cancelled child " << c.model_id() << " (attempt "
+                << c.attempt() << ")";
+    }
+    // A result waiting for delivery stays held: it may still count (the
+    // first success wins).
+  }
+}
+
+void WorkerCore::CancelSlot(int slot) {
+  absl::MutexLock lock(&mu_);
+  if (running_[slot].has_value()) cancelled_[slot] = true;
+}
+
+bool WorkerCore::Cancelled(int slot) {
+  absl::MutexLock lock(&mu_);
+  return cancelled_[slot];
+}
+
+v1::ResultReport WorkerCore::ReportFor(const v1::Task& task) const {
+  v1::ResultReport report;
+  report.set_worker_id(worker_id_);
+  report.set_model_id(task.model_id());
+  report.set_attempt(task.attempt());
+  report.set_search_id(task.search_id());
+  report.set_evaluator(evaluator_name_);
+  return report;
+}
+
+std::optional<v1::ResultReport> WorkerCore::Finish(
+    int slot, const v1::Task& task, const EvaluationResult& result,
+    bool stopping) {
+  const std::pair<int64_t, int> key{task.model_id(), task.attempt()};
+  {
+    absl::MutexLock lock(&mu_);
+    CHECK(running_[slot] == key) << "slot " << slot << " did not run child "
+                                 << key.first;
+    running_[slot].reset();
+    const bool cancelled = cancelled_[slot];
+    cancelled_[slot] = false;
+    if (cancelled && !stopping) {
+      held_.erase(key);  // reassigned or stopped: moot
+      return std::nullopt;
+    }
+    held_[key] = -1;
+  }
+  v1::ResultReport report = ReportFor(task);
+  report.set_ok(result.ok);
+  report.set_fitness(result.fitness);
+  report.set_parameters(result.parameters);
+  report.set_multiply_adds(result.multiply_adds);
+  report.set_train_seconds(result.train_seconds);
+  report.set_images_per_second(result.images_per_second);
+  report.set_diverged(result.diverged);
+  if (!result.ok && result.cancelled && stopping) {
+    report.set_failure("worker stopping");
+    report.set_preempted(true);
+  } else {
+    report.set_failure(result.failure);
+  }
+  return report;
+}
+
+v1::ResultReport WorkerCore::Unstarted(const v1::Task& task) const {
+  v1::ResultReport report = ReportFor(task);
+  report.set_ok(false);
+  report.set_failure("worker stopping (handed back unstarted)");
+  report.set_preempted(true);
+  return report;
+}
+
+void WorkerCore::Delivered(int64_t child, int attempt) {
+  absl::MutexLock lock(&mu_);
+  auto it = held_.find({child, attempt});
+  if (it != held_.end() && it->second < 0) held_.erase(it);
+}
+
+std::vector<std::pair<int64_t, int>> WorkerCore::Held() {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::pair<int64_t, int>> out;
+  for (const auto& [task, slot] : held_) out.push_back(task);
+  return out;
+}
+
+int WorkerCore::Busy() {
+  absl::MutexLock lock(&mu_);
+  int busy = 0;
+  for (const auto& r : running_) busy += r.has_value() ? 1 : 0;
+  return busy;
+}
+
+}  // namespace amoeba
