@@ -27,12 +27,7 @@ absl::Status FromGrpc(const grpc::Status& s) {
 }
 
 bool Transient(grpc::StatusCode code) {
-  return code == grpc::StatusCode::UNAVAILABLE ||
-         code == grpc::StatusCode::DEADLINE_EXCEEDED ||
-         code == grpc::StatusCode::INTERNAL ||
-         code == grpc::StatusCode::RESOURCE_EXHAUSTED ||
-         code == grpc::StatusCode::ABORTED || code == grpc::StatusCode::UNKNOWN ||
-         code == grpc::StatusCode::CANCELLED;
+  return IsTransient(static_cast<absl::StatusCode>(code));
 }
 
 std::string ReadFile(const std::string& path) {

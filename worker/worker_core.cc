@@ -4,6 +4,16 @@
 
 namespace amoeba {
 
+bool IsTransient(absl::StatusCode code) {
+  return code == absl::StatusCode::kUnavailable ||
+         code == absl::StatusCode::kDeadlineExceeded ||
+         code == absl::StatusCode::kInternal ||
+         code == absl::StatusCode::kResourceExhausted ||
+         code == absl::StatusCode::kAborted ||
+         code == absl::StatusCode::kUnknown ||
+         code == absl::StatusCode::kCancelled;
+}
+
 WorkerCore::WorkerCore(std::string worker_id, int slots, uint64_t incarnation,
                        std::string evaluator_name)
     : worker_id_(std::move(worker_id)),

@@ -25,11 +25,16 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/controller.pb.h"
 #include "worker/evaluator.h"
 
 namespace amoeba {
+
+// Whether a failed call is worth retrying with backoff (the controller is
+// away or busy) rather than a refusal of this request.
+bool IsTransient(absl::StatusCode code);
 
 class WorkerCore {
  public:

@@ -1,0 +1,376 @@
+#include "simulation/sim_worker.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "genotype/fingerprint.h"
+#include "genotype/genotype_proto.h"
+#include "glog/logging.h"
+
+namespace amoeba::sim {
+namespace {
+
+// A fitness that depends only on the genotype, so every evaluation of a
+// child gives the same value and the checker can recognise it.
+double FitnessOf(const v1::Task& task) {
+  auto genotype = GenotypeFromProto(task.genotype());
+  const uint64_t fp = genotype.ok() ? Fingerprint(*genotype) : 0;
+  return static_cast<double>(fp % 10000) / 10000.0;
+}
+
+}  // namespace
+
+SimWorker::SimWorker(World* world, Network* network, std::string id, int slots,
+                     std::string spool_dir, WorkerBehaviour behaviour,
+                     WorkerObserver observer)
+    : world_(world),
+      network_(network),
+      id_(std::move(id)),
+      slot_count_(slots),
+      spool_(std::move(spool_dir)),
+      behaviour_(behaviour),
+      observer_(std::move(observer)) {}
+
+template <typename Request, typename Answer>
+void SimWorker::Send(Rpc rpc, const Request& request,
+                     std::function<void(const absl::Status&, const Answer&)> done) {
+  const uint64_t generation = generation_;
+  ++outstanding_;
+  network_->Call(rpc, request.SerializeAsString(),
+                 [this, generation, done = std::move(done)](
+                     const absl::Status& status, const std::string& bytes) {
+                   if (generation != generation_) return;  // that process died
+                   --outstanding_;
+                   Answer answer;
+                   if (status.ok() && !answer.ParseFromString(bytes)) {
+                     done(absl::InternalError("unparsable answer"), answer);
+                     return;
+                   }
+                   done(status, answer);
+                 });
+}
+
+void SimWorker::Start() {
+  CHECK(!alive_);
+  alive_ = true;
+  ++generation_;
+  ++starts_;
+  outstanding_ = 0;
+  finished_ = false;
+  registering_ = false;
+  after_register_.clear();
+  core_ = std::make_unique<WorkerCore>(id_, slot_count_, ++incarnation_, "simulated");
+  slots_.assign(slot_count_, Slot{});
+  world_->Trace(id_, " starts (incarnation ", incarnation_, ")");
+  CHECK(spool_.Init().ok());
+  Register([this] {
+    DeliverSpool(spool_.List(), [this] {
+      for (int slot = 0; slot < slot_count_; ++slot) Ask(slot);
+      HeartbeatTick(generation_);
+    });
+  });
+}
+
+void SimWorker::Crash() {
+  if (!alive_) return;
+  world_->Trace(id_, " crashes");
+  alive_ = false;
+  ++generation_;
+  core_.reset();
+  slots_.clear();
+  outstanding_ = 0;
+}
+
+void SimWorker::Stop() {
+  if (!alive_) return;
+  world_->Trace(id_, " stops");
+  EvaluationResult cancelled;
+  cancelled.cancelled = true;
+  for (int slot = 0; slot < slot_count_; ++slot) {
+    if (!slots_[slot].running) continue;
+    slots_[slot].running = false;
+    std::optional<v1::ResultReport> report =
+        core_->Finish(slot, slots_[slot].task, cancelled, /*stopping=*/true);
+    if (!report.has_value()) continue;
+    absl::StatusOr<std::string> file = spool_.Write(*report);
+    *report->mutable_view() = core_->BeginRequest();
+    Send<v1::ResultReport, v1::ResultAck>(
+        Rpc::kResult, *report,
+        [this, report = *report, file](const absl::Status& status,
+                                       const v1::ResultAck& ack) {
+          core_->EndRequest(report.view().sequence());
+          if (!status.ok()) return;  // stays spooled for the next start
+          if (observer_.on_ack) observer_.on_ack(report, ack);
+          if (file.ok()) spool_.Remove(*file);
+          core_->Delivered(report.model_id(), report.attempt());
+        });
+  }
+  ++generation_;  // the slots' timers end here; the hand-backs still land
+  const uint64_t stopping = generation_;
+  world_->After(absl::Seconds(1), [this, stopping] {
+    if (generation_ == stopping) Crash();
+  });
+}
+
+void SimWorker::Backoff(std::function<void()> retry) {
+  const uint64_t generation = generation_;
+  world_->After(world_->Between(absl::Milliseconds(250), absl::Seconds(2)),
+                [this, generation, retry = std::move(retry)] {
+                  if (generation == generation_) retry();
+                });
+}
+
+void SimWorker::Register(std::function<void()> then) {
+  after_register_.push_back(std::move(then));
+  if (registering_) return;
+  registering_ = true;
+  v1::RegisterRequest request;
+  request.set_worker_id(id_);
+  request.set_capacity(slot_count_);
+  request.set_evaluator("simulated");
+  request.set_incarnation(incarnation_);
+  Send<v1::RegisterRequest, v1::RegisterResponse>(
+      Rpc::kRegister, request,
+      [this](const absl::Status& status, const v1::RegisterResponse&) {
+        registering_ = false;
+        if (!status.ok()) {
+          Backoff([this] { Register([] {}); });
+          return;
+        }
+        std::vector<std::function<void()>> then;
+        then.swap(after_register_);
+        for (auto& fn : then) fn();
+      });
+}
+
+void SimWorker::DeliverSpool(std::vector<std::string> files,
+                             std::function<void()> then) {
+  while (!files.empty()) {
+    const std::string file = files.back();
+    files.pop_back();
+    absl::StatusOr<v1::ResultReport> report = spool_.Read(file);
+    if (!report.ok()) {
+      spool_.Remove(file);
+      continue;
+    }
+    world_->Trace(id_, " delivers spooled ", file.substr(file.rfind('/') + 1));
+    Deliver(*std::move(report), file, /*slot=*/-1,
+            [this, files, then] { DeliverSpool(files, then); });
+    return;
+  }
+  then();
+}
+
+void SimWorker::Ask(int slot) {
+  if (finished_) return;
+  Slot& s = slots_[slot];
+  if (s.next.has_value()) {
+    v1::GetTaskResponse answer = std::move(*s.next);
+    s.next.reset();
+    HandleAnswer(slot, answer);
+    return;
+  }
+  v1::GetTaskRequest request;
+  request.set_worker_id(id_);
+  *request.mutable_view() = core_->BeginRequest();
+  const uint64_t sequence = request.view().sequence();
+  Send<v1::GetTaskRequest, v1::GetTaskResponse>(
+      Rpc::kGetTask, request,
+      [this, slot, sequence](const absl::Status& status,
+                             const v1::GetTaskResponse& answer) {
+        core_->EndRequest(sequence);
+        if (status.code() == absl::StatusCode::kFailedPrecondition) {
+          Register([this, slot] { Ask(slot); });
+        } else if (!status.ok()) {
+          Backoff([this, slot] { Ask(slot); });
+        } else {
+          HandleAnswer(slot, answer);
+        }
+      });
+}
+
+void SimWorker::HandleAnswer(int slot, const v1::GetTaskResponse& answer) {
+  if (answer.search_finished()) {
+    finished_ = true;
+    return;
+  }
+  std::optional<v1::Task> task = core_->TakeTask(slot, answer);
+  if (task.has_value()) {
+    slots_[slot].task = *std::move(task);
+    Run(slot);
+    return;
+  }
+  const uint64_t generation = generation_;
+  const absl::Duration wait =
+      answer.has_task() ? absl::ZeroDuration()
+                        : absl::Milliseconds(std::max(10, answer.retry_after_ms()));
+  world_->After(wait, [this, generation, slot] {
+    if (generation == generation_) Ask(slot);
+  });
+}
+
+void SimWorker::Run(int slot) {
+  Slot& s = slots_[slot];
+  s.running = true;
+  const uint64_t run = ++s.run;
+  world_->Trace(id_, "/", slot, " runs child ", s.task.model_id(), " attempt ",
+                s.task.attempt());
+  const absl::Duration duration =
+      world_->Between(behaviour_.min_evaluation, behaviour_.max_evaluation);
+  EvaluationResult result;
+  if (world_->Chance(behaviour_.diverged)) {
+    result.diverged = true;
+    result.failure = "loss diverged (simulated)";
+  } else if (world_->Chance(behaviour_.worker_error)) {
+    result.failure = "worker error (simulated)";
+  } else {
+    result.ok = true;
+    result.fitness = FitnessOf(s.task);
+  }
+  const uint64_t generation = generation_;
+  world_->After(behaviour_.progress, [this, generation, slot, run] {
+    if (generation == generation_) ProgressTick(slot, run, 1);
+  });
+  world_->After(duration, [this, generation, slot, run, result] {
+    if (generation != generation_ || slots_[slot].run != run ||
+        !slots_[slot].running) {
+      return;
+    }
+    Finish(slot, result);
+  });
+}
+
+void SimWorker::ProgressTick(int slot, uint64_t run, int epoch) {
+  Slot& s = slots_[slot];
+  if (s.run != run || !s.running) return;
+  if (core_->Cancelled(slot)) {
+    EvaluationResult cancelled;
+    cancelled.cancelled = true;
+    cancelled.failure = "cancelled";
+    Finish(slot, cancelled);
+    return;
+  }
+  v1::ProgressReport report;
+  report.set_worker_id(id_);
+  report.set_model_id(s.task.model_id());
+  report.set_attempt(s.task.attempt());
+  report.set_search_id(s.task.search_id());
+  report.set_epoch(epoch);
+  Send<v1::ProgressReport, v1::ProgressAck>(
+      Rpc::kProgress, report,
+      [this, slot, run](const absl::Status& status, const v1::ProgressAck& ack) {
+        if (status.ok() && ack.cancel() && slots_[slot].run == run) {
+          core_->CancelSlot(slot);
+        }
+      });
+  const uint64_t generation = generation_;
+  world_->After(behaviour_.progress, [this, generation, slot, run, epoch] {
+    if (generation == generation_) ProgressTick(slot, run, epoch + 1);
+  });
+}
+
+void SimWorker::Finish(int slot, const EvaluationResult& result) {
+  Slot& s = slots_[slot];
+  s.running = false;
+  std::optional<v1::ResultReport> report =
+      core_->Finish(slot, s.task, result, /*stopping=*/false);
+  if (!report.has_value()) {
+    world_->Trace(id_, "/", slot, " drops cancelled child ", s.task.model_id());
+    Ask(slot);
+    return;
+  }
+  std::string file;
+  if (world_->Chance(behaviour_.spool_write_fails)) {
+    world_->Trace(id_, "/", slot, " cannot spool child ", s.task.model_id());
+  } else {
+    absl::StatusOr<std::string> written = spool_.Write(*report);
+    CHECK(written.ok()) << written.status();
+    file = *written;
+  }
+  Deliver(*std::move(report), file, slot, [this, slot] { Ask(slot); });
+}
+
+void SimWorker::Deliver(v1::ResultReport report, std::string spool_file,
+                        int slot, std::function<void()> then) {
+  report.set_next_task(slot >= 0);
+  *report.mutable_view() = core_->BeginRequest();
+  Send<v1::ResultReport, v1::ResultAck>(
+      Rpc::kResult, report,
+      [this, report, spool_file, slot, then](const absl::Status& status,
+                                             const v1::ResultAck& ack) {
+        core_->EndRequest(report.view().sequence());
+        auto done = [&] {
+          if (!spool_file.empty()) spool_.Remove(spool_file);
+          core_->Delivered(report.model_id(), report.attempt());
+          then();
+        };
+        if (status.ok()) {
+          if (observer_.on_ack) observer_.on_ack(report, ack);
+          if (slot >= 0 && ack.has_next()) slots_[slot].next = ack.next();
+          done();
+        } else if (status.code() == absl::StatusCode::kFailedPrecondition) {
+          Register([this, report, spool_file, slot, then] {
+            Deliver(report, spool_file, slot, then);
+          });
+        } else if (!IsTransient(status.code())) {
+          world_->Trace(id_, " result of child ", report.model_id(),
+                        " refused: ", status.message());
+          done();
+        } else {
+          Backoff([this, report, spool_file, slot, then] {
+            Deliver(report, spool_file, slot, then);
+          });
+        }
+      });
+}
+
+void SimWorker::HeartbeatTick(uint64_t generation) {
+  if (generation != generation_ || finished_) return;
+  v1::HeartbeatRequest request;
+  request.set_worker_id(id_);
+  *request.mutable_view() = core_->BeginRequest();
+  const uint64_t sequence = request.view().sequence();
+  Send<v1::HeartbeatRequest, v1::HeartbeatResponse>(
+      Rpc::kHeartbeat, request,
+      [this, sequence](const absl::Status& status,
+                       const v1::HeartbeatResponse& answer) {
+        core_->EndRequest(sequence);
+        if (status.ok()) {
+          core_->Cancel(answer.cancel());
+          if (answer.search_finished()) finished_ = true;
+        } else if (status.code() == absl::StatusCode::kFailedPrecondition) {
+          Register([] {});
+        }
+      });
+  world_->After(behaviour_.heartbeat,
+                [this, generation] { HeartbeatTick(generation); });
+}
+
+std::vector<int64_t> SimWorker::ChildrenInTwoSlots() {
+  std::vector<int64_t> twice;
+  if (!alive_) return twice;
+  std::set<int64_t> seen;
+  for (int slot = 0; slot < slot_count_; ++slot) {
+    const Slot& s = slots_[slot];
+    if (!s.running || core_->Cancelled(slot)) continue;
+    if (!seen.insert(s.task.model_id()).second) twice.push_back(s.task.model_id());
+  }
+  return twice;
+}
+
+}  // namespace amoeba::sim
+
+namespace amoeba::sim {
+
+int SimWorker::RunningNotCancelled() {
+  if (!alive_) return 0;
+  int running = 0;
+  for (int slot = 0; slot < slot_count_; ++slot) {
+    if (slots_[slot].running && !core_->Cancelled(slot)) ++running;
+  }
+  return running;
+}
+
+}  // namespace amoeba::sim

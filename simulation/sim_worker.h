@@ -1,0 +1,119 @@
+// A simulated worker process: the worker's real protocol logic (WorkerCore,
+// Spool) driven by simulated time and the simulated network instead of
+// threads and gRPC, following the daemon's steps (worker.cc): register,
+// deliver the spool, then per slot ask, evaluate (simulated: a duration and
+// an outcome drawn from the seed, progress every few seconds), spool,
+// deliver with the next task in the ack; heartbeats with the view.
+//
+// Thread safety: none; the simulation is single-threaded.
+#ifndef AMOEBA_SIMULATION_SIM_WORKER_H_
+#define AMOEBA_SIMULATION_SIM_WORKER_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proto/controller.pb.h"
+#include "simulation/network.h"
+#include "simulation/world.h"
+#include "worker/spool.h"
+#include "worker/worker_core.h"
+
+namespace amoeba::sim {
+
+struct WorkerBehaviour {
+  absl::Duration heartbeat = absl::Seconds(5);
+  absl::Duration progress = absl::Seconds(5);
+  absl::Duration min_evaluation = absl::Seconds(10);
+  absl::Duration max_evaluation = absl::Seconds(40);
+  double worker_error = 0.08;  // an evaluation fails (retried elsewhere)
+  double diverged = 0.02;      // final failure
+  double spool_write_fails = 0;
+};
+
+// What the simulation's checker learns from a worker.
+struct WorkerObserver {
+  // The worker received an acknowledgement of `report`.
+  std::function<void(const v1::ResultReport& report, const v1::ResultAck& ack)>
+      on_ack;
+};
+
+class SimWorker {
+ public:
+  SimWorker(World* world, Network* network, std::string id, int slots,
+            std::string spool_dir, WorkerBehaviour behaviour,
+            WorkerObserver observer);
+
+  const std::string& id() const { return id_; }
+  bool alive() const { return alive_; }
+  int64_t starts() const { return starts_; }
+  // A new process (larger incarnation): register, deliver the spool, run.
+  void Start();
+  // The process dies at once; the spool survives.
+  void Crash();
+  // SIGTERM: running evaluations are handed back as preempted (best
+  // effort, one try each), then the process ends.
+  void Stop();
+
+  // Null while the process is dead.
+  WorkerCore* core() { return core_.get(); }
+  // Calls of this process that have not returned.
+  int outstanding() const { return outstanding_; }
+  // Children running (not cancelled) in more than one slot: must be none.
+  std::vector<int64_t> ChildrenInTwoSlots();
+  // Slots running a task the controller has not cancelled.
+  int RunningNotCancelled();
+  bool finished() const { return finished_; }
+
+ private:
+  struct Slot {
+    bool running = false;
+    v1::Task task;
+    uint64_t run = 0;  // bumps per task: stale timers do nothing
+    std::optional<v1::GetTaskResponse> next;
+  };
+
+  // Sends one request of this process; `done` runs only if the process is
+  // still the same when the answer (or the timeout) comes.
+  template <typename Request, typename Answer>
+  void Send(Rpc rpc, const Request& request,
+            std::function<void(const absl::Status&, const Answer&)> done);
+  void Register(std::function<void()> then);
+  void DeliverSpool(std::vector<std::string> files, std::function<void()> then);
+  void Ask(int slot);
+  void HandleAnswer(int slot, const v1::GetTaskResponse& answer);
+  void Run(int slot);
+  void ProgressTick(int slot, uint64_t run, int epoch);
+  void Finish(int slot, const EvaluationResult& result);
+  void Deliver(v1::ResultReport report, std::string spool_file, int slot,
+               std::function<void()> then);
+  void HeartbeatTick(uint64_t generation);
+  void Backoff(std::function<void()> retry);
+
+  World* const world_;
+  Network* const network_;
+  const std::string id_;
+  const int slot_count_;
+  const Spool spool_;
+  const WorkerBehaviour behaviour_;
+  const WorkerObserver observer_;
+
+  bool alive_ = false;
+  uint64_t generation_ = 0;
+  uint64_t incarnation_ = 0;
+  int64_t starts_ = 0;
+  std::unique_ptr<WorkerCore> core_;
+  std::vector<Slot> slots_;
+  int outstanding_ = 0;
+  bool finished_ = false;
+  bool registering_ = false;
+  std::vector<std::function<void()>> after_register_;
+};
+
+}  // namespace amoeba::sim
+
+#endif  // AMOEBA_SIMULATION_SIM_WORKER_H_
