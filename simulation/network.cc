@@ -26,12 +26,25 @@ absl::Duration Network::Delay() {
   return world_->Between(absl::Milliseconds(1), absl::Milliseconds(200));
 }
 
-void Network::Call(Rpc rpc, std::string request, Done done) {
+void Network::Partition(const std::string& endpoint, absl::Duration duration) {
+  ++counts_.partitions;
+  cut_until_[endpoint] = world_->now() + duration;
+}
+
+bool Network::Cut(const std::string& endpoint) {
+  auto it = cut_until_.find(endpoint);
+  return it != cut_until_.end() && world_->now() < it->second;
+}
+
+void Network::Call(const std::string& from, Rpc rpc, std::string request,
+                   Done done) {
   const uint64_t call = next_call_++;
   ++counts_.calls;
   pending_[call] = std::move(done);
   int copies = 1;
-  if (world_->Chance(faults_.drop_request)) {
+  if (Cut(from)) {
+    copies = 0;
+  } else if (world_->Chance(faults_.drop_request)) {
     ++counts_.dropped_requests;
     copies = 0;
   } else if (world_->Chance(faults_.duplicate_request)) {
@@ -39,7 +52,9 @@ void Network::Call(Rpc rpc, std::string request, Done done) {
     copies = 2;
   }
   for (int i = 0; i < copies; ++i) {
-    world_->After(Delay(), [this, call, rpc, request] { Deliver(call, rpc, request); });
+    world_->After(Delay(), [this, call, from, rpc, request] {
+      Deliver(call, from, rpc, request);
+    });
   }
   world_->After(deadline_, [this, call] {
     if (pending_.count(call) == 0) return;
@@ -48,13 +63,14 @@ void Network::Call(Rpc rpc, std::string request, Done done) {
   });
 }
 
-void Network::Deliver(uint64_t call, Rpc rpc, const std::string& request) {
+void Network::Deliver(uint64_t call, const std::string& from, Rpc rpc,
+                      const std::string& request) {
   if (!controller_up_) {
     ++counts_.refused;
     return;  // the caller times out
   }
   auto [status, answer] = handler_(rpc, request);
-  if (world_->Chance(faults_.drop_response)) {
+  if (Cut(from) || world_->Chance(faults_.drop_response)) {
     ++counts_.dropped_responses;
     return;
   }

@@ -36,6 +36,7 @@ struct NetworkCounts {
   int64_t late_messages = 0;
   int64_t timeouts = 0;
   int64_t refused = 0;  // controller down
+  int64_t partitions = 0;
 };
 
 enum class Rpc { kRegister, kGetTask, kProgress, kResult, kHeartbeat };
@@ -60,13 +61,17 @@ class Network {
   const NetworkCounts& counts() const { return counts_; }
   absl::Duration deadline() const { return deadline_; }
 
-  // Sends `request`; `done` runs exactly once: with the first answer that
-  // arrives before the deadline, or with DEADLINE_EXCEEDED.
-  void Call(Rpc rpc, std::string request, Done done);
+  // Sends `request` from `from`; `done` runs exactly once: with the first
+  // answer that arrives before the deadline, or with DEADLINE_EXCEEDED.
+  void Call(const std::string& from, Rpc rpc, std::string request, Done done);
+  // Cuts `endpoint` off (both directions) for `duration`.
+  void Partition(const std::string& endpoint, absl::Duration duration);
 
  private:
   absl::Duration Delay();
-  void Deliver(uint64_t call, Rpc rpc, const std::string& request);
+  void Deliver(uint64_t call, const std::string& from, Rpc rpc,
+               const std::string& request);
+  bool Cut(const std::string& endpoint);
   void Complete(uint64_t call, const absl::Status& status,
                 const std::string& answer);
 
@@ -78,6 +83,7 @@ class Network {
   NetworkCounts counts_;
   uint64_t next_call_ = 1;
   std::map<uint64_t, Done> pending_;
+  std::map<std::string, absl::Time> cut_until_;
 };
 
 }  // namespace amoeba::sim

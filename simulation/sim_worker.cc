@@ -38,7 +38,7 @@ void SimWorker::Send(Rpc rpc, const Request& request,
                      std::function<void(const absl::Status&, const Answer&)> done) {
   const uint64_t generation = generation_;
   ++outstanding_;
-  network_->Call(rpc, request.SerializeAsString(),
+  network_->Call(id_, rpc, request.SerializeAsString(),
                  [this, generation, done = std::move(done)](
                      const absl::Status& status, const std::string& bytes) {
                    if (generation != generation_) return;  // that process died

@@ -304,6 +304,10 @@ void Harness::ChaosTick() {
       ++report_.worker_stops;
       w->Stop();
       RestartLater(w.get());
+    } else if (world_.Chance(o_.partition)) {
+      const absl::Duration cut = world_.Between(absl::Seconds(5), absl::Seconds(60));
+      world_.Trace(w->id(), " cut off for ", absl::FormatDuration(cut));
+      network_.Partition(w->id(), cut);
     }
   }
   if (search_ != nullptr) {
@@ -338,6 +342,7 @@ void Harness::ExpireTick() {
 void Harness::EndFaults() {
   faults_on_ = false;
   network_.set_faults(NetworkFaults{});
+  for (auto& w : workers_) network_.Partition(w->id(), absl::ZeroDuration());
   world_.Trace("faults end");
   if (search_ == nullptr) OpenController();
   if (paused_ && search_ != nullptr && search_->Resume().ok()) paused_ = false;
@@ -364,8 +369,8 @@ void Harness::CheckStep() {
     Violation(std::string(s.message()));
     return;
   }
-  // No lease outlives its holder: a lease its worker does not hold, while
-  // nothing the worker sent is still out, goes away within the lease
+  // No lease outlives its holder: a lease its worker does not hold, once
+  // the request that granted it has returned, goes away within the lease
   // timeout (twice, for one renewal by a delayed duplicate).
   const absl::Time now = world_.now();
   std::set<std::pair<int64_t, int>> current;
@@ -375,8 +380,12 @@ void Harness::CheckStep() {
     SimWorker* w = WorkerNamed(lease.worker_id);
     bool holds = false;
     if (w != nullptr && w->alive()) {
-      if (w->outstanding() > 0) holds = true;
       for (const auto& held : w->core()->Held()) holds = holds || held == key;
+      if (lease.incarnation == 0) {
+        holds = holds || w->outstanding() > 0;  // restored: granted by whom?
+      } else if (lease.incarnation == w->core()->incarnation()) {
+        holds = holds || !w->core()->Settled(lease.grant_sequence);
+      }
     }
     if (holds) {
       orphan_since_.erase(key);
@@ -518,6 +527,7 @@ SimulationReport Harness::Run() {
   report_.duplicated = n.duplicated_requests;
   report_.late = n.late_messages;
   report_.timeouts = n.timeouts;
+  report_.partitions = n.partitions;
   workers_.clear();
   std::filesystem::remove_all(o_.dir);
   return report_;

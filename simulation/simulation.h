@@ -4,8 +4,8 @@
 // WorkerCore and Spool, one seeded scheduler and a simulated clock, and an
 // adversarial network (simulation/network.h). Faults injected: lost,
 // duplicated, delayed (past the deadline) and reordered requests and
-// answers; workers that crash (keeping their spool), stop gracefully and
-// restart; a controller that crashes and reopens its store; operators
+// answers; workers cut off by a partition; workers that crash (keeping
+// their spool), stop gracefully and restart; a controller that crashes and reopens its store; operators
 // pausing, resuming and stopping; an intruder reporting results for
 // children it never held; spool writes that fail.
 //
@@ -43,6 +43,7 @@ struct SimulationOptions {
   // Per simulated second while faults are on.
   double worker_crash = 0.004;
   double worker_stop = 0.002;
+  double partition = 0.003;  // a worker cut off for 5..60 s
   double controller_crash = 0.003;
   double pause = 0.003;
   double stop = 0.0005;
@@ -65,6 +66,7 @@ struct SimulationReport {
   int64_t timeouts = 0;
   int64_t worker_crashes = 0;
   int64_t worker_stops = 0;
+  int64_t partitions = 0;
   int64_t controller_crashes = 0;
   int64_t operator_actions = 0;
   int64_t intruder_reports = 0;

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
     total.timeouts += r.timeouts;
     total.worker_crashes += r.worker_crashes;
     total.worker_stops += r.worker_stops;
+    total.partitions += r.partitions;
     total.controller_crashes += r.controller_crashes;
     total.operator_actions += r.operator_actions;
     total.intruder_reports += r.intruder_reports;
@@ -75,10 +76,12 @@ int main(int argc, char** argv) {
               static_cast<long long>(stopped));
   std::printf(
       "injected: %lld lost messages, %lld duplicated requests, %lld late "
-      "messages, %lld call timeouts, %lld worker crashes, %lld worker stops, "
+      "messages, %lld call timeouts, %lld partitions, %lld worker crashes, "
+      "%lld worker stops, "
       "%lld controller crashes, %lld operator actions, %lld intruder reports\n",
       static_cast<long long>(total.dropped), static_cast<long long>(total.duplicated),
       static_cast<long long>(total.late), static_cast<long long>(total.timeouts),
+      static_cast<long long>(total.partitions),
       static_cast<long long>(total.worker_crashes),
       static_cast<long long>(total.worker_stops),
       static_cast<long long>(total.controller_crashes),

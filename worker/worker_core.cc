@@ -46,6 +46,11 @@ void WorkerCore::EndRequest(uint64_t sequence) {
   outstanding_.erase(sequence);
 }
 
+bool WorkerCore::Settled(uint64_t sequence) {
+  absl::MutexLock lock(&mu_);
+  return sequence <= last_sequence_ && outstanding_.count(sequence) == 0;
+}
+
 std::optional<v1::Task> WorkerCore::TakeTask(int slot,
                                              const v1::GetTaskResponse& response) {
   Cancel(response.cancel());

@@ -52,6 +52,8 @@ class WorkerCore {
   // whatever its outcome.
   v1::WorkerView BeginRequest();
   void EndRequest(uint64_t sequence);
+  // Whether request `sequence` was sent and has returned.
+  bool Settled(uint64_t sequence);
 
   // Applies a GetTask answer (or the `next` of a result ack) for `slot`:
   // cancels, and the task to run, if any. nullopt when there is nothing to
