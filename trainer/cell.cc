@@ -2,13 +2,16 @@
 
 #include <string>
 
+#include "trainer/generator.h"
+
 namespace amoeba {
 
 torch::Tensor DropPath(const torch::Tensor& x, double drop_prob) {
   if (drop_prob <= 0.0) return x;
   const double keep = 1.0 - drop_prob;
   torch::Tensor mask =
-      torch::empty({x.size(0), 1, 1, 1}, x.options()).bernoulli_(keep);
+      torch::empty({x.size(0), 1, 1, 1}, x.options())
+          .bernoulli_(keep, TrainingGenerator(x.device()));
   return x * mask / keep;
 }
 

@@ -1,9 +1,11 @@
 #include "trainer/network.h"
 
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "trainer/generator.h"
 
 namespace amoeba {
 
@@ -128,7 +130,15 @@ NetworkOutput NetworkImpl::forward(torch::Tensor images, double progress) {
   }
   torch::Tensor pooled =
       torch::adaptive_avg_pool2d(torch::relu(prev), {1, 1}).flatten(1);
-  output.logits = classifier_(dropout_(pooled));
+  // Dropout as a mask from the run's own generator (trainer/generator.h);
+  // torch::nn::Dropout would draw from the process-wide one.
+  const double p = options_.dropout;
+  if (is_training() && p > 0) {
+    torch::Tensor keep = torch::empty_like(pooled).bernoulli_(
+        1.0 - p, TrainingGenerator(pooled.device()));
+    pooled = pooled * keep / (1.0 - p);
+  }
+  output.logits = classifier_(pooled);
   return output;
 }
 

@@ -1,5 +1,6 @@
 #include "trainer/train.h"
 
+
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -11,6 +12,7 @@
 #include "common/rng.h"
 #include "common/status_macros.h"
 #include "trainer/cpu_allocator.h"
+#include "trainer/generator.h"
 
 namespace amoeba {
 namespace {
@@ -379,6 +381,8 @@ absl::StatusOr<TrainResult> Train(Network& network, const PreparedData& data,
                                   const TrainOptions& options,
                                   const TrainCallbacks& callbacks) {
   return GuardTorch("training", [&]() {
+    // Drop path and dropout of this run draw from its own generator.
+    ScopedTrainingGenerator generator(options.seed ^ 0x5eedd4091ULL);
     return TrainImpl(network, data, options, callbacks);
   });
 }
@@ -422,8 +426,13 @@ absl::StatusOr<TrainedModel> TrainGenotype(
   model.network_options = network_options;
   model.normalizer = data.normalizer;
   RETURN_IF_ERROR(GuardTorch("building the network", [&]() -> absl::Status {
-    torch::manual_seed(options.seed);
-    model.network = Network(genotype, network_options);
+    // Initialisation draws from the default generator: seed and build
+    // under its lock, so a run in another slot cannot take draws between.
+    {
+      std::unique_lock<std::mutex> lock = LockDefaultGenerator();
+      torch::manual_seed(options.seed);
+      model.network = Network(genotype, network_options);
+    }
     model.network->to(data.device);
     // NHWC weights too: a one-channel input (Fashion-MNIST) is the same in
     // both layouts, and the convolutions follow the layout of the weights

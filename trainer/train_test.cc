@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <thread>
 #include <string>
 #include <utility>
 #include <vector>
@@ -112,6 +113,32 @@ TEST_CASE("Training is deterministic on CPU for a seed") {
   const auto c = TrainGenotype(NasNetA(), Tiny(4), data, o);
   REQUIRE(c.ok());
   CHECK(c->result.final_train_loss != a->result.final_train_loss);
+}
+
+TEST_CASE("Training stays deterministic when two runs train at once") {
+  // Two worker slots train in two threads; drop path and dropout draw
+  // random numbers every step, and network initialisation too.
+  const PreparedData& data = SmallFashionMnist(256, 128);
+  TrainOptions o = Quick(1);
+  o.device.threads = 1;
+  NetworkOptions n = Tiny(4);
+  n.drop_path = 0.3;
+  n.dropout = 0.3;
+  const auto alone = TrainGenotype(AmoebaNetA(), n, data, o);
+  REQUIRE(alone.ok());
+  for (int round = 0; round < 2; ++round) {
+    absl::StatusOr<TrainedModel> first = absl::UnknownError("not run");
+    absl::StatusOr<TrainedModel> second = absl::UnknownError("not run");
+    std::thread a([&] { first = TrainGenotype(AmoebaNetA(), n, data, o); });
+    std::thread b([&] { second = TrainGenotype(AmoebaNetA(), n, data, o); });
+    a.join();
+    b.join();
+    REQUIRE(first.ok());
+    REQUIRE(second.ok());
+    CHECK(first->result.final_train_loss == alone->result.final_train_loss);
+    CHECK(second->result.final_train_loss == alone->result.final_train_loss);
+    CHECK(first->result.validation_accuracy == alone->result.validation_accuracy);
+  }
 }
 
 TEST_CASE("A diverging learning rate is a failed run, not a crash") {

@@ -1,0 +1,253 @@
+// Focused tests of Search's protocol rules, driven directly (no gRPC) with a
+// fake clock and a real SQLite store. The simulation (simulation/) checks
+// the same rules under random faults.
+#include "controller/search.h"
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "catch2/catch.hpp"
+#include "common/clock.h"
+#include "testing/test_files.h"
+
+namespace amoeba {
+namespace {
+
+SearchOptions Options() {
+  SearchOptions o;
+  o.engine.algorithm = Algorithm::kAging;
+  o.engine.population_size = 2;
+  o.engine.sample_size = 2;
+  o.engine.budget = 4;
+  o.engine.seed = 3;
+  o.settings.set_dataset("fashion_mnist");
+  o.settings.set_cells_per_stack(1);
+  o.settings.set_filters(8);
+  o.settings.set_epochs(1);
+  o.settings.set_batch_size(16);
+  o.lease_timeout = absl::Seconds(60);
+  o.heartbeat_interval = absl::Seconds(10);
+  o.max_attempts = 2;
+  return o;
+}
+
+struct Harness {
+  explicit Harness(const std::string& name, SearchOptions options = Options())
+      : path(FreshSqlitePath(name)), options(options) {
+    Reopen();
+  }
+  void Reopen() {
+    search.reset();
+    auto store = Store::Open(path);
+    REQUIRE(store.ok());
+    auto opened = Search::Open(options, *std::move(store), &clock);
+    REQUIRE(opened.ok());
+    search = *std::move(opened);
+  }
+  void Register(const std::string& worker, uint64_t incarnation = 1) {
+    v1::RegisterRequest request;
+    request.set_worker_id(worker);
+    request.set_incarnation(incarnation);
+    REQUIRE(search->Register(request).ok());
+  }
+  v1::Task Take(const std::string& worker) {
+    v1::GetTaskRequest request;
+    request.set_worker_id(worker);
+    auto response = search->GetTask(request);
+    REQUIRE(response.ok());
+    REQUIRE(response->has_task());
+    return response->task();
+  }
+  absl::StatusOr<bool> Report(const std::string& worker, const v1::Task& task,
+                              bool ok, bool preempted = false,
+                              double fitness = 0.5) {
+    v1::ResultReport report;
+    report.set_worker_id(worker);
+    report.set_model_id(task.model_id());
+    report.set_attempt(task.attempt());
+    report.set_search_id(task.search_id());
+    report.set_ok(ok);
+    report.set_fitness(fitness);
+    report.set_failure(ok ? "" : preempted ? "worker stopping" : "error");
+    report.set_preempted(preempted);
+    return search->ReportResult(report);
+  }
+  v1::ModelSummary Model(int64_t id) {
+    auto model = search->GetModel(id);
+    REQUIRE(model.ok());
+    return model->model();
+  }
+
+  FakeClock clock;
+  std::string path;
+  SearchOptions options;
+  std::unique_ptr<Search> search;
+};
+
+TEST_CASE("a stale failure does not disturb the newer attempt") {
+  Harness h("stale-failure.db");
+  h.Register("a");
+  h.Register("b");
+  const v1::Task first = h.Take("a");
+  h.clock.Advance(absl::Seconds(61));
+  h.search->ExpireLeases();  // a went silent: the child goes to b
+  const v1::Task second = h.Take("b");
+  REQUIRE(second.model_id() == first.model_id());
+  REQUIRE(second.attempt() == 2);
+  // a's late "worker stopping" and error reports are ignored...
+  CHECK_FALSE(*h.Report("a", first, /*ok=*/false, /*preempted=*/true));
+  CHECK_FALSE(*h.Report("a", first, /*ok=*/false));
+  CHECK(h.Model(first.model_id()).state() == "running");
+  // ...and b's success counts.
+  CHECK(*h.Report("b", second, /*ok=*/true));
+  CHECK(h.Model(first.model_id()).state() == "done");
+  CHECK(h.search->CheckInvariants().ok());
+}
+
+TEST_CASE("a result counts only from the worker that held that attempt") {
+  Harness h("holder.db");
+  h.Register("a");
+  h.Register("b");
+  const v1::Task task = h.Take("a");
+  auto stolen = h.Report("b", task, /*ok=*/true);
+  REQUIRE_FALSE(stolen.ok());
+  CHECK(stolen.status().code() == absl::StatusCode::kPermissionDenied);
+  auto diverged = h.Report("b", task, /*ok=*/false);
+  CHECK(diverged.status().code() == absl::StatusCode::kPermissionDenied);
+  CHECK(h.Model(task.model_id()).state() == "running");
+  CHECK(*h.Report("a", task, /*ok=*/true));
+}
+
+TEST_CASE("a result of another search is refused") {
+  Harness h("search-id.db");
+  h.Register("a");
+  v1::Task task = h.Take("a");
+  REQUIRE(task.search_id() == h.search->search_id());
+  task.set_search_id("s-000000000000");
+  auto other = h.Report("a", task, /*ok=*/true);
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(other.status().message()), Catch::Contains("belongs to search"));
+  task.clear_search_id();
+  CHECK(h.Report("a", task, /*ok=*/true).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  // The id survives a restart.
+  const std::string id = h.search->search_id();
+  h.Reopen();
+  CHECK(h.search->search_id() == id);
+}
+
+TEST_CASE("preemption does not use up attempts; errors do") {
+  Harness h("preempt.db");
+  h.Register("a");
+  v1::Task task = h.Take("a");
+  for (int i = 0; i < 5; ++i) {  // more hand-backs than max_attempts (2)
+    CHECK(*h.Report("a", task, /*ok=*/false, /*preempted=*/true));
+    const v1::Task again = h.Take("a");
+    REQUIRE(again.model_id() == task.model_id());
+    task = again;
+  }
+  CHECK(h.Model(task.model_id()).failures() == 0);
+  CHECK(h.Model(task.model_id()).attempts() == 6);
+  CHECK(*h.Report("a", task, /*ok=*/false));
+  task = h.Take("a");
+  CHECK(h.Model(task.model_id()).failures() == 1);
+  // The charged count survives a restart.
+  h.Reopen();
+  h.Register("a", 2);
+  CHECK(h.Model(task.model_id()).failures() == 1);
+  v1::GetTaskRequest request;
+  request.set_worker_id("a");
+  request.mutable_view()->set_incarnation(2);
+  request.mutable_view()->set_sequence(1);
+  auto next = h.search->GetTask(request);
+  REQUIRE(next.ok());
+  REQUIRE(next->task().model_id() == task.model_id());  // released, requeued
+  CHECK(*h.Report("a", next->task(), /*ok=*/false));
+  CHECK(h.Model(task.model_id()).state() == "failed");
+  CHECK(h.Model(task.model_id()).failures() == 2);
+}
+
+TEST_CASE("Stop releases every lease; holders are told to cancel") {
+  Harness h("stop.db");
+  h.Register("a");
+  const v1::Task task = h.Take("a");
+  REQUIRE(*h.search->Stop() == "stopped");
+  CHECK(h.search->Leases().empty());
+  v1::ProgressReport progress;
+  progress.set_worker_id("a");
+  progress.set_model_id(task.model_id());
+  progress.set_attempt(task.attempt());
+  CHECK(*h.search->ReportProgress(progress));  // cancel
+  v1::GetTaskRequest request;
+  request.set_worker_id("a");
+  auto answer = h.search->GetTask(request);
+  REQUIRE(answer.ok());
+  CHECK_FALSE(answer->has_task());  // nobody gets it again
+  CHECK(h.Model(task.model_id()).state() == "pending");
+  CHECK(h.search->CheckInvariants().ok());
+  h.Reopen();
+  CHECK(h.search->Status().state() == "stopped");
+  CHECK(h.search->Leases().empty());
+}
+
+TEST_CASE("the last run-state change survives a restart") {
+  Harness h("run-state.db");
+  REQUIRE(*h.search->Pause() == "paused");
+  REQUIRE(*h.search->Resume() == "running");
+  REQUIRE(*h.search->Pause() == "paused");
+  h.Reopen();
+  CHECK(h.search->Status().state() == "paused");
+  REQUIRE(*h.search->Resume() == "running");
+  h.Reopen();
+  CHECK(h.search->Status().state() == "running");
+}
+
+TEST_CASE("concurrent pauses and resumes persist in the order they were made") {
+  Harness h("run-state-race.db");
+  // Two operators flip the state at once; whatever the interleaving, the
+  // state a restart restores is the state the search was left in.
+  for (int round = 0; round < 5; ++round) {
+    std::thread pauser([&] {
+      for (int i = 0; i < 100; ++i) REQUIRE(h.search->Pause().ok());
+    });
+    std::thread resumer([&] {
+      for (int i = 0; i < 100; ++i) REQUIRE(h.search->Resume().ok());
+    });
+    pauser.join();
+    resumer.join();
+    const std::string state = h.search->Status().state();
+    h.Reopen();
+    REQUIRE(h.search->Status().state() == state);
+  }
+}
+
+TEST_CASE("the best model is not shown alive after it died of age") {
+  SearchOptions options = Options();
+  options.engine.budget = 6;
+  Harness h("best.db", options);
+  h.Register("a");
+  // The first child is the best; P = 2, so it dies when the third completes.
+  const v1::Task best = h.Take("a");
+  REQUIRE(*h.Report("a", best, true, false, 0.9));
+  CHECK(h.search->Status().best().alive());
+  for (int i = 0; i < 2; ++i) REQUIRE(*h.Report("a", h.Take("a"), true, false, 0.1));
+  const v1::SearchStatus status = h.search->Status();
+  CHECK(status.best().id() == best.model_id());
+  CHECK_FALSE(status.best().alive());
+}
+
+TEST_CASE("ReportProgress for a child that never existed is NotFound") {
+  Harness h("progress.db");
+  h.Register("a");
+  v1::ProgressReport progress;
+  progress.set_worker_id("a");
+  progress.set_model_id(12345);
+  progress.set_attempt(1);
+  CHECK(h.search->ReportProgress(progress).status().code() ==
+        absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace amoeba
