@@ -39,7 +39,9 @@ DEFINE_int64(max_train_images, 2000, "training images per child (0 = all)");
 DEFINE_uint64(training_seed, 1, "seed of every child's training");
 DEFINE_int32(lease_timeout_s, 120, "a silent worker loses its child after this");
 DEFINE_int32(heartbeat_s, 10, "how often workers should heartbeat");
-DEFINE_int32(max_attempts, 3, "worker errors tolerated per child");
+DEFINE_int32(max_attempts, 3,
+             "failures charged to a child (worker errors, expired leases; "
+             "not preemption) before it is given up");
 DEFINE_string(listen, "127.0.0.1", "address to listen on (0.0.0.0: all)");
 DEFINE_int32(port, 50051, "port (0: any free one)");
 DEFINE_string(port_file, "", "write the port listened on to this file");
