@@ -68,8 +68,9 @@ bool Worker::Backoff(int failures, const std::string& why,
   const double base = absl::ToDoubleSeconds(options_.initial_backoff) *
                       std::pow(2.0, std::min(failures - 1, 16));
   const double capped = std::min(base, absl::ToDoubleSeconds(options_.max_backoff));
+  // Jitter below the cap, so no wait exceeds --max_backoff_s.
   const double wait =
-      capped * std::uniform_real_distribution<double>(0.5, 1.5)(jitter);
+      capped * std::uniform_real_distribution<double>(0.5, 1.0)(jitter);
   LOG(WARNING) << why << "; retrying in " << absl::StrFormat("%.1f", wait)
                << "s (attempt " << failures << ")";
   return !stop->WaitForNotificationWithTimeout(absl::Seconds(wait));
@@ -359,8 +360,9 @@ absl::Status Worker::Run(absl::Notification* stop) {
   // retry loop does: a worker then came back up to ~90 s after the
   // controller did. Capping it at max_backoff keeps the promise of the flag.
   grpc::ChannelArguments arguments;
-  const int max_backoff_ms = static_cast<int>(
-      std::max<int64_t>(100, absl::ToInt64Milliseconds(options_.max_backoff)));
+  // gRPC adds up to 20% jitter on top of its maximum.
+  const int max_backoff_ms = static_cast<int>(std::max<int64_t>(
+      100, absl::ToInt64Milliseconds(options_.max_backoff) * 4 / 5));
   const int initial_backoff_ms = static_cast<int>(std::min<int64_t>(
       max_backoff_ms,
       std::max<int64_t>(100, absl::ToInt64Milliseconds(options_.initial_backoff))));
