@@ -13,23 +13,26 @@ max_backoff="${2:-30}"
 port=$((40000 + RANDOM % 20000))
 bazel build -c opt //controller:amoeba-controller //worker:amoeba-worker >/dev/null 2>&1
 dir="$(mktemp -d)"
-trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
+pid=""
+worker=""
+trap 'kill -9 $pid $worker 2>/dev/null || true; rm -rf "$dir"' EXIT
 controller() {
   bazel-bin/controller/amoeba-controller --store="$dir/search.db" --port="$port" \
     --population_size=4 --sample_size=2 --budget=1000000 --lease_timeout_s=600 \
     --logtostderr >"$dir/controller-$1.log" 2>&1 &
-  echo $!
+  pid=$!
 }
-pid=$(controller 1)
+controller 1
 bazel-bin/worker/amoeba-worker --controller="127.0.0.1:$port" --evaluator=simulated \
   --simulated_seconds=0.2 --max_backoff_s="$max_backoff" --spool_dir="$dir/spool" \
   --logtostderr >"$dir/worker.log" 2>&1 &
+worker=$!
 sleep 5
 kill -9 "$pid"
 echo "controller killed; restarting it in ${outage}s (worker --max_backoff_s=$max_backoff)"
 sleep "$outage"
 start=$(date +%s.%N)
-pid=$(controller 2)
+controller 2
 for _ in $(seq 1 3000); do
   if grep -q "worker registered" "$dir/controller-2.log"; then
     now=$(date +%s.%N)

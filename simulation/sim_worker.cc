@@ -169,7 +169,8 @@ void SimWorker::Ask(int slot) {
   if (s.next.has_value()) {
     v1::GetTaskResponse answer = std::move(*s.next);
     s.next.reset();
-    HandleAnswer(slot, answer);
+    Continue(slot, answer, std::move(s.next_task));
+    s.next_task.reset();
     return;
   }
   v1::GetTaskRequest request;
@@ -180,26 +181,41 @@ void SimWorker::Ask(int slot) {
       Rpc::kGetTask, request,
       [this, slot, sequence](const absl::Status& status,
                              const v1::GetTaskResponse& answer) {
+        if (status.ok()) {
+          TakeThenSettle(slot, sequence, answer);
+          return;
+        }
         core_->EndRequest(sequence);
         if (status.code() == absl::StatusCode::kFailedPrecondition) {
           Register([this, slot] { Ask(slot); });
-        } else if (!status.ok()) {
-          Backoff([this, slot] { Ask(slot); });
         } else {
-          HandleAnswer(slot, answer);
+          Backoff([this, slot] { Ask(slot); });
         }
       });
 }
 
-void SimWorker::HandleAnswer(int slot, const v1::GetTaskResponse& answer) {
-  if (answer.search_finished()) {
-    finished_ = true;
-    return;
-  }
+void SimWorker::TakeThenSettle(int slot, uint64_t sequence,
+                               const v1::GetTaskResponse& answer) {
   std::optional<v1::Task> task = core_->TakeTask(slot, answer);
+  if (task.has_value() && observer_.on_take) observer_.on_take(id_, *task);
+  const uint64_t generation = generation_;
+  world_->After(world_->Between(absl::ZeroDuration(), absl::Milliseconds(300)),
+                [this, generation, slot, sequence, answer, task] {
+                  if (generation != generation_) return;
+                  core_->EndRequest(sequence);
+                  Continue(slot, answer, task);
+                });
+}
+
+void SimWorker::Continue(int slot, const v1::GetTaskResponse& answer,
+                         std::optional<v1::Task> task) {
   if (task.has_value()) {
     slots_[slot].task = *std::move(task);
     Run(slot);
+    return;
+  }
+  if (answer.search_finished()) {
+    finished_ = true;
     return;
   }
   const uint64_t generation = generation_;
@@ -300,6 +316,14 @@ void SimWorker::Deliver(v1::ResultReport report, std::string spool_file,
       Rpc::kResult, report,
       [this, report, spool_file, slot, then](const absl::Status& status,
                                              const v1::ResultAck& ack) {
+        if (status.ok() && slot >= 0 && ack.has_next()) {
+          // Held before settled, as in the daemon.
+          slots_[slot].next = ack.next();
+          slots_[slot].next_task = core_->TakeTask(slot, ack.next());
+          if (slots_[slot].next_task.has_value() && observer_.on_take) {
+            observer_.on_take(id_, *slots_[slot].next_task);
+          }
+        }
         core_->EndRequest(report.view().sequence());
         auto done = [&] {
           if (!spool_file.empty()) spool_.Remove(spool_file);
@@ -308,7 +332,6 @@ void SimWorker::Deliver(v1::ResultReport report, std::string spool_file,
         };
         if (status.ok()) {
           if (observer_.on_ack) observer_.on_ack(report, ack);
-          if (slot >= 0 && ack.has_next()) slots_[slot].next = ack.next();
           done();
         } else if (status.code() == absl::StatusCode::kFailedPrecondition) {
           Register([this, report, spool_file, slot, then] {

@@ -40,6 +40,8 @@ struct WorkerObserver {
   // The worker received an acknowledgement of `report`.
   std::function<void(const v1::ResultReport& report, const v1::ResultAck& ack)>
       on_ack;
+  // The worker accepted `task` from an answer and will run it.
+  std::function<void(const std::string& worker, const v1::Task& task)> on_take;
 };
 
 class SimWorker {
@@ -75,6 +77,7 @@ class SimWorker {
     v1::Task task;
     uint64_t run = 0;  // bumps per task: stale timers do nothing
     std::optional<v1::GetTaskResponse> next;
+    std::optional<v1::Task> next_task;  // already taken from `next`
   };
 
   // Sends one request of this process; `done` runs only if the process is
@@ -85,7 +88,13 @@ class SimWorker {
   void Register(std::function<void()> then);
   void DeliverSpool(std::vector<std::string> files, std::function<void()> then);
   void Ask(int slot);
-  void HandleAnswer(int slot, const v1::GetTaskResponse& answer);
+  // Applies an answer that may carry a task, as the daemon does: the task
+  // is held before the request is settled, and other events may run in
+  // between (threads interleave there).
+  void TakeThenSettle(int slot, uint64_t sequence,
+                      const v1::GetTaskResponse& answer);
+  void Continue(int slot, const v1::GetTaskResponse& answer,
+                std::optional<v1::Task> task);
   void Run(int slot);
   void ProgressTick(int slot, uint64_t run, int epoch);
   void Finish(int slot, const EvaluationResult& result);

@@ -38,6 +38,7 @@ class Harness {
   std::pair<absl::Status, std::string> Handle(Rpc rpc, const std::string& bytes);
   std::pair<absl::Status, std::string> HandleResult(const std::string& bytes);
   void OnAck(const v1::ResultReport& report, const v1::ResultAck& ack);
+  void OnTake(const std::string& worker, const v1::Task& task);
   void ChaosTick();
   void ExpireTick();
   void EndFaults();
@@ -97,6 +98,9 @@ Harness::Harness(const SimulationOptions& options)
   WorkerObserver observer;
   observer.on_ack = [this](const v1::ResultReport& r, const v1::ResultAck& a) {
     OnAck(r, a);
+  };
+  observer.on_take = [this](const std::string& worker, const v1::Task& task) {
+    OnTake(worker, task);
   };
   const int workers = o_.workers > 0 ? o_.workers : 1 + static_cast<int>(world_.Uniform(4));
   for (int i = 0; i < workers; ++i) {
@@ -248,6 +252,26 @@ void Harness::OnAck(const v1::ResultReport& report, const v1::ResultAck& ack) {
                            " was acknowledged as recorded twice"));
   }
   acked_[report.model_id()] = report.fitness();
+}
+
+// A task a worker accepts from an answer is still its lease: nothing may
+// release a lease while its answer is on the way (the grant is not settled
+// until the task is held), unless the child finished meanwhile or an
+// operator stopped the search.
+void Harness::OnTake(const std::string& worker, const v1::Task& task) {
+  if (search_ == nullptr || stopped_) return;
+  const std::optional<Lease> lease = LeaseOf(task.model_id());
+  if (lease.has_value() && lease->worker_id == worker &&
+      lease->attempt == task.attempt()) {
+    return;
+  }
+  auto model = search_->GetModel(task.model_id());
+  if (model.ok() && (model->model().state() == "done" ||
+                     model->model().state() == "failed")) {
+    return;
+  }
+  Violation(absl::StrCat(worker, " took child ", task.model_id(), " attempt ",
+                         task.attempt(), " whose lease was already released"));
 }
 
 void Harness::Intrude() {

@@ -115,8 +115,8 @@ absl::Status Worker::RegisterWithBackoff(absl::Notification* stop) {
 }
 
 bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
-                     absl::Notification* stop,
-                     std::optional<v1::GetTaskResponse>* next) {
+                     absl::Notification* stop, int slot,
+                     std::optional<NextAnswer>* next) {
   report.set_next_task(next != nullptr);
   const int64_t child = report.model_id();
   const int attempt = report.attempt();
@@ -129,6 +129,12 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
     *report.mutable_view() = core_.BeginRequest();
     v1::ResultAck ack;
     const grpc::Status s = stub_->ReportResult(Context().get(), report, &ack);
+    // The task in the answer is held before the request counts as settled:
+    // a view sent in between by another slot would otherwise call its lease
+    // an orphan.
+    if (s.ok() && next != nullptr && ack.has_next()) {
+      *next = NextAnswer{ack.next(), core_.TakeTask(slot, ack.next())};
+    }
     core_.EndRequest(report.view().sequence());
     if (s.ok()) {
       if (report.ok() && ack.recorded()) ++delivered_;
@@ -138,7 +144,6 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
       }
       // A controller that predates next_task leaves `next` unset; the slot
       // then asks with GetTask as before.
-      if (next != nullptr && ack.has_next()) *next = ack.next();
       return done();
     }
     if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
@@ -202,18 +207,21 @@ void Worker::HeartbeatLoop(absl::Notification* stop) {
 }
 
 bool Worker::NextTask(int slot, absl::Notification* stop,
-                      std::optional<v1::GetTaskResponse>* next,
-                      v1::Task* task) {
+                      std::optional<NextAnswer>* next, v1::Task* task) {
   for (int failures = 0; !stop->HasBeenNotified() && !finished_ && !refused_;) {
     v1::GetTaskResponse response;
+    std::optional<v1::Task> taken;
     if (next->has_value()) {
-      response = std::move(**next);
+      response = std::move((*next)->response);
+      taken = std::move((*next)->task);
       next->reset();
     } else {
       v1::GetTaskRequest request;
       request.set_worker_id(options_.worker_id);
       *request.mutable_view() = core_.BeginRequest();
       const grpc::Status s = stub_->GetTask(Context().get(), request, &response);
+      // Held before settled (see Deliver).
+      if (s.ok()) taken = core_.TakeTask(slot, response);
       core_.EndRequest(request.view().sequence());
       if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
         if (!RegisterWithBackoff(stop).ok()) return false;
@@ -240,15 +248,14 @@ bool Worker::NextTask(int slot, absl::Notification* stop,
         DeliverSpool(stop);
       }
     }
+    if (taken.has_value()) {
+      *task = *std::move(taken);
+      return true;
+    }
     if (response.search_finished()) {
       LOG(INFO) << "the search is finished";
       finished_ = true;
       return false;
-    }
-    std::optional<v1::Task> taken = core_.TakeTask(slot, response);
-    if (taken.has_value()) {
-      *task = *std::move(taken);
-      return true;
     }
     if (!response.has_task()) {
       stop->WaitForNotificationWithTimeout(
@@ -305,7 +312,7 @@ std::optional<v1::ResultReport> Worker::RunTask(int slot, const v1::Task& task,
 void Worker::SlotLoop(int slot, absl::Notification* stop) {
   // The answer that came with the last result's ack, if any: it stands for
   // a GetTask call.
-  std::optional<v1::GetTaskResponse> next;
+  std::optional<NextAnswer> next;
   v1::Task task;
   while (NextTask(slot, stop, &next, &task)) {
     std::optional<v1::ResultReport> report = RunTask(slot, task, stop);
@@ -316,22 +323,29 @@ void Worker::SlotLoop(int slot, absl::Notification* stop) {
                  << "; sending the result without a spool copy";
     }
     // A stopping worker asks for nothing more.
+    const bool stopping = stop->HasBeenNotified();
     if (!Deliver(*std::move(report), file.ok() ? *file : "", stop,
-                 stop->HasBeenNotified() ? nullptr : &next)) {
+                 stopping ? -1 : slot, stopping ? nullptr : &next)) {
       break;
     }
   }
   // Stopped while a task came with the last ack: hand it back at once
   // rather than let its lease run out.
-  if (next.has_value() && next->has_task()) ReleaseUnstarted(next->task());
+  if (next.has_value() && next->task.has_value()) HandBack(slot, *next->task);
 }
 
-void Worker::ReleaseUnstarted(const v1::Task& task) {
-  v1::ResultReport report = core_.Unstarted(task);
-  *report.mutable_view() = core_.BeginRequest();
+void Worker::HandBack(int slot, const v1::Task& task) {
+  EvaluationResult unstarted;
+  unstarted.cancelled = true;
+  std::optional<v1::ResultReport> report =
+      core_.Finish(slot, task, unstarted, /*stopping=*/true);
+  if (!report.has_value()) return;
+  report->set_failure("worker stopping (handed back unstarted)");
+  *report->mutable_view() = core_.BeginRequest();
   v1::ResultAck ack;
-  const grpc::Status s = stub_->ReportResult(Context().get(), report, &ack);
-  core_.EndRequest(report.view().sequence());
+  const grpc::Status s = stub_->ReportResult(Context().get(), *report, &ack);
+  core_.EndRequest(report->view().sequence());
+  core_.Delivered(task.model_id(), task.attempt());
   LOG(INFO) << "handed child " << task.model_id() << " back unstarted"
             << (s.ok() ? "" : " (not reached: its lease will expire)");
 }

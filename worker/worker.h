@@ -71,11 +71,18 @@ class Worker {
   int64_t delivered() const { return delivered_; }
 
  private:
+  // An answer that came with a result's ack, already applied to the core:
+  // its task, if any, is held by the slot.
+  struct NextAnswer {
+    v1::GetTaskResponse response;
+    std::optional<v1::Task> task;
+  };
+
   void SlotLoop(int slot, absl::Notification* stop);
-  // Asks for `slot`'s next task (unless `next` already holds the answer);
-  // false when the slot must end (stop, refused, finished).
+  // `slot`'s next task: from `next` when the last ack brought one, else by
+  // asking; false when the slot must end (stop, refused, finished).
   bool NextTask(int slot, absl::Notification* stop,
-                std::optional<v1::GetTaskResponse>* next, v1::Task* task);
+                std::optional<NextAnswer>* next, v1::Task* task);
   // Evaluates `task` in `slot`, streaming progress; the report to deliver,
   // or nullopt when the controller cancelled it.
   std::optional<v1::ResultReport> RunTask(int slot, const v1::Task& task,
@@ -84,14 +91,15 @@ class Worker {
   // Registers, retrying with backoff until it works, is refused, or stop.
   absl::Status RegisterWithBackoff(absl::Notification* stop);
   // Sends `report` (spooled at `spool_file`, or "" when the spool write
-  // failed) until acknowledged or given up; false on stop. With `next`, also
-  // asks for this slot's next task and stores the answer in *next.
+  // failed) until acknowledged or given up; false on stop. With `next`,
+  // also asks for `slot`'s next task and stores the answer in *next.
   bool Deliver(v1::ResultReport report, const std::string& spool_file,
-               absl::Notification* stop,
-               std::optional<v1::GetTaskResponse>* next = nullptr);
+               absl::Notification* stop, int slot = -1,
+               std::optional<NextAnswer>* next = nullptr);
   void DeliverSpool(absl::Notification* stop);
-  // Tells the controller, once and best effort, that `task` will not run here.
-  void ReleaseUnstarted(const v1::Task& task);
+  // Tells the controller, once and best effort, that the task `slot` holds
+  // will not run here (preempted).
+  void HandBack(int slot, const v1::Task& task);
   std::unique_ptr<grpc::ClientContext> Context() const;
   // Sleeps the backoff for `failures` consecutive failures; false on stop.
   bool Backoff(int failures, const std::string& why, absl::Notification* stop);

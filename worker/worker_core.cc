@@ -149,14 +149,6 @@ std::optional<v1::ResultReport> WorkerCore::Finish(
   return report;
 }
 
-v1::ResultReport WorkerCore::Unstarted(const v1::Task& task) const {
-  v1::ResultReport report = ReportFor(task);
-  report.set_ok(false);
-  report.set_failure("worker stopping (handed back unstarted)");
-  report.set_preempted(true);
-  return report;
-}
-
 void WorkerCore::Delivered(int64_t child, int attempt) {
   absl::MutexLock lock(&mu_);
   auto it = held_.find({child, attempt});

@@ -58,7 +58,10 @@ class WorkerCore {
   // Applies a GetTask answer (or the `next` of a result ack) for `slot`:
   // cancels, and the task to run, if any. nullopt when there is nothing to
   // run (no task, or a task this worker already runs: a duplicate answer).
-  // REQUIRES: `slot` holds no task.
+  // REQUIRES: `slot` holds no task; called *before* EndRequest of the
+  // request that brought the answer, so that no view counts the request as
+  // settled while its task is not yet held (the controller would release
+  // that lease as an orphan).
   std::optional<v1::Task> TakeTask(int slot, const v1::GetTaskResponse& response);
   // The controller said these held tasks are no longer ours.
   void Cancel(const google::protobuf::RepeatedPtrField<v1::HeldTask>& cancel);
@@ -75,8 +78,6 @@ class WorkerCore {
   std::optional<v1::ResultReport> Finish(int slot, const v1::Task& task,
                                          const EvaluationResult& result,
                                          bool stopping);
-  // A report for a task this worker will not run (handed back unstarted).
-  v1::ResultReport Unstarted(const v1::Task& task) const;
   // The result of (child, attempt) was acknowledged or dropped.
   void Delivered(int64_t child, int attempt);
 
