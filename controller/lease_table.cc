@@ -8,11 +8,10 @@
 
 namespace amoeba {
 
-void LeaseTable::Grant(int64_t child, const std::string& worker_id,
-                       int attempt, uint64_t incarnation,
-                       uint64_t grant_sequence, absl::Time now) {
-  CHECK(by_child_.count(child) == 0)
-      << "child " << child << " is leased twice";
+void LeaseTable::Grant(int64_t child, const std::string& worker_id, int attempt,
+                       uint64_t incarnation, uint64_t grant_sequence,
+                       absl::Time now) {
+  CHECK(by_child_.count(child) == 0) << "child " << child << " is leased twice";
   by_child_[child] = Lease{child,       worker_id,      attempt,
                            incarnation, grant_sequence, now + timeout_};
   by_worker_[worker_id].insert(child);
@@ -30,8 +29,8 @@ bool LeaseTable::IsCurrent(int64_t child, const std::string& worker_id,
          lease->attempt == attempt;
 }
 
-bool LeaseTable::Renew(int64_t child, const std::string& worker_id,
-                       int attempt, absl::Time now) {
+bool LeaseTable::Renew(int64_t child, const std::string& worker_id, int attempt,
+                       absl::Time now) {
   auto it = by_child_.find(child);
   if (it == by_child_.end() || it->second.worker_id != worker_id ||
       it->second.attempt != attempt) {
@@ -138,7 +137,8 @@ Reconciliation LeaseTable::Reconcile(const std::string& worker_id,
   return out;
 }
 
-std::vector<int64_t> LeaseTable::ChildrenOf(const std::string& worker_id) const {
+std::vector<int64_t> LeaseTable::ChildrenOf(
+    const std::string& worker_id) const {
   auto it = by_worker_.find(worker_id);
   if (it == by_worker_.end()) return {};
   return std::vector<int64_t>(it->second.begin(), it->second.end());
@@ -148,7 +148,8 @@ absl::Status LeaseTable::CheckInvariants() const {
   size_t indexed = 0;
   for (const auto& [worker, children] : by_worker_) {
     if (children.empty()) {
-      return absl::InternalError(absl::StrCat("worker ", worker, " has an empty lease list"));
+      return absl::InternalError(
+          absl::StrCat("worker ", worker, " has an empty lease list"));
     }
     for (int64_t child : children) {
       auto it = by_child_.find(child);

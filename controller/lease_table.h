@@ -61,8 +61,8 @@ struct WorkerViewRef {
 };
 
 struct Reconciliation {
-  std::vector<Lease> orphans;         // released: the worker does not hold them
-  std::vector<HeldTaskRef> cancel;    // held, but not the worker's lease
+  std::vector<Lease> orphans;       // released: the worker does not hold them
+  std::vector<HeldTaskRef> cancel;  // held, but not the worker's lease
 };
 
 class LeaseTable {

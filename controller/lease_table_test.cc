@@ -66,7 +66,9 @@ TEST_CASE("held tasks that are not the worker's lease are cancelled") {
   CHECK(table.IsCurrent(2, "other", 3));    // a stale holder disturbs nothing
 }
 
-TEST_CASE("held tasks renew their leases; a view without incarnation changes nothing") {
+TEST_CASE(
+    "held tasks renew their leases; a view without incarnation changes "
+    "nothing") {
   FakeClock clock;
   LeaseTable table(kTimeout);
   table.Grant(1, "w", 1, 2, 1, clock.Now());
@@ -79,7 +81,9 @@ TEST_CASE("held tasks renew their leases; a view without incarnation changes not
   CHECK(table.size() == 1);
 }
 
-TEST_CASE("a restarted worker's old leases are released; a stale view of the old process changes nothing") {
+TEST_CASE(
+    "a restarted worker's old leases are released; a stale view of the old "
+    "process changes nothing") {
   FakeClock clock;
   LeaseTable table(kTimeout);
   table.Grant(1, "w", 1, 5, 1, clock.Now());
@@ -97,17 +101,21 @@ TEST_CASE("a restarted worker's old leases are released; a stale view of the old
   CHECK(table.Find(4) != nullptr);
 }
 
-TEST_CASE("a lease restored after a controller restart is adopted or released when the worker is quiescent") {
+TEST_CASE(
+    "a lease restored after a controller restart is adopted or released when "
+    "the worker is quiescent") {
   FakeClock clock;
   LeaseTable table(kTimeout);
   table.Grant(1, "w", 2, 0, 0, clock.Now());
   table.Grant(2, "w", 1, 0, 0, clock.Now());
   // Request 4 is sent while request 3 is still out: an unknown grant could
   // be in it, so the restored lease of child 2 stays.
-  Reconciliation busy = table.Reconcile("w", View(8, 4, 2, {{1, 2}}), clock.Now());
+  Reconciliation busy =
+      table.Reconcile("w", View(8, 4, 2, {{1, 2}}), clock.Now());
   CHECK(busy.orphans.empty());
   CHECK(table.Find(1)->incarnation == 8);  // adopted
-  Reconciliation quiet = table.Reconcile("w", View(8, 5, 4, {{1, 2}}), clock.Now());
+  Reconciliation quiet =
+      table.Reconcile("w", View(8, 5, 4, {{1, 2}}), clock.Now());
   REQUIRE(quiet.orphans.size() == 1);
   CHECK(quiet.orphans[0].child == 2);
   CHECK(table.IsCurrent(1, "w", 2));

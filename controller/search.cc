@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <future>
-#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -16,9 +15,6 @@
 
 namespace amoeba {
 namespace {
-
-constexpr size_t kCompletionWindow = 200;
-
 
 std::vector<HeldTaskRef> HeldRefs(const v1::WorkerView& view) {
   std::vector<HeldTaskRef> held;
@@ -38,62 +34,7 @@ void AddCancels(const std::vector<HeldTaskRef>& cancel,
   }
 }
 
-// A new search's id: short, readable, and unlikely to repeat, so a worker's
-// spooled result of an earlier search on the same host is never taken for
-// one of this search.
-std::string NewSearchId() {
-  std::random_device entropy;
-  const uint64_t bits = (uint64_t{entropy()} << 32) ^ entropy();
-  return absl::StrFormat("s-%012x", bits & 0xffffffffffffULL);
-}
-
 }  // namespace
-
-absl::Status ValidateSearchOptions(const SearchOptions& o) {
-  RETURN_IF_ERROR(ValidateEngineConfig(o.engine));
-  if (o.lease_timeout < absl::Milliseconds(100)) {
-    return absl::InvalidArgumentError("lease timeout must be at least 100 ms");
-  }
-  if (o.heartbeat_interval <= absl::ZeroDuration() ||
-      o.heartbeat_interval >= o.lease_timeout) {
-    return absl::InvalidArgumentError(
-        "heartbeat interval must be positive and shorter than the lease "
-        "timeout");
-  }
-  if (o.max_attempts < 1 || o.max_attempts > 100) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "max attempts must be in 1..100, got %d", o.max_attempts));
-  }
-  if (o.settings.epochs() < 1 || o.settings.batch_size() < 2 ||
-      o.settings.cells_per_stack() < 1 || o.settings.filters() < 2) {
-    return absl::InvalidArgumentError(
-        "training settings need epochs >= 1, batch size >= 2, N >= 1, F >= 2");
-  }
-  return absl::OkStatus();
-}
-
-std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
-    const SearchOptions& o) {
-  const v1::TrainingSettings& t = o.settings;
-  return {
-      {"algorithm", AlgorithmName(o.engine.algorithm)},
-      {"population_size", absl::StrCat(o.engine.population_size)},
-      {"sample_size", absl::StrCat(o.engine.sample_size)},
-      {"budget", absl::StrCat(o.engine.budget)},
-      {"seed", absl::StrCat(o.engine.seed)},
-      {"deduplicate", o.engine.deduplicate ? "true" : "false"},
-      {"dataset", t.dataset()},
-      {"cells_per_stack", absl::StrCat(t.cells_per_stack())},
-      {"filters", absl::StrCat(t.filters())},
-      {"epochs", absl::StrCat(t.epochs())},
-      {"batch_size", absl::StrCat(t.batch_size())},
-      {"learning_rate", absl::StrCat(t.learning_rate())},
-      {"weight_decay", absl::StrCat(t.weight_decay())},
-      {"validation_images", absl::StrCat(t.validation_images())},
-      {"max_train_images", absl::StrCat(t.max_train_images())},
-      {"training_seed", absl::StrCat(t.seed())},
-  };
-}
 
 Search::Search(const SearchOptions& options, std::unique_ptr<Store> store,
                Engine engine, Clock* clock, std::string search_id)
@@ -116,114 +57,6 @@ void Search::WaitDurable(Writes& writes, const char* what) {
     }
   }
   writes.clear();
-}
-
-absl::StatusOr<std::unique_ptr<Search>> Search::Open(
-    const SearchOptions& options, std::unique_ptr<Store> store, Clock* clock) {
-  RETURN_IF_ERROR(ValidateSearchOptions(options));
-  RETURN_IF_ERROR(store->CheckOrInitConfig(SearchConfigEntries(options)));
-  ASSIGN_OR_RETURN(std::optional<std::string> stored_id,
-                   store->GetMeta("search_id"));
-  if (!stored_id.has_value()) {
-    stored_id = NewSearchId();
-    RETURN_IF_ERROR(store->PutMeta("search_id", *stored_id));
-  }
-  ASSIGN_OR_RETURN(std::optional<EngineCounters> counters,
-                   store->LoadEngineCounters());
-  Engine engine(options.engine);
-  if (counters.has_value()) {
-    EngineState state;
-    state.rng = counters->rng;
-    state.next_id = counters->next_id;
-    state.completed = counters->completed;
-    // Only the living population is read back, oldest first: the history
-    // stays in the file, so reopening a search of a million children costs
-    // what a search of P does (the partial index models_alive finds them).
-    ASSIGN_OR_RETURN(std::vector<ModelRecord> alive,
-                     store->QueryModels("alive = 1", "completion_seq", -1, 0));
-    for (const ModelRecord& m : alive) {
-      auto genotype = ParseGenotype(m.genotype);
-      if (m.state != ModelState::kDone || !genotype.ok()) {
-        return absl::DataLossError(absl::StrCat(
-            "stored member ", m.id, " of the population is ",
-            ModelStateName(m.state), genotype.ok() ? "" : ": ",
-            genotype.ok() ? "" : genotype.status().message()));
-      }
-      state.population.push_back(Member{m.id, m.fitness, *std::move(genotype)});
-    }
-    if (options.engine.deduplicate) {
-      ASSIGN_OR_RETURN(state.seen_fingerprints, store->LoadFingerprints());
-    }
-    ASSIGN_OR_RETURN(engine, Engine::Restore(options.engine, std::move(state)));
-  }
-  std::unique_ptr<Search> search(new Search(
-      options, std::move(store), std::move(engine), clock, *stored_id));
-  {
-    absl::MutexLock lock(&search->mu_);
-    RETURN_IF_ERROR(search->Recover());
-  }
-  return search;
-}
-
-absl::Status Search::Recover() {
-  ASSIGN_OR_RETURN(std::optional<std::string> state, store_->GetMeta("state"));
-  if (state.has_value() && *state == "paused") run_state_ = RunState::kPaused;
-  if (state.has_value() && *state == "stopped") run_state_ = RunState::kStopped;
-  ASSIGN_OR_RETURN(failed_, store_->CountModels("state = 'failed'"));
-  // The fittest child (the lowest id among equals).
-  ASSIGN_OR_RETURN(std::vector<ModelRecord> best,
-                   store_->QueryModels("state = 'done'", "fitness DESC, id", 1, 0));
-  if (!best.empty()) best_ = std::move(best[0]);
-  ASSIGN_OR_RETURN(std::vector<std::string> evaluators,
-                   store_->DistinctEvaluators());
-  evaluators_.insert(evaluators.begin(), evaluators.end());
-  // The recent completions feed the evaluations-per-hour estimate.
-  ASSIGN_OR_RETURN(
-      std::vector<ModelRecord> recent,
-      store_->QueryModels("finished_at > 0", "finished_at DESC", kCompletionWindow, 0));
-  for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
-    if (it->state == ModelState::kDone) completion_times_.push_back(it->finished_at);
-  }
-  // A child that was running keeps its lease (renewed from now): its worker
-  // most likely still trains it and says so at its next request; if it does
-  // not hold it, reconciliation or expiry returns it to the queue.
-  const absl::Time now = clock_->Now();
-  ASSIGN_OR_RETURN(
-      std::vector<ModelRecord> unfinished,
-      store_->QueryModels("state IN ('pending', 'running')", "id", -1, 0));
-  int64_t restored = 0;
-  for (ModelRecord& m : unfinished) {
-    auto genotype = ParseGenotype(m.genotype);
-    if (!genotype.ok()) {
-      return absl::DataLossError(absl::StrCat("stored genotype of child ", m.id,
-                                              " does not parse: ",
-                                              genotype.status().message()));
-    }
-    const int64_t id = m.id;
-    Child child{std::move(m), *std::move(genotype), {}};
-    if (child.record.state == ModelState::kRunning &&
-        run_state_ != RunState::kStopped && child.record.attempts > 0 &&
-        !child.record.worker_id.empty()) {
-      child.holders[child.record.attempts] = child.record.worker_id;
-      leases_.Grant(id, child.record.worker_id, child.record.attempts, 0, 0, now);
-      ++restored;
-    } else {
-      child.record.state = ModelState::kPending;
-      if (child.record.attempts > 0 && !child.record.worker_id.empty()) {
-        child.holders[child.record.attempts] = child.record.worker_id;
-      }
-      queue_.push_back(id);
-    }
-    unfinished_.emplace(id, std::move(child));
-  }
-  LOG(INFO) << "search opened: " << engine_.completed()
-            << " done, " << failed_ << " failed, " << restored
-            << " running (leases kept), " << queue_.size()
-            << " waiting for a worker, population "
-            << engine_.population().size() << "/"
-            << options_.engine.population_size << ", state " << StateName()
-            << ", search id " << search_id_;
-  return absl::OkStatus();
 }
 
 EngineCounters Search::Counters() const {
@@ -256,16 +89,16 @@ absl::StatusOr<Search::WorkerState*> Search::SeenLocked(
     const std::string& worker_id, absl::Time now) {
   auto it = workers_.find(worker_id);
   if (it == workers_.end()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "unknown worker '", worker_id, "'; call Register first"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("unknown worker '", worker_id, "'; call Register first"));
   }
   it->second.last_seen = now;
   return &it->second;
 }
 
 bool Search::ObserveIncarnationLocked(const std::string& worker_id,
-                                      WorkerState& worker,
-                                      uint64_t incarnation, Writes* writes) {
+                                      WorkerState& worker, uint64_t incarnation,
+                                      Writes* writes) {
   if (incarnation == 0) return true;  // no view: nothing to compare
   if (incarnation < worker.incarnation) return false;
   if (incarnation > worker.incarnation) {
@@ -300,7 +133,8 @@ absl::Status Search::Register(const v1::RegisterRequest& request) {
     absl::MutexLock lock(&mu_);
     auto [it, added] = workers_.try_emplace(request.worker_id());
     WorkerState& worker = it->second;
-    if (request.incarnation() != 0 && request.incarnation() < worker.incarnation) {
+    if (request.incarnation() != 0 &&
+        request.incarnation() < worker.incarnation) {
       // A delayed registration of a process that has since restarted.
       return absl::OkStatus();
     }
@@ -325,13 +159,15 @@ absl::StatusOr<v1::GetTaskResponse> Search::GetTask(
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_->Now();
-    ASSIGN_OR_RETURN(WorkerState * worker, SeenLocked(request.worker_id(), now));
+    ASSIGN_OR_RETURN(WorkerState * worker,
+                     SeenLocked(request.worker_id(), now));
     if (!ObserveIncarnationLocked(request.worker_id(), *worker,
                                   request.view().incarnation(), &writes)) {
       return absl::AbortedError("request of a superseded worker process");
     }
-    AddCancels(ReconcileLocked(request.worker_id(), request.view(), now, &writes),
-               response.mutable_cancel());
+    AddCancels(
+        ReconcileLocked(request.worker_id(), request.view(), now, &writes),
+        response.mutable_cancel());
     AssignTaskLocked(request.worker_id(), request.view(), now, &response,
                      &writes);
   }
@@ -345,7 +181,8 @@ Search::Child* Search::NextChildLocked(absl::Time now, bool* is_new) {
     const int64_t id = queue_.front();
     queue_.pop_front();
     auto it = unfinished_.find(id);
-    CHECK(it != unfinished_.end()) << "queued child " << id << " is not unfinished";
+    CHECK(it != unfinished_.end())
+        << "queued child " << id << " is not unfinished";
     return &it->second;
   }
   if (!engine_.WantsChild(InFlight())) return nullptr;
@@ -360,8 +197,9 @@ Search::Child* Search::NextChildLocked(absl::Time now, bool* is_new) {
   record.created_at = UnixSeconds(now);
   *is_new = true;
   return &unfinished_
-              .emplace(created.id,
-                       Child{std::move(record), std::move(created.genotype), {}})
+              .emplace(
+                  created.id,
+                  Child{std::move(record), std::move(created.genotype), {}})
               .first->second;
 }
 
@@ -375,8 +213,9 @@ void Search::AssignTaskLocked(const std::string& worker_id,
   const int32_t retry_after_ms =
       static_cast<int32_t>(absl::ToInt64Milliseconds(options_.retry_after));
   bool is_new = false;
-  Child* child = run_state_ == RunState::kRunning ? NextChildLocked(now, &is_new)
-                                                  : nullptr;
+  Child* child = run_state_ == RunState::kRunning
+                     ? NextChildLocked(now, &is_new)
+                     : nullptr;
   if (child == nullptr) {
     // Paused or stopped, or every remaining child is out: wait for results
     // (or lease expiry).
@@ -411,8 +250,9 @@ void Search::ReturnToQueueLocked(const Lease& lease, bool charge,
                                             options_.max_attempts)
                           : std::string(" (not charged)"));
   if (charge && child.record.failures >= options_.max_attempts) {
-    GiveUpLocked(child, absl::StrFormat("given up after %d failed attempts: %s",
-                                        child.record.failures, why),
+    GiveUpLocked(child,
+                 absl::StrFormat("given up after %d failed attempts: %s",
+                                 child.record.failures, why),
                  writes);
     return;
   }
@@ -421,7 +261,8 @@ void Search::ReturnToQueueLocked(const Lease& lease, bool charge,
   queue_.push_front(lease.child);
 }
 
-void Search::GiveUpLocked(Child& child, const std::string& why, Writes* writes) {
+void Search::GiveUpLocked(Child& child, const std::string& why,
+                          Writes* writes) {
   ModelRecord& model = child.record;
   model.state = ModelState::kFailed;
   model.failure = why;
@@ -438,12 +279,14 @@ absl::StatusOr<bool> Search::ReportProgress(const v1::ProgressReport& report) {
   const absl::Time now = clock_->Now();
   RETURN_IF_ERROR(SeenLocked(report.worker_id(), now).status());
   if (report.model_id() >= engine_.next_id()) {
-    return absl::NotFoundError(absl::StrCat("no child with id ", report.model_id()));
+    return absl::NotFoundError(
+        absl::StrCat("no child with id ", report.model_id()));
   }
   if (!report.search_id().empty() && report.search_id() != search_id_) {
     return true;  // a task of another search: moot here
   }
-  if (!leases_.Renew(report.model_id(), report.worker_id(), report.attempt(), now)) {
+  if (!leases_.Renew(report.model_id(), report.worker_id(), report.attempt(),
+                     now)) {
     // Reassigned, finished elsewhere, or stopped: this attempt is moot.
     return true;
   }
@@ -461,10 +304,10 @@ absl::StatusOr<bool> Search::ReportResult(const v1::ResultReport& report,
     const absl::Time now = clock_->Now();
     ASSIGN_OR_RETURN(WorkerState * worker, SeenLocked(report.worker_id(), now));
     if (report.search_id() != search_id_) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the result of child ", report.model_id(), " belongs to search '",
-          report.search_id().substr(0, 64), "'; this controller runs search '",
-          search_id_, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the result of child ", report.model_id(),
+                       " belongs to search '", report.search_id().substr(0, 64),
+                       "'; this controller runs search '", search_id_, "'"));
     }
     const bool current_process = ObserveIncarnationLocked(
         report.worker_id(), *worker, report.view().incarnation(), &writes);
@@ -492,9 +335,10 @@ absl::StatusOr<bool> Search::ReportResult(const v1::ResultReport& report,
     }
     if (next != nullptr) {
       if (current_process) {
-        cancel.erase(std::remove(cancel.begin(), cancel.end(),
-                                 HeldTaskRef{report.model_id(), report.attempt()}),
-                     cancel.end());
+        cancel.erase(
+            std::remove(cancel.begin(), cancel.end(),
+                        HeldTaskRef{report.model_id(), report.attempt()}),
+            cancel.end());
         AddCancels(cancel, next->mutable_cancel());
         AssignTaskLocked(report.worker_id(), report.view(), now, next, &writes);
       } else {
@@ -512,7 +356,8 @@ absl::StatusOr<bool> Search::ReportResult(const v1::ResultReport& report,
 absl::StatusOr<Search::Child*> Search::ResultChildLocked(
     const v1::ResultReport& report) {
   if (report.model_id() < 1 || report.model_id() >= engine_.next_id()) {
-    return absl::NotFoundError(absl::StrCat("no child with id ", report.model_id()));
+    return absl::NotFoundError(
+        absl::StrCat("no child with id ", report.model_id()));
   }
   auto it = unfinished_.find(report.model_id());
   if (it == unfinished_.end()) return nullptr;  // finished: a duplicate
@@ -538,7 +383,8 @@ void Search::CompleteLocked(Child& child, const v1::ResultReport& report,
   // The first success wins, even from an attempt whose lease went to
   // another worker since; that worker is told to cancel at its next report.
   leases_.Release(model.id);
-  queue_.erase(std::remove(queue_.begin(), queue_.end(), model.id), queue_.end());
+  queue_.erase(std::remove(queue_.begin(), queue_.end(), model.id),
+               queue_.end());
   model.worker_id = report.worker_id();
   model.finished_at = UnixSeconds(now);
   model.evaluator = report.evaluator();
@@ -579,7 +425,8 @@ bool Search::FailAttemptLocked(Child& child, const v1::ResultReport& report,
     return false;
   }
   const Lease lease = *leases_.Release(model.id);
-  model.failure = report.failure().empty() ? "unknown failure" : report.failure();
+  model.failure =
+      report.failure().empty() ? "unknown failure" : report.failure();
   model.evaluator = report.evaluator();
   if (report.diverged()) {
     model.finished_at = UnixSeconds(now);
@@ -598,13 +445,15 @@ absl::StatusOr<v1::HeartbeatResponse> Search::Heartbeat(
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_->Now();
-    ASSIGN_OR_RETURN(WorkerState * worker, SeenLocked(request.worker_id(), now));
+    ASSIGN_OR_RETURN(WorkerState * worker,
+                     SeenLocked(request.worker_id(), now));
     if (!ObserveIncarnationLocked(request.worker_id(), *worker,
                                   request.view().incarnation(), &writes)) {
       return absl::AbortedError("request of a superseded worker process");
     }
-    AddCancels(ReconcileLocked(request.worker_id(), request.view(), now, &writes),
-               response.mutable_cancel());
+    AddCancels(
+        ReconcileLocked(request.worker_id(), request.view(), now, &writes),
+        response.mutable_cancel());
     response.set_search_finished(engine_.Finished());
   }
   WaitDurable(writes, "reconciling a worker");
@@ -616,10 +465,10 @@ void Search::ExpireLeases() {
   {
     absl::MutexLock lock(&mu_);
     for (const Lease& lease : leases_.TakeExpired(clock_->Now())) {
-      ReturnToQueueLocked(
-          lease, /*charge=*/true,
-          absl::StrCat("lease expired (worker ", lease.worker_id, " went silent)"),
-          &writes);
+      ReturnToQueueLocked(lease, /*charge=*/true,
+                          absl::StrCat("lease expired (worker ",
+                                       lease.worker_id, " went silent)"),
+                          &writes);
     }
   }
   WaitDurable(writes, "expiring a lease");
@@ -631,43 +480,47 @@ absl::Status Search::CheckInvariants() {
   std::set<int64_t> queued;
   for (int64_t id : queue_) {
     if (!queued.insert(id).second) {
-      return absl::InternalError(absl::StrCat("child ", id, " is queued twice"));
+      return absl::InternalError(
+          absl::StrCat("child ", id, " is queued twice"));
     }
   }
   for (const auto& [id, child] : unfinished_) {
     const Lease* lease = leases_.Find(id);
     const bool in_queue = queued.count(id) > 0;
     if ((lease != nullptr) == in_queue) {
-      return absl::InternalError(absl::StrCat(
-          "child ", id, lease != nullptr ? " is queued and leased"
-                                         : " is neither queued nor leased"));
+      return absl::InternalError(
+          absl::StrCat("child ", id,
+                       lease != nullptr ? " is queued and leased"
+                                        : " is neither queued nor leased"));
     }
     const ModelState expected =
         lease != nullptr ? ModelState::kRunning : ModelState::kPending;
     if (child.record.state != expected) {
-      return absl::InternalError(absl::StrCat(
-          "child ", id, " is ", ModelStateName(child.record.state), " but ",
-          lease != nullptr ? "leased" : "queued"));
+      return absl::InternalError(
+          absl::StrCat("child ", id, " is ", ModelStateName(child.record.state),
+                       " but ", lease != nullptr ? "leased" : "queued"));
     }
     if (lease != nullptr && lease->attempt != child.record.attempts) {
-      return absl::InternalError(absl::StrCat(
-          "child ", id, " is leased in attempt ", lease->attempt,
-          " but its latest attempt is ", child.record.attempts));
+      return absl::InternalError(
+          absl::StrCat("child ", id, " is leased in attempt ", lease->attempt,
+                       " but its latest attempt is ", child.record.attempts));
     }
     if (child.record.failures >= options_.max_attempts) {
-      return absl::InternalError(absl::StrCat(
-          "child ", id, " is unfinished with ", child.record.failures,
-          " charged failures"));
+      return absl::InternalError(
+          absl::StrCat("child ", id, " is unfinished with ",
+                       child.record.failures, " charged failures"));
     }
   }
   for (int64_t id : queued) {
     if (unfinished_.count(id) == 0) {
-      return absl::InternalError(absl::StrCat("finished child ", id, " is queued"));
+      return absl::InternalError(
+          absl::StrCat("finished child ", id, " is queued"));
     }
   }
   for (const auto& [id, lease] : leases_.leases()) {
     if (unfinished_.count(id) == 0) {
-      return absl::InternalError(absl::StrCat("finished child ", id, " is leased"));
+      return absl::InternalError(
+          absl::StrCat("finished child ", id, " is leased"));
     }
   }
   if (engine_.completed() > options_.engine.budget) {

@@ -86,7 +86,8 @@ class Search {
   // than one already seen is answered Aborted and changes nothing (GetTask,
   // Heartbeat); a result from it is still considered.
   absl::Status Register(const v1::RegisterRequest& request);
-  absl::StatusOr<v1::GetTaskResponse> GetTask(const v1::GetTaskRequest& request);
+  absl::StatusOr<v1::GetTaskResponse> GetTask(
+      const v1::GetTaskRequest& request);
   // Returns whether the worker should cancel this task. NotFound for a
   // child that never existed.
   absl::StatusOr<bool> ReportProgress(const v1::ProgressReport& report);
@@ -115,7 +116,8 @@ class Search {
 
   // Events after the given sequence number, waiting up to `timeout` for one.
   // Returns the events and the sequence number to pass next time.
-  std::vector<v1::SearchEvent> WaitEvents(int64_t* after, absl::Duration timeout);
+  std::vector<v1::SearchEvent> WaitEvents(int64_t* after,
+                                          absl::Duration timeout);
   int64_t LatestEventSequence();
 
   // Requeues (or gives up) children whose lease expired by the clock's now.
@@ -149,6 +151,8 @@ class Search {
     std::map<int, std::string> holders;
   };
   enum class RunState { kRunning, kPaused, kStopped };
+  // Completions kept for the evaluations-per-hour estimate.
+  static constexpr size_t kCompletionWindow = 200;
   using Writes = std::vector<std::future<absl::Status>>;
 
   Search(const SearchOptions& options, std::unique_ptr<Store> store,
@@ -172,9 +176,10 @@ class Search {
                                            absl::Time now, Writes* writes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands the worker its next child (or says why not) in *response.
-  void AssignTaskLocked(const std::string& worker_id, const v1::WorkerView& view,
-                        absl::Time now, v1::GetTaskResponse* response,
-                        Writes* writes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AssignTaskLocked(const std::string& worker_id,
+                        const v1::WorkerView& view, absl::Time now,
+                        v1::GetTaskResponse* response, Writes* writes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The next child to hand out (queued first, else a new one), or null.
   Child* NextChildLocked(absl::Time now, bool* is_new)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

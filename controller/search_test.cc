@@ -128,7 +128,8 @@ TEST_CASE("a result of another search is refused") {
   auto other = h.Report("a", task, /*ok=*/true);
   REQUIRE_FALSE(other.ok());
   CHECK(other.status().code() == absl::StatusCode::kInvalidArgument);
-  CHECK_THAT(std::string(other.status().message()), Catch::Contains("belongs to search"));
+  CHECK_THAT(std::string(other.status().message()),
+             Catch::Contains("belongs to search"));
   task.clear_search_id();
   CHECK(h.Report("a", task, /*ok=*/true).status().code() ==
         absl::StatusCode::kInvalidArgument);
@@ -232,7 +233,8 @@ TEST_CASE("the best model is not shown alive after it died of age") {
   const v1::Task best = h.Take("a");
   REQUIRE(*h.Report("a", best, true, false, 0.9));
   CHECK(h.search->Status().best().alive());
-  for (int i = 0; i < 2; ++i) REQUIRE(*h.Report("a", h.Take("a"), true, false, 0.1));
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(*h.Report("a", h.Take("a"), true, false, 0.1));
   const v1::SearchStatus status = h.search->Status();
   CHECK(status.best().id() == best.model_id());
   CHECK_FALSE(status.best().alive());

@@ -48,8 +48,8 @@ class Network {
   // is down (the request is lost, the caller times out).
   using Handler = std::function<std::pair<absl::Status, std::string>(
       Rpc rpc, const std::string& request)>;
-  using Done =
-      std::function<void(const absl::Status& status, const std::string& answer)>;
+  using Done = std::function<void(const absl::Status& status,
+                                  const std::string& answer)>;
 
   Network(World* world, absl::Duration deadline)
       : world_(world), deadline_(deadline) {}

@@ -34,8 +34,9 @@ SimWorker::SimWorker(World* world, Network* network, std::string id, int slots,
       observer_(std::move(observer)) {}
 
 template <typename Request, typename Answer>
-void SimWorker::Send(Rpc rpc, const Request& request,
-                     std::function<void(const absl::Status&, const Answer&)> done) {
+void SimWorker::Send(
+    Rpc rpc, const Request& request,
+    std::function<void(const absl::Status&, const Answer&)> done) {
   const uint64_t generation = generation_;
   ++outstanding_;
   network_->Call(id_, rpc, request.SerializeAsString(),
@@ -61,7 +62,8 @@ void SimWorker::Start() {
   finished_ = false;
   registering_ = false;
   after_register_.clear();
-  core_ = std::make_unique<WorkerCore>(id_, slot_count_, ++incarnation_, "simulated");
+  core_ = std::make_unique<WorkerCore>(id_, slot_count_, ++incarnation_,
+                                       "simulated");
   slots_.assign(slot_count_, Slot{});
   world_->Trace(id_, " starts (incarnation ", incarnation_, ")");
   CHECK(spool_.Init().ok());
@@ -220,8 +222,9 @@ void SimWorker::Continue(int slot, const v1::GetTaskResponse& answer,
   }
   const uint64_t generation = generation_;
   const absl::Duration wait =
-      answer.has_task() ? absl::ZeroDuration()
-                        : absl::Milliseconds(std::max(10, answer.retry_after_ms()));
+      answer.has_task()
+          ? absl::ZeroDuration()
+          : absl::Milliseconds(std::max(10, answer.retry_after_ms()));
   world_->After(wait, [this, generation, slot] {
     if (generation == generation_) Ask(slot);
   });
@@ -276,7 +279,8 @@ void SimWorker::ProgressTick(int slot, uint64_t run, int epoch) {
   report.set_epoch(epoch);
   Send<v1::ProgressReport, v1::ProgressAck>(
       Rpc::kProgress, report,
-      [this, slot, run](const absl::Status& status, const v1::ProgressAck& ack) {
+      [this, slot, run](const absl::Status& status,
+                        const v1::ProgressAck& ack) {
         if (status.ok() && ack.cancel() && slots_[slot].run == run) {
           core_->CancelSlot(slot);
         }
@@ -378,7 +382,8 @@ std::vector<int64_t> SimWorker::ChildrenInTwoSlots() {
   for (int slot = 0; slot < slot_count_; ++slot) {
     const Slot& s = slots_[slot];
     if (!s.running || core_->Cancelled(slot)) continue;
-    if (!seen.insert(s.task.model_id()).second) twice.push_back(s.task.model_id());
+    if (!seen.insert(s.task.model_id()).second)
+      twice.push_back(s.task.model_id());
   }
   return twice;
 }

@@ -29,13 +29,15 @@ class Harness {
  private:
   void Violation(const std::string& what) {
     if (violation_.ok()) {
-      violation_ = absl::InternalError(absl::StrCat(
-          "seed ", o_.seed, " at ", absl::SixDigits(world_.seconds()), "s: ", what));
+      violation_ = absl::InternalError(
+          absl::StrCat("seed ", o_.seed, " at ",
+                       absl::SixDigits(world_.seconds()), "s: ", what));
     }
   }
   void OpenController();
   void CrashController();
-  std::pair<absl::Status, std::string> Handle(Rpc rpc, const std::string& bytes);
+  std::pair<absl::Status, std::string> Handle(Rpc rpc,
+                                              const std::string& bytes);
   std::pair<absl::Status, std::string> HandleResult(const std::string& bytes);
   void OnAck(const v1::ResultReport& report, const v1::ResultAck& ack);
   void OnTake(const std::string& worker, const v1::Task& task);
@@ -70,9 +72,7 @@ class Harness {
 };
 
 Harness::Harness(const SimulationOptions& options)
-    : o_(options),
-      world_(options.seed),
-      network_(&world_, absl::Seconds(3)) {
+    : o_(options), world_(options.seed), network_(&world_, absl::Seconds(3)) {
   // The search's shape comes from the seed too.
   EngineConfig& e = search_options_.engine;
   const Algorithm algorithms[] = {Algorithm::kAging, Algorithm::kNonAging,
@@ -102,7 +102,8 @@ Harness::Harness(const SimulationOptions& options)
   observer.on_take = [this](const std::string& worker, const v1::Task& task) {
     OnTake(worker, task);
   };
-  const int workers = o_.workers > 0 ? o_.workers : 1 + static_cast<int>(world_.Uniform(4));
+  const int workers =
+      o_.workers > 0 ? o_.workers : 1 + static_cast<int>(world_.Uniform(4));
   for (int i = 0; i < workers; ++i) {
     const int slots = 1 + static_cast<int>(world_.Uniform(4));
     workers_.push_back(std::make_unique<SimWorker>(
@@ -120,12 +121,15 @@ Harness::Harness(const SimulationOptions& options)
 void Harness::OpenController() {
   auto store = Store::Open(store_path_);
   if (!store.ok()) {
-    Violation(absl::StrCat("the store does not reopen: ", store.status().message()));
+    Violation(
+        absl::StrCat("the store does not reopen: ", store.status().message()));
     return;
   }
-  auto search = Search::Open(search_options_, *std::move(store), &world_.clock());
+  auto search =
+      Search::Open(search_options_, *std::move(store), &world_.clock());
   if (!search.ok()) {
-    Violation(absl::StrCat("the search does not reopen: ", search.status().message()));
+    Violation(absl::StrCat("the search does not reopen: ",
+                           search.status().message()));
     return;
   }
   search_ = *std::move(search);
@@ -179,9 +183,10 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
       if (!response.ok()) return {response.status(), ""};
       if (response->has_task()) {
         highest_child_ = std::max(highest_child_, response->task().model_id());
-        world_.Trace("controller: child ", response->task().model_id(), " attempt ",
-                     response->task().attempt(), " -> ", request.worker_id(),
-                     " (request ", request.view().sequence(), ")");
+        world_.Trace("controller: child ", response->task().model_id(),
+                     " attempt ", response->task().attempt(), " -> ",
+                     request.worker_id(), " (request ",
+                     request.view().sequence(), ")");
       }
       return {absl::OkStatus(), response->SerializeAsString()};
     }
@@ -215,8 +220,8 @@ std::pair<absl::Status, std::string> Harness::HandleResult(
   // the child must come through untouched.
   const std::optional<Lease> before = LeaseOf(report.model_id());
   v1::ResultAck ack;
-  auto recorded =
-      search_->ReportResult(report, report.next_task() ? ack.mutable_next() : nullptr);
+  auto recorded = search_->ReportResult(
+      report, report.next_task() ? ack.mutable_next() : nullptr);
   if (!report.ok() && before.has_value() &&
       before->worker_id != report.worker_id()) {
     const std::optional<Lease> after = LeaseOf(report.model_id());
@@ -230,9 +235,9 @@ std::pair<absl::Status, std::string> Harness::HandleResult(
   }
   if (recorded.ok() && ack.next().has_task()) {
     highest_child_ = std::max(highest_child_, ack.next().task().model_id());
-    world_.Trace("controller: child ", ack.next().task().model_id(), " attempt ",
-                 ack.next().task().attempt(), " -> ", report.worker_id(),
-                 " (in an ack)");
+    world_.Trace("controller: child ", ack.next().task().model_id(),
+                 " attempt ", ack.next().task().attempt(), " -> ",
+                 report.worker_id(), " (in an ack)");
   }
   world_.Trace("controller: result of child ", report.model_id(), " attempt ",
                report.attempt(), " from ", report.worker_id(),
@@ -280,7 +285,8 @@ void Harness::Intrude() {
   if (!intruder_registered_) {
     v1::RegisterRequest request;
     request.set_worker_id(kIntruder);
-    if (!search_->Register(request).ok()) Violation("the intruder cannot register");
+    if (!search_->Register(request).ok())
+      Violation("the intruder cannot register");
     intruder_registered_ = true;
   }
   v1::ResultReport report;
@@ -329,7 +335,8 @@ void Harness::ChaosTick() {
       w->Stop();
       RestartLater(w.get());
     } else if (world_.Chance(o_.partition)) {
-      const absl::Duration cut = world_.Between(absl::Seconds(5), absl::Seconds(60));
+      const absl::Duration cut =
+          world_.Between(absl::Seconds(5), absl::Seconds(60));
       world_.Trace(w->id(), " cut off for ", absl::FormatDuration(cut));
       network_.Partition(w->id(), cut);
     }
@@ -346,7 +353,8 @@ void Harness::ChaosTick() {
     } else if (!stopped_ && world_.Chance(o_.stop)) {
       ++report_.operator_actions;
       auto state = search_->Stop();
-      world_.Trace("operator: stop -> ", state.ok() ? *state : state.status().ToString());
+      world_.Trace("operator: stop -> ",
+                   state.ok() ? *state : state.status().ToString());
       if (state.ok() && *state == "stopped") {
         stopped_ = true;
         stop_time_ = world_.now();
@@ -385,7 +393,8 @@ SimWorker* Harness::WorkerNamed(const std::string& id) {
 void Harness::CheckStep() {
   for (auto& w : workers_) {
     for (int64_t child : w->ChildrenInTwoSlots()) {
-      Violation(absl::StrCat("child ", child, " runs in two slots of ", w->id()));
+      Violation(
+          absl::StrCat("child ", child, " runs in two slots of ", w->id()));
     }
   }
   if (search_ == nullptr) return;
@@ -416,7 +425,8 @@ void Harness::CheckStep() {
       continue;
     }
     auto [it, added] = orphan_since_.emplace(key, now);
-    if (now - it->second > 2 * search_options_.lease_timeout + absl::Seconds(5)) {
+    if (now - it->second >
+        2 * search_options_.lease_timeout + absl::Seconds(5)) {
       Violation(absl::StrCat("the lease of child ", lease.child, " attempt ",
                              lease.attempt, " on ", lease.worker_id,
                              " outlived its holder"));
@@ -439,12 +449,14 @@ void Harness::CheckStep() {
 void Harness::CheckStore(bool at_end) {
   auto store = Store::Open(store_path_);
   if (!store.ok()) {
-    Violation(absl::StrCat("the store does not open: ", store.status().message()));
+    Violation(
+        absl::StrCat("the store does not open: ", store.status().message()));
     return;
   }
   auto models = (*store)->LoadModels();
   if (!models.ok()) {
-    Violation(absl::StrCat("the store does not read: ", models.status().message()));
+    Violation(
+        absl::StrCat("the store does not read: ", models.status().message()));
     return;
   }
   std::map<int64_t, const ModelRecord*> by_id;
@@ -460,7 +472,8 @@ void Harness::CheckStore(bool at_end) {
     if (m.state != ModelState::kDone) continue;
     done.push_back(&m);
     if (!completion_seqs.insert(m.completion_seq).second) {
-      Violation(absl::StrCat("completion ", m.completion_seq, " is stored twice"));
+      Violation(
+          absl::StrCat("completion ", m.completion_seq, " is stored twice"));
     }
   }
   // Every acknowledged result survives, with its fitness.
@@ -474,17 +487,19 @@ void Harness::CheckStore(bool at_end) {
   }
   const int64_t budget = search_options_.engine.budget;
   if (static_cast<int64_t>(done.size()) > budget) {
-    Violation(absl::StrCat(done.size(), " children completed; budget ", budget));
+    Violation(
+        absl::StrCat(done.size(), " children completed; budget ", budget));
   }
   report_.completed = static_cast<int64_t>(done.size());
   if (!at_end || stopped_) return;
   if (static_cast<int64_t>(done.size()) != budget) {
-    Violation(absl::StrCat("the search ended with ", done.size(), " of ", budget,
-                           " children completed"));
+    Violation(absl::StrCat("the search ended with ", done.size(), " of ",
+                           budget, " children completed"));
   }
   for (const ModelRecord& m : *models) {
     if (m.state == ModelState::kPending || m.state == ModelState::kRunning) {
-      Violation(absl::StrCat("child ", m.id, " is still ", ModelStateName(m.state),
+      Violation(absl::StrCat("child ", m.id, " is still ",
+                             ModelStateName(m.state),
                              " after the search finished"));
     }
   }
@@ -496,14 +511,17 @@ void Harness::CheckStore(bool at_end) {
     if (m->alive) alive.insert(m->completion_seq);
   }
   if (alive.size() != std::min(p, done.size())) {
-    Violation(absl::StrCat("the population has ", alive.size(), " members; P is ", p));
+    Violation(absl::StrCat("the population has ", alive.size(),
+                           " members; P is ", p));
   }
   if (search_options_.engine.algorithm != Algorithm::kNonAging) {
     std::set<int64_t> last;
-    for (int64_t seq = budget; seq > budget - static_cast<int64_t>(p) && seq > 0; --seq) {
+    for (int64_t seq = budget;
+         seq > budget - static_cast<int64_t>(p) && seq > 0; --seq) {
       last.insert(seq);
     }
-    if (alive != last) Violation("the population is not the last P completions");
+    if (alive != last)
+      Violation("the population is not the last P completions");
   }
 }
 

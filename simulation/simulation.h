@@ -5,9 +5,9 @@
 // adversarial network (simulation/network.h). Faults injected: lost,
 // duplicated, delayed (past the deadline) and reordered requests and
 // answers; workers cut off by a partition; workers that crash (keeping
-// their spool), stop gracefully and restart; a controller that crashes and reopens its store; operators
-// pausing, resuming and stopping; an intruder reporting results for
-// children it never held; spool writes that fail.
+// their spool), stop gracefully and restart; a controller that crashes and
+// reopens its store; operators pausing, resuming and stopping; an intruder
+// reporting results for children it never held; spool writes that fail.
 //
 // A controller crash happens between two handled requests. Together with
 // lost requests (a crash before the handler's commit) and lost answers (a

@@ -63,24 +63,26 @@ int main(int argc, char** argv) {
       std::cerr << (i + 1) << " schedules..." << std::endl;
     }
   }
-  const double seconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   std::printf(
       "schedules: %d in %.1f s (%.1f schedules/s), %lld steps, %.0f simulated "
       "hours\n",
-      run, seconds, run / seconds,
-      static_cast<long long>(total.steps), total.simulated_seconds / 3600);
-  std::printf("children completed: %lld; searches stopped by an operator: %lld\n",
-              static_cast<long long>(total.completed),
-              static_cast<long long>(stopped));
+      run, seconds, run / seconds, static_cast<long long>(total.steps),
+      total.simulated_seconds / 3600);
+  std::printf(
+      "children completed: %lld; searches stopped by an operator: %lld\n",
+      static_cast<long long>(total.completed), static_cast<long long>(stopped));
   std::printf(
       "injected: %lld lost messages, %lld duplicated requests, %lld late "
       "messages, %lld call timeouts, %lld partitions, %lld worker crashes, "
       "%lld worker stops, "
       "%lld controller crashes, %lld operator actions, %lld intruder reports\n",
-      static_cast<long long>(total.dropped), static_cast<long long>(total.duplicated),
-      static_cast<long long>(total.late), static_cast<long long>(total.timeouts),
+      static_cast<long long>(total.dropped),
+      static_cast<long long>(total.duplicated),
+      static_cast<long long>(total.late),
+      static_cast<long long>(total.timeouts),
       static_cast<long long>(total.partitions),
       static_cast<long long>(total.worker_crashes),
       static_cast<long long>(total.worker_stops),

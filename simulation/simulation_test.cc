@@ -30,7 +30,8 @@ int Schedules() {
   return env != nullptr ? std::atoi(env) : 2000;
 }
 
-TEST_CASE("the protocol keeps its promises under every fault, over many schedules") {
+TEST_CASE(
+    "the protocol keeps its promises under every fault, over many schedules") {
   FLAGS_minloglevel = 2;  // the search logs every child; keep errors only
   SimulationReport total;
   int stopped = 0;
@@ -41,9 +42,11 @@ TEST_CASE("the protocol keeps its promises under every fault, over many schedule
     options.dir = ScratchDir("schedule");
     const SimulationReport r = RunSimulation(options);
     if (!r.status.ok()) {
-      FAIL(r.status.message() << "\nlast events:\n" << r.trace
-                              << "replay: bazel run //simulation:simulation_bench -- --seed="
-                              << seed << " --schedules=1");
+      FAIL(r.status.message()
+           << "\nlast events:\n"
+           << r.trace
+           << "replay: bazel run //simulation:simulation_bench -- --seed="
+           << seed << " --schedules=1");
     }
     total.completed += r.completed;
     total.controller_crashes += r.controller_crashes;

@@ -61,7 +61,8 @@ class World {
   }
   std::string TraceText() const {
     std::string out;
-    for (const std::string& line : trace_) absl::StrAppend(&out, "  ", line, "\n");
+    for (const std::string& line : trace_)
+      absl::StrAppend(&out, "  ", line, "\n");
     return out;
   }
 

@@ -54,11 +54,12 @@ absl::StatusOr<std::string> Spool::Write(const v1::ResultReport& report) const {
   // it is replaced so the name stays a plain file name.
   std::string search = report.search_id().substr(0, 64);
   for (char& c : search) {
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) c = '_';
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
+      c = '_';
   }
-  const std::string path =
-      absl::StrFormat("%s/%s-%d-%d.result", dir_, search.empty() ? "none" : search,
-                      report.model_id(), report.attempt());
+  const std::string path = absl::StrFormat("%s/%s-%d-%d.result", dir_,
+                                           search.empty() ? "none" : search,
+                                           report.model_id(), report.attempt());
   const std::string tmp = path + ".tmp";
   const std::string payload = report.SerializeAsString();
   const std::string data =
@@ -66,9 +67,9 @@ absl::StatusOr<std::string> Spool::Write(const v1::ResultReport& report) const {
       payload;
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) return Errno(absl::StrCat("cannot create ", tmp));
-  const bool written =
-      write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) &&
-      fsync(fd) == 0;
+  const bool written = write(fd, data.data(), data.size()) ==
+                           static_cast<ssize_t>(data.size()) &&
+                       fsync(fd) == 0;
   const absl::Status write_error =
       written ? absl::OkStatus() : Errno(absl::StrCat("cannot write ", tmp));
   close(fd);

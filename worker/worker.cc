@@ -67,7 +67,8 @@ bool Worker::Backoff(int failures, const std::string& why,
   thread_local std::mt19937_64 jitter(std::random_device{}());
   const double base = absl::ToDoubleSeconds(options_.initial_backoff) *
                       std::pow(2.0, std::min(failures - 1, 16));
-  const double capped = std::min(base, absl::ToDoubleSeconds(options_.max_backoff));
+  const double capped =
+      std::min(base, absl::ToDoubleSeconds(options_.max_backoff));
   // Jitter below the cap, so no wait exceeds --max_backoff_s.
   const double wait =
       capped * std::uniform_real_distribution<double>(0.5, 1.0)(jitter);
@@ -165,8 +166,8 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
       return false;
     }
     if (!Backoff(failures,
-                 absl::StrCat("cannot deliver the result of child ", child, " (",
-                              s.error_message(), ")"),
+                 absl::StrCat("cannot deliver the result of child ", child,
+                              " (", s.error_message(), ")"),
                  stop)) {
       return false;
     }
@@ -197,7 +198,8 @@ void Worker::HeartbeatLoop(absl::Notification* stop) {
     request.set_worker_id(options_.worker_id);
     *request.mutable_view() = core_.BeginRequest();
     v1::HeartbeatResponse response;
-    const grpc::Status s = stub_->Heartbeat(Context().get(), request, &response);
+    const grpc::Status s =
+        stub_->Heartbeat(Context().get(), request, &response);
     core_.EndRequest(request.view().sequence());
     if (s.ok()) core_.Cancel(response.cancel());
     if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
@@ -219,7 +221,8 @@ bool Worker::NextTask(int slot, absl::Notification* stop,
       v1::GetTaskRequest request;
       request.set_worker_id(options_.worker_id);
       *request.mutable_view() = core_.BeginRequest();
-      const grpc::Status s = stub_->GetTask(Context().get(), request, &response);
+      const grpc::Status s =
+          stub_->GetTask(Context().get(), request, &response);
       // Held before settled (see Deliver).
       if (s.ok()) taken = core_.TakeTask(slot, response);
       core_.EndRequest(request.view().sequence());
@@ -228,7 +231,8 @@ bool Worker::NextTask(int slot, absl::Notification* stop,
         continue;
       }
       if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
-        LOG(ERROR) << "the controller refused this worker: " << s.error_message();
+        LOG(ERROR) << "the controller refused this worker: "
+                   << s.error_message();
         refused_ = true;
         return false;
       }
@@ -286,7 +290,8 @@ std::optional<v1::ResultReport> Worker::RunTask(int slot, const v1::Task& task,
     report.set_validation_accuracy(p.validation_accuracy);
     report.set_images_per_second(p.images_per_second);
     v1::ProgressAck ack;
-    if (stub_->ReportProgress(Context().get(), report, &ack).ok() && ack.cancel()) {
+    if (stub_->ReportProgress(Context().get(), report, &ack).ok() &&
+        ack.cancel()) {
       core_.CancelSlot(slot);
     }
   };
@@ -378,12 +383,13 @@ absl::Status Worker::Run(absl::Notification* stop) {
   const int max_backoff_ms = static_cast<int>(std::max<int64_t>(
       100, absl::ToInt64Milliseconds(options_.max_backoff) * 4 / 5));
   const int initial_backoff_ms = static_cast<int>(std::min<int64_t>(
-      max_backoff_ms,
-      std::max<int64_t>(100, absl::ToInt64Milliseconds(options_.initial_backoff))));
+      max_backoff_ms, std::max<int64_t>(100, absl::ToInt64Milliseconds(
+                                                 options_.initial_backoff))));
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, initial_backoff_ms);
   arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, initial_backoff_ms);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff_ms);
-  channel_ = grpc::CreateCustomChannel(options_.controller, credentials, arguments);
+  channel_ =
+      grpc::CreateCustomChannel(options_.controller, credentials, arguments);
   stub_ = v1::Controller::NewStub(channel_);
 
   absl::Status registered = RegisterWithBackoff(stop);

@@ -30,7 +30,8 @@ v1::WorkerView WorkerCore::BeginRequest() {
   const uint64_t sequence = ++last_sequence_;
   view.set_sequence(sequence);
   // Every request below the oldest outstanding one has returned.
-  const uint64_t oldest = outstanding_.empty() ? sequence : *outstanding_.begin();
+  const uint64_t oldest =
+      outstanding_.empty() ? sequence : *outstanding_.begin();
   view.set_settled(oldest - 1);
   outstanding_.insert(sequence);
   for (const auto& [task, slot] : held_) {
@@ -51,8 +52,8 @@ bool WorkerCore::Settled(uint64_t sequence) {
   return sequence <= last_sequence_ && outstanding_.count(sequence) == 0;
 }
 
-std::optional<v1::Task> WorkerCore::TakeTask(int slot,
-                                             const v1::GetTaskResponse& response) {
+std::optional<v1::Task> WorkerCore::TakeTask(
+    int slot, const v1::GetTaskResponse& response) {
   Cancel(response.cancel());
   if (!response.has_task()) return std::nullopt;
   const v1::Task& task = response.task();
@@ -121,8 +122,8 @@ std::optional<v1::ResultReport> WorkerCore::Finish(
   const std::pair<int64_t, int> key{task.model_id(), task.attempt()};
   {
     absl::MutexLock lock(&mu_);
-    CHECK(running_[slot] == key) << "slot " << slot << " did not run child "
-                                 << key.first;
+    CHECK(running_[slot] == key)
+        << "slot " << slot << " did not run child " << key.first;
     running_[slot].reset();
     const bool cancelled = cancelled_[slot];
     cancelled_[slot] = false;

@@ -62,7 +62,8 @@ class WorkerCore {
   // request that brought the answer, so that no view counts the request as
   // settled while its task is not yet held (the controller would release
   // that lease as an orphan).
-  std::optional<v1::Task> TakeTask(int slot, const v1::GetTaskResponse& response);
+  std::optional<v1::Task> TakeTask(int slot,
+                                   const v1::GetTaskResponse& response);
   // The controller said these held tasks are no longer ours.
   void Cancel(const google::protobuf::RepeatedPtrField<v1::HeldTask>& cancel);
   // The controller said so for the task in `slot` (a progress ack).

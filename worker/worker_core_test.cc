@@ -68,13 +68,15 @@ TEST_CASE("one child is never in two slots") {
   CHECK(core.Held() == std::vector<std::pair<int64_t, int>>{{5, 2}});
 }
 
-TEST_CASE("cancels from the controller stop running tasks, not pending results") {
+TEST_CASE(
+    "cancels from the controller stop running tasks, not pending results") {
   WorkerCore core("w", 2, 1, "simulated");
   auto a = core.TakeTask(0, Answer(1, 1));
   auto b = core.TakeTask(1, Answer(2, 1));
   REQUIRE(a.has_value());
   REQUIRE(b.has_value());
-  REQUIRE(core.Finish(1, *b, Fit(0.4), false).has_value());  // waits for delivery
+  REQUIRE(
+      core.Finish(1, *b, Fit(0.4), false).has_value());  // waits for delivery
   v1::GetTaskResponse answer;
   for (int64_t child : {1, 2}) {
     v1::HeldTask* c = answer.add_cancel();

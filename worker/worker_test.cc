@@ -55,7 +55,8 @@ struct Controller {
     auto opened = Search::Open(o, *std::move(store));
     REQUIRE(opened.ok());
     search = *std::move(opened);
-    auto started = ControllerServer::Start(ControllerServer::Spec(), search.get());
+    auto started =
+        ControllerServer::Start(ControllerServer::Spec(), search.get());
     REQUIRE(started.ok());
     server = *std::move(started);
   }
@@ -111,8 +112,8 @@ TEST_CASE("a result whose spool write fails is still delivered") {
   const std::string spool = FreshTestDir("worker-spool-fails");
   // The spool file of child 1 cannot be written: its temporary name is taken
   // by a folder.
-  std::filesystem::create_directories(
-      absl::StrCat(spool, "/", controller.search->search_id(), "-1-1.result.tmp"));
+  std::filesystem::create_directories(absl::StrCat(
+      spool, "/", controller.search->search_id(), "-1-1.result.tmp"));
   REQUIRE(RunWorker(controller.Options(spool)).ok());
   auto child = controller.search->GetModel(1);
   REQUIRE(child.ok());
