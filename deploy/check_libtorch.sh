@@ -25,7 +25,19 @@ suite="${SUITE:-sid}"
 mkdir -p "$work"/apt/{lists/partial,archives/partial,cache} "$out"
 out=$(realpath "$out")
 : > "$work/apt/status"
-echo "deb http://deb.debian.org/debian $suite main" > "$work/apt/sources.list"
+# The Debian mirror this machine already uses (its own apt configuration),
+# never a host written here.
+mirror=$(apt-get indextargets --format '$(REPO_URI)' 2>/dev/null |
+         grep -m1 -E '/debian/?$' || true)
+if [ -z "$mirror" ]; then
+  mirror=$(grep -hsE '^(URIs:|deb) ' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources \
+           /etc/apt/sources.list.d/*.list | grep -m1 -oE 'https?://[^ ]+/debian/?( |$)' | tr -d ' ' || true)
+fi
+if [ -z "$mirror" ]; then
+  echo "no Debian mirror in this machine's apt configuration" >&2
+  exit 1
+fi
+echo "deb ${mirror%/} $suite main" > "$work/apt/sources.list"
 cat > "$work/apt/apt.conf" <<EOF
 Dir::Etc::sourcelist "$work/apt/sources.list";
 Dir::Etc::sourceparts "/nonexistent";
