@@ -303,6 +303,9 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
       absl::StrCat(absl::StrContains(spec.address, ':') ? "[" : "",
                    spec.address, absl::StrContains(spec.address, ':') ? "]" : "",
                    ":", spec.port);
+  // gRPC sets SO_REUSEPORT by default: a second controller on the same port
+  // would then start and share the traffic instead of failing.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(address, credentials, &server->port_);
   builder.RegisterService(server->service_.get());
   builder.SetMaxReceiveMessageSize(spec.max_message_bytes);
@@ -337,9 +340,12 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
 void ControllerServer::Shutdown(absl::Duration deadline) {
   if (shut_down_) return;
   shut_down_ = true;
-  service_->Shutdown();
-  server_->Shutdown(std::chrono::system_clock::now() +
-                    absl::ToChronoMilliseconds(deadline));
+  if (service_ != nullptr) service_->Shutdown();
+  // Null when the server never started (it could not listen).
+  if (server_ != nullptr) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      absl::ToChronoMilliseconds(deadline));
+  }
   stop_leases_.Notify();
   if (lease_thread_.joinable()) lease_thread_.join();
 }

@@ -622,6 +622,42 @@ TEST_CASE("TLS and mutual TLS from certificate files") {
         absl::StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("A controller that cannot listen says so and does not crash") {
+  const std::string dir = FreshTestDir("no-listen");
+  auto store = Store::Open(dir + "/search.db");
+  REQUIRE(store.ok());
+  auto search = Search::Open(SmallSearch(), std::move(*store));
+  REQUIRE(search.ok());
+  // The port is taken.
+  auto first = ControllerServer::Start(ControllerServer::Spec(), search->get());
+  REQUIRE(first.ok());
+  ControllerServer::Spec taken;
+  taken.port = (*first)->port();
+  auto second = ControllerServer::Start(taken, search->get());
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.status().code() == absl::StatusCode::kUnavailable);
+  CHECK_THAT(std::string(second.status().message()), Catch::Contains("cannot listen"));
+  (*first)->Shutdown(absl::Seconds(1));
+  // Garbage, empty and mismatched certificates and keys.
+  std::ofstream(dir + "/garbage.pem") << "not a certificate";
+  std::ofstream(dir + "/empty.pem");
+  REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + dir +
+                       "/key.pem -out " + dir + "/cert.pem -days 2 -subj /CN=a "
+                       "2>/dev/null && openssl genrsa -out " + dir +
+                       "/other.pem 2048 2>/dev/null")
+                          .c_str()) == 0);
+  for (auto [cert, key] : std::vector<std::pair<std::string, std::string>>{
+           {"garbage.pem", "garbage.pem"},
+           {"empty.pem", "key.pem"},
+           {"cert.pem", "other.pem"}}) {
+    ControllerServer::Spec tls;
+    tls.tls_cert_file = dir + "/" + cert;
+    tls.tls_key_file = dir + "/" + key;
+    auto server = ControllerServer::Start(tls, search->get());
+    CHECK_FALSE(server.ok());
+  }
+}
+
 TEST_CASE("A restarted controller resumes the same search") {
   const std::string path = FreshSqlitePath("restart.db");
   int64_t running_id = 0;
