@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
@@ -132,7 +133,7 @@ absl::StatusOr<v1::ListModelsResponse> Search::ListModels(
   if (!request.page_token().empty() &&
       (!absl::SimpleAtoi(request.page_token(), &offset) || offset < 0)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "page_token '", request.page_token(),
+        "page_token '", absl::CHexEscape(request.page_token().substr(0, 20)),
         "' is not one this server handed out"));
   }
   if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {

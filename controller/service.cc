@@ -16,6 +16,10 @@ namespace amoeba {
 namespace {
 
 constexpr size_t kMaxIdBytes = 256;
+// Free text workers send (host, device, evaluator names): every stored
+// string is bounded, so no listing can grow past the message limit.
+constexpr size_t kMaxNameBytes = 256;
+constexpr size_t kMaxFailureBytes = 4096;
 
 grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
@@ -49,6 +53,22 @@ grpc::Status CheckView(const v1::WorkerView& view) {
     return Invalid(absl::StrFormat(
         "view: sequence must be >= 1 and settled < sequence, got %d and %d",
         view.sequence(), view.settled()));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CheckName(const char* field, const std::string& value,
+                       size_t limit = kMaxNameBytes) {
+  if (value.size() > limit) {
+    return Invalid(absl::StrFormat("%s is %d bytes; the limit is %d", field,
+                                   value.size(), limit));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CheckFinite(const char* field, double value) {
+  if (!std::isfinite(value)) {
+    return Invalid(absl::StrCat(field, " must be a finite number"));
   }
   return grpc::Status::OK;
 }
@@ -94,6 +114,12 @@ grpc::Status ControllerService::Register(grpc::ServerContext* context,
                                          v1::RegisterResponse* response) {
   if (auto s = Authorize(context); !s.ok()) return s;
   if (auto s = CheckWorkerId(request->worker_id()); !s.ok()) return s;
+  for (auto [field, value] :
+       {std::pair<const char*, const std::string*>{"host", &request->host()},
+        {"device", &request->device()},
+        {"evaluator", &request->evaluator()}}) {
+    if (auto s = CheckName(field, *value); !s.ok()) return s;
+  }
   if (request->capacity() < 0 || request->capacity() > 1024) {
     return Invalid(absl::StrFormat("capacity must be in 0..1024 (0 = 1), got %d",
                                    request->capacity()));
@@ -130,6 +156,13 @@ grpc::Status ControllerService::ReportProgress(grpc::ServerContext* context,
   if (request->epoch() < 0 || request->epoch() > 1000000) {
     return Invalid(absl::StrCat("epoch out of range: ", request->epoch()));
   }
+  for (auto [field, value] : {std::pair<const char*, double>{"train_loss", request->train_loss()},
+                              {"train_accuracy", request->train_accuracy()},
+                              {"validation_accuracy", request->validation_accuracy()},
+                              {"images_per_second", request->images_per_second()}}) {
+    if (auto s = CheckFinite(field, value); !s.ok()) return s;
+  }
+  if (auto s = CheckName("search_id", request->search_id()); !s.ok()) return s;
   auto cancel = search_->ReportProgress(*request);
   if (!cancel.ok()) return ToGrpcStatus(cancel.status());
   response->set_cancel(*cancel);
@@ -152,12 +185,18 @@ grpc::Status ControllerService::ReportResult(grpc::ServerContext* context,
         request->fitness()));
   }
   if (request->parameters() < 0 || request->multiply_adds() < 0 ||
-      !(request->train_seconds() >= 0)) {
-    return Invalid("parameters, multiply_adds and train_seconds must be >= 0");
+      !(request->train_seconds() >= 0) || !(request->images_per_second() >= 0) ||
+      !std::isfinite(request->train_seconds()) ||
+      !std::isfinite(request->images_per_second())) {
+    return Invalid(
+        "parameters, multiply_adds, train_seconds and images_per_second must "
+        "be finite and >= 0");
   }
-  if (request->failure().size() > 4096) {
-    return Invalid("failure text is longer than 4096 bytes");
+  if (auto s = CheckName("failure", request->failure(), kMaxFailureBytes); !s.ok()) {
+    return s;
   }
+  if (auto s = CheckName("evaluator", request->evaluator()); !s.ok()) return s;
+  if (auto s = CheckName("search_id", request->search_id()); !s.ok()) return s;
   if (auto s = CheckView(request->view()); !s.ok()) return s;
   auto recorded = search_->ReportResult(
       *request, request->next_task() ? response->mutable_next() : nullptr);
@@ -188,6 +227,21 @@ grpc::Status ControllerService::GetStatus(grpc::ServerContext*,
 grpc::Status ControllerService::ListModels(grpc::ServerContext*,
                                            const v1::ListModelsRequest* request,
                                            v1::ListModelsResponse* response) {
+  if (!v1::ListModelsRequest::Filter_IsValid(request->filter())) {
+    return Invalid(absl::StrCat("unknown filter ", request->filter(),
+                                "; use ALL, POPULATION, HISTORY or FAILED"));
+  }
+  if (!v1::ListModelsRequest::Order_IsValid(request->order())) {
+    return Invalid(absl::StrCat("unknown order ", request->order(),
+                                "; use BY_ID, BY_FITNESS or BY_TIME"));
+  }
+  // Tokens this server hands out are short numbers; never echo much of
+  // anything else.
+  if (request->page_token().size() > 20) {
+    return Invalid(absl::StrFormat(
+        "page_token is %d bytes, not one this server handed out",
+        request->page_token().size()));
+  }
   auto models = search_->ListModels(*request);
   if (!models.ok()) return ToGrpcStatus(models.status());
   *response = std::move(*models);

@@ -5,10 +5,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -532,6 +534,78 @@ TEST_CASE("Tokens, malformed requests and reflection") {
   // (list_services) = "".
   CHECK_THAT(ListServicesByReflection(controller.channel()),
              Catch::Contains("amoeba.v1.Controller"));
+}
+
+TEST_CASE("Hostile values: enums, non-finite numbers, long strings, long page tokens") {
+  Controller controller(FreshSqlitePath("hostile.db"), SmallSearch());
+  // Unknown enum values.
+  v1::ListModelsRequest list;
+  v1::ListModelsResponse models;
+  list.set_filter(static_cast<v1::ListModelsRequest::Filter>(99));
+  CHECK(controller.stub().ListModels(Context("").get(), list, &models).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  list.set_filter(v1::ListModelsRequest::ALL);
+  list.set_order(static_cast<v1::ListModelsRequest::Order>(-1));
+  CHECK(controller.stub().ListModels(Context("").get(), list, &models).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  // A 200 KB page token: refused at once, echoed only in part.
+  list.set_order(v1::ListModelsRequest::BY_ID);
+  list.set_page_token(std::string(200 << 10, '7') + "x");
+  const grpc::Status token = controller.stub().ListModels(Context("").get(), list, &models);
+  CHECK(token.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(token.error_message().size() < 200);
+  // The channel still works.
+  v1::SearchStatus status;
+  CHECK(controller.stub().GetStatus(Context("").get(), v1::GetStatusRequest(), &status).ok());
+
+  // Long free text on the way in.
+  v1::RegisterRequest fat;
+  fat.set_worker_id("w");
+  fat.set_host(std::string(1500 << 10, 'h'));
+  v1::RegisterResponse registered;
+  CHECK(controller.stub().Register(Context().get(), fat, &registered).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  fat.set_host("h");
+  fat.set_evaluator(std::string(300, 'e'));
+  CHECK(controller.stub().Register(Context().get(), fat, &registered).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+
+  Register(controller.stub(), "w");
+  const v1::Task task = GetTask(controller.stub(), "w").task();
+  v1::ResultReport report;
+  report.set_worker_id("w");
+  report.set_model_id(task.model_id());
+  report.set_attempt(task.attempt());
+  report.set_search_id(task.search_id());
+  report.set_ok(true);
+  report.set_fitness(0.5);
+  report.set_evaluator(std::string(2500 << 10, 'e'));
+  v1::ResultAck ack;
+  CHECK(controller.stub().ReportResult(Context().get(), report, &ack).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  report.set_evaluator("test");
+  report.set_train_seconds(std::numeric_limits<double>::infinity());
+  CHECK(controller.stub().ReportResult(Context().get(), report, &ack).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  report.set_train_seconds(1);
+  report.set_images_per_second(std::nan(""));
+  CHECK(controller.stub().ReportResult(Context().get(), report, &ack).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+
+  // NaN in progress; progress of a child that never existed.
+  v1::ProgressReport progress;
+  progress.set_worker_id("w");
+  progress.set_model_id(task.model_id());
+  progress.set_attempt(task.attempt());
+  progress.set_train_loss(std::nan(""));
+  v1::ProgressAck pack;
+  CHECK(controller.stub().ReportProgress(Context().get(), progress, &pack).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  progress.set_train_loss(0.5);
+  progress.set_model_id(123456);
+  CHECK(controller.stub().ReportProgress(Context().get(), progress, &pack).error_code() ==
+        grpc::StatusCode::NOT_FOUND);
+  CHECK(controller.search().CheckInvariants().ok());
 }
 
 TEST_CASE("Pause, resume, stop and events") {
