@@ -15,8 +15,10 @@ namespace amoeba {
 // daemons call this first thing in main(); tests keep the detection.
 void DisableMutexDeadlockDetection();
 
-// The shared token: the first line of `path`. InvalidArgument naming the
-// file when it cannot be read or that line is empty.
+// The shared token: the first line of `path`, trailing blanks and a CR
+// removed (controller and workers read it the same way). InvalidArgument
+// naming the file when it cannot be read, that line is empty, or it holds
+// anything but printable ASCII without spaces.
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 
 }  // namespace amoeba
