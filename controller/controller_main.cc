@@ -48,6 +48,9 @@ DEFINE_string(port_file, "", "write the port listened on to this file");
 DEFINE_string(token_file, "",
               "file holding the shared token that worker and admin RPCs must "
               "carry (read-only RPCs stay open)");
+DEFINE_bool(insecure, false,
+            "allow listening beyond loopback without --token_file (logged "
+            "as a warning)");
 DEFINE_string(tls_cert, "", "PEM certificate (enables TLS)");
 DEFINE_string(tls_key, "", "PEM private key");
 DEFINE_string(tls_client_ca, "", "PEM CA of client certificates (mutual TLS)");
@@ -111,6 +114,7 @@ int main(int argc, char** argv) {
   spec.address = FLAGS_listen;
   spec.port = FLAGS_port;
   spec.token = token;
+  spec.insecure = FLAGS_insecure;
   spec.tls_cert_file = FLAGS_tls_cert;
   spec.tls_key_file = FLAGS_tls_key;
   spec.tls_client_ca_file = FLAGS_tls_client_ca;

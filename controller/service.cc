@@ -73,6 +73,11 @@ grpc::Status CheckFinite(const char* field, double value) {
   return grpc::Status::OK;
 }
 
+bool IsLoopback(const std::string& address) {
+  return address == "localhost" || address == "::1" || address == "[::1]" ||
+         absl::StartsWith(address, "127.");
+}
+
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
@@ -324,6 +329,18 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   if (spec.tls_cert_file.empty() != spec.tls_key_file.empty()) {
     return absl::InvalidArgumentError(
         "TLS needs both a certificate and a key file");
+  }
+  if (spec.token.empty() && !IsLoopback(spec.address)) {
+    if (!spec.insecure) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listening on ", spec.address,
+          " (beyond this host) without a token would let anyone who can "
+          "reach the port report results, take children and stop the "
+          "search; give --token_file, or --insecure to accept that"));
+    }
+    LOG(WARNING) << "listening on " << spec.address
+                 << " without a token (--insecure): anyone who can reach the "
+                    "port can report results and stop the search";
   }
   if (!spec.tls_client_ca_file.empty() && spec.tls_cert_file.empty()) {
     return absl::InvalidArgumentError(

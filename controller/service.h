@@ -93,6 +93,10 @@ class ControllerServer {
     std::string tls_key_file;
     std::string tls_client_ca_file;
     int max_message_bytes = 4 << 20;
+    // Listening beyond loopback without a token is refused unless this is
+    // set (then it is logged as a warning): anyone who can reach the port
+    // could report results, take children and stop the search.
+    bool insecure = false;
   };
 
   // Starts serving `search` (which must outlive the server), plus server

@@ -732,6 +732,29 @@ TEST_CASE("A controller that cannot listen says so and does not crash") {
   }
 }
 
+TEST_CASE("Beyond loopback without a token needs --insecure") {
+  auto store = Store::Open(FreshSqlitePath("insecure.db"));
+  REQUIRE(store.ok());
+  auto search = Search::Open(SmallSearch(), std::move(*store));
+  REQUIRE(search.ok());
+  ControllerServer::Spec open;
+  open.address = "0.0.0.0";
+  auto refused = ControllerServer::Start(open, search->get());
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(refused.status().message()), Catch::Contains("--insecure"));
+  open.insecure = true;
+  auto allowed = ControllerServer::Start(open, search->get());
+  REQUIRE(allowed.ok());
+  (*allowed)->Shutdown(absl::Seconds(1));
+  ControllerServer::Spec with_token;
+  with_token.address = "0.0.0.0";
+  with_token.token = "t0ken";
+  auto tokened = ControllerServer::Start(with_token, search->get());
+  REQUIRE(tokened.ok());
+  (*tokened)->Shutdown(absl::Seconds(1));
+}
+
 TEST_CASE("A restarted controller resumes the same search") {
   const std::string path = FreshSqlitePath("restart.db");
   int64_t running_id = 0;
