@@ -36,16 +36,12 @@ bool WriteText(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
-bool Exists(const std::string& path) {
-  struct stat info;
-  return stat(path.c_str(), &info) == 0;
-}
-
 // Done models in completion order, or an error message.
 absl::StatusOr<std::vector<ModelRecord>> LoadDone(const std::string& path,
                                                   std::vector<ModelRecord>* all) {
-  if (!Exists(path)) return absl::NotFoundError(absl::StrCat(path, " not found"));
-  auto store = Store::Open(path);
+  // Read-only: a report never writes, never turns a stray file into a
+  // store, and runs beside the controller that writes this one.
+  auto store = Store::OpenReadOnly(path);
   if (!store.ok()) return store.status();
   auto models = (*store)->LoadModels();
   if (!models.ok()) return models.status();

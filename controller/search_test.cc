@@ -3,6 +3,7 @@
 // the same rules under random faults.
 #include "controller/search.h"
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -238,6 +239,34 @@ TEST_CASE("the best model is not shown alive after it died of age") {
   const v1::SearchStatus status = h.search->Status();
   CHECK(status.best().id() == best.model_id());
   CHECK_FALSE(status.best().alive());
+}
+
+TEST_CASE("A store whose counters disagree with its rows is refused, not resumed") {
+  Harness h("damaged.db");
+  h.Register("a");
+  REQUIRE(*h.Report("a", h.Take("a"), true));
+  h.Take("a");
+  h.search.reset();
+  // The counters row gone: resuming would restart over the history.
+  REQUIRE(std::system(("sqlite3 " + h.path + " 'DELETE FROM engine_state'").c_str()) == 0);
+  auto store = Store::Open(h.path);
+  REQUIRE(store.ok());
+  auto reopened = Search::Open(h.options, *std::move(store), &h.clock);
+  REQUIRE_FALSE(reopened.ok());
+  CHECK(reopened.status().code() == absl::StatusCode::kDataLoss);
+  CHECK_THAT(std::string(reopened.status().message()),
+             Catch::Contains("2 children but no engine_state row"));
+  // A completion count that does not match the rows.
+  Harness g("damaged-count.db");
+  g.Register("a");
+  REQUIRE(*g.Report("a", g.Take("a"), true));
+  g.search.reset();
+  REQUIRE(std::system(("sqlite3 " + g.path + " 'UPDATE engine_state SET completed = 5'").c_str()) == 0);
+  auto store2 = Store::Open(g.path);
+  REQUIRE(store2.ok());
+  auto reopened2 = Search::Open(g.options, *std::move(store2), &g.clock);
+  REQUIRE_FALSE(reopened2.ok());
+  CHECK(reopened2.status().code() == absl::StatusCode::kDataLoss);
 }
 
 TEST_CASE("ReportProgress for a child that never existed is NotFound") {

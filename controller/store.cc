@@ -1,12 +1,20 @@
 #include "controller/store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <map>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/status_macros.h"
 
 namespace amoeba {
@@ -255,7 +263,86 @@ std::string ModelStateName(ModelState state) {
   return "unknown";
 }
 
+namespace {
+
+// One writer per store: an exclusive flock on "<store>.lock", held for the
+// Store's life (the kernel drops it when the process dies, so a kill -9
+// never leaves a stale lock). The file says who holds it.
+absl::StatusOr<int> TakeWriterLock(const std::string& path) {
+  const std::string lock_path = path + ".lock";
+  const int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot open ", lock_path, ": ",
+                                               std::strerror(errno)));
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char holder[512] = {0};
+    const ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
+    close(fd);
+    std::string who(holder, n > 0 ? static_cast<size_t>(n) : 0);
+    while (!who.empty() && (who.back() == '\n' || who.back() == '\0')) who.pop_back();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "store ", path, " is in use by another controller (",
+        who.empty() ? "holder unknown" : who,
+        "); a store has one writer: stop that one first"));
+  }
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  const std::string who =
+      absl::StrCat("pid ", getpid(), " on ", host, " since ",
+                   absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::Now(),
+                                    absl::UTCTimeZone()),
+                   "\n");
+  if (ftruncate(fd, 0) != 0 ||
+      pwrite(fd, who.data(), who.size(), 0) != static_cast<ssize_t>(who.size())) {
+    // The lock holds all the same; only the note of who holds it is lost.
+  }
+  return fd;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> Store::OpenReadOnly(
+    const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) {
+    return absl::NotFoundError(absl::StrCat(path, " not found"));
+  }
+  if (info.st_size == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is empty, not an amoeba store"));
+  }
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    absl::Status error = absl::UnavailableError(absl::StrCat(
+        "cannot open store ", path, ": ",
+        db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+    sqlite3_close(db);
+    return error;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  absl::Status format_check;
+  {
+    Statement format(db, "SELECT value FROM meta WHERE key='format'");
+    if (!format.status().ok() || sqlite3_step(format.get()) != SQLITE_ROW ||
+        Text(format.get(), 0) != kFormat) {
+      format_check = absl::FailedPreconditionError(absl::StrCat(
+          path, " is not an amoeba store (no 'format' = amoeba-store-1 in "
+                "table meta)"));
+    }
+  }
+  if (!format_check.ok()) {
+    StatementCache::Get().Forget(db);
+    sqlite3_close(db);
+    return format_check;
+  }
+  return std::unique_ptr<Store>(new Store(db, /*lock_fd=*/-1));
+}
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  ASSIGN_OR_RETURN(const int lock_fd, TakeWriterLock(path));
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -265,11 +352,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
         "cannot open store ", path, ": ",
         db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
     sqlite3_close(db);
+    close(lock_fd);
     return error;
   }
   auto fail = [&](const absl::Status& s) {
     StatementCache::Get().Forget(db);
     sqlite3_close(db);
+    close(lock_fd);
     return absl::UnavailableError(
         absl::StrCat("store ", path, ": ", s.message()));
   };
@@ -305,10 +394,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
       !s.ok()) {
     return fail(s);
   }
-  return std::unique_ptr<Store>(new Store(db));
+  return std::unique_ptr<Store>(new Store(db, lock_fd));
 }
 
-Store::Store(sqlite3* db) : db_(db) {
+Store::Store(sqlite3* db, int lock_fd) : db_(db), lock_fd_(lock_fd) {
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -320,6 +409,7 @@ Store::~Store() {
   writer_.join();
   StatementCache::Get().Forget(db_);
   sqlite3_close(db_);
+  if (lock_fd_ >= 0) close(lock_fd_);  // releases the writer lock
 }
 
 std::future<absl::Status> Store::Enqueue(Op op) {

@@ -74,9 +74,18 @@ struct EngineCounters {
 
 class Store {
  public:
-  // Opens or creates the store at `path`. Unavailable when the file cannot
-  // be opened or is not an amoeba store.
+  // Opens or creates the store at `path` for writing. A store has one
+  // writer: FailedPrecondition naming the holder (pid, host, since when)
+  // when another Store (in any process) has it open; the lock is the file
+  // "<path>.lock". Unavailable when the file cannot be opened or is not an
+  // amoeba store.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
+  // Opens an existing store for reading only (reports, exports), beside a
+  // running controller. Never writes, never creates: NotFound for a missing
+  // file, FailedPrecondition for an empty or foreign one. Write methods
+  // fail.
+  static absl::StatusOr<std::unique_ptr<Store>> OpenReadOnly(
+      const std::string& path);
 
   ~Store();
   Store(const Store&) = delete;
@@ -152,7 +161,7 @@ class Store {
     std::shared_ptr<std::promise<absl::Status>> done;  // null: async
   };
 
-  explicit Store(sqlite3* db);
+  Store(sqlite3* db, int lock_fd);
   absl::Status Submit(Op op);
   std::future<absl::Status> Enqueue(Op op);
   void SubmitAsync(Op op);
@@ -163,6 +172,7 @@ class Store {
 
   // Constant after construction.
   sqlite3* const db_;
+  const int lock_fd_;  // the writer lock; -1 when read-only
 
   mutable absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);

@@ -211,6 +211,39 @@ TEST_CASE("Concurrent writes are grouped into few commits") {
   CHECK((*store)->commits() < kThreads * kPerThread);
 }
 
+TEST_CASE("A store has one writer; readers open it read-only beside it") {
+  const std::string path = FreshSqlitePath("one-writer.db");
+  {
+    auto writer = Store::Open(path);
+    REQUIRE(writer.ok());
+    REQUIRE((*writer)->InsertChild(Model(1), EngineCounters{}).ok());
+    auto second = Store::Open(path);
+    REQUIRE_FALSE(second.ok());
+    CHECK(second.status().code() == absl::StatusCode::kFailedPrecondition);
+    CHECK_THAT(std::string(second.status().message()),
+               Catch::Contains("in use by another controller (pid " +
+                               std::to_string(getpid())));
+    auto reader = Store::OpenReadOnly(path);
+    REQUIRE(reader.ok());
+    CHECK((*reader)->GetModel(1).value().has_value());
+    CHECK_FALSE((*reader)->PutMeta("x", "y").ok());
+  }
+  // The lock goes with its holder.
+  CHECK(Store::Open(path).ok());
+}
+
+TEST_CASE("Opening read-only never creates or changes a file") {
+  const std::string empty = FreshSqlitePath("empty.db");
+  std::ofstream(empty).close();
+  auto refused = Store::OpenReadOnly(empty);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(std::string(refused.status().message()), Catch::Contains("empty"));
+  CHECK(ReadWholeFile(empty).empty());
+  const std::string missing = FreshSqlitePath("missing.db");
+  CHECK(Store::OpenReadOnly(missing).status().code() == absl::StatusCode::kNotFound);
+  CHECK_FALSE(std::ifstream(missing).good());
+}
+
 TEST_CASE("A file that is not an amoeba store is refused") {
   const std::string garbage = FreshSqlitePath("garbage.db");
   std::ofstream(garbage) << "this is not sqlite at all, just text";
