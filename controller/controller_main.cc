@@ -48,6 +48,8 @@ DEFINE_string(port_file, "", "write the port listened on to this file");
 DEFINE_string(token_file, "",
               "file holding the shared token that worker and admin RPCs must "
               "carry (read-only RPCs stay open)");
+DEFINE_int32(max_watchers, 64,
+             "WatchEvents streams served at once (each holds a thread)");
 DEFINE_bool(insecure, false,
             "allow listening beyond loopback without --token_file (logged "
             "as a warning)");
@@ -115,6 +117,7 @@ int main(int argc, char** argv) {
   spec.port = FLAGS_port;
   spec.token = token;
   spec.insecure = FLAGS_insecure;
+  spec.max_watchers = FLAGS_max_watchers;
   spec.tls_cert_file = FLAGS_tls_cert;
   spec.tls_key_file = FLAGS_tls_key;
   spec.tls_client_ca_file = FLAGS_tls_client_ca;

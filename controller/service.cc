@@ -94,8 +94,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-ControllerService::ControllerService(Search* search, std::string token)
-    : search_(search), token_(std::move(token)) {}
+ControllerService::ControllerService(Search* search, std::string token,
+                                     int max_watchers)
+    : search_(search), token_(std::move(token)), max_watchers_(max_watchers) {}
 
 grpc::Status ControllerService::Authorize(grpc::ServerContext* context) const {
   if (token_.empty()) return grpc::Status::OK;
@@ -275,11 +276,30 @@ grpc::Status ControllerService::ListWorkers(grpc::ServerContext*,
 grpc::Status ControllerService::WatchEvents(
     grpc::ServerContext* context, const v1::WatchEventsRequest*,
     grpc::ServerWriter<v1::SearchEvent>* writer) {
+  // Each stream holds a server thread while it waits: bounded, so watchers
+  // cannot starve the workers' calls.
+  if (watchers_.fetch_add(1) >= max_watchers_) {
+    watchers_.fetch_sub(1);
+    return grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrFormat("%d watchers already; try again later", max_watchers_));
+  }
+  struct Release {
+    std::atomic<int>* count;
+    ~Release() { count->fetch_sub(1); }
+  } release{&watchers_};
   int64_t after = search_->LatestEventSequence();
   // Initial metadata tells the client the watch is in place: every event from
   // here on reaches it. Without this a client could not know whether an
   // action it takes right after calling WatchEvents will be seen.
   writer->SendInitialMetadata();
+  // A snapshot first, so a watcher of an idle search sees where it stands
+  // at once instead of nothing.
+  v1::SearchEvent snapshot;
+  snapshot.set_kind(v1::SearchEvent::SNAPSHOT);
+  *snapshot.mutable_status() = search_->Status();
+  snapshot.set_message(snapshot.status().state());
+  if (!writer->Write(snapshot)) return grpc::Status::OK;
   // Bounded waits so a cancelled client or a shutdown ends the stream.
   while (!context->IsCancelled() && !shutting_down_) {
     for (const v1::SearchEvent& event :
@@ -367,7 +387,8 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   }
   std::unique_ptr<ControllerServer> server(new ControllerServer());
   server->search_ = search;
-  server->service_ = std::make_unique<ControllerService>(search, spec.token);
+  server->service_ = std::make_unique<ControllerService>(search, spec.token,
+                                                        spec.max_watchers);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const std::string address =

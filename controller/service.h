@@ -25,7 +25,9 @@ namespace amoeba {
 class ControllerService final : public v1::Controller::Service {
  public:
   // `search` must outlive the service. Empty `token`: no authentication.
-  ControllerService(Search* search, std::string token);
+  // At most `max_watchers` WatchEvents streams at once (each holds a
+  // server thread); more are answered RESOURCE_EXHAUSTED.
+  ControllerService(Search* search, std::string token, int max_watchers = 64);
 
   // Makes WatchEvents streams end (server shutdown).
   void Shutdown() { shutting_down_ = true; }
@@ -75,7 +77,9 @@ class ControllerService final : public v1::Controller::Service {
 
   Search* const search_;
   const std::string token_;
+  const int max_watchers_;
   std::atomic<bool> shutting_down_{false};
+  std::atomic<int> watchers_{0};
 };
 
 // absl::Status -> grpc::Status with the same code and message.
@@ -97,6 +101,8 @@ class ControllerServer {
     // set (then it is logged as a warning): anyone who can reach the port
     // could report results, take children and stop the search.
     bool insecure = false;
+    // Concurrent WatchEvents streams allowed (each holds a thread).
+    int max_watchers = 64;
   };
 
   // Starts serving `search` (which must outlive the server), plus server

@@ -631,11 +631,14 @@ TEST_CASE("Pause, resume, stop and events") {
 
   std::vector<v1::SearchEvent> seen;
   v1::SearchEvent event;
-  while (seen.size() < 3 && events->Read(&event)) seen.push_back(event);
-  REQUIRE(seen.size() == 3);
-  CHECK(seen[0].kind() == v1::SearchEvent::STATE_CHANGED);
-  CHECK(seen[2].kind() == v1::SearchEvent::COMPLETED);
-  CHECK(seen[2].model().fitness() == 0.7);
+  while (seen.size() < 4 && events->Read(&event)) seen.push_back(event);
+  REQUIRE(seen.size() == 4);
+  // A snapshot first: an idle search shows where it stands at once.
+  CHECK(seen[0].kind() == v1::SearchEvent::SNAPSHOT);
+  CHECK(seen[0].status().state() == "running");
+  CHECK(seen[1].kind() == v1::SearchEvent::STATE_CHANGED);
+  CHECK(seen[3].kind() == v1::SearchEvent::COMPLETED);
+  CHECK(seen[3].model().fitness() == 0.7);
   watch_context.TryCancel();
 
   const v1::Task running = GetTask(controller.stub(), "w").task();
@@ -650,6 +653,53 @@ TEST_CASE("Pause, resume, stop and events") {
   CHECK(pack.cancel());
   CHECK(controller.stub().Resume(Context().get(), v1::AdminRequest(), &admin).error_code() ==
         grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_CASE("WatchEvents streams are capped") {
+  auto store = Store::Open(FreshSqlitePath("watchers.db"));
+  REQUIRE(store.ok());
+  auto search = Search::Open(SmallSearch(), std::move(*store));
+  REQUIRE(search.ok());
+  ControllerServer::Spec spec;
+  spec.max_watchers = 2;
+  auto server = ControllerServer::Start(spec, search->get());
+  REQUIRE(server.ok());
+  auto stub = v1::Controller::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", (*server)->port()), grpc::InsecureChannelCredentials()));
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::SearchEvent>>> streams;
+  for (int i = 0; i < 2; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    streams.push_back(stub->WatchEvents(contexts.back().get(), v1::WatchEventsRequest()));
+    v1::SearchEvent snapshot;
+    REQUIRE(streams.back()->Read(&snapshot));
+    CHECK(snapshot.kind() == v1::SearchEvent::SNAPSHOT);
+  }
+  grpc::ClientContext third;
+  third.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto refused = stub->WatchEvents(&third, v1::WatchEventsRequest());
+  v1::SearchEvent none;
+  CHECK_FALSE(refused->Read(&none));
+  CHECK(refused->Finish().error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // A watcher that leaves frees its place.
+  contexts[0]->TryCancel();
+  streams[0]->Finish();
+  bool admitted = false;
+  for (int i = 0; i < 50 && !admitted; ++i) {
+    grpc::ClientContext again;
+    again.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    auto stream = stub->WatchEvents(&again, v1::WatchEventsRequest());
+    v1::SearchEvent snapshot;
+    admitted = stream->Read(&snapshot);
+    again.TryCancel();
+    stream->Finish();
+    if (!admitted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(admitted);
+  contexts[1]->TryCancel();
+  streams[1]->Finish();
+  (*server)->Shutdown(absl::Seconds(1));
 }
 
 TEST_CASE("TLS and mutual TLS from certificate files") {
