@@ -139,6 +139,42 @@ TEST_CASE("usage errors exit 2 with a message") {
   CHECK(Run("genotype random --count=-1").exit_code == 2);
 }
 
+TEST_CASE("every group answers help and --help with its own usage only") {
+  for (const std::string group :
+       {"genotype", "train", "evaluate", "status", "pause", "resume", "stop",
+        "report", "export"}) {
+    for (const std::string help : {" help", " --help"}) {
+      const Result r = Run(group + help);
+      INFO(group + help);
+      CHECK(r.exit_code == 0);
+      CHECK(r.out.find("usage: amoeba") == 0);
+      CHECK(r.out.find("caffe2") == std::string::npos);
+      CHECK(r.out.size() < 4000);
+    }
+  }
+}
+
+TEST_CASE("report and export never write: an empty file stays empty") {
+  const std::string empty = TestTempDir() + "/empty.db";
+  std::ofstream(empty).close();
+  const Result r = Run("report " + empty);
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("empty, not an amoeba store") != std::string::npos);
+  CHECK(ReadWholeFile(empty).empty());
+  const Result e = Run("export " + empty);
+  CHECK(e.exit_code == 3);
+  CHECK(ReadWholeFile(empty).empty());
+}
+
+TEST_CASE("pause, resume and stop reach no controller: exit 3 and say where") {
+  const Result r = Run("pause --controller=127.0.0.1:1");
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("amoeba pause:") == 0);
+  const Result bad = Run("stop --controller=127.0.0.1:1 --token_file=/no/such/file");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("/no/such/file") != std::string::npos);
+}
+
 TEST_CASE("train trains, saves, and evaluate reads the model back") {
   const std::string model = TestTempDir() + "/tiny.pt";
   const Result r = Run(

@@ -20,15 +20,50 @@ groups:
   train      train a genotype at any N/F on a dataset (`amoeba train help`)
   evaluate   evaluate a model saved by `amoeba train --save`
   status     a running search, from its controller (--controller, --watch)
+  pause, resume, stop
+             change a running search's state (--controller, --token_file)
   report     summary and SVG charts of a search, from its store file
   export     the best genotype of a search (text and proto JSON)
 
-`amoeba GROUP help` describes a group; `amoeba --helpfull` lists every flag.
+`amoeba GROUP help` (or `amoeba GROUP --help`) describes a group and its
+flags.
 )";
+
+// The usage of a group, or "" for an unknown one.
+std::string GroupUsage(const std::string& group) {
+  if (group == "genotype") return amoeba::GenotypeUsage();
+  if (group == "train" || group == "evaluate") return amoeba::TrainUsage();
+  if (group == "status") return amoeba::StatusUsage();
+  if (group == "pause" || group == "resume" || group == "stop") {
+    return amoeba::AdminUsage();
+  }
+  if (group == "report") return amoeba::ReportUsage();
+  if (group == "export") return amoeba::ExportUsage();
+  return "";
+}
+
+bool IsHelpFlag(const std::string& arg) {
+  return arg == "--help" || arg == "-help" || arg == "-h" || arg == "--h" ||
+         arg == "--helpshort" || arg == "-helpshort";
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `amoeba GROUP --help` answers with the group's own usage and flags,
+  // before gflags prints every flag linked in (LibTorch's among them).
+  std::string first_word;
+  bool wants_help = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (IsHelpFlag(arg)) wants_help = true;
+    if (first_word.empty() && !arg.empty() && arg[0] != '-') first_word = arg;
+  }
+  if (wants_help) {
+    const std::string usage = GroupUsage(first_word);
+    std::cout << (usage.empty() ? kUsage : usage);
+    return 0;
+  }
   gflags::SetUsageMessage(kUsage);
   gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
   FLAGS_logtostderr = true;
@@ -42,14 +77,17 @@ int main(int argc, char** argv) {
   const std::string group = args[0];
   args.erase(args.begin());
   if (group == "genotype") return amoeba::RunGenotypeCommand(args);
+  if (!args.empty() && args[0] == "help" && !GroupUsage(group).empty()) {
+    std::cout << GroupUsage(group);
+    return 0;
+  }
   if (group == "status") return amoeba::RunStatusCommand(args);
+  if (group == "pause" || group == "resume" || group == "stop") {
+    return amoeba::RunAdminCommand(group, args);
+  }
   if (group == "report") return amoeba::RunReportCommand(args);
   if (group == "export") return amoeba::RunExportCommand(args);
   if (group == "train" || group == "evaluate") {
-    if (!args.empty() && args[0] == "help") {
-      std::cout << amoeba::TrainUsage();
-      return 0;
-    }
     return group == "train" ? amoeba::RunTrainCommand(args)
                             : amoeba::RunEvaluateCommand(args);
   }

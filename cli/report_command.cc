@@ -66,9 +66,31 @@ const ModelRecord& Best(const std::vector<ModelRecord>& done) {
 
 }  // namespace
 
+std::string ReportUsage() {
+  return "usage: amoeba report STORE [--report_dir=DIR]\n\n"
+         "A summary table of the search in STORE (counts, the ten fittest)\n"
+         "and, in DIR (default STORE.report/), fitness_over_time.svg,\n"
+         "population_histogram.svg, best_genotype.txt and best_genotype.svg.\n"
+         "Opens the store read-only: safe beside a running controller.\n\n"
+         "flags:\n"
+         "  --report_dir=DIR         where the files go\n";
+}
+
+std::string ExportUsage() {
+  return "usage: amoeba export STORE [--export_format=text|json|both]\n\n"
+         "The best genotype of the search in STORE, as canonical text and/or\n"
+         "proto JSON, on standard output. Opens the store read-only.\n\n"
+         "flags:\n"
+         "  --export_format=text|json|both   (default both)\n";
+}
+
 int RunReportCommand(const std::vector<std::string>& args) {
+  if (args.size() == 1 && args[0] == "help") {
+    std::cout << ReportUsage();
+    return 0;
+  }
   if (args.size() != 1) {
-    std::cerr << "usage: amoeba report STORE [--report_dir=DIR]\n";
+    std::cerr << ReportUsage();
     return kExitUsage;
   }
   std::vector<ModelRecord> all;
@@ -151,8 +173,12 @@ int RunReportCommand(const std::vector<std::string>& args) {
 }
 
 int RunExportCommand(const std::vector<std::string>& args) {
+  if (args.size() == 1 && args[0] == "help") {
+    std::cout << ExportUsage();
+    return 0;
+  }
   if (args.size() != 1) {
-    std::cerr << "usage: amoeba export STORE [--export_format=text|json|both]\n";
+    std::cerr << ExportUsage();
     return kExitUsage;
   }
   if (FLAGS_export_format != "text" && FLAGS_export_format != "json" &&

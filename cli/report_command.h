@@ -14,6 +14,9 @@ namespace amoeba {
 
 // Exit codes: 0 success, 1 empty search, 2 usage error, 3 unreadable store
 // or unwritable output.
+std::string ReportUsage();
+std::string ExportUsage();
+
 int RunReportCommand(const std::vector<std::string>& args);
 int RunExportCommand(const std::vector<std::string>& args);
 

@@ -7,10 +7,10 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
+#include "cli/connection.h"
 #include "gflags/gflags.h"
 #include "proto/controller.grpc.pb.h"
 
-DEFINE_string(controller, "127.0.0.1:50051", "`status`: controller address");
 DEFINE_bool(watch, false, "`status`: print a line every --interval_s until done");
 DEFINE_int32(interval_s, 5, "`status --watch`: seconds between lines");
 DEFINE_int32(timeout_s, 0, "`status --watch`: give up after this (0 = never)");
@@ -20,9 +20,8 @@ namespace {
 
 bool Fetch(v1::Controller::Stub& stub, v1::SearchStatus* status,
            std::string* error) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  const grpc::Status s = stub.GetStatus(&context, v1::GetStatusRequest(), status);
+  const grpc::Status s =
+      stub.GetStatus(CallContext().get(), v1::GetStatusRequest(), status);
   if (!s.ok()) *error = s.error_message();
   return s.ok();
 }
@@ -52,14 +51,17 @@ int RunStatusCommand(const std::vector<std::string>& args) {
     std::cerr << "amoeba status: --interval_s must be >= 1\n";
     return 2;
   }
-  auto stub = v1::Controller::NewStub(
-      grpc::CreateChannel(FLAGS_controller, grpc::InsecureChannelCredentials()));
+  auto stub = ConnectToController();
+  if (!stub.ok()) {
+    std::cerr << "amoeba status: " << stub.status().message() << "\n";
+    return 2;
+  }
   const auto start = std::chrono::steady_clock::now();
   v1::SearchStatus status;
   std::string error;
   while (true) {
-    if (!Fetch(*stub, &status, &error)) {
-      std::cerr << "amoeba status: controller " << FLAGS_controller
+    if (!Fetch(**stub, &status, &error)) {
+      std::cerr << "amoeba status: controller " << ControllerAddress()
                 << " unreachable: " << error << "\n";
       return 3;
     }
@@ -91,6 +93,54 @@ int RunStatusCommand(const std::vector<std::string>& args) {
         status.best().genotype_text());
   }
   return 0;
+}
+
+int RunAdminCommand(const std::string& verb, const std::vector<std::string>& args) {
+  if (!args.empty()) {
+    std::cerr << "amoeba " << verb << ": takes no arguments (use --controller)\n";
+    return 2;
+  }
+  auto stub = ConnectToController();
+  if (!stub.ok()) {
+    std::cerr << "amoeba " << verb << ": " << stub.status().message() << "\n";
+    return 2;
+  }
+  v1::AdminResponse response;
+  grpc::Status s;
+  if (verb == "pause") {
+    s = (*stub)->Pause(CallContext().get(), v1::AdminRequest(), &response);
+  } else if (verb == "resume") {
+    s = (*stub)->Resume(CallContext().get(), v1::AdminRequest(), &response);
+  } else {
+    s = (*stub)->Stop(CallContext().get(), v1::AdminRequest(), &response);
+  }
+  if (!s.ok()) {
+    std::cerr << "amoeba " << verb << ": " << s.error_message() << "\n";
+    return s.error_code() == grpc::StatusCode::UNAVAILABLE ? 3 : 1;
+  }
+  std::cout << "search " << response.state() << "\n";
+  return 0;
+}
+
+std::string StatusUsage() {
+  return "usage: amoeba status [--watch] [flags]\n\n"
+         "One line on a running search (state, counts, population, best,\n"
+         "workers, rate); --watch repeats it until the search ends.\n\n"
+         "flags:\n" +
+         ConnectionFlagsHelp() +
+         "  --watch                  a line every --interval_s until finished or stopped\n"
+         "  --interval_s=N           seconds between lines (default 5)\n"
+         "  --timeout_s=N            --watch gives up after N s (0 = never)\n";
+}
+
+std::string AdminUsage() {
+  return "usage: amoeba pause|resume|stop [flags]\n\n"
+         "pause: no new children are handed out; running ones finish.\n"
+         "resume: hand out children again.\n"
+         "stop: no new children, running ones are cancelled; a stopped search\n"
+         "cannot be resumed. Each prints the new state once it is durable.\n\n"
+         "flags:\n" +
+         ConnectionFlagsHelp();
 }
 
 }  // namespace amoeba

@@ -419,5 +419,51 @@ TEST_CASE("A worker with a wrong token is refused and says so") {
   CHECK_THAT(ReadWholeFile(dir + "/controller.log"), Catch::Contains("wrong token"));
 }
 
+TEST_CASE("A second controller on the same store is refused, naming the first") {
+  const std::string dir = FreshTestDir("two_controllers");
+  Process first(kController, ControllerArgs(dir, 4), dir + "/first.log");
+  WaitForPort(dir + "/port");
+  auto args = ControllerArgs(dir, 4);
+  args[2] = "--port_file=" + dir + "/port2";
+  Process second(kController, args, dir + "/second.log");
+  const auto exit = second.Wait(seconds(20));
+  REQUIRE(exit.has_value());
+  CHECK(WEXITSTATUS(*exit) == 2);
+  CHECK_THAT(ReadWholeFile(dir + "/second.log"),
+             Catch::Contains("is in use by another controller (pid " +
+                             std::to_string(first.pid())));
+  CHECK(first.running());
+}
+
+TEST_CASE("amoeba status over TLS; pause, resume and stop with a token") {
+  const std::string dir = FreshTestDir("admin_cli");
+  REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + dir +
+                       "/key.pem -out " + dir + "/cert.pem -days 2 -subj /CN=localhost "
+                       "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null")
+                          .c_str()) == 0);
+  std::ofstream(dir + "/token") << "admin-token\r\n";  // a CRLF token works too
+  auto args = ControllerArgs(dir, 4);
+  args.push_back("--token_file=" + dir + "/token");
+  args.push_back("--tls_cert=" + dir + "/cert.pem");
+  args.push_back("--tls_key=" + dir + "/key.pem");
+  Process controller(kController, args, dir + "/controller.log");
+  const int port = WaitForPort(dir + "/port");
+  const std::string tls = " --controller=localhost:" + std::to_string(port) +
+                          " --tls_ca=" + dir + "/cert.pem";
+  CHECK(RunAmoeba("status" + tls, dir + "/status.log") == 0);
+  CHECK_THAT(ReadWholeFile(dir + "/status.log"), Catch::Contains("running"));
+  CHECK(RunAmoeba("pause" + tls, dir + "/no-token.log") == 1);
+  CHECK_THAT(ReadWholeFile(dir + "/no-token.log"), Catch::Contains("missing token"));
+  const std::string token = tls + " --token_file=" + dir + "/token";
+  CHECK(RunAmoeba("pause" + token, dir + "/pause.log") == 0);
+  CHECK_THAT(ReadWholeFile(dir + "/pause.log"), Catch::Contains("search paused"));
+  CHECK(RunAmoeba("resume" + token, dir + "/resume.log") == 0);
+  CHECK_THAT(ReadWholeFile(dir + "/resume.log"), Catch::Contains("search running"));
+  CHECK(RunAmoeba("stop" + token, dir + "/stop.log") == 0);
+  CHECK_THAT(ReadWholeFile(dir + "/stop.log"), Catch::Contains("search stopped"));
+  CHECK(RunAmoeba("status --controller=127.0.0.1:" + std::to_string(port),
+                  dir + "/plain.log") == 3);  // plaintext to a TLS controller
+}
+
 }  // namespace
 }  // namespace amoeba

@@ -44,6 +44,8 @@ class Process {
     if (pid_ > 0 && !exit_status_) kill(pid_, signal);
   }
 
+  pid_t pid() const { return pid_; }
+
   bool running() {
     Poll();
     return pid_ > 0 && !exit_status_;
