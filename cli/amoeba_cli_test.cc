@@ -142,7 +142,7 @@ TEST_CASE("usage errors exit 2 with a message") {
 TEST_CASE("every group answers help and --help with its own usage only") {
   for (const std::string group :
        {"genotype", "train", "evaluate", "status", "pause", "resume", "stop",
-        "report", "export"}) {
+        "report", "export", "store"}) {
     for (const std::string help : {" help", " --help"}) {
       const Result r = Run(group + help);
       INFO(group + help);

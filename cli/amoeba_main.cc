@@ -23,6 +23,7 @@ groups:
   pause, resume, stop
              change a running search's state (--controller, --token_file)
   report     summary and SVG charts of a search, from its store file
+  store      check a store file for damage (`amoeba store check STORE`)
   export     the best genotype of a search (text and proto JSON)
 
 `amoeba GROUP help` (or `amoeba GROUP --help`) describes a group and its
@@ -38,6 +39,7 @@ std::string GroupUsage(const std::string& group) {
     return amoeba::AdminUsage();
   }
   if (group == "report") return amoeba::ReportUsage();
+  if (group == "store") return amoeba::StoreUsage();
   if (group == "export") return amoeba::ExportUsage();
   return "";
 }
@@ -86,6 +88,7 @@ int main(int argc, char** argv) {
     return amoeba::RunAdminCommand(group, args);
   }
   if (group == "report") return amoeba::RunReportCommand(args);
+  if (group == "store") return amoeba::RunStoreCommand(args);
   if (group == "export") return amoeba::RunExportCommand(args);
   if (group == "train" || group == "evaluate") {
     return group == "train" ? amoeba::RunTrainCommand(args)

@@ -15,6 +15,10 @@ namespace amoeba {
 // Exit codes: 0 success, 1 empty search, 2 usage error, 3 unreadable store
 // or unwritable output.
 std::string ReportUsage();
+std::string StoreUsage();
+
+// `amoeba store check STORE`.
+int RunStoreCommand(const std::vector<std::string>& args);
 std::string ExportUsage();
 
 int RunReportCommand(const std::vector<std::string>& args);

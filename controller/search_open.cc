@@ -26,36 +26,6 @@ std::string NewSearchId() {
   return absl::StrFormat("s-%012x", bits & 0xffffffffffffULL);
 }
 
-// The engine's counters and the models table are written in one
-// transaction; if they disagree, the file was damaged or edited, and
-// resuming would overwrite history (a missing counters row once restarted
-// the search over its own rows).
-absl::Status CheckCountersAgree(Store& store,
-                                const std::optional<EngineCounters>& counters) {
-  ASSIGN_OR_RETURN(const int64_t rows, store.CountModels(""));
-  if (!counters.has_value()) {
-    if (rows == 0) return absl::OkStatus();
-    return absl::DataLossError(absl::StrCat(
-        "the store holds ", rows,
-        " children but no engine_state row; it cannot be resumed (restore it "
-        "from a backup)"));
-  }
-  ASSIGN_OR_RETURN(const int64_t done, store.CountModels("state = 'done'"));
-  if (done != counters->completed) {
-    return absl::DataLossError(absl::StrCat(
-        "engine_state says ", counters->completed, " children completed but ",
-        done, " rows of models are done; the store was damaged"));
-  }
-  ASSIGN_OR_RETURN(const int64_t beyond,
-                   store.CountModels(absl::StrCat("id >= ", counters->next_id)));
-  if (beyond > 0 || rows >= counters->next_id) {
-    return absl::DataLossError(absl::StrCat(
-        "engine_state's next id is ", counters->next_id, " but models holds ",
-        rows, " rows (", beyond, " at or beyond it); the store was damaged"));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::Status ValidateSearchOptions(const SearchOptions& o) {
@@ -116,7 +86,9 @@ absl::StatusOr<std::unique_ptr<Search>> Search::Open(
   }
   ASSIGN_OR_RETURN(std::optional<EngineCounters> counters,
                    store->LoadEngineCounters());
-  RETURN_IF_ERROR(CheckCountersAgree(*store, counters));
+  // Counters and rows are written in one transaction; if they disagree the
+  // file was damaged or edited, and resuming would overwrite history.
+  RETURN_IF_ERROR(store->CheckCounters());
   Engine engine(options.engine);
   if (counters.has_value()) {
     EngineState state;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -185,6 +186,45 @@ std::string Text(sqlite3_stmt* s, int column) {
   return text != nullptr ? reinterpret_cast<const char*>(text) : "";
 }
 
+// Strict UTF-8 (no overlong forms or surrogates): what protobuf's string
+// fields promise, and what a flipped byte breaks.
+bool ValidUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    int extra = 0;
+    uint32_t code = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      extra = 1;
+      code = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2;
+      code = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3;
+      code = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= text.size()) return false;  // truncated sequence
+    for (int k = 1; k <= extra; ++k) {
+      const unsigned char next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (code < kMin[extra] || code > 0x10ffff ||
+        (code >= 0xd800 && code <= 0xdfff)) {
+      return false;
+    }
+    i += 1 + extra;
+  }
+  return true;
+}
+
 absl::StatusOr<ModelState> StateFromName(const std::string& name) {
   for (ModelState s : {ModelState::kPending, ModelState::kRunning,
                        ModelState::kDone, ModelState::kFailed}) {
@@ -192,6 +232,42 @@ absl::StatusOr<ModelState> StateFromName(const std::string& name) {
   }
   return absl::DataLossError(absl::StrCat("unknown model state '", name, "'"));
 }
+
+}  // namespace
+
+absl::Status ValidateModelRecord(const ModelRecord& m) {
+  auto bad = [&m](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat("row ", m.id, " of models: ", what,
+                                            "; the store was damaged"));
+  };
+  if (m.id < 1) return bad("id < 1");
+  for (auto [name, text] : {std::pair<const char*, const std::string*>{"genotype", &m.genotype},
+                            {"mutation", &m.mutation},
+                            {"worker_id", &m.worker_id},
+                            {"failure", &m.failure},
+                            {"evaluator", &m.evaluator}}) {
+    if (!ValidUtf8(*text)) return bad(absl::StrCat(name, " is not valid UTF-8"));
+  }
+  uint64_t fingerprint = 0;
+  if (m.fingerprint.size() != 16 || !absl::SimpleHexAtoi(m.fingerprint, &fingerprint)) {
+    return bad("fingerprint is not 16 hex digits");
+  }
+  if (!std::isfinite(m.fitness) || m.fitness < 0 || m.fitness > 1) {
+    return bad(absl::StrCat("fitness ", m.fitness, " is not in [0, 1]"));
+  }
+  if (m.attempts < 0 || m.failures < 0 || m.failures > m.attempts ||
+      m.epoch < 0 || m.parameters < 0 || m.multiply_adds < 0 ||
+      !std::isfinite(m.train_seconds) || m.train_seconds < 0) {
+    return bad("a count or duration is out of range");
+  }
+  if (m.parent_id >= m.id || m.parent_id < -1) {
+    return bad(absl::StrCat("parent ", m.parent_id, " is not an earlier child"));
+  }
+  if (m.alive && m.state != ModelState::kDone) return bad("alive but not done");
+  return absl::OkStatus();
+}
+
+namespace {
 
 absl::Status WriteModel(sqlite3* db, const ModelRecord& m) {
   Statement s(db,
@@ -519,6 +595,43 @@ absl::StatusOr<std::vector<ModelRecord>> Store::LoadModels() {
   return QueryModels("", "id", -1, 0);
 }
 
+namespace {
+
+// One row of `SELECT * FROM models`, validated.
+absl::StatusOr<ModelRecord> RowToModel(sqlite3_stmt* r) {
+  ModelRecord m;
+  m.id = sqlite3_column_int64(r, 0);
+  m.genotype = Text(r, 1);
+  m.fingerprint = Text(r, 2);
+  m.parent_id = sqlite3_column_int64(r, 3);
+  m.mutation = Text(r, 4);
+  absl::StatusOr<ModelState> state = StateFromName(Text(r, 5));
+  if (!state.ok()) {
+    return absl::DataLossError(absl::StrCat("row ", m.id, " of models: ",
+                                            state.status().message()));
+  }
+  m.state = *state;
+  m.attempts = sqlite3_column_int(r, 6);
+  m.worker_id = Text(r, 7);
+  m.created_at = sqlite3_column_double(r, 8);
+  m.started_at = sqlite3_column_double(r, 9);
+  m.finished_at = sqlite3_column_double(r, 10);
+  m.fitness = sqlite3_column_double(r, 11);
+  m.parameters = sqlite3_column_int64(r, 12);
+  m.multiply_adds = sqlite3_column_int64(r, 13);
+  m.train_seconds = sqlite3_column_double(r, 14);
+  m.epoch = sqlite3_column_int(r, 15);
+  m.failure = Text(r, 16);
+  m.evaluator = Text(r, 17);
+  m.completion_seq = sqlite3_column_int64(r, 18);
+  m.alive = sqlite3_column_int(r, 19) != 0;
+  m.failures = sqlite3_column_int(r, 20);
+  RETURN_IF_ERROR(ValidateModelRecord(m));
+  return m;
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<ModelRecord>> Store::QueryModels(
     const std::string& where, const std::string& order_by, int64_t limit,
     int64_t offset, std::optional<int64_t> parameter) {
@@ -533,33 +646,63 @@ absl::StatusOr<std::vector<ModelRecord>> Store::QueryModels(
   std::vector<ModelRecord> models;
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-    sqlite3_stmt* r = s.get();
-    ModelRecord m;
-    m.id = sqlite3_column_int64(r, 0);
-    m.genotype = Text(r, 1);
-    m.fingerprint = Text(r, 2);
-    m.parent_id = sqlite3_column_int64(r, 3);
-    m.mutation = Text(r, 4);
-    ASSIGN_OR_RETURN(m.state, StateFromName(Text(r, 5)));
-    m.attempts = sqlite3_column_int(r, 6);
-    m.worker_id = Text(r, 7);
-    m.created_at = sqlite3_column_double(r, 8);
-    m.started_at = sqlite3_column_double(r, 9);
-    m.finished_at = sqlite3_column_double(r, 10);
-    m.fitness = sqlite3_column_double(r, 11);
-    m.parameters = sqlite3_column_int64(r, 12);
-    m.multiply_adds = sqlite3_column_int64(r, 13);
-    m.train_seconds = sqlite3_column_double(r, 14);
-    m.epoch = sqlite3_column_int(r, 15);
-    m.failure = Text(r, 16);
-    m.evaluator = Text(r, 17);
-    m.completion_seq = sqlite3_column_int64(r, 18);
-    m.alive = sqlite3_column_int(r, 19) != 0;
-    m.failures = sqlite3_column_int(r, 20);
+    ASSIGN_OR_RETURN(ModelRecord m, RowToModel(s.get()));
     models.push_back(std::move(m));
   }
   if (rc != SQLITE_DONE) return SqliteError(db_, "reading models");
   return models;
+}
+
+absl::Status Store::CheckCounters() {
+  ASSIGN_OR_RETURN(std::optional<EngineCounters> counters, LoadEngineCounters());
+  ASSIGN_OR_RETURN(const int64_t rows, CountModels(""));
+  if (!counters.has_value()) {
+    if (rows == 0) return absl::OkStatus();
+    return absl::DataLossError(absl::StrCat(
+        "the store holds ", rows,
+        " children but no engine_state row; it cannot be resumed (restore it "
+        "from a backup)"));
+  }
+  ASSIGN_OR_RETURN(const int64_t done, CountModels("state = 'done'"));
+  if (done != counters->completed) {
+    return absl::DataLossError(absl::StrCat(
+        "engine_state says ", counters->completed, " children completed but ",
+        done, " rows of models are done; the store was damaged"));
+  }
+  ASSIGN_OR_RETURN(const int64_t beyond,
+                   CountModels(absl::StrCat("id >= ", counters->next_id)));
+  if (beyond > 0 || rows >= counters->next_id) {
+    return absl::DataLossError(absl::StrCat(
+        "engine_state's next id is ", counters->next_id, " but models holds ",
+        rows, " rows (", beyond, " at or beyond it); the store was damaged"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> Store::Check(size_t limit) {
+  std::vector<std::string> problems;
+  {
+    absl::MutexLock lock(&db_mu_);
+    Statement integrity(db_, "PRAGMA integrity_check");
+    RETURN_IF_ERROR(integrity.status());
+    while (sqlite3_step(integrity.get()) == SQLITE_ROW && problems.size() < limit) {
+      const std::string line = Text(integrity.get(), 0);
+      if (line != "ok") problems.push_back("sqlite: " + line);
+    }
+    Statement rows(db_, "SELECT * FROM models ORDER BY id");
+    RETURN_IF_ERROR(rows.status());
+    int rc;
+    while ((rc = sqlite3_step(rows.get())) == SQLITE_ROW && problems.size() < limit) {
+      absl::StatusOr<ModelRecord> m = RowToModel(rows.get());
+      if (!m.ok()) problems.emplace_back(m.status().message());
+    }
+  }
+  if (problems.size() < limit) {
+    if (absl::Status s = CheckCounters(); !s.ok()) {
+      problems.emplace_back(s.message());
+    }
+  }
+  return problems;
 }
 
 absl::StatusOr<std::vector<std::string>> Store::DistinctEvaluators() {

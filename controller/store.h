@@ -65,6 +65,12 @@ struct ModelRecord {
   int failures = 0;
 };
 
+// DataLoss naming the row and field when a stored row cannot be what the
+// controller wrote (invalid UTF-8, a fitness outside [0, 1], a malformed
+// fingerprint, ...): every read checks each row, so damage is refused,
+// never served.
+absl::Status ValidateModelRecord(const ModelRecord& model);
+
 // The engine's counters and RNG (the population is rebuilt from `models`).
 struct EngineCounters {
   Rng::State rng{};
@@ -146,6 +152,14 @@ class Store {
       int64_t offset, std::optional<int64_t> parameter = std::nullopt);
   absl::StatusOr<int64_t> CountModels(const std::string& where);
   absl::StatusOr<std::optional<ModelRecord>> GetModel(int64_t id);
+
+  // DataLoss when the engine's counters disagree with the models table (a
+  // missing engine_state row while children exist, a completion count or
+  // next id that does not match the rows).
+  absl::Status CheckCounters();
+  // Every problem found, up to `limit`: SQLite's integrity check, each
+  // row's validation, the counters against the rows. Empty: sound.
+  absl::StatusOr<std::vector<std::string>> Check(size_t limit = 100);
 
   // Prepared statements kept for this store; bounded by the distinct SQL
   // texts the code uses. For tests.

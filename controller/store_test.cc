@@ -23,7 +23,10 @@ ModelRecord Model(int64_t id) {
   ModelRecord m;
   m.id = id;
   m.genotype = "genotype " + std::to_string(id);
-  m.fingerprint = "00000000000000" + std::to_string(id % 100);
+  char fingerprint[17];
+  std::snprintf(fingerprint, sizeof(fingerprint), "%016llx",
+                static_cast<unsigned long long>(id));
+  m.fingerprint = fingerprint;
   m.mutation = "random";
   m.created_at = 1000.0 + id;
   return m;
@@ -139,6 +142,7 @@ TEST_CASE("Charged failures round-trip, and a store without the column gets it")
   REQUIRE(model.ok());
   CHECK(model.value()->failures == 0);
   ModelRecord m = Model(2);
+  m.attempts = 1;
   m.failures = 1;
   REQUIRE((*store)->InsertChild(m, EngineCounters{}).ok());
   CHECK((*store)->GetModel(2).value()->failures == 1);
@@ -209,6 +213,38 @@ TEST_CASE("Concurrent writes are grouped into few commits") {
   WARN("commits for " << kThreads * kPerThread
                       << " writes: " << (*store)->commits());
   CHECK((*store)->commits() < kThreads * kPerThread);
+}
+
+TEST_CASE("Damaged rows are refused when read, naming the row") {
+  const std::string path = FreshSqlitePath("damaged-rows.db");
+  {
+    auto store = Store::Open(path);
+    REQUIRE(store.ok());
+    for (int64_t id = 1; id <= 3; ++id) {
+      ModelRecord m = Model(id);
+      m.state = ModelState::kDone;
+      m.fitness = 0.5;
+      m.completion_seq = id;
+      REQUIRE((*store)->InsertChild(m, EngineCounters{}).ok());
+    }
+  }
+  // Flipped bytes (invalid UTF-8) in row 2, and a planted fitness in row 3.
+  REQUIRE(std::system(("sqlite3 " + path +
+                       " \"UPDATE models SET mutation = CAST(X'C328FF' AS TEXT) WHERE id = 2;"
+                       " UPDATE models SET fitness = 1e308 WHERE id = 3\"")
+                          .c_str()) == 0);
+  auto store = Store::Open(path);
+  REQUIRE(store.ok());
+  CHECK((*store)->GetModel(1).ok());
+  auto utf8 = (*store)->GetModel(2);
+  REQUIRE_FALSE(utf8.ok());
+  CHECK(utf8.status().code() == absl::StatusCode::kDataLoss);
+  CHECK_THAT(std::string(utf8.status().message()),
+             Catch::Contains("row 2 of models: mutation is not valid UTF-8"));
+  auto fitness = (*store)->GetModel(3);
+  REQUIRE_FALSE(fitness.ok());
+  CHECK_THAT(std::string(fitness.status().message()), Catch::Contains("row 3"));
+  CHECK_FALSE((*store)->LoadModels().ok());
 }
 
 TEST_CASE("A store has one writer; readers open it read-only beside it") {

@@ -435,6 +435,36 @@ TEST_CASE("A second controller on the same store is refused, naming the first") 
   CHECK(first.running());
 }
 
+TEST_CASE("amoeba store check finds damage a controller would refuse") {
+  const std::string dir = FreshTestDir("store_check");
+  {
+    Process controller(kController, ControllerArgs(dir, 4), dir + "/controller.log");
+    const int port = WaitForPort(dir + "/port");
+    Process worker(kWorker, SimulatedWorker(dir, port, "w", "0.05"), dir + "/w.log");
+    auto stub = Connect(port);
+    const auto status = WaitFinished(*stub, seconds(60));
+    REQUIRE(status.has_value());
+    REQUIRE(status->done() == 4);
+    // A check beside the running controller.
+    CHECK(RunAmoeba("store check " + dir + "/search.db", dir + "/check-live.log") == 0);
+  }
+  CHECK(RunAmoeba("store check " + dir + "/search.db", dir + "/check.log") == 0);
+  CHECK_THAT(ReadWholeFile(dir + "/check.log"), Catch::Contains(": ok"));
+  REQUIRE(std::system(("sqlite3 " + dir + "/search.db \"UPDATE models SET fitness = 1e308 "
+                       "WHERE id = 2; DELETE FROM engine_state\"")
+                          .c_str()) == 0);
+  CHECK(RunAmoeba("store check " + dir + "/search.db", dir + "/damaged.log") == 1);
+  const std::string damaged = ReadWholeFile(dir + "/damaged.log");
+  CHECK_THAT(damaged, Catch::Contains("row 2 of models: fitness"));
+  CHECK_THAT(damaged, Catch::Contains("no engine_state row"));
+  // The controller refuses to resume it.
+  std::remove((dir + "/port").c_str());
+  Process again(kController, ControllerArgs(dir, 4), dir + "/again.log");
+  const auto exit = again.Wait(seconds(20));
+  REQUIRE(exit.has_value());
+  CHECK(WEXITSTATUS(*exit) == 2);
+}
+
 TEST_CASE("amoeba status over TLS; pause, resume and stop with a token") {
   const std::string dir = FreshTestDir("admin_cli");
   REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + dir +
