@@ -154,6 +154,15 @@ TEST_CASE("every group answers help and --help with its own usage only") {
   }
 }
 
+TEST_CASE("validate reads an over-long line in bounded pieces and names it") {
+  const Result r = Run("genotype validate", std::string(5 << 20, 'a') + "\namoebanet-a\n");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("stdin line 1: a line of 5242880 bytes; a genotype text is at most") !=
+        std::string::npos);
+  CHECK(r.err.size() < 1000);
+  CHECK(r.out.find("ok ") == 0);  // the next line still counts
+}
+
 TEST_CASE("report and export never write: an empty file stays empty") {
   const std::string empty = TestTempDir() + "/empty.db";
   std::ofstream(empty).close();

@@ -68,24 +68,25 @@ int Random() {
 template <typename Fn>
 int ForEachGenotype(const std::string& command,
                     const std::vector<std::string>& args, Fn fn) {
-  const std::vector<GenotypeSource> sources =
-      CollectGenotypeSources(args, std::cin);
-  if (sources.empty()) {
+  int exit_code = kExitOk;
+  const int64_t visited = ForEachGenotypeSource(
+      args, std::cin, [&](const GenotypeSource& source) {
+        const auto genotype = source.error.empty()
+                                  ? GenotypeFromArgument(source.text)
+                                  : absl::InvalidArgumentError(source.error);
+        if (!genotype.ok()) {
+          std::cerr << command << ": " << source.where << ": "
+                    << genotype.status().message() << "\n";
+          exit_code = kExitInvalid;
+          return;
+        }
+        const int code = fn(*genotype);
+        if (code != kExitOk) exit_code = code;
+      });
+  if (visited == 0) {
     std::cerr << command
               << ": no genotype given (pass one as an argument or on stdin)\n";
     return kExitUsage;
-  }
-  int exit_code = kExitOk;
-  for (const GenotypeSource& source : sources) {
-    const auto genotype = GenotypeFromArgument(source.text);
-    if (!genotype.ok()) {
-      std::cerr << command << ": " << source.where << ": "
-                << genotype.status().message() << "\n";
-      exit_code = kExitInvalid;
-      continue;
-    }
-    const int code = fn(*genotype);
-    if (code != kExitOk) exit_code = code;
   }
   return exit_code;
 }

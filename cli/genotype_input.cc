@@ -68,25 +68,45 @@ absl::StatusOr<Genotype> GenotypeFromArgument(absl::string_view argument) {
       "file"));
 }
 
-std::vector<GenotypeSource> CollectGenotypeSources(
-    const std::vector<std::string>& arguments, std::istream& in) {
-  std::vector<GenotypeSource> sources;
+int64_t ForEachGenotypeSource(
+    const std::vector<std::string>& arguments, std::istream& in,
+    const std::function<void(const GenotypeSource&)>& visit) {
   if (!arguments.empty() && !(arguments.size() == 1 && arguments[0] == "-")) {
     for (size_t i = 0; i < arguments.size(); ++i) {
-      sources.push_back({absl::StrCat("argument ", i + 1), arguments[i]});
+      visit({absl::StrCat("argument ", i + 1), arguments[i], ""});
     }
-    return sources;
+    return static_cast<int64_t>(arguments.size());
   }
+  int64_t visited = 0;
+  int64_t number = 0;
   std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
+  std::streambuf* buffer = in.rdbuf();
+  bool more = true;
+  while (more) {
+    // One line, keeping at most kMaxGenotypeTextBytes + 1 bytes of it.
+    line.clear();
+    int64_t length = 0;
+    int c;
+    while ((c = buffer->sbumpc()) != std::char_traits<char>::eof() && c != '\n') {
+      if (line.size() <= kMaxGenotypeTextBytes) line.push_back(static_cast<char>(c));
+      ++length;
+    }
+    more = c != std::char_traits<char>::eof();
+    if (!more && length == 0) break;
     ++number;
     const absl::string_view stripped = absl::StripAsciiWhitespace(line);
     if (stripped.empty() || stripped[0] == '#') continue;
-    sources.push_back(
-        {absl::StrCat("stdin line ", number), std::string(stripped)});
+    if (length > static_cast<int64_t>(kMaxGenotypeTextBytes)) {
+      visit({absl::StrCat("stdin line ", number), "",
+             absl::StrCat("a line of ", length,
+                          " bytes; a genotype text is at most ",
+                          kMaxGenotypeTextBytes)});
+    } else {
+      visit({absl::StrCat("stdin line ", number), std::string(stripped), ""});
+    }
+    ++visited;
   }
-  return sources;
+  return visited;
 }
 
 }  // namespace amoeba

@@ -5,6 +5,7 @@
 #define AMOEBA_CLI_GENOTYPE_INPUT_H_
 
 #include <istream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,12 +23,18 @@ absl::StatusOr<Genotype> GenotypeFromArgument(absl::string_view argument);
 struct GenotypeSource {
   std::string where;
   std::string text;  // the raw input, resolved by GenotypeFromArgument
+  std::string error;  // set when the input was refused before parsing
 };
 
-// The genotypes a command should work on: every argument, or, when there is
-// none (or one "-"), every non-empty line of `in` that is not a '#' comment.
-std::vector<GenotypeSource> CollectGenotypeSources(
-    const std::vector<std::string>& arguments, std::istream& in);
+// Calls `visit` for each genotype a command should work on: every
+// argument, or, when there is none (or one "-"), every non-empty line of
+// `in` that is not a '#' comment, read as it comes. A line is held only up
+// to kMaxGenotypeTextBytes + 1 bytes (the rest is skipped), so input of any
+// size needs bounded memory and an over-long line fails to parse with its
+// length named. Returns the number of sources visited.
+int64_t ForEachGenotypeSource(const std::vector<std::string>& arguments,
+                              std::istream& in,
+                              const std::function<void(const GenotypeSource&)>& visit);
 
 }  // namespace amoeba
 
