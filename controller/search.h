@@ -107,7 +107,9 @@ class Search {
   absl::StatusOr<v1::ListModelsResponse> ListModels(
       const v1::ListModelsRequest& request);
   absl::StatusOr<v1::GetModelResponse> GetModel(int64_t id);
-  v1::ListWorkersResponse ListWorkers();
+  // InvalidArgument for a bad page size or token.
+  absl::StatusOr<v1::ListWorkersResponse> ListWorkers(
+      const v1::ListWorkersRequest& request = v1::ListWorkersRequest());
   // Each returns the new state once it is durable. Stop also releases every
   // lease: running children stop at their next report and wait, pending.
   absl::StatusOr<std::string> Pause();

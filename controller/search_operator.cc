@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
@@ -195,11 +196,28 @@ absl::StatusOr<v1::GetModelResponse> Search::GetModel(int64_t id) {
   return response;
 }
 
-v1::ListWorkersResponse Search::ListWorkers() {
+absl::StatusOr<v1::ListWorkersResponse> Search::ListWorkers(
+    const v1::ListWorkersRequest& request) {
+  int64_t offset = 0;
+  if (!request.page_token().empty() &&
+      (request.page_token().size() > 20 ||
+       !absl::SimpleAtoi(request.page_token(), &offset) || offset < 0)) {
+    return absl::InvalidArgumentError(
+        "page_token is not one this server handed out");
+  }
+  if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "page_size must be in 0..%d (0 = %d), got %d", kMaxPageSize,
+        kMaxPageSize, request.page_size()));
+  }
+  const int64_t page = request.page_size() == 0 ? kMaxPageSize : request.page_size();
   absl::MutexLock lock(&mu_);
   v1::ListWorkersResponse response;
   const absl::Time now = clock_->Now();
+  int64_t index = 0;
   for (const auto& [id, w] : workers_) {
+    if (index++ < offset) continue;
+    if (response.workers_size() >= page) break;
     v1::WorkerInfo* info = response.add_workers();
     info->set_worker_id(id);
     info->set_host(w.registration.host());
@@ -210,6 +228,11 @@ v1::ListWorkersResponse Search::ListWorkers() {
     for (int64_t r : leases_.ChildrenOf(id)) info->add_running(r);
     info->set_last_seen(UnixSeconds(w.last_seen));
     info->set_completed(w.completed);
+  }
+  const int64_t total = static_cast<int64_t>(workers_.size());
+  response.set_total(total);
+  if (offset + response.workers_size() < total) {
+    response.set_next_page_token(absl::StrCat(offset + response.workers_size()));
   }
   return response;
 }

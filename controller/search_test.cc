@@ -269,6 +269,31 @@ TEST_CASE("A store whose counters disagree with its rows is refused, not resumed
   CHECK(reopened2.status().code() == absl::StatusCode::kDataLoss);
 }
 
+TEST_CASE("ListWorkers pages through many workers") {
+  Harness h("workers.db");
+  for (int i = 0; i < 5; ++i) h.Register("w" + std::to_string(i));
+  v1::ListWorkersRequest request;
+  request.set_page_size(2);
+  std::vector<std::string> seen;
+  for (int page = 0; page < 10; ++page) {
+    auto response = h.search->ListWorkers(request);
+    REQUIRE(response.ok());
+    CHECK(response->total() == 5);
+    CHECK(response->workers_size() <= 2);
+    for (const auto& w : response->workers()) seen.push_back(w.worker_id());
+    if (response->next_page_token().empty()) break;
+    request.set_page_token(response->next_page_token());
+  }
+  CHECK(seen == std::vector<std::string>{"w0", "w1", "w2", "w3", "w4"});
+  request.set_page_token(std::string(100, '9'));
+  CHECK(h.search->ListWorkers(request).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  request.set_page_token("");
+  request.set_page_size(5000);
+  CHECK(h.search->ListWorkers(request).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+}
+
 TEST_CASE("ReportProgress for a child that never existed is NotFound") {
   Harness h("progress.db");
   h.Register("a");

@@ -267,9 +267,11 @@ grpc::Status ControllerService::GetModel(grpc::ServerContext*,
 }
 
 grpc::Status ControllerService::ListWorkers(grpc::ServerContext*,
-                                            const v1::ListWorkersRequest*,
+                                            const v1::ListWorkersRequest* request,
                                             v1::ListWorkersResponse* response) {
-  *response = search_->ListWorkers();
+  auto workers = search_->ListWorkers(*request);
+  if (!workers.ok()) return ToGrpcStatus(workers.status());
+  *response = *std::move(workers);
   return grpc::Status::OK;
 }
 
