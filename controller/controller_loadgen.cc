@@ -78,6 +78,21 @@ struct SimWorker {
   bool has_task = false;
   amoeba::v1::Task task;
   Clock::time_point ready;  // when its evaluation is done
+  uint64_t sequence = 0;    // requests sent (one at a time per worker)
+  // What amoeba-worker says with every request: one incarnation, requests
+  // numbered, all earlier ones settled, the task it holds.
+  amoeba::v1::WorkerView View() {
+    amoeba::v1::WorkerView view;
+    view.set_incarnation(1);
+    view.set_sequence(++sequence);
+    view.set_settled(sequence - 1);
+    if (has_task) {
+      amoeba::v1::HeldTask* held = view.add_held();
+      held->set_model_id(task.model_id());
+      held->set_attempt(task.attempt());
+    }
+    return view;
+  }
 };
 
 }  // namespace
@@ -132,6 +147,7 @@ int main(int argc, char** argv) {
     request.set_worker_id(workers[i].id);
     request.set_capacity(1);
     request.set_evaluator("simulated");
+    request.set_incarnation(1);
     amoeba::v1::RegisterResponse response;
     grpc::ClientContext context;
     if (!workers[i].stub->Register(&context, request, &response).ok()) {
@@ -156,6 +172,7 @@ int main(int argc, char** argv) {
       auto get = [&](SimWorker& w) {
         amoeba::v1::GetTaskRequest request;
         request.set_worker_id(w.id);
+        *request.mutable_view() = w.View();
         amoeba::v1::GetTaskResponse response;
         grpc::ClientContext context;
         if (w.stub->GetTask(&context, request, &response).ok() &&
@@ -185,6 +202,7 @@ int main(int argc, char** argv) {
                                        1000.0);
           report.set_evaluator("simulated");
           report.set_next_task(FLAGS_next_in_ack);
+          *report.mutable_view() = w.View();
           amoeba::v1::ResultAck ack;
           const auto sent = Clock::now();
           grpc::ClientContext context;
