@@ -6,6 +6,7 @@
 #include <iostream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "cli/connection.h"
 #include "gflags/gflags.h"
@@ -26,13 +27,17 @@ bool Fetch(v1::Controller::Stub& stub, v1::SearchStatus* status,
   return s.ok();
 }
 
+std::string StateWord(v1::SearchState state) {
+  return absl::AsciiStrToLower(v1::SearchState_Name(state));
+}
+
 std::string ProgressLine(const v1::SearchStatus& s) {
   return absl::StrFormat(
       "%-8s %d/%d done, %d running, %d waiting, %d failed | population %d: "
       "min %.4f median %.4f max %.4f | best %.4f (model %d) | %d workers | "
       "%.0f evals/h%s",
-      s.state(), s.done(), s.config().budget(), s.running(), s.pending(),
-      s.failed(), s.population_size(), s.population_min(),
+      StateWord(s.state()), s.done(), s.config().budget(), s.running(),
+      s.pending(), s.failed(), s.population_members(), s.population_min(),
       s.population_median(), s.population_max(), s.best().fitness(),
       s.best().id(), s.workers_online(), s.evaluations_per_hour(),
       s.estimated_seconds_left() > 0
@@ -67,7 +72,7 @@ int RunStatusCommand(const std::vector<std::string>& args) {
     }
     if (!FLAGS_watch) break;
     std::cout << ProgressLine(status) << std::endl;
-    if (status.state() == "finished" || status.state() == "stopped") break;
+    if (status.state() == v1::FINISHED || status.state() == v1::STOPPED) break;
     if (FLAGS_timeout_s > 0 &&
         std::chrono::steady_clock::now() - start >
             std::chrono::seconds(FLAGS_timeout_s)) {
@@ -118,7 +123,7 @@ int RunAdminCommand(const std::string& verb, const std::vector<std::string>& arg
     std::cerr << "amoeba " << verb << ": " << s.error_message() << "\n";
     return s.error_code() == grpc::StatusCode::UNAVAILABLE ? 3 : 1;
   }
-  std::cout << "search " << response.state() << "\n";
+  std::cout << "search " << StateWord(response.state()) << "\n";
   return 0;
 }
 

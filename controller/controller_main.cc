@@ -135,7 +135,8 @@ int main(int argc, char** argv) {
   // No: operators query finished searches; they stop the service.
   while (!stop.WaitForNotificationWithTimeout(absl::Seconds(30))) {
     const auto status = (*search)->Status();
-    LOG(INFO) << "status: " << status.state() << ", " << status.done() << "/"
+    LOG(INFO) << "status: " << amoeba::v1::SearchState_Name(status.state())
+              << ", " << status.done() << "/"
               << status.config().budget() << " done, " << status.running()
               << " running, " << status.failed() << " failed, best "
               << status.best().fitness() << ", workers online "

@@ -67,6 +67,10 @@ struct SearchOptions {
 // InvalidArgument naming the bad setting.
 absl::Status ValidateSearchOptions(const SearchOptions& options);
 
+// "running", "paused", "stopped", "finished" (as Pause() and friends
+// return them) -> the wire enum; UNSPECIFIED for anything else.
+v1::SearchState SearchStateFromName(const std::string& name);
+
 // The settings that must match when a store is reopened, as key/value text.
 std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
     const SearchOptions& options);

@@ -58,6 +58,14 @@ std::string Search::StateName() const {
   return "unknown";
 }
 
+v1::SearchState SearchStateFromName(const std::string& name) {
+  if (name == "running") return v1::RUNNING;
+  if (name == "paused") return v1::PAUSED;
+  if (name == "stopped") return v1::STOPPED;
+  if (name == "finished") return v1::FINISHED;
+  return v1::SEARCH_STATE_UNSPECIFIED;
+}
+
 bool Search::Finished() {
   absl::MutexLock lock(&mu_);
   return engine_.Finished();
@@ -86,10 +94,9 @@ v1::SearchStatus Search::Status() {
   config->set_budget(options_.engine.budget);
   config->set_seed(options_.engine.seed);
   *config->mutable_settings() = options_.settings;
-  config->set_lease_timeout_ms(
-      static_cast<int32_t>(absl::ToInt64Milliseconds(options_.lease_timeout)));
+  config->set_lease_timeout_s(absl::ToDoubleSeconds(options_.lease_timeout));
   config->set_max_attempts(options_.max_attempts);
-  status.set_state(StateName());
+  status.set_state(SearchStateFromName(StateName()));
   status.set_done(engine_.completed());
   status.set_budget_left(
       std::max<int64_t>(0, options_.engine.budget - engine_.completed()));
@@ -100,7 +107,7 @@ v1::SearchStatus Search::Status() {
   if (best_.has_value()) ToSummary(*best_, status.mutable_best());
   std::vector<double> fitness;
   for (const Member& m : engine_.population()) fitness.push_back(m.fitness);
-  status.set_population_size(static_cast<int32_t>(fitness.size()));
+  status.set_population_members(static_cast<int32_t>(fitness.size()));
   if (!fitness.empty()) {
     std::sort(fitness.begin(), fitness.end());
     status.set_population_min(fitness.front());

@@ -190,7 +190,7 @@ TEST_CASE("Stop releases every lease; holders are told to cancel") {
   CHECK(h.Model(task.model_id()).state() == "pending");
   CHECK(h.search->CheckInvariants().ok());
   h.Reopen();
-  CHECK(h.search->Status().state() == "stopped");
+  CHECK(h.search->Status().state() == v1::STOPPED);
   CHECK(h.search->Leases().empty());
 }
 
@@ -200,10 +200,10 @@ TEST_CASE("the last run-state change survives a restart") {
   REQUIRE(*h.search->Resume() == "running");
   REQUIRE(*h.search->Pause() == "paused");
   h.Reopen();
-  CHECK(h.search->Status().state() == "paused");
+  CHECK(h.search->Status().state() == v1::PAUSED);
   REQUIRE(*h.search->Resume() == "running");
   h.Reopen();
-  CHECK(h.search->Status().state() == "running");
+  CHECK(h.search->Status().state() == v1::RUNNING);
 }
 
 TEST_CASE("concurrent pauses and resumes persist in the order they were made") {
@@ -219,7 +219,7 @@ TEST_CASE("concurrent pauses and resumes persist in the order they were made") {
     });
     pauser.join();
     resumer.join();
-    const std::string state = h.search->Status().state();
+    const v1::SearchState state = h.search->Status().state();
     h.Reopen();
     REQUIRE(h.search->Status().state() == state);
   }

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -300,7 +301,8 @@ grpc::Status ControllerService::WatchEvents(
   v1::SearchEvent snapshot;
   snapshot.set_kind(v1::SearchEvent::SNAPSHOT);
   *snapshot.mutable_status() = search_->Status();
-  snapshot.set_message(snapshot.status().state());
+  snapshot.set_message(absl::AsciiStrToLower(
+      v1::SearchState_Name(snapshot.status().state())));
   if (!writer->Write(snapshot)) return grpc::Status::OK;
   // Bounded waits so a cancelled client or a shutdown ends the stream.
   while (!context->IsCancelled() && !shutting_down_) {
@@ -318,7 +320,7 @@ grpc::Status ControllerService::Pause(grpc::ServerContext* context,
   if (auto s = Authorize(context); !s.ok()) return s;
   auto state = search_->Pause();
   if (!state.ok()) return ToGrpcStatus(state.status());
-  response->set_state(*state);
+  response->set_state(SearchStateFromName(*state));
   return grpc::Status::OK;
 }
 
@@ -328,7 +330,7 @@ grpc::Status ControllerService::Resume(grpc::ServerContext* context,
   if (auto s = Authorize(context); !s.ok()) return s;
   auto state = search_->Resume();
   if (!state.ok()) return ToGrpcStatus(state.status());
-  response->set_state(*state);
+  response->set_state(SearchStateFromName(*state));
   return grpc::Status::OK;
 }
 
@@ -338,7 +340,7 @@ grpc::Status ControllerService::Stop(grpc::ServerContext* context,
   if (auto s = Authorize(context); !s.ok()) return s;
   auto state = search_->Stop();
   if (!state.ok()) return ToGrpcStatus(state.status());
-  response->set_state(*state);
+  response->set_state(SearchStateFromName(*state));
   return grpc::Status::OK;
 }
 

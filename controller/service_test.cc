@@ -205,10 +205,10 @@ TEST_CASE("Three workers complete a small search; every child once") {
 
   v1::SearchStatus status;
   REQUIRE(controller.stub().GetStatus(Context("").get(), v1::GetStatusRequest(), &status).ok());
-  CHECK(status.state() == "finished");
+  CHECK(status.state() == v1::FINISHED);
   CHECK(status.done() == 12);
   CHECK(status.budget_left() == 0);
-  CHECK(status.population_size() == 4);
+  CHECK(status.population_members() == 4);
   CHECK(status.workers_online() == 3);
   // The best ever may have died of age: it is at least the best alive.
   CHECK(status.best().fitness() >= status.population_max());
@@ -620,7 +620,7 @@ TEST_CASE("Pause, resume, stop and events") {
 
   v1::AdminResponse admin;
   REQUIRE(controller.stub().Pause(Context().get(), v1::AdminRequest(), &admin).ok());
-  CHECK(admin.state() == "paused");
+  CHECK(admin.state() == v1::PAUSED);
   const v1::GetTaskResponse paused = GetTask(controller.stub(), "w");
   CHECK_FALSE(paused.has_task());
   CHECK(paused.retry_after_ms() == 20);
@@ -635,7 +635,7 @@ TEST_CASE("Pause, resume, stop and events") {
   REQUIRE(seen.size() == 4);
   // A snapshot first: an idle search shows where it stands at once.
   CHECK(seen[0].kind() == v1::SearchEvent::SNAPSHOT);
-  CHECK(seen[0].status().state() == "running");
+  CHECK(seen[0].status().state() == v1::RUNNING);
   CHECK(seen[1].kind() == v1::SearchEvent::STATE_CHANGED);
   CHECK(seen[3].kind() == v1::SearchEvent::COMPLETED);
   CHECK(seen[3].model().fitness() == 0.7);
@@ -643,7 +643,7 @@ TEST_CASE("Pause, resume, stop and events") {
 
   const v1::Task running = GetTask(controller.stub(), "w").task();
   REQUIRE(controller.stub().Stop(Context().get(), v1::AdminRequest(), &admin).ok());
-  CHECK(admin.state() == "stopped");
+  CHECK(admin.state() == v1::STOPPED);
   v1::ProgressReport progress;
   progress.set_worker_id("w");
   progress.set_model_id(running.model_id());
@@ -827,7 +827,7 @@ TEST_CASE("A restarted controller resumes the same search") {
     Controller again(path, SmallSearch());
     const v1::SearchStatus status = again.search().Status();
     CHECK(status.done() == 6);
-    CHECK(status.population_size() == 4);
+    CHECK(status.population_members() == 4);
     CHECK(status.population_max() == Approx(0.6));
     CHECK(status.population_min() == Approx(0.3));  // 1 and 2 died of age
     // The child that was running keeps its lease: its worker may still

@@ -77,7 +77,7 @@ std::optional<v1::SearchStatus> WaitFinished(v1::Controller::Stub& stub,
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     auto status = Status(stub);
-    if (status && status->state() == "finished") return status;
+    if (status && status->state() == v1::FINISHED) return status;
     std::this_thread::sleep_for(milliseconds(100));
   }
   return Status(stub);
@@ -160,9 +160,9 @@ TEST_CASE("Controller and two workers run a real search with LibTorch") {
   const auto status = WaitFinished(*stub, seconds(240));
   REQUIRE(status.has_value());
   INFO(ReadWholeFile(dir + "/controller.log"));
-  CHECK(status->state() == "finished");
+  CHECK(status->state() == v1::FINISHED);
   CHECK(status->done() == 6);
-  CHECK(status->population_size() == 3);
+  CHECK(status->population_members() == 3);
   REQUIRE(status->evaluators_size() == 1);
   CHECK(status->evaluators(0) == "libtorch");
   CheckEveryChildOnce(*stub, 6);
@@ -228,7 +228,7 @@ TEST_CASE("A worker killed with -9 mid-evaluation: its child is re-run") {
   victim->Signal(SIGKILL);
   const auto status = WaitFinished(*stub, seconds(60));
   REQUIRE(status.has_value());
-  CHECK(status->state() == "finished");
+  CHECK(status->state() == v1::FINISHED);
   CHECK(status->done() == 8);
   CheckEveryChildOnce(*stub, 8);
   int reassigned = 0;
@@ -268,7 +268,7 @@ TEST_CASE("Controller killed and restarted: workers reconnect, nothing lost") {
   stub = Connect(port);
   const auto status = WaitFinished(*stub, seconds(60));
   REQUIRE(status.has_value());
-  CHECK(status->state() == "finished");
+  CHECK(status->state() == v1::FINISHED);
   CHECK(status->done() == 12);
   CHECK(status->done() >= done_before);
   CheckEveryChildOnce(*stub, 12);
@@ -324,7 +324,7 @@ TEST_CASE("Fault drill: random worker kills and a controller restart") {
   CHECK(kills >= 3);
   const auto status = WaitFinished(*stub, seconds(120));
   REQUIRE(status.has_value());
-  CHECK(status->state() == "finished");
+  CHECK(status->state() == v1::FINISHED);
   CHECK(status->done() == kBudget);
   // Every child accounted for: done or failed, none lost, none twice.
   std::set<int64_t> ids;
@@ -367,7 +367,7 @@ TEST_CASE("One worker with --slots=3 evaluates three children at once") {
       most_running = std::max(most_running, workers.workers(0).running_size());
     }
     const auto status = Status(*stub);
-    if (status && status->state() == "finished") break;
+    if (status && status->state() == v1::FINISHED) break;
     std::this_thread::sleep_for(milliseconds(50));
   }
   CHECK(most_running == 3);
