@@ -388,7 +388,12 @@ void Search::CompleteLocked(Child& child, const v1::ResultReport& report,
   model.worker_id = report.worker_id();
   model.finished_at = UnixSeconds(now);
   model.evaluator = report.evaluator();
-  if (!report.evaluator().empty()) evaluators_.insert(report.evaluator());
+  // A handful in practice (libtorch, simulated); bounded so that a worker
+  // naming a new one per result cannot grow GetStatus past the message
+  // limit.
+  if (!report.evaluator().empty() && evaluators_.size() < kMaxEvaluators) {
+    evaluators_.insert(report.evaluator());
+  }
   model.state = ModelState::kDone;
   model.fitness = report.fitness();
   model.parameters = report.parameters();

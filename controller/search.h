@@ -159,6 +159,8 @@ class Search {
   enum class RunState { kRunning, kPaused, kStopped };
   // Completions kept for the evaluations-per-hour estimate.
   static constexpr size_t kCompletionWindow = 200;
+  // Evaluator names GetStatus lists at most.
+  static constexpr size_t kMaxEvaluators = 16;
   using Writes = std::vector<std::future<absl::Status>>;
 
   Search(const SearchOptions& options, std::unique_ptr<Store> store,
@@ -244,7 +246,7 @@ class Search {
   std::map<std::string, WorkerState> workers_ ABSL_GUARDED_BY(mu_);
   int64_t failed_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<ModelRecord> best_ ABSL_GUARDED_BY(mu_);
-  std::set<std::string> evaluators_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> evaluators_ ABSL_GUARDED_BY(mu_);  // <= kMaxEvaluators
   std::deque<double> completion_times_ ABSL_GUARDED_BY(mu_);  // unix seconds
 };
 

@@ -136,7 +136,9 @@ absl::Status Search::Recover() {
   if (!best.empty()) best_ = std::move(best[0]);
   ASSIGN_OR_RETURN(std::vector<std::string> evaluators,
                    store_->DistinctEvaluators());
-  evaluators_.insert(evaluators.begin(), evaluators.end());
+  for (const std::string& e : evaluators) {
+    if (evaluators_.size() < kMaxEvaluators) evaluators_.insert(e);
+  }
   // The recent completions feed the evaluations-per-hour estimate.
   ASSIGN_OR_RETURN(std::vector<ModelRecord> recent,
                    store_->QueryModels("finished_at > 0", "finished_at DESC",

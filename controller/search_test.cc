@@ -269,6 +269,26 @@ TEST_CASE("A store whose counters disagree with its rows is refused, not resumed
   CHECK(reopened2.status().code() == absl::StatusCode::kDataLoss);
 }
 
+TEST_CASE("GetStatus lists a bounded number of evaluator names") {
+  SearchOptions options = Options();
+  options.engine.budget = 40;
+  Harness h("evaluators.db", options);
+  h.Register("a");
+  for (int i = 0; i < 30; ++i) {
+    const v1::Task task = h.Take("a");
+    v1::ResultReport report;
+    report.set_worker_id("a");
+    report.set_model_id(task.model_id());
+    report.set_attempt(task.attempt());
+    report.set_search_id(task.search_id());
+    report.set_ok(true);
+    report.set_fitness(0.5);
+    report.set_evaluator("evaluator-" + std::to_string(i));
+    REQUIRE(*h.search->ReportResult(report));
+  }
+  CHECK(h.search->Status().evaluators_size() == 16);
+}
+
 TEST_CASE("ListWorkers pages through many workers") {
   Harness h("workers.db");
   for (int i = 0; i < 5; ++i) h.Register("w" + std::to_string(i));
