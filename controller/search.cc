@@ -127,6 +127,16 @@ std::vector<HeldTaskRef> Search::ReconcileLocked(const std::string& worker_id,
   return std::move(r.cancel);
 }
 
+absl::StatusOr<std::vector<HeldTaskRef>> Search::AcceptViewLocked(
+    const std::string& worker_id, const v1::WorkerView& view, absl::Time now,
+    Writes* writes) {
+  ASSIGN_OR_RETURN(WorkerState * worker, SeenLocked(worker_id, now));
+  if (!ObserveIncarnationLocked(worker_id, *worker, view.incarnation(), writes)) {
+    return absl::AbortedError("request of a superseded worker process");
+  }
+  return ReconcileLocked(worker_id, view, now, writes);
+}
+
 absl::Status Search::Register(const v1::RegisterRequest& request) {
   Writes writes;
   {
@@ -159,15 +169,10 @@ absl::StatusOr<v1::GetTaskResponse> Search::GetTask(
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_->Now();
-    ASSIGN_OR_RETURN(WorkerState * worker,
-                     SeenLocked(request.worker_id(), now));
-    if (!ObserveIncarnationLocked(request.worker_id(), *worker,
-                                  request.view().incarnation(), &writes)) {
-      return absl::AbortedError("request of a superseded worker process");
-    }
-    AddCancels(
-        ReconcileLocked(request.worker_id(), request.view(), now, &writes),
-        response.mutable_cancel());
+    ASSIGN_OR_RETURN(std::vector<HeldTaskRef> cancel,
+                     AcceptViewLocked(request.worker_id(), request.view(), now,
+                                      &writes));
+    AddCancels(cancel, response.mutable_cancel());
     AssignTaskLocked(request.worker_id(), request.view(), now, &response,
                      &writes);
   }
@@ -450,15 +455,10 @@ absl::StatusOr<v1::HeartbeatResponse> Search::Heartbeat(
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_->Now();
-    ASSIGN_OR_RETURN(WorkerState * worker,
-                     SeenLocked(request.worker_id(), now));
-    if (!ObserveIncarnationLocked(request.worker_id(), *worker,
-                                  request.view().incarnation(), &writes)) {
-      return absl::AbortedError("request of a superseded worker process");
-    }
-    AddCancels(
-        ReconcileLocked(request.worker_id(), request.view(), now, &writes),
-        response.mutable_cancel());
+    ASSIGN_OR_RETURN(std::vector<HeldTaskRef> cancel,
+                     AcceptViewLocked(request.worker_id(), request.view(), now,
+                                      &writes));
+    AddCancels(cancel, response.mutable_cancel());
     response.set_search_finished(engine_.Finished());
   }
   WaitDurable(writes, "reconciling a worker");

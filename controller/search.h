@@ -183,6 +183,12 @@ class Search {
                                            const v1::WorkerView& view,
                                            absl::Time now, Writes* writes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A GetTask or Heartbeat: the worker must be registered and the view not
+  // from a superseded process (Aborted); applies the view and returns the
+  // held tasks to cancel.
+  absl::StatusOr<std::vector<HeldTaskRef>> AcceptViewLocked(
+      const std::string& worker_id, const v1::WorkerView& view, absl::Time now,
+      Writes* writes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands the worker its next child (or says why not) in *response.
   void AssignTaskLocked(const std::string& worker_id,
                         const v1::WorkerView& view, absl::Time now,

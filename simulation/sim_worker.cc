@@ -271,12 +271,9 @@ void SimWorker::ProgressTick(int slot, uint64_t run, int epoch) {
     Finish(slot, cancelled);
     return;
   }
-  v1::ProgressReport report;
-  report.set_worker_id(id_);
-  report.set_model_id(s.task.model_id());
-  report.set_attempt(s.task.attempt());
-  report.set_search_id(s.task.search_id());
-  report.set_epoch(epoch);
+  EvaluationProgress progress;
+  progress.epoch = epoch;
+  const v1::ProgressReport report = core_->Progress(s.task, progress);
   Send<v1::ProgressReport, v1::ProgressAck>(
       Rpc::kProgress, report,
       [this, slot, run](const absl::Status& status,

@@ -577,6 +577,22 @@ SimulationReport Harness::Run() {
 
 }  // namespace
 
+void Accumulate(const SimulationReport& one, SimulationReport* total) {
+  total->steps += one.steps;
+  total->simulated_seconds += one.simulated_seconds;
+  total->completed += one.completed;
+  total->dropped += one.dropped;
+  total->duplicated += one.duplicated;
+  total->late += one.late;
+  total->timeouts += one.timeouts;
+  total->worker_crashes += one.worker_crashes;
+  total->worker_stops += one.worker_stops;
+  total->partitions += one.partitions;
+  total->controller_crashes += one.controller_crashes;
+  total->operator_actions += one.operator_actions;
+  total->intruder_reports += one.intruder_reports;
+}
+
 SimulationReport RunSimulation(const SimulationOptions& options) {
   Harness harness(options);
   return harness.Run();

@@ -72,6 +72,9 @@ struct SimulationReport {
   int64_t intruder_reports = 0;
 };
 
+// Adds the counts of `one` to `total` (for runs of many schedules).
+void Accumulate(const SimulationReport& one, SimulationReport* total);
+
 // Runs one schedule. Deterministic for a seed: the same options give the
 // same schedule, faults and outcome.
 SimulationReport RunSimulation(const SimulationOptions& options);

@@ -40,19 +40,7 @@ int main(int argc, char** argv) {
     options.seed = FLAGS_seed + static_cast<uint64_t>(i);
     options.dir = dir;
     const amoeba::sim::SimulationReport r = amoeba::sim::RunSimulation(options);
-    total.steps += r.steps;
-    total.simulated_seconds += r.simulated_seconds;
-    total.completed += r.completed;
-    total.dropped += r.dropped;
-    total.duplicated += r.duplicated;
-    total.late += r.late;
-    total.timeouts += r.timeouts;
-    total.worker_crashes += r.worker_crashes;
-    total.worker_stops += r.worker_stops;
-    total.partitions += r.partitions;
-    total.controller_crashes += r.controller_crashes;
-    total.operator_actions += r.operator_actions;
-    total.intruder_reports += r.intruder_reports;
+    amoeba::sim::Accumulate(r, &total);
     stopped += r.stopped ? 1 : 0;
     if (!r.status.ok()) {
       ++violations;

@@ -48,15 +48,7 @@ TEST_CASE(
            << "replay: bazel run //simulation:simulation_bench -- --seed="
            << seed << " --schedules=1");
     }
-    total.completed += r.completed;
-    total.controller_crashes += r.controller_crashes;
-    total.worker_crashes += r.worker_crashes;
-    total.worker_stops += r.worker_stops;
-    total.dropped += r.dropped;
-    total.duplicated += r.duplicated;
-    total.late += r.late;
-    total.intruder_reports += r.intruder_reports;
-    total.operator_actions += r.operator_actions;
+    Accumulate(r, &total);
     stopped += r.stopped ? 1 : 0;
   }
   std::cout << schedules << " schedules, " << total.completed

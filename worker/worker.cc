@@ -278,17 +278,7 @@ std::optional<v1::ResultReport> Worker::RunTask(int slot, const v1::Task& task,
     return stop->HasBeenNotified() || core_.Cancelled(slot);
   };
   callbacks.on_progress = [&](const EvaluationProgress& p) {
-    v1::ProgressReport report;
-    report.set_worker_id(options_.worker_id);
-    report.set_model_id(task.model_id());
-    report.set_attempt(task.attempt());
-    report.set_search_id(task.search_id());
-    report.set_epoch(p.epoch);
-    report.set_epochs(p.epochs);
-    report.set_train_loss(p.train_loss);
-    report.set_train_accuracy(p.train_accuracy);
-    report.set_validation_accuracy(p.validation_accuracy);
-    report.set_images_per_second(p.images_per_second);
+    const v1::ProgressReport report = core_.Progress(task, p);
     v1::ProgressAck ack;
     if (stub_->ReportProgress(Context().get(), report, &ack).ok() &&
         ack.cancel()) {

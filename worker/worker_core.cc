@@ -150,6 +150,22 @@ std::optional<v1::ResultReport> WorkerCore::Finish(
   return report;
 }
 
+v1::ProgressReport WorkerCore::Progress(const v1::Task& task,
+                                       const EvaluationProgress& p) const {
+  v1::ProgressReport report;
+  report.set_worker_id(worker_id_);
+  report.set_model_id(task.model_id());
+  report.set_attempt(task.attempt());
+  report.set_search_id(task.search_id());
+  report.set_epoch(p.epoch);
+  report.set_epochs(p.epochs);
+  report.set_train_loss(p.train_loss);
+  report.set_train_accuracy(p.train_accuracy);
+  report.set_validation_accuracy(p.validation_accuracy);
+  report.set_images_per_second(p.images_per_second);
+  return report;
+}
+
 void WorkerCore::Delivered(int64_t child, int attempt) {
   absl::MutexLock lock(&mu_);
   auto it = held_.find({child, attempt});

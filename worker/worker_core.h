@@ -79,6 +79,9 @@ class WorkerCore {
   std::optional<v1::ResultReport> Finish(int slot, const v1::Task& task,
                                          const EvaluationResult& result,
                                          bool stopping);
+  // A progress report of `task` (held by this worker).
+  v1::ProgressReport Progress(const v1::Task& task,
+                              const EvaluationProgress& progress) const;
   // The result of (child, attempt) was acknowledged or dropped.
   void Delivered(int64_t child, int attempt);
 
