@@ -303,58 +303,63 @@ absl::StatusOr<bool> Search::ReportProgress(const v1::ProgressReport& report) {
 absl::StatusOr<bool> Search::ReportResult(const v1::ResultReport& report,
                                           v1::GetTaskResponse* next) {
   Writes writes;
-  bool recorded = false;
+  absl::StatusOr<bool> recorded;
   {
     absl::MutexLock lock(&mu_);
-    const absl::Time now = clock_->Now();
-    ASSIGN_OR_RETURN(WorkerState * worker, SeenLocked(report.worker_id(), now));
-    if (report.search_id() != search_id_) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the result of child ", report.model_id(),
-                       " belongs to search '", report.search_id().substr(0, 64),
-                       "'; this controller runs search '", search_id_, "'"));
-    }
-    const bool current_process = ObserveIncarnationLocked(
-        report.worker_id(), *worker, report.view().incarnation(), &writes);
-    // The view first: it still lists the reported task, whose lease is
-    // renewed, not cancelled.
-    std::vector<HeldTaskRef> cancel;
-    if (current_process) {
-      cancel = ReconcileLocked(report.worker_id(), report.view(), now, &writes);
-    }
-    absl::StatusOr<Child*> child = ResultChildLocked(report);
-    if (!child.ok()) {
-      WaitDurable(writes, "reconciling a worker");
-      return child.status();
-    }
-    if (*child == nullptr) {
-      LOG(INFO) << "duplicate result for child " << report.model_id()
-                << " from worker " << report.worker_id() << " (attempt "
-                << report.attempt() << ") ignored: already finished";
-    } else if (report.ok()) {
-      CompleteLocked(**child, report, now, &writes);
-      ++worker->completed;
-      recorded = true;
-    } else {
-      recorded = FailAttemptLocked(**child, report, now, &writes);
-    }
-    if (next != nullptr) {
-      if (current_process) {
-        cancel.erase(
-            std::remove(cancel.begin(), cancel.end(),
-                        HeldTaskRef{report.model_id(), report.attempt()}),
-            cancel.end());
-        AddCancels(cancel, next->mutable_cancel());
-        AssignTaskLocked(report.worker_id(), report.view(), now, next, &writes);
-      } else {
-        next->set_retry_after_ms(static_cast<int32_t>(
-            absl::ToInt64Milliseconds(options_.retry_after)));
-      }
-    }
+    recorded = ReportResultLocked(report, next, &writes);
   }
   // The writes were queued in order under mu_, so one group commit usually
-  // covers them all: the worker's next child costs no extra fsync.
+  // covers them all: the worker's next child costs no extra fsync. They are
+  // waited for even when the report was refused: a handler's writes are
+  // durable before it answers.
   WaitDurable(writes, "recording a result");
+  return recorded;
+}
+
+absl::StatusOr<bool> Search::ReportResultLocked(const v1::ResultReport& report,
+                                                v1::GetTaskResponse* next,
+                                                Writes* writes) {
+  const absl::Time now = clock_->Now();
+  ASSIGN_OR_RETURN(WorkerState * worker, SeenLocked(report.worker_id(), now));
+  if (report.search_id() != search_id_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the result of child ", report.model_id(),
+                     " belongs to search '", report.search_id().substr(0, 64),
+                     "'; this controller runs search '", search_id_, "'"));
+  }
+  const bool current_process = ObserveIncarnationLocked(
+      report.worker_id(), *worker, report.view().incarnation(), writes);
+  // The view first: it still lists the reported task, whose lease is
+  // renewed, not cancelled.
+  std::vector<HeldTaskRef> cancel;
+  if (current_process) {
+    cancel = ReconcileLocked(report.worker_id(), report.view(), now, writes);
+  }
+  ASSIGN_OR_RETURN(Child * child, ResultChildLocked(report));
+  bool recorded = false;
+  if (child == nullptr) {
+    LOG(INFO) << "duplicate result for child " << report.model_id()
+              << " from worker " << report.worker_id() << " (attempt "
+              << report.attempt() << ") ignored: already finished";
+  } else if (report.ok()) {
+    CompleteLocked(*child, report, now, writes);
+    ++worker->completed;
+    recorded = true;
+  } else {
+    recorded = FailAttemptLocked(*child, report, now, writes);
+  }
+  if (next == nullptr) return recorded;
+  if (!current_process) {
+    // A superseded process asks for nothing more.
+    next->set_retry_after_ms(static_cast<int32_t>(
+        absl::ToInt64Milliseconds(options_.retry_after)));
+    return recorded;
+  }
+  cancel.erase(std::remove(cancel.begin(), cancel.end(),
+                           HeldTaskRef{report.model_id(), report.attempt()}),
+               cancel.end());
+  AddCancels(cancel, next->mutable_cancel());
+  AssignTaskLocked(report.worker_id(), report.view(), now, next, writes);
   return recorded;
 }
 

@@ -202,8 +202,12 @@ class Search {
   void ReturnToQueueLocked(const Lease& lease, bool charge,
                            const std::string& why, Writes* writes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The result path, in parts: which child and whether this worker may
-  // report it; then success or failure.
+  // The result path, in parts: the whole of ReportResult under mu_; which
+  // child and whether this worker may report it; then success or failure.
+  absl::StatusOr<bool> ReportResultLocked(const v1::ResultReport& report,
+                                          v1::GetTaskResponse* next,
+                                          Writes* writes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<Child*> ResultChildLocked(const v1::ResultReport& report)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CompleteLocked(Child& child, const v1::ResultReport& report,
