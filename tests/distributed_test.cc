@@ -288,8 +288,11 @@ TEST_CASE("Fault drill: random worker kills and a controller restart") {
   std::vector<std::unique_ptr<Process>> workers(kWorkers);
   auto start_worker = [&](int i) {
     const std::string id = "drill-" + std::to_string(i);
-    workers[i] = std::make_unique<Process>(
-        kWorker, SimulatedWorker(dir, port, id, "0.3"), dir + "/" + id + ".log");
+    auto args = SimulatedWorker(dir, port, id, "0.3");
+    // Half of them with two slots: a restarted multi-slot worker must never
+    // get one child in both.
+    if (i % 2 == 1) args.push_back("--slots=2");
+    workers[i] = std::make_unique<Process>(kWorker, args, dir + "/" + id + ".log");
   };
   for (int i = 0; i < kWorkers; ++i) start_worker(i);
   auto stub = Connect(port);
@@ -336,6 +339,7 @@ TEST_CASE("Fault drill: random worker kills and a controller restart") {
     max_id = std::max<int64_t>(max_id, m.id());
     if (m.state() == "done") ++done;
     if (m.state() == "pending" || m.state() == "running") ++unfinished;
+    CHECK(m.failures() <= 3);  // preemption and kills never exceed max_attempts
   }
   CHECK(done == kBudget);
   CHECK(unfinished == 0);
