@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -126,5 +127,28 @@ absl::StatusOr<v1::ResultReport> Spool::Read(const std::string& path) const {
 }
 
 void Spool::Remove(const std::string& path) const { std::remove(path.c_str()); }
+
+absl::StatusOr<uint64_t> Spool::NextIncarnation(uint64_t now_micros) const {
+  const std::string path = dir_ + "/incarnation";
+  uint64_t last = 0;
+  {
+    std::ifstream in(path);
+    std::string text;
+    if (in && std::getline(in, text) && !absl::SimpleAtoi(text, &last)) last = 0;
+  }
+  const uint64_t next = std::max(now_micros, last + 1);
+  const std::string tmp = path + ".tmp";
+  const std::string data = absl::StrCat(next, "\n");
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return Errno(absl::StrCat("cannot create ", tmp));
+  const bool ok = write(fd, data.data(), data.size()) ==
+                      static_cast<ssize_t>(data.size()) &&
+                  fsync(fd) == 0;
+  close(fd);
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Errno(absl::StrCat("cannot record the incarnation in ", path));
+  }
+  return next;
+}
 
 }  // namespace amoeba

@@ -36,6 +36,12 @@ class Spool {
   absl::StatusOr<v1::ResultReport> Read(const std::string& path) const;
   void Remove(const std::string& path) const;
 
+  // This process's incarnation: larger than any earlier process using this
+  // spool folder recorded, even if the clock went back (`now_micros`, the
+  // start time, unless the recorded one is later). Records it durably.
+  // REQUIRES: Init() succeeded.
+  absl::StatusOr<uint64_t> NextIncarnation(uint64_t now_micros) const;
+
   const std::string& dir() const { return dir_; }
 
  private:

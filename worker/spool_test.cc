@@ -50,5 +50,14 @@ TEST_CASE("a truncated spool file is DataLoss, an unwritable spool an error") {
   CHECK(failed.status().code() == absl::StatusCode::kUnavailable);
 }
 
+TEST_CASE("incarnations grow even when the clock goes back") {
+  const Spool spool(FreshTestDir("spool-incarnation"));
+  REQUIRE(spool.Init().ok());
+  CHECK(spool.NextIncarnation(1000).value() == 1000);
+  CHECK(spool.NextIncarnation(5000).value() == 5000);
+  CHECK(spool.NextIncarnation(10).value() == 5001);  // clock stepped back
+  CHECK(spool.NextIncarnation(10).value() == 5002);
+}
+
 }  // namespace
 }  // namespace amoeba

@@ -37,20 +37,12 @@ std::string ReadFile(const std::string& path) {
   return buffer.str();
 }
 
-// A start time in microseconds: larger at each start of the process, so
-// the controller can tell this incarnation from earlier ones.
-uint64_t NewIncarnation() {
-  return static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()));
-}
-
 }  // namespace
 
 Worker::Worker(WorkerOptions options, std::unique_ptr<Evaluator> evaluator)
     : options_(std::move(options)),
       evaluator_(std::move(evaluator)),
-      spool_(options_.spool_dir),
-      core_(options_.worker_id, options_.slots, NewIncarnation(),
-            evaluator_->name()) {}
+      spool_(options_.spool_dir) {}
 
 std::unique_ptr<grpc::ClientContext> Worker::Context() const {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -86,7 +78,7 @@ absl::Status Worker::RegisterWithBackoff(absl::Notification* stop) {
   request.set_device(options_.device);
   request.set_capacity(options_.slots);
   request.set_evaluator(evaluator_->name());
-  request.set_incarnation(core_.incarnation());
+  request.set_incarnation(core_->incarnation());
   for (int failures = 1; !stop->HasBeenNotified(); ++failures) {
     v1::RegisterResponse response;
     const grpc::Status s = stub_->Register(Context().get(), request, &response);
@@ -123,20 +115,20 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
   const int attempt = report.attempt();
   auto done = [&] {
     if (!spool_file.empty()) spool_.Remove(spool_file);
-    core_.Delivered(child, attempt);
+    core_->Delivered(child, attempt);
     return true;
   };
   for (int failures = 1;; ++failures) {
-    *report.mutable_view() = core_.BeginRequest();
+    *report.mutable_view() = core_->BeginRequest();
     v1::ResultAck ack;
     const grpc::Status s = stub_->ReportResult(Context().get(), report, &ack);
     // The task in the answer is held before the request counts as settled:
     // a view sent in between by another slot would otherwise call its lease
     // an orphan.
     if (s.ok() && next != nullptr && ack.has_next()) {
-      *next = NextAnswer{ack.next(), core_.TakeTask(slot, ack.next())};
+      *next = NextAnswer{ack.next(), core_->TakeTask(slot, ack.next())};
     }
-    core_.EndRequest(report.view().sequence());
+    core_->EndRequest(report.view().sequence());
     if (s.ok()) {
       if (report.ok() && ack.recorded()) ++delivered_;
       if (!ack.recorded()) {
@@ -196,12 +188,12 @@ void Worker::HeartbeatLoop(absl::Notification* stop) {
     next = absl::Now() + absl::Milliseconds(heartbeat_ms_.load());
     v1::HeartbeatRequest request;
     request.set_worker_id(options_.worker_id);
-    *request.mutable_view() = core_.BeginRequest();
+    *request.mutable_view() = core_->BeginRequest();
     v1::HeartbeatResponse response;
     const grpc::Status s =
         stub_->Heartbeat(Context().get(), request, &response);
-    core_.EndRequest(request.view().sequence());
-    if (s.ok()) core_.Cancel(response.cancel());
+    core_->EndRequest(request.view().sequence());
+    if (s.ok()) core_->Cancel(response.cancel());
     if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
       RegisterWithBackoff(stop).IgnoreError();
     }
@@ -220,12 +212,12 @@ bool Worker::NextTask(int slot, absl::Notification* stop,
     } else {
       v1::GetTaskRequest request;
       request.set_worker_id(options_.worker_id);
-      *request.mutable_view() = core_.BeginRequest();
+      *request.mutable_view() = core_->BeginRequest();
       const grpc::Status s =
           stub_->GetTask(Context().get(), request, &response);
       // Held before settled (see Deliver).
-      if (s.ok()) taken = core_.TakeTask(slot, response);
-      core_.EndRequest(request.view().sequence());
+      if (s.ok()) taken = core_->TakeTask(slot, response);
+      core_->EndRequest(request.view().sequence());
       if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
         if (!RegisterWithBackoff(stop).ok()) return false;
         continue;
@@ -275,20 +267,20 @@ std::optional<v1::ResultReport> Worker::RunTask(int slot, const v1::Task& task,
             << " (attempt " << task.attempt() << ")";
   EvaluationCallbacks callbacks;
   callbacks.should_cancel = [&] {
-    return stop->HasBeenNotified() || core_.Cancelled(slot);
+    return stop->HasBeenNotified() || core_->Cancelled(slot);
   };
   callbacks.on_progress = [&](const EvaluationProgress& p) {
-    const v1::ProgressReport report = core_.Progress(task, p);
+    const v1::ProgressReport report = core_->Progress(task, p);
     v1::ProgressAck ack;
     if (stub_->ReportProgress(Context().get(), report, &ack).ok() &&
         ack.cancel()) {
-      core_.CancelSlot(slot);
+      core_->CancelSlot(slot);
     }
   };
   const absl::Time start = absl::Now();
   const EvaluationResult result = evaluator_->Evaluate(task, callbacks);
   std::optional<v1::ResultReport> report =
-      core_.Finish(slot, task, result, stop->HasBeenNotified());
+      core_->Finish(slot, task, result, stop->HasBeenNotified());
   if (!report.has_value()) {
     LOG(INFO) << "slot " << slot << ": child " << task.model_id()
               << " cancelled by the controller";
@@ -333,14 +325,14 @@ void Worker::HandBack(int slot, const v1::Task& task) {
   EvaluationResult unstarted;
   unstarted.cancelled = true;
   std::optional<v1::ResultReport> report =
-      core_.Finish(slot, task, unstarted, /*stopping=*/true);
+      core_->Finish(slot, task, unstarted, /*stopping=*/true);
   if (!report.has_value()) return;
   report->set_failure("worker stopping (handed back unstarted)");
-  *report->mutable_view() = core_.BeginRequest();
+  *report->mutable_view() = core_->BeginRequest();
   v1::ResultAck ack;
   const grpc::Status s = stub_->ReportResult(Context().get(), *report, &ack);
-  core_.EndRequest(report->view().sequence());
-  core_.Delivered(task.model_id(), task.attempt());
+  core_->EndRequest(report->view().sequence());
+  core_->Delivered(task.model_id(), task.attempt());
   LOG(INFO) << "handed child " << task.model_id() << " back unstarted"
             << (s.ok() ? "" : " (not reached: its lease will expire)");
 }
@@ -354,6 +346,14 @@ absl::Status Worker::Run(absl::Notification* stop) {
     return absl::InvalidArgumentError("worker id is empty");
   }
   if (absl::Status s = spool_.Init(); !s.ok()) return s;
+  // The start time in microseconds, or more: larger than any earlier
+  // process of this worker recorded in its spool, so the controller tells
+  // this incarnation from those even if the clock went back.
+  absl::StatusOr<uint64_t> incarnation = spool_.NextIncarnation(
+      static_cast<uint64_t>(absl::ToUnixMicros(absl::Now())));
+  if (!incarnation.ok()) return incarnation.status();
+  core_ = std::make_unique<WorkerCore>(options_.worker_id, options_.slots,
+                                       *incarnation, evaluator_->name());
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       grpc::InsecureChannelCredentials();
   if (!options_.tls_ca_file.empty()) {

@@ -107,7 +107,7 @@ class Worker {
   const WorkerOptions options_;
   const std::unique_ptr<Evaluator> evaluator_;
   const Spool spool_;
-  WorkerCore core_;
+  std::unique_ptr<WorkerCore> core_;  // made by Run()
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Controller::Stub> stub_;
   std::atomic<bool> finished_{false};
