@@ -107,11 +107,6 @@ int main(int argc, char** argv) {
     token = *std::move(read);
   }
 
-  auto store = amoeba::Store::Open(FLAGS_store);
-  if (!store.ok()) return Fail(std::string(store.status().message()));
-  auto search = amoeba::Search::Open(options, std::move(*store));
-  if (!search.ok()) return Fail(std::string(search.status().message()));
-
   amoeba::ControllerServer::Spec spec;
   spec.address = FLAGS_listen;
   spec.port = FLAGS_port;
@@ -121,6 +116,16 @@ int main(int argc, char** argv) {
   spec.tls_cert_file = FLAGS_tls_cert;
   spec.tls_key_file = FLAGS_tls_key;
   spec.tls_client_ca_file = FLAGS_tls_client_ca;
+  // Refused before the store is created or locked.
+  if (auto s = amoeba::ControllerServer::CheckSecurity(spec); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+
+  auto store = amoeba::Store::Open(FLAGS_store);
+  if (!store.ok()) return Fail(std::string(store.status().message()));
+  auto search = amoeba::Search::Open(options, std::move(*store));
+  if (!search.ok()) return Fail(std::string(search.status().message()));
+
   auto server = amoeba::ControllerServer::Start(spec, search->get());
   if (!server.ok()) return Fail(std::string(server.status().message()));
   if (!FLAGS_port_file.empty()) {

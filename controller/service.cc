@@ -344,6 +344,17 @@ grpc::Status ControllerService::Stop(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+absl::Status ControllerServer::CheckSecurity(const Spec& spec) {
+  if (spec.token.empty() && !IsLoopback(spec.address) && !spec.insecure) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listening on ", spec.address,
+        " (beyond this host) without a token would let anyone who can "
+        "reach the port report results, take children and stop the "
+        "search; give --token_file, or --insecure to accept that"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     const Spec& spec, Search* search) {
   if (spec.port < 0 || spec.port > 65535) {
@@ -354,14 +365,8 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     return absl::InvalidArgumentError(
         "TLS needs both a certificate and a key file");
   }
+  if (absl::Status s = CheckSecurity(spec); !s.ok()) return s;
   if (spec.token.empty() && !IsLoopback(spec.address)) {
-    if (!spec.insecure) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "listening on ", spec.address,
-          " (beyond this host) without a token would let anyone who can "
-          "reach the port report results, take children and stop the "
-          "search; give --token_file, or --insecure to accept that"));
-    }
     LOG(WARNING) << "listening on " << spec.address
                  << " without a token (--insecure): anyone who can reach the "
                     "port can report results and stop the search";

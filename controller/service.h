@@ -105,6 +105,11 @@ class ControllerServer {
     int max_watchers = 64;
   };
 
+  // InvalidArgument when `spec` would listen beyond loopback without a token
+  // and without `insecure` (Start checks it too; callers check first so
+  // that nothing is created before the refusal).
+  static absl::Status CheckSecurity(const Spec& spec);
+
   // Starts serving `search` (which must outlive the server), plus server
   // reflection and a lease-expiry thread.
   static absl::StatusOr<std::unique_ptr<ControllerServer>> Start(
