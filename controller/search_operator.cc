@@ -21,13 +21,27 @@ namespace {
 
 constexpr int kMaxPageSize = 1000;
 
+v1::ModelState ModelStateToProto(ModelState state) {
+  switch (state) {
+    case ModelState::kPending:
+      return v1::MODEL_PENDING;
+    case ModelState::kRunning:
+      return v1::MODEL_RUNNING;
+    case ModelState::kDone:
+      return v1::MODEL_DONE;
+    case ModelState::kFailed:
+      return v1::MODEL_FAILED;
+  }
+  return v1::MODEL_STATE_UNSPECIFIED;
+}
+
 void ToSummary(const ModelRecord& m, v1::ModelSummary* out) {
   out->set_id(m.id);
   out->set_genotype_text(m.genotype);
   out->set_fingerprint(m.fingerprint);
   out->set_parent_id(m.parent_id);
   out->set_mutation(m.mutation);
-  out->set_state(ModelStateName(m.state));
+  out->set_state(ModelStateToProto(m.state));
   out->set_fitness(m.fitness);
   out->set_attempts(m.attempts);
   out->set_worker_id(m.worker_id);

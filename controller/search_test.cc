@@ -99,10 +99,10 @@ TEST_CASE("a stale failure does not disturb the newer attempt") {
   // a's late "worker stopping" and error reports are ignored...
   CHECK_FALSE(*h.Report("a", first, /*ok=*/false, /*preempted=*/true));
   CHECK_FALSE(*h.Report("a", first, /*ok=*/false));
-  CHECK(h.Model(first.model_id()).state() == "running");
+  CHECK(h.Model(first.model_id()).state() == v1::MODEL_RUNNING);
   // ...and b's success counts.
   CHECK(*h.Report("b", second, /*ok=*/true));
-  CHECK(h.Model(first.model_id()).state() == "done");
+  CHECK(h.Model(first.model_id()).state() == v1::MODEL_DONE);
   CHECK(h.search->CheckInvariants().ok());
 }
 
@@ -116,7 +116,7 @@ TEST_CASE("a result counts only from the worker that held that attempt") {
   CHECK(stolen.status().code() == absl::StatusCode::kPermissionDenied);
   auto diverged = h.Report("b", task, /*ok=*/false);
   CHECK(diverged.status().code() == absl::StatusCode::kPermissionDenied);
-  CHECK(h.Model(task.model_id()).state() == "running");
+  CHECK(h.Model(task.model_id()).state() == v1::MODEL_RUNNING);
   CHECK(*h.Report("a", task, /*ok=*/true));
 }
 
@@ -167,7 +167,7 @@ TEST_CASE("preemption does not use up attempts; errors do") {
   REQUIRE(next.ok());
   REQUIRE(next->task().model_id() == task.model_id());  // released, requeued
   CHECK(*h.Report("a", next->task(), /*ok=*/false));
-  CHECK(h.Model(task.model_id()).state() == "failed");
+  CHECK(h.Model(task.model_id()).state() == v1::MODEL_FAILED);
   CHECK(h.Model(task.model_id()).failures() == 2);
 }
 
@@ -187,7 +187,7 @@ TEST_CASE("Stop releases every lease; holders are told to cancel") {
   auto answer = h.search->GetTask(request);
   REQUIRE(answer.ok());
   CHECK_FALSE(answer->has_task());  // nobody gets it again
-  CHECK(h.Model(task.model_id()).state() == "pending");
+  CHECK(h.Model(task.model_id()).state() == v1::MODEL_PENDING);
   CHECK(h.search->CheckInvariants().ok());
   h.Reopen();
   CHECK(h.search->Status().state() == v1::STOPPED);

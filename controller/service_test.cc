@@ -225,7 +225,7 @@ TEST_CASE("Three workers complete a small search; every child once") {
     for (const auto& m : models.models()) {
       CHECK(ids.insert(m.id()).second);
       completion_order.push_back(m.id());
-      CHECK(m.state() == "done");
+      CHECK(m.state() == v1::MODEL_DONE);
       CHECK(m.fitness() == Approx(FitnessOf(m.genotype_text())));
     }
     if (models.next_page_token().empty()) break;

@@ -271,8 +271,8 @@ void Harness::OnTake(const std::string& worker, const v1::Task& task) {
     return;
   }
   auto model = search_->GetModel(task.model_id());
-  if (model.ok() && (model->model().state() == "done" ||
-                     model->model().state() == "failed")) {
+  if (model.ok() && (model->model().state() == v1::MODEL_DONE ||
+                     model->model().state() == v1::MODEL_FAILED)) {
     return;
   }
   Violation(absl::StrCat(worker, " took child ", task.model_id(), " attempt ",

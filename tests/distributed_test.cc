@@ -137,7 +137,7 @@ void CheckEveryChildOnce(v1::Controller::Stub& stub, int budget) {
   int done = 0;
   for (const auto& m : History(stub)) {
     CHECK(ids.insert(m.id()).second);
-    if (m.state() == "done") ++done;
+    if (m.state() == v1::MODEL_DONE) ++done;
   }
   CHECK(done == budget);
 }
@@ -337,8 +337,8 @@ TEST_CASE("Fault drill: random worker kills and a controller restart") {
   for (const auto& m : History(*stub)) {
     CHECK(ids.insert(m.id()).second);
     max_id = std::max<int64_t>(max_id, m.id());
-    if (m.state() == "done") ++done;
-    if (m.state() == "pending" || m.state() == "running") ++unfinished;
+    if (m.state() == v1::MODEL_DONE) ++done;
+    if (m.state() == v1::MODEL_PENDING || m.state() == v1::MODEL_RUNNING) ++unfinished;
     CHECK(m.failures() <= 3);  // preemption and kills never exceed max_attempts
   }
   CHECK(done == kBudget);

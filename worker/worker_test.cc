@@ -117,7 +117,7 @@ TEST_CASE("a result whose spool write fails is still delivered") {
   REQUIRE(RunWorker(controller.Options(spool)).ok());
   auto child = controller.search->GetModel(1);
   REQUIRE(child.ok());
-  CHECK(child->model().state() == "done");
+  CHECK(child->model().state() == v1::MODEL_DONE);
   CHECK(child->model().attempts() == 1);
   CHECK(controller.search->Status().done() == 4);
 }
