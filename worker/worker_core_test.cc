@@ -101,5 +101,20 @@ TEST_CASE("a stopping worker hands its tasks back as preempted") {
   CHECK_FALSE(report->ok());
 }
 
+TEST_CASE("a failure text is made valid UTF-8 and short enough to be accepted") {
+  WorkerCore core("w", 1, 1, "simulated");
+  auto task = core.TakeTask(0, Answer(3, 1));
+  REQUIRE(task.has_value());
+  EvaluationResult failed;
+  failed.failure = "bad \xff\xfe bytes \xc3\xa9 " + std::string(10000, 'x');
+  auto report = core.Finish(0, *task, failed, false);
+  REQUIRE(report.has_value());
+  CHECK(report->failure().rfind("bad ?? bytes \xc3\xa9 x", 0) == 0);
+  CHECK(report->failure().size() <= 4000);
+  // It serializes and parses back (a proto3 string must be UTF-8).
+  v1::ResultReport parsed;
+  CHECK(parsed.ParseFromString(report->SerializeAsString()));
+}
+
 }  // namespace
 }  // namespace amoeba
