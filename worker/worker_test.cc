@@ -22,6 +22,8 @@
 namespace amoeba {
 namespace {
 
+constexpr char kWorkerId[] = "w";
+
 class QuickEvaluator final : public Evaluator {
  public:
   std::string name() const override { return "quick"; }
@@ -64,7 +66,7 @@ struct Controller {
   WorkerOptions Options(const std::string& spool) const {
     WorkerOptions w;
     w.controller = absl::StrCat("127.0.0.1:", server->port());
-    w.worker_id = "w";
+    w.worker_id = std::string(kWorkerId);
     w.slots = 2;
     w.spool_dir = spool;
     w.max_backoff = absl::Seconds(1);
