@@ -98,9 +98,9 @@ Reconciliation LeaseTable::Reconcile(const std::string& worker_id,
                                      absl::Time now) {
   Reconciliation out;
   if (view.incarnation == 0) return out;
-  std::set<int64_t> held_children;
+  std::set<std::pair<int64_t, int>> held_tasks;
   for (const HeldTaskRef& held : view.held) {
-    held_children.insert(held.child);
+    held_tasks.insert({held.child, held.attempt});
     auto it = by_child_.find(held.child);
     if (it != by_child_.end() && it->second.worker_id == worker_id &&
         it->second.attempt == held.attempt) {
@@ -118,9 +118,11 @@ Reconciliation LeaseTable::Reconcile(const std::string& worker_id,
   // Every request numbered below this one has returned to the worker.
   const bool quiescent = view.settled + 1 >= view.sequence;
   for (int64_t child : ChildrenOf(worker_id)) {
-    if (held_children.count(child) > 0) continue;
     auto it = by_child_.find(child);
     const Lease& lease = it->second;
+    // Judged by (child, attempt): a worker may still deliver an older
+    // attempt's result while the answer granting a newer one was lost.
+    if (held_tasks.count({child, lease.attempt}) > 0) continue;
     bool orphan = false;
     if (lease.incarnation == 0) {
       orphan = quiescent;

@@ -123,5 +123,19 @@ TEST_CASE(
   CHECK(table.CheckInvariants().ok());
 }
 
+TEST_CASE("an older attempt still held does not shield a newer orphaned one") {
+  FakeClock clock;
+  LeaseTable table(kTimeout);
+  // The worker still delivers attempt 1's result; attempt 2 of the same
+  // child was granted by request 4, whose answer was lost.
+  table.Grant(5, "w", 2, 3, 4, clock.Now());
+  Reconciliation r = table.Reconcile("w", View(3, 6, 5, {{5, 1}}), clock.Now());
+  REQUIRE(r.orphans.size() == 1);
+  CHECK(r.orphans[0].attempt == 2);
+  REQUIRE(r.cancel.size() == 1);
+  CHECK(r.cancel[0] == HeldTaskRef{5, 1});
+  CHECK(table.size() == 0);
+}
+
 }  // namespace
 }  // namespace amoeba
