@@ -4,7 +4,7 @@
 # GPU host sees the code. Bazel uses Debian 12's LibTorch 1.13; GPU hosts
 # bring their own PyTorch (2.x), whose C++ API differs (C++20, the
 # c10::Allocator interface, autocast setters). A break found here costs
-# minutes; found on a GPU host, it costs that host's whole session.
+# minutes; found on a GPU host, it costs that host's whole booking.
 #
 # The LibTorch is Debian unstable's libtorch-dev (a CPU build) with its
 # runtime closure, fetched with a private apt configuration into
