@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -125,6 +126,12 @@ class Search {
   std::vector<v1::SearchEvent> WaitEvents(int64_t* after,
                                           absl::Duration timeout);
   int64_t LatestEventSequence();
+
+  // For tests only: called by Pause/Resume/Stop after the state changed in
+  // memory and before it is durable. REQUIRES: set before those are called.
+  void SetRunStateHookForTest(std::function<void()> hook) {
+    after_state_change_for_test_ = std::move(hook);
+  }
 
   // Requeues (or gives up) children whose lease expired by the clock's now.
   // Called periodically by the server; public for tests.
@@ -245,6 +252,7 @@ class Search {
   Clock* const clock_;
   const std::string search_id_;
   EventLog events_;
+  std::function<void()> after_state_change_for_test_;
 
   absl::Mutex mu_;
   Engine engine_ ABSL_GUARDED_BY(mu_);

@@ -285,6 +285,9 @@ absl::StatusOr<std::string> Search::SetRunState(RunState state) {
     ModelRecord none;
     Publish(v1::SearchEvent::STATE_CHANGED, none, name);
   }
+  // Between releasing the lock and waiting: where another operator's call
+  // can overtake this one (tests use it to make that happen).
+  if (after_state_change_for_test_) after_state_change_for_test_();
   WaitDurable(writes, "changing the run state");
   LOG(INFO) << "search " << name;
   return name;

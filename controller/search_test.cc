@@ -3,6 +3,7 @@
 // the same rules under random faults.
 #include "controller/search.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -202,6 +203,24 @@ TEST_CASE("the last run-state change survives a restart") {
   h.Reopen();
   CHECK(h.search->Status().state() == v1::PAUSED);
   REQUIRE(*h.search->Resume() == "running");
+  h.Reopen();
+  CHECK(h.search->Status().state() == v1::RUNNING);
+}
+
+TEST_CASE("a run-state change overtaken by another one is not stored after it") {
+  Harness h("run-state-overtaken.db");
+  // Pause changes the state, then Resume runs entirely before Pause's write
+  // is waited for: the store must end with the state the search is in.
+  std::atomic<bool> first{true};
+  h.search->SetRunStateHookForTest([&] {
+    if (first.exchange(false)) {
+      std::thread resume([&] { REQUIRE(h.search->Resume().ok()); });
+      resume.join();
+    }
+  });
+  REQUIRE(h.search->Pause().ok());
+  CHECK(h.search->Status().state() == v1::RUNNING);
+  h.search->SetRunStateHookForTest(nullptr);
   h.Reopen();
   CHECK(h.search->Status().state() == v1::RUNNING);
 }
