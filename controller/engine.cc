@@ -140,6 +140,12 @@ NewChild Engine::CreateChild() {
     }
     seen_.insert(Fingerprint(child.genotype));
   }
+  // Children are kept in canonical form, the form the store holds: an
+  // engine restored from the store (members parsed from canonical text)
+  // then mutates exactly the genotypes an uninterrupted one would. (A
+  // mutation picks "combination c, element e"; canonicalizing may swap the
+  // two elements, so a non-canonical member mutates differently.)
+  child.genotype = Canonicalize(child.genotype);
   return child;
 }
 

@@ -541,6 +541,11 @@ absl::Status Search::CheckInvariants() {
   return absl::OkStatus();
 }
 
+EngineState Search::EngineSnapshot() {
+  absl::MutexLock lock(&mu_);
+  return engine_.state();
+}
+
 std::vector<Lease> Search::Leases() {
   absl::MutexLock lock(&mu_);
   std::vector<Lease> out;

@@ -146,6 +146,8 @@ class Search {
   absl::Status CheckInvariants();
   // The leases now held, for tests and the simulation.
   std::vector<Lease> Leases();
+  // The engine's whole state, for tests and the simulation.
+  EngineState EngineSnapshot();
 
  private:
   struct WorkerState {

@@ -1,5 +1,6 @@
 #include "simulation/simulation.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "controller/search.h"
 #include "controller/store.h"
+#include "genotype/text.h"
 #include "simulation/network.h"
 #include "simulation/sim_worker.h"
 #include "simulation/world.h"
@@ -41,6 +43,12 @@ class Harness {
   std::pair<absl::Status, std::string> HandleResult(const std::string& bytes);
   void OnAck(const v1::ResultReport& report, const v1::ResultAck& ack);
   void OnTake(const std::string& worker, const v1::Task& task);
+  // The shadow engine: the same Engine, fed the calls the controller's must
+  // have made (a new child for every new id handed out, a result for every
+  // recorded success), so the population and every child are checked
+  // against what the algorithm says from the same history.
+  void ObserveTask(const v1::Task& task);
+  void ObserveSuccess(const v1::ResultReport& report);
   void ChaosTick();
   void ExpireTick();
   void EndFaults();
@@ -64,6 +72,8 @@ class Harness {
   absl::Time stop_time_;
   bool intruder_registered_ = false;
   int64_t highest_child_ = 0;
+  std::unique_ptr<Engine> shadow_;
+  std::map<int64_t, Genotype> shadow_genotypes_;
   // Children a worker saw acknowledged as recorded, with their fitness.
   std::map<int64_t, double> acked_;
   std::map<std::pair<int64_t, int>, absl::Time> orphan_since_;
@@ -92,6 +102,7 @@ Harness::Harness(const SimulationOptions& options)
   search_options_.max_attempts = 2 + static_cast<int>(world_.Uniform(2));
   search_options_.retry_after = absl::Seconds(1);
   store_path_ = o_.dir + "/search.db";
+  shadow_ = std::make_unique<Engine>(search_options_.engine);
 
   WorkerBehaviour behaviour;
   behaviour.spool_write_fails = o_.spool_write_fails;
@@ -134,6 +145,25 @@ void Harness::OpenController() {
   }
   search_ = *std::move(search);
   intruder_registered_ = false;
+  // The reopened engine continues exactly where the shadow is: same
+  // counters, same random state, same members with the same genotypes.
+  const EngineState restored = search_->EngineSnapshot();
+  const EngineState expected = shadow_->state();
+  bool same_members = restored.population.size() == expected.population.size();
+  for (size_t i = 0; same_members && i < restored.population.size(); ++i) {
+    same_members = restored.population[i].id == expected.population[i].id &&
+                   restored.population[i].fitness == expected.population[i].fitness &&
+                   restored.population[i].genotype == expected.population[i].genotype;
+  }
+  if (restored.rng != expected.rng || restored.next_id != expected.next_id ||
+      restored.completed != expected.completed || !same_members) {
+    Violation(absl::StrCat(
+        "the reopened engine differs from the one before (", restored.completed,
+        " vs ", expected.completed, " completed, next id ", restored.next_id,
+        " vs ", expected.next_id, ", random state ",
+        restored.rng == expected.rng ? "same" : "different", ", members ",
+        same_members ? "same" : "different", ")"));
+  }
   // A reopened controller restores running children's leases with a fresh
   // timeout: the orphan clocks start again.
   orphan_since_.clear();
@@ -182,7 +212,7 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
       auto response = search_->GetTask(request);
       if (!response.ok()) return {response.status(), ""};
       if (response->has_task()) {
-        highest_child_ = std::max(highest_child_, response->task().model_id());
+        ObserveTask(response->task());
         world_.Trace("controller: child ", response->task().model_id(),
                      " attempt ", response->task().attempt(), " -> ",
                      request.worker_id(), " (request ",
@@ -233,8 +263,9 @@ std::pair<absl::Status, std::string> Harness::HandleResult(
                              before->attempt, " on ", before->worker_id));
     }
   }
+  if (recorded.ok() && *recorded && report.ok()) ObserveSuccess(report);
   if (recorded.ok() && ack.next().has_task()) {
-    highest_child_ = std::max(highest_child_, ack.next().task().model_id());
+    ObserveTask(ack.next().task());
     world_.Trace("controller: child ", ack.next().task().model_id(),
                  " attempt ", ack.next().task().attempt(), " -> ",
                  report.worker_id(), " (in an ack)");
@@ -257,6 +288,34 @@ void Harness::OnAck(const v1::ResultReport& report, const v1::ResultAck& ack) {
                            " was acknowledged as recorded twice"));
   }
   acked_[report.model_id()] = report.fitness();
+}
+
+void Harness::ObserveTask(const v1::Task& task) {
+  if (task.model_id() <= highest_child_) return;  // handed out before
+  if (task.model_id() != highest_child_ + 1) {
+    Violation(absl::StrCat("child ", task.model_id(), " handed out after child ",
+                           highest_child_, ": ids skipped"));
+    return;
+  }
+  highest_child_ = task.model_id();
+  NewChild expected = shadow_->CreateChild();
+  if (expected.id != task.model_id() ||
+      CanonicalText(expected.genotype) != task.genotype_text()) {
+    Violation(absl::StrCat("child ", task.model_id(),
+                           " is not the child the algorithm makes from the same "
+                           "history (expected id ", expected.id, ")"));
+  }
+  shadow_genotypes_[expected.id] = std::move(expected.genotype);
+}
+
+void Harness::ObserveSuccess(const v1::ResultReport& report) {
+  auto it = shadow_genotypes_.find(report.model_id());
+  if (it == shadow_genotypes_.end()) {
+    Violation(absl::StrCat("a result for child ", report.model_id(),
+                           ", which was never handed out, was recorded"));
+    return;
+  }
+  shadow_->AddResult(report.model_id(), it->second, report.fitness());
 }
 
 // A task a worker accepts from an answer is still its lease: nothing may
@@ -522,6 +581,24 @@ void Harness::CheckStore(bool at_end) {
     }
     if (alive != last)
       Violation("the population is not the last P completions");
+  }
+  // Exactly the members the algorithm keeps, for every algorithm: the
+  // shadow engine saw the same children and results in the same order.
+  std::vector<int64_t> stored_members;
+  std::vector<const ModelRecord*> alive_rows;
+  for (const ModelRecord* m : done) {
+    if (m->alive) alive_rows.push_back(m);
+  }
+  std::sort(alive_rows.begin(), alive_rows.end(),
+            [](const ModelRecord* a, const ModelRecord* b) {
+              return a->completion_seq < b->completion_seq;
+            });
+  for (const ModelRecord* m : alive_rows) stored_members.push_back(m->id);
+  std::vector<int64_t> expected_members;
+  for (const Member& m : shadow_->population()) expected_members.push_back(m.id);
+  if (stored_members != expected_members) {
+    Violation("the population is not the one the algorithm keeps from the same "
+              "history");
   }
 }
 
