@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
+#include "common/utf8.h"
 
 namespace amoeba {
 namespace {
@@ -186,45 +187,6 @@ std::string Text(sqlite3_stmt* s, int column) {
   return text != nullptr ? reinterpret_cast<const char*>(text) : "";
 }
 
-// Strict UTF-8 (no overlong forms or surrogates): what protobuf's string
-// fields promise, and what a flipped byte breaks.
-bool ValidUtf8(absl::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    int extra = 0;
-    uint32_t code = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      extra = 1;
-      code = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      extra = 2;
-      code = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      extra = 3;
-      code = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= text.size()) return false;  // truncated sequence
-    for (int k = 1; k <= extra; ++k) {
-      const unsigned char next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3f);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (code < kMin[extra] || code > 0x10ffff ||
-        (code >= 0xd800 && code <= 0xdfff)) {
-      return false;
-    }
-    i += 1 + extra;
-  }
-  return true;
-}
-
 absl::StatusOr<ModelState> StateFromName(const std::string& name) {
   for (ModelState s : {ModelState::kPending, ModelState::kRunning,
                        ModelState::kDone, ModelState::kFailed}) {
@@ -246,7 +208,7 @@ absl::Status ValidateModelRecord(const ModelRecord& m) {
                             {"worker_id", &m.worker_id},
                             {"failure", &m.failure},
                             {"evaluator", &m.evaluator}}) {
-    if (!ValidUtf8(*text)) return bad(absl::StrCat(name, " is not valid UTF-8"));
+    if (!IsValidUtf8(*text)) return bad(absl::StrCat(name, " is not valid UTF-8"));
   }
   uint64_t fingerprint = 0;
   if (m.fingerprint.size() != 16 || !absl::SimpleHexAtoi(m.fingerprint, &fingerprint)) {

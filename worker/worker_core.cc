@@ -1,5 +1,6 @@
 #include "worker/worker_core.h"
 
+#include "common/utf8.h"
 #include "glog/logging.h"
 
 namespace amoeba {
@@ -10,37 +11,6 @@ namespace {
 // invalid UTF-8 does not even parse (gRPC answers INTERNAL, which would be
 // retried forever): an evaluator's error text is made safe here.
 constexpr size_t kMaxFailureBytes = 4000;
-
-std::string SafeText(const std::string& text) {
-  std::string out;
-  out.reserve(std::min(text.size(), kMaxFailureBytes));
-  size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    int extra = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
-                : (c & 0xf8) == 0xf0                ? 3
-                                                    : -1;
-    bool valid = extra >= 0 && i + extra < text.size() + (extra == 0 ? 1 : 0);
-    uint32_t code = extra > 0 ? c & (0x3f >> extra) : c;
-    for (int k = 1; valid && k <= extra; ++k) {
-      const unsigned char next = static_cast<unsigned char>(text[i + k]);
-      valid = (next & 0xc0) == 0x80;
-      code = (code << 6) | (next & 0x3f);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    valid = valid && code >= kMin[std::max(extra, 0)] && code <= 0x10ffff &&
-            !(code >= 0xd800 && code <= 0xdfff);
-    const size_t length = valid ? 1 + extra : 1;
-    if (out.size() + length > kMaxFailureBytes) break;
-    if (valid) {
-      out.append(text, i, length);
-    } else {
-      out.push_back('?');
-    }
-    i += length;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -185,7 +155,7 @@ std::optional<v1::ResultReport> WorkerCore::Finish(
     report.set_failure("worker stopping");
     report.set_preempted(true);
   } else {
-    report.set_failure(SafeText(result.failure));
+    report.set_failure(ToValidUtf8(result.failure, kMaxFailureBytes));
   }
   return report;
 }
