@@ -631,8 +631,10 @@ absl::Status Store::CheckCounters() {
         "engine_state says ", counters->completed, " children completed but ",
         done, " rows of models are done; the store was damaged"));
   }
-  ASSIGN_OR_RETURN(const int64_t beyond,
-                   CountModels(absl::StrCat("id >= ", counters->next_id)));
+  // Fixed SQL text (the statement cache keeps one statement per text).
+  ASSIGN_OR_RETURN(
+      const int64_t beyond,
+      CountModels("id >= (SELECT next_id FROM engine_state WHERE id = 1)"));
   if (beyond > 0 || rows >= counters->next_id) {
     return absl::DataLossError(absl::StrCat(
         "engine_state's next id is ", counters->next_id, " but models holds ",

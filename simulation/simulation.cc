@@ -190,17 +190,12 @@ std::optional<Lease> Harness::LeaseOf(int64_t child) {
   return std::nullopt;
 }
 
-template <typename Request>
-bool Parse(const std::string& bytes, Request* request) {
-  return request->ParseFromString(bytes);
-}
-
 std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
                                                      const std::string& bytes) {
   switch (rpc) {
     case Rpc::kRegister: {
       v1::RegisterRequest request;
-      Parse(bytes, &request);
+      request.ParseFromString(bytes);
       absl::Status s = search_->Register(request);
       v1::RegisterResponse response;
       response.set_search_id(search_->search_id());
@@ -208,7 +203,7 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
     }
     case Rpc::kGetTask: {
       v1::GetTaskRequest request;
-      Parse(bytes, &request);
+      request.ParseFromString(bytes);
       auto response = search_->GetTask(request);
       if (!response.ok()) return {response.status(), ""};
       if (response->has_task()) {
@@ -222,7 +217,7 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
     }
     case Rpc::kProgress: {
       v1::ProgressReport request;
-      Parse(bytes, &request);
+      request.ParseFromString(bytes);
       auto cancel = search_->ReportProgress(request);
       if (!cancel.ok()) return {cancel.status(), ""};
       v1::ProgressAck ack;
@@ -233,7 +228,7 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
       return HandleResult(bytes);
     case Rpc::kHeartbeat: {
       v1::HeartbeatRequest request;
-      Parse(bytes, &request);
+      request.ParseFromString(bytes);
       auto response = search_->Heartbeat(request);
       if (!response.ok()) return {response.status(), ""};
       return {absl::OkStatus(), response->SerializeAsString()};
@@ -245,7 +240,7 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
 std::pair<absl::Status, std::string> Harness::HandleResult(
     const std::string& bytes) {
   v1::ResultReport report;
-  Parse(bytes, &report);
+  report.ParseFromString(bytes);
   // A failure may act only on the current lease: another worker's lease of
   // the child must come through untouched.
   const std::optional<Lease> before = LeaseOf(report.model_id());
