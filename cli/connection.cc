@@ -13,6 +13,9 @@ DEFINE_string(token_file, "", "file holding the controller's token (admin comman
 DEFINE_string(tls_ca, "", "PEM CA of the controller's certificate (TLS)");
 DEFINE_string(tls_cert, "", "PEM client certificate (mutual TLS)");
 DEFINE_string(tls_key, "", "PEM client key (mutual TLS)");
+DEFINE_string(search, "",
+              "the search a command is about (may be left out while the "
+              "controller or store has exactly one)");
 
 namespace amoeba {
 namespace {

@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/svg_plot.h"
+#include "absl/strings/str_join.h"
+#include "controller/search_store.h"
 #include "controller/store.h"
 #include "genotype/dot.h"
 #include "genotype/genotype_proto.h"
@@ -19,6 +21,7 @@
 
 DEFINE_string(report_dir, "", "`report`: output folder (default: STORE.report)");
 DEFINE_string(export_format, "both", "`export`: text, json or both");
+DECLARE_string(search);
 
 namespace amoeba {
 namespace {
@@ -43,7 +46,27 @@ absl::StatusOr<std::vector<ModelRecord>> LoadDone(const std::string& path,
   // store, and runs beside the controller that writes this one.
   auto store = Store::OpenReadOnly(path);
   if (!store.ok()) return store.status();
-  auto models = (*store)->LoadModels();
+  StoredSearch chosen;
+  if (FLAGS_search.empty()) {
+    auto searches = (*store)->ListSearches();
+    if (!searches.ok()) return searches.status();
+    if (searches->size() != 1) {
+      std::vector<std::string> names;
+      for (const StoredSearch& s : *searches) names.push_back(s.name);
+      return absl::InvalidArgumentError(
+          searches->empty()
+              ? absl::StrCat(path, " holds no search yet")
+              : absl::StrCat(path, " holds ", searches->size(),
+                             " searches (", absl::StrJoin(names, ", "),
+                             "): choose one with --search=ID"));
+    }
+    chosen = (*searches)[0];
+  } else {
+    auto found = (*store)->FindSearch(FLAGS_search);
+    if (!found.ok()) return found.status();
+    chosen = *found;
+  }
+  auto models = (*store)->OpenSearch(chosen)->LoadModels();
   if (!models.ok()) return models.status();
   *all = *models;
   std::vector<ModelRecord> done;
@@ -67,20 +90,24 @@ const ModelRecord& Best(const std::vector<ModelRecord>& done) {
 }  // namespace
 
 std::string ReportUsage() {
-  return "usage: amoeba report STORE [--report_dir=DIR]\n\n"
-         "A summary table of the search in STORE (counts, the ten fittest)\n"
+  return "usage: amoeba report STORE [--search=ID] [--report_dir=DIR]\n\n"
+         "A summary table of a search in STORE (counts, the ten fittest)\n"
          "and, in DIR (default STORE.report/), fitness_over_time.svg,\n"
          "population_histogram.svg, best_genotype.txt and best_genotype.svg.\n"
          "Opens the store read-only: safe beside a running controller.\n\n"
          "flags:\n"
+         "  --search=ID              the search (needed when STORE holds several)\n"
          "  --report_dir=DIR         where the files go\n";
 }
 
 std::string ExportUsage() {
-  return "usage: amoeba export STORE [--export_format=text|json|both]\n\n"
-         "The best genotype of the search in STORE, as canonical text and/or\n"
+  return "usage: amoeba export STORE [--search=ID] "
+         "[--export_format=text|json|both]\n\n"
+         "The best genotype of a search in STORE, as canonical text and/or\n"
          "proto JSON, on standard output. Opens the store read-only.\n\n"
          "flags:\n"
+         "  --search=ID                      the search (needed when STORE holds "
+         "several)\n"
          "  --export_format=text|json|both   (default both)\n";
 }
 

@@ -90,6 +90,7 @@ struct SimWorker {
       amoeba::v1::HeldTask* held = view.add_held();
       held->set_model_id(task.model_id());
       held->set_attempt(task.attempt());
+      held->set_search_id(task.search_id());
     }
     return view;
   }

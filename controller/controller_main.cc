@@ -1,10 +1,15 @@
-// amoeba-controller: runs one search as a gRPC service.
+// amoeba-controller: runs the searches of one store as a gRPC service.
 //
-//   amoeba-controller --store=search.db --population_size=100
-//     --sample_size=25 --budget=1000 --listen=0.0.0.0 --port=50051
+//   amoeba-controller --store=searches.db --listen=0.0.0.0 --port=50051
+//   amoeba search create --controller=head:50051 --population_size=100 ...
 //
-// Restarting with the same --store resumes the search; settings that
-// contradict the stored ones are refused with the name of the setting.
+// Searches are created at run time (CreateSearch, `amoeba search create`).
+// The search flags (--algorithm, --population_size, --budget, the training
+// settings, ...) still create a first search when any is given and the
+// store holds none; when it holds searches, they must match the first one
+// (or the one --search_id names), so restarting with the same flags resumes
+// the same search, and settings that contradict the stored ones are refused
+// with the name of the setting.
 // SIGTERM/SIGINT: stop accepting calls, finish running ones, close the store.
 #include <cstdlib>
 #include <fstream>
@@ -15,12 +20,16 @@
 #include "absl/time/time.h"
 #include "common/daemon_setup.h"
 #include "common/stop_signals.h"
-#include "controller/search.h"
+#include "controller/controller.h"
 #include "controller/service.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
-DEFINE_string(store, "amoeba_search.db", "SQLite file of the search");
+DEFINE_string(store, "amoeba_search.db", "SQLite file of the searches");
+DEFINE_string(search_id, "",
+              "id of the search the search flags create or resume (default: "
+              "generated; on a store with searches, the first one)");
+DEFINE_double(weight, 1, "share of the fleet of the search the flags create");
 DEFINE_string(algorithm, "aging", "aging, non_aging or random");
 DEFINE_int32(population_size, 100, "P");
 DEFINE_int32(sample_size, 25, "S");
@@ -59,6 +68,21 @@ DEFINE_string(tls_client_ca, "", "PEM CA of client certificates (mutual TLS)");
 
 namespace {
 
+// Whether any flag that describes a search was given.
+bool SearchFlagsGiven() {
+  for (const char* name :
+       {"search_id", "algorithm", "population_size", "sample_size", "budget",
+        "seed", "deduplicate", "weight", "dataset", "N", "F", "epochs",
+        "batch_size", "lr", "weight_decay", "validation_images",
+        "max_train_images", "training_seed"}) {
+    gflags::CommandLineFlagInfo info;
+    if (gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default) {
+      return true;
+    }
+  }
+  return false;
+}
+
 int Fail(const std::string& message) {
   LOG(ERROR) << message;
   std::cerr << "amoeba-controller: " << message << std::endl;
@@ -73,6 +97,17 @@ int main(int argc, char** argv) {
   amoeba::DisableMutexDeadlockDetection();
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
+
+  amoeba::ControllerDefaults defaults;
+  defaults.lease_timeout = absl::Seconds(FLAGS_lease_timeout_s);
+  defaults.heartbeat_interval = absl::Seconds(FLAGS_heartbeat_s);
+  defaults.max_attempts = FLAGS_max_attempts;
+  if (defaults.lease_timeout < absl::Milliseconds(100) ||
+      defaults.heartbeat_interval <= absl::ZeroDuration() ||
+      defaults.heartbeat_interval >= defaults.lease_timeout) {
+    return Fail(
+        "--heartbeat_s must be positive and shorter than --lease_timeout_s");
+  }
 
   amoeba::SearchOptions options;
   auto algorithm = amoeba::AlgorithmFromName(FLAGS_algorithm);
@@ -96,8 +131,12 @@ int main(int argc, char** argv) {
   options.lease_timeout = absl::Seconds(FLAGS_lease_timeout_s);
   options.heartbeat_interval = absl::Seconds(FLAGS_heartbeat_s);
   options.max_attempts = FLAGS_max_attempts;
-  if (auto s = amoeba::ValidateSearchOptions(options); !s.ok()) {
-    return Fail(std::string(s.message()));
+  options.weight = FLAGS_weight;
+  const bool first_search = SearchFlagsGiven();
+  if (first_search) {
+    if (auto s = amoeba::ValidateSearchOptions(options); !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
   }
 
   std::string token;
@@ -123,10 +162,20 @@ int main(int argc, char** argv) {
 
   auto store = amoeba::Store::Open(FLAGS_store);
   if (!store.ok()) return Fail(std::string(store.status().message()));
-  auto search = amoeba::Search::Open(options, std::move(*store));
-  if (!search.ok()) return Fail(std::string(search.status().message()));
+  auto controller = amoeba::Controller::Open(std::move(*store), defaults);
+  if (!controller.ok()) {
+    return Fail(std::string(controller.status().message()));
+  }
+  if (first_search) {
+    auto search =
+        (*controller)->CreateOrCheckFirstSearch(FLAGS_search_id, options);
+    if (!search.ok()) return Fail(std::string(search.status().message()));
+  } else if ((*controller)->Searches().empty()) {
+    LOG(INFO) << "no search yet: create one with `amoeba search create` or "
+                 "the CreateSearch RPC";
+  }
 
-  auto server = amoeba::ControllerServer::Start(spec, search->get());
+  auto server = amoeba::ControllerServer::Start(spec, controller->get());
   if (!server.ok()) return Fail(std::string(server.status().message()));
   if (!FLAGS_port_file.empty()) {
     const std::string tmp = FLAGS_port_file + ".tmp";
@@ -139,18 +188,21 @@ int main(int argc, char** argv) {
   // Also stop on our own once the search is finished and idle for a while?
   // No: operators query finished searches; they stop the service.
   while (!stop.WaitForNotificationWithTimeout(absl::Seconds(30))) {
-    const auto status = (*search)->Status();
-    LOG(INFO) << "status: " << amoeba::v1::SearchState_Name(status.state())
-              << ", " << status.done() << "/"
-              << status.config().budget() << " done, " << status.running()
-              << " running, " << status.failed() << " failed, best "
-              << status.best().fitness() << ", workers online "
-              << status.workers_online();
+    for (amoeba::Search* search : (*controller)->Searches()) {
+      const auto status = search->Status();
+      LOG(INFO) << "search " << status.search_id() << ": "
+                << amoeba::v1::SearchState_Name(status.state()) << ", "
+                << status.done() << "/" << status.config().budget()
+                << " done, " << status.running() << " running, "
+                << status.failed() << " failed, best "
+                << status.best().fitness() << ", workers online "
+                << status.workers_online();
+    }
   }
   LOG(INFO) << "shutting down";
   (*server)->Shutdown(absl::Seconds(10));
   server->reset();
-  search->reset();  // closes the store after its last group commit
+  controller->reset();  // closes the store after its last group commit
   LOG(INFO) << "stopped cleanly";
   return 0;
 }

@@ -16,32 +16,38 @@
 namespace amoeba {
 namespace {
 
-std::vector<HeldTaskRef> HeldRefs(const v1::WorkerView& view) {
+// The held tasks of `search_id`: a worker's view lists the tasks of every
+// search it serves, and child ids repeat across searches.
+std::vector<HeldTaskRef> HeldRefs(const v1::WorkerView& view,
+                                  const std::string& search_id) {
   std::vector<HeldTaskRef> held;
   held.reserve(view.held_size());
   for (const v1::HeldTask& h : view.held()) {
+    if (h.search_id() != search_id) continue;
     held.push_back(HeldTaskRef{h.model_id(), h.attempt()});
   }
   return held;
 }
 
 void AddCancels(const std::vector<HeldTaskRef>& cancel,
+                const std::string& search_id,
                 google::protobuf::RepeatedPtrField<v1::HeldTask>* out) {
   for (const HeldTaskRef& c : cancel) {
     v1::HeldTask* h = out->Add();
     h->set_model_id(c.child);
     h->set_attempt(c.attempt);
+    h->set_search_id(search_id);
   }
 }
 
 }  // namespace
 
-Search::Search(const SearchOptions& options, std::unique_ptr<Store> store,
-               Engine engine, Clock* clock, std::string search_id)
+Search::Search(const SearchOptions& options, std::unique_ptr<SearchStore> store,
+               Engine engine, Clock* clock)
     : options_(options),
       store_(std::move(store)),
       clock_(clock),
-      search_id_(std::move(search_id)),
+      search_id_(store_->name()),
       engine_(std::move(engine)),
       leases_(options.lease_timeout) {}
 
@@ -117,7 +123,7 @@ std::vector<HeldTaskRef> Search::ReconcileLocked(const std::string& worker_id,
                                                  absl::Time now,
                                                  Writes* writes) {
   WorkerViewRef ref{view.incarnation(), view.sequence(), view.settled(),
-                    HeldRefs(view)};
+                    HeldRefs(view, search_id_)};
   Reconciliation r = leases_.Reconcile(worker_id, ref, now);
   for (const Lease& orphan : r.orphans) {
     ReturnToQueueLocked(orphan, /*charge=*/false,
@@ -172,12 +178,45 @@ absl::StatusOr<v1::GetTaskResponse> Search::GetTask(
     ASSIGN_OR_RETURN(std::vector<HeldTaskRef> cancel,
                      AcceptViewLocked(request.worker_id(), request.view(), now,
                                       &writes));
-    AddCancels(cancel, response.mutable_cancel());
+    AddCancels(cancel, search_id_, response.mutable_cancel());
     AssignTaskLocked(request.worker_id(), request.view(), now, &response,
                      &writes);
   }
   WaitDurable(writes, "handing out a child");
   return response;
+}
+
+absl::StatusOr<v1::GetTaskResponse> Search::Assign(
+    const v1::GetTaskRequest& request) {
+  v1::GetTaskResponse response;
+  Writes writes;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
+    ASSIGN_OR_RETURN(WorkerState * worker,
+                     SeenLocked(request.worker_id(), now));
+    // A newer process may have registered since the caller reconciled: a
+    // lease for the old one would wait for expiry.
+    if (!ObserveIncarnationLocked(request.worker_id(), *worker,
+                                  request.view().incarnation(), &writes)) {
+      return absl::AbortedError("request of a superseded worker process");
+    }
+    AssignTaskLocked(request.worker_id(), request.view(), now, &response,
+                     &writes);
+  }
+  WaitDurable(writes, "handing out a child");
+  return response;
+}
+
+bool Search::WantsWorker() {
+  absl::MutexLock lock(&mu_);
+  if (run_state_ != RunState::kRunning || engine_.Finished()) return false;
+  return !queue_.empty() || engine_.WantsChild(InFlight());
+}
+
+int64_t Search::LeasedCount() {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(leases_.size());
 }
 
 Search::Child* Search::NextChildLocked(absl::Time now, bool* is_new) {
@@ -358,7 +397,7 @@ absl::StatusOr<bool> Search::ReportResultLocked(const v1::ResultReport& report,
   cancel.erase(std::remove(cancel.begin(), cancel.end(),
                            HeldTaskRef{report.model_id(), report.attempt()}),
                cancel.end());
-  AddCancels(cancel, next->mutable_cancel());
+  AddCancels(cancel, search_id_, next->mutable_cancel());
   AssignTaskLocked(report.worker_id(), report.view(), now, next, writes);
   return recorded;
 }
@@ -463,7 +502,7 @@ absl::StatusOr<v1::HeartbeatResponse> Search::Heartbeat(
     ASSIGN_OR_RETURN(std::vector<HeldTaskRef> cancel,
                      AcceptViewLocked(request.worker_id(), request.view(), now,
                                       &writes));
-    AddCancels(cancel, response.mutable_cancel());
+    AddCancels(cancel, search_id_, response.mutable_cancel());
     response.set_search_finished(engine_.Finished());
   }
   WaitDurable(writes, "reconciling a worker");

@@ -47,43 +47,26 @@
 #include "controller/engine.h"
 #include "controller/event_log.h"
 #include "controller/lease_table.h"
-#include "controller/store.h"
+#include "controller/search_config.h"
+#include "controller/search_store.h"
 #include "genotype/genotype.h"
 #include "proto/controller.pb.h"
 
 namespace amoeba {
 
-struct SearchOptions {
-  EngineConfig engine;
-  v1::TrainingSettings settings;
-  absl::Duration lease_timeout = absl::Seconds(120);
-  absl::Duration heartbeat_interval = absl::Seconds(10);
-  // Failures charged to a child (worker errors, silence; not divergence,
-  // not preemption) before it is given up.
-  int max_attempts = 3;
-  // What GetTask tells a worker to wait when it has nothing to hand out.
-  absl::Duration retry_after = absl::Seconds(1);
-};
-
-// InvalidArgument naming the bad setting.
-absl::Status ValidateSearchOptions(const SearchOptions& options);
-
 // "running", "paused", "stopped", "finished" (as Pause() and friends
 // return them) -> the wire enum; UNSPECIFIED for anything else.
 v1::SearchState SearchStateFromName(const std::string& name);
 
-// The settings that must match when a store is reopened, as key/value text.
-std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
-    const SearchOptions& options);
-
 class Search {
  public:
-  // Opens the search stored in `store` (new or resumed). FailedPrecondition
-  // when the stored configuration contradicts `options`; DataLoss when the
-  // store's content cannot be the state of a search. `clock` must outlive
-  // the search (Clock::Real() by default).
+  // Opens the search stored in `store` (new or resumed); its id is the
+  // store's search name. FailedPrecondition when the stored configuration
+  // contradicts `options`; DataLoss when the store's content cannot be the
+  // state of a search. `clock` must outlive the search (Clock::Real() by
+  // default).
   static absl::StatusOr<std::unique_ptr<Search>> Open(
-      const SearchOptions& options, std::unique_ptr<Store> store,
+      const SearchOptions& options, std::unique_ptr<SearchStore> store,
       Clock* clock = Clock::Real());
 
   // ---- worker side ----
@@ -106,6 +89,15 @@ class Search {
                                     v1::GetTaskResponse* next = nullptr);
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(
       const v1::HeartbeatRequest& request);
+  // GetTask's second half, for a controller of many searches that has
+  // already reconciled the view (Heartbeat): hands the worker a child of
+  // this search if one can go out now. Aborted for a superseded process.
+  absl::StatusOr<v1::GetTaskResponse> Assign(const v1::GetTaskRequest& request);
+  // Whether a child could be handed out now (running, not finished, and a
+  // queued child or room for a new one); the fair share asks it first.
+  bool WantsWorker();
+  // Children leased now (the fair share's measure).
+  int64_t LeasedCount();
 
   // ---- operator side (search_operator.cc) ----
   v1::SearchStatus Status();
@@ -172,8 +164,8 @@ class Search {
   static constexpr size_t kMaxEvaluators = 16;
   using Writes = std::vector<std::future<absl::Status>>;
 
-  Search(const SearchOptions& options, std::unique_ptr<Store> store,
-         Engine engine, Clock* clock, std::string search_id);
+  Search(const SearchOptions& options, std::unique_ptr<SearchStore> store,
+         Engine engine, Clock* clock);
 
   // Worker bookkeeping: the worker must be registered. Returns it, with
   // last_seen updated.
@@ -250,7 +242,7 @@ class Search {
 
   // Constant after construction.
   const SearchOptions options_;
-  const std::unique_ptr<Store> store_;
+  const std::unique_ptr<SearchStore> store_;
   Clock* const clock_;
   const std::string search_id_;
   EventLog events_;

@@ -2,7 +2,6 @@
 // store, and rebuilding the scheduler's state from what is durable. The
 // scheduling itself is in search.cc, the operator side in
 // search_operator.cc.
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,75 +14,26 @@
 #include "glog/logging.h"
 
 namespace amoeba {
-namespace {
-
-// A new search's id: short, readable, and unlikely to repeat, so a worker's
-// spooled result of an earlier search on the same host is never taken for
-// one of this search.
-std::string NewSearchId() {
-  std::random_device entropy;
-  const uint64_t bits = (uint64_t{entropy()} << 32) ^ entropy();
-  return absl::StrFormat("s-%012x", bits & 0xffffffffffffULL);
-}
-
-}  // namespace
-
-absl::Status ValidateSearchOptions(const SearchOptions& o) {
-  RETURN_IF_ERROR(ValidateEngineConfig(o.engine));
-  if (o.lease_timeout < absl::Milliseconds(100)) {
-    return absl::InvalidArgumentError("lease timeout must be at least 100 ms");
-  }
-  if (o.heartbeat_interval <= absl::ZeroDuration() ||
-      o.heartbeat_interval >= o.lease_timeout) {
-    return absl::InvalidArgumentError(
-        "heartbeat interval must be positive and shorter than the lease "
-        "timeout");
-  }
-  if (o.max_attempts < 1 || o.max_attempts > 100) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "max attempts must be in 1..100, got %d", o.max_attempts));
-  }
-  if (o.settings.epochs() < 1 || o.settings.batch_size() < 2 ||
-      o.settings.cells_per_stack() < 1 || o.settings.filters() < 2) {
-    return absl::InvalidArgumentError(
-        "training settings need epochs >= 1, batch size >= 2, N >= 1, F >= 2");
-  }
-  return absl::OkStatus();
-}
-
-std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
-    const SearchOptions& o) {
-  const v1::TrainingSettings& t = o.settings;
-  return {
-      {"algorithm", AlgorithmName(o.engine.algorithm)},
-      {"population_size", absl::StrCat(o.engine.population_size)},
-      {"sample_size", absl::StrCat(o.engine.sample_size)},
-      {"budget", absl::StrCat(o.engine.budget)},
-      {"seed", absl::StrCat(o.engine.seed)},
-      {"deduplicate", o.engine.deduplicate ? "true" : "false"},
-      {"dataset", t.dataset()},
-      {"cells_per_stack", absl::StrCat(t.cells_per_stack())},
-      {"filters", absl::StrCat(t.filters())},
-      {"epochs", absl::StrCat(t.epochs())},
-      {"batch_size", absl::StrCat(t.batch_size())},
-      {"learning_rate", absl::StrCat(t.learning_rate())},
-      {"weight_decay", absl::StrCat(t.weight_decay())},
-      {"validation_images", absl::StrCat(t.validation_images())},
-      {"max_train_images", absl::StrCat(t.max_train_images())},
-      {"training_seed", absl::StrCat(t.seed())},
-  };
-}
-
 absl::StatusOr<std::unique_ptr<Search>> Search::Open(
-    const SearchOptions& options, std::unique_ptr<Store> store, Clock* clock) {
+    const SearchOptions& options, std::unique_ptr<SearchStore> store,
+    Clock* clock) {
   RETURN_IF_ERROR(ValidateSearchOptions(options));
-  RETURN_IF_ERROR(store->CheckOrInitConfig(SearchConfigEntries(options)));
-  ASSIGN_OR_RETURN(std::optional<std::string> stored_id,
-                   store->GetMeta("search_id"));
-  if (!stored_id.has_value()) {
-    stored_id = NewSearchId();
-    RETURN_IF_ERROR(store->PutMeta("search_id", *stored_id));
+  ASSIGN_OR_RETURN(v1::SearchConfig stored_config,
+                   SearchConfigFromJson(store->stored().config));
+  // What the config leaves to the controller comes with `options`.
+  ControllerDefaults defaults;
+  defaults.lease_timeout = options.lease_timeout;
+  defaults.heartbeat_interval = options.heartbeat_interval;
+  defaults.max_attempts = options.max_attempts;
+  defaults.retry_after = options.retry_after;
+  absl::StatusOr<SearchOptions> stored =
+      SearchOptionsFromConfig(stored_config, defaults);
+  if (!stored.ok()) {
+    return absl::DataLossError(absl::StrCat("search ", store->name(),
+                                            ": stored ",
+                                            stored.status().message()));
   }
+  RETURN_IF_ERROR(CheckSameSearch(*stored, options));
   ASSIGN_OR_RETURN(std::optional<EngineCounters> counters,
                    store->LoadEngineCounters());
   // Counters and rows are written in one transaction; if they disagree the
@@ -115,8 +65,8 @@ absl::StatusOr<std::unique_ptr<Search>> Search::Open(
     }
     ASSIGN_OR_RETURN(engine, Engine::Restore(options.engine, std::move(state)));
   }
-  std::unique_ptr<Search> search(new Search(
-      options, std::move(store), std::move(engine), clock, *stored_id));
+  std::unique_ptr<Search> search(
+      new Search(options, std::move(store), std::move(engine), clock));
   {
     absl::MutexLock lock(&search->mu_);
     RETURN_IF_ERROR(search->Recover());
@@ -125,9 +75,9 @@ absl::StatusOr<std::unique_ptr<Search>> Search::Open(
 }
 
 absl::Status Search::Recover() {
-  ASSIGN_OR_RETURN(std::optional<std::string> state, store_->GetMeta("state"));
-  if (state.has_value() && *state == "paused") run_state_ = RunState::kPaused;
-  if (state.has_value() && *state == "stopped") run_state_ = RunState::kStopped;
+  ASSIGN_OR_RETURN(const std::string state, store_->LoadState());
+  if (state == "paused") run_state_ = RunState::kPaused;
+  if (state == "stopped") run_state_ = RunState::kStopped;
   ASSIGN_OR_RETURN(failed_, store_->CountModels("state = 'failed'"));
   // The fittest child (the lowest id among equals).
   ASSIGN_OR_RETURN(

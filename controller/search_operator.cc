@@ -101,15 +101,7 @@ void Search::Publish(v1::SearchEvent::Kind kind, const ModelRecord& model,
 v1::SearchStatus Search::Status() {
   absl::MutexLock lock(&mu_);
   v1::SearchStatus status;
-  v1::SearchConfig* config = status.mutable_config();
-  config->set_algorithm(AlgorithmName(options_.engine.algorithm));
-  config->set_population_size(options_.engine.population_size);
-  config->set_sample_size(options_.engine.sample_size);
-  config->set_budget(options_.engine.budget);
-  config->set_seed(options_.engine.seed);
-  *config->mutable_settings() = options_.settings;
-  config->set_lease_timeout_s(absl::ToDoubleSeconds(options_.lease_timeout));
-  config->set_max_attempts(options_.max_attempts);
+  *status.mutable_config() = SearchConfigFromOptions(options_);
   status.set_state(SearchStateFromName(StateName()));
   status.set_done(engine_.completed());
   status.set_budget_left(
@@ -246,7 +238,10 @@ absl::StatusOr<v1::ListWorkersResponse> Search::ListWorkers(
     info->set_capacity(w.registration.capacity());
     info->set_evaluator(w.registration.evaluator());
     info->set_online(WorkerOnline(w, now));
-    for (int64_t r : leases_.ChildrenOf(id)) info->add_running(r);
+    for (int64_t r : leases_.ChildrenOf(id)) {
+      info->add_running(r);
+      info->add_running_search_ids(search_id_);
+    }
     info->set_last_seen(UnixSeconds(w.last_seen));
     info->set_completed(w.completed);
   }
@@ -265,8 +260,8 @@ absl::StatusOr<std::string> Search::SetRunState(RunState state) {
     absl::MutexLock lock(&mu_);
     if (run_state_ == RunState::kStopped && state != RunState::kStopped) {
       return absl::FailedPreconditionError(
-          "the search was stopped; it cannot be resumed (start a new store "
-          "or remove the 'state' row of table meta)");
+          "the search was stopped; it cannot be resumed (create a new "
+          "search)");
     }
     run_state_ = state;
     name = StateName();
@@ -281,7 +276,7 @@ absl::StatusOr<std::string> Search::SetRunState(RunState state) {
     // Queued under mu_, so concurrent changes commit in the order they
     // were made and a restart restores the last one.
     writes.push_back(
-        store_->PutMetaLater("state", name == "finished" ? "running" : name));
+        store_->PutStateLater(name == "finished" ? "running" : name));
     ModelRecord none;
     Publish(v1::SearchEvent::STATE_CHANGED, none, name);
   }

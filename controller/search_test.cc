@@ -1,6 +1,7 @@
 // Focused tests of Search's protocol rules, driven directly (no gRPC) with a
 // fake clock and a real SQLite store. The simulation (simulation/) checks
 // the same rules under random faults.
+#include "controller/controller.h"
 #include "controller/search.h"
 
 #include <atomic>
@@ -40,12 +41,16 @@ struct Harness {
     Reopen();
   }
   void Reopen() {
-    search.reset();
-    auto store = Store::Open(path);
-    REQUIRE(store.ok());
-    auto opened = Search::Open(options, *std::move(store), &clock);
+    Close();
+    auto opened = OpenSingleSearchController(path, options, &clock);
+    INFO(opened.status().ToString());
     REQUIRE(opened.ok());
-    search = *std::move(opened);
+    controller = *std::move(opened);
+    search = controller->Searches().front();
+  }
+  void Close() {
+    search = nullptr;
+    controller.reset();
   }
   void Register(const std::string& worker, uint64_t incarnation = 1) {
     v1::RegisterRequest request;
@@ -84,7 +89,8 @@ struct Harness {
   FakeClock clock;
   std::string path;
   SearchOptions options;
-  std::unique_ptr<Search> search;
+  std::unique_ptr<Controller> controller;
+  Search* search = nullptr;
 };
 
 TEST_CASE("a stale failure does not disturb the newer attempt") {
@@ -265,12 +271,10 @@ TEST_CASE("A store whose counters disagree with its rows is refused, not resumed
   h.Register("a");
   REQUIRE(*h.Report("a", h.Take("a"), true));
   h.Take("a");
-  h.search.reset();
+  h.Close();
   // The counters row gone: resuming would restart over the history.
   REQUIRE(std::system(("sqlite3 " + h.path + " 'DELETE FROM engine_state'").c_str()) == 0);
-  auto store = Store::Open(h.path);
-  REQUIRE(store.ok());
-  auto reopened = Search::Open(h.options, *std::move(store), &h.clock);
+  auto reopened = OpenSingleSearchController(h.path, h.options, &h.clock);
   REQUIRE_FALSE(reopened.ok());
   CHECK(reopened.status().code() == absl::StatusCode::kDataLoss);
   CHECK_THAT(std::string(reopened.status().message()),
@@ -279,11 +283,9 @@ TEST_CASE("A store whose counters disagree with its rows is refused, not resumed
   Harness g("damaged-count.db");
   g.Register("a");
   REQUIRE(*g.Report("a", g.Take("a"), true));
-  g.search.reset();
+  g.Close();
   REQUIRE(std::system(("sqlite3 " + g.path + " 'UPDATE engine_state SET completed = 5'").c_str()) == 0);
-  auto store2 = Store::Open(g.path);
-  REQUIRE(store2.ok());
-  auto reopened2 = Search::Open(g.options, *std::move(store2), &g.clock);
+  auto reopened2 = OpenSingleSearchController(g.path, g.options, &g.clock);
   REQUIRE_FALSE(reopened2.ok());
   CHECK(reopened2.status().code() == absl::StatusCode::kDataLoss);
 }

@@ -95,9 +95,20 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-ControllerService::ControllerService(Search* search, std::string token,
+ControllerService::ControllerService(Controller* controller, std::string token,
                                      int max_watchers)
-    : search_(search), token_(std::move(token)), max_watchers_(max_watchers) {}
+    : controller_(controller),
+      token_(std::move(token)),
+      max_watchers_(max_watchers) {}
+
+grpc::Status ControllerService::FindSearch(const std::string& search_id,
+                                           Search** search) {
+  if (auto s = CheckName("search_id", search_id, 64); !s.ok()) return s;
+  absl::StatusOr<Search*> found = controller_->Find(search_id);
+  if (!found.ok()) return ToGrpcStatus(found.status());
+  *search = *found;
+  return grpc::Status::OK;
+}
 
 grpc::Status ControllerService::Authorize(grpc::ServerContext* context) const {
   if (token_.empty()) return grpc::Status::OK;
@@ -131,12 +142,13 @@ grpc::Status ControllerService::Register(grpc::ServerContext* context,
     return Invalid(absl::StrFormat("capacity must be in 0..1024 (0 = 1), got %d",
                                    request->capacity()));
   }
-  if (auto s = search_->Register(*request); !s.ok()) return ToGrpcStatus(s);
-  response->set_search_id(search_->search_id());
+  if (auto s = controller_->Register(*request); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   response->set_heartbeat_interval_ms(static_cast<int32_t>(
-      absl::ToInt64Milliseconds(search_->options().heartbeat_interval)));
+      absl::ToInt64Milliseconds(controller_->defaults().heartbeat_interval)));
   response->set_lease_timeout_ms(static_cast<int32_t>(
-      absl::ToInt64Milliseconds(search_->options().lease_timeout)));
+      absl::ToInt64Milliseconds(controller_->defaults().lease_timeout)));
   return grpc::Status::OK;
 }
 
@@ -146,7 +158,7 @@ grpc::Status ControllerService::GetTask(grpc::ServerContext* context,
   if (auto s = Authorize(context); !s.ok()) return s;
   if (auto s = CheckWorkerId(request->worker_id()); !s.ok()) return s;
   if (auto s = CheckView(request->view()); !s.ok()) return s;
-  auto task = search_->GetTask(*request);
+  auto task = controller_->GetTask(*request);
   if (!task.ok()) return ToGrpcStatus(task.status());
   *response = std::move(*task);
   return grpc::Status::OK;
@@ -170,7 +182,7 @@ grpc::Status ControllerService::ReportProgress(grpc::ServerContext* context,
     if (auto s = CheckFinite(field, value); !s.ok()) return s;
   }
   if (auto s = CheckName("search_id", request->search_id()); !s.ok()) return s;
-  auto cancel = search_->ReportProgress(*request);
+  auto cancel = controller_->ReportProgress(*request);
   if (!cancel.ok()) return ToGrpcStatus(cancel.status());
   response->set_cancel(*cancel);
   return grpc::Status::OK;
@@ -205,7 +217,7 @@ grpc::Status ControllerService::ReportResult(grpc::ServerContext* context,
   if (auto s = CheckName("evaluator", request->evaluator()); !s.ok()) return s;
   if (auto s = CheckName("search_id", request->search_id()); !s.ok()) return s;
   if (auto s = CheckView(request->view()); !s.ok()) return s;
-  auto recorded = search_->ReportResult(
+  auto recorded = controller_->ReportResult(
       *request, request->next_task() ? response->mutable_next() : nullptr);
   if (!recorded.ok()) return ToGrpcStatus(recorded.status());
   response->set_recorded(*recorded);
@@ -218,16 +230,18 @@ grpc::Status ControllerService::Heartbeat(grpc::ServerContext* context,
   if (auto s = Authorize(context); !s.ok()) return s;
   if (auto s = CheckWorkerId(request->worker_id()); !s.ok()) return s;
   if (auto s = CheckView(request->view()); !s.ok()) return s;
-  auto answer = search_->Heartbeat(*request);
+  auto answer = controller_->Heartbeat(*request);
   if (!answer.ok()) return ToGrpcStatus(answer.status());
   *response = std::move(*answer);
   return grpc::Status::OK;
 }
 
 grpc::Status ControllerService::GetStatus(grpc::ServerContext*,
-                                          const v1::GetStatusRequest*,
+                                          const v1::GetStatusRequest* request,
                                           v1::SearchStatus* response) {
-  *response = search_->Status();
+  Search* search = nullptr;
+  if (auto s = FindSearch(request->search_id(), &search); !s.ok()) return s;
+  *response = search->Status();
   return grpc::Status::OK;
 }
 
@@ -249,7 +263,9 @@ grpc::Status ControllerService::ListModels(grpc::ServerContext*,
         "page_token is %d bytes, not one this server handed out",
         request->page_token().size()));
   }
-  auto models = search_->ListModels(*request);
+  Search* search = nullptr;
+  if (auto s = FindSearch(request->search_id(), &search); !s.ok()) return s;
+  auto models = search->ListModels(*request);
   if (!models.ok()) return ToGrpcStatus(models.status());
   *response = std::move(*models);
   return grpc::Status::OK;
@@ -261,7 +277,9 @@ grpc::Status ControllerService::GetModel(grpc::ServerContext*,
   if (request->id() < 1) {
     return Invalid(absl::StrCat("id must be >= 1, got ", request->id()));
   }
-  auto model = search_->GetModel(request->id());
+  Search* search = nullptr;
+  if (auto s = FindSearch(request->search_id(), &search); !s.ok()) return s;
+  auto model = search->GetModel(request->id());
   if (!model.ok()) return ToGrpcStatus(model.status());
   *response = std::move(*model);
   return grpc::Status::OK;
@@ -270,15 +288,17 @@ grpc::Status ControllerService::GetModel(grpc::ServerContext*,
 grpc::Status ControllerService::ListWorkers(grpc::ServerContext*,
                                             const v1::ListWorkersRequest* request,
                                             v1::ListWorkersResponse* response) {
-  auto workers = search_->ListWorkers(*request);
+  auto workers = controller_->ListWorkers(*request);
   if (!workers.ok()) return ToGrpcStatus(workers.status());
   *response = *std::move(workers);
   return grpc::Status::OK;
 }
 
 grpc::Status ControllerService::WatchEvents(
-    grpc::ServerContext* context, const v1::WatchEventsRequest*,
+    grpc::ServerContext* context, const v1::WatchEventsRequest* request,
     grpc::ServerWriter<v1::SearchEvent>* writer) {
+  Search* search = nullptr;
+  if (auto s = FindSearch(request->search_id(), &search); !s.ok()) return s;
   // Each stream holds a server thread while it waits: bounded, so watchers
   // cannot starve the workers' calls.
   if (watchers_.fetch_add(1) >= max_watchers_) {
@@ -291,7 +311,7 @@ grpc::Status ControllerService::WatchEvents(
     std::atomic<int>* count;
     ~Release() { count->fetch_sub(1); }
   } release{&watchers_};
-  int64_t after = search_->LatestEventSequence();
+  int64_t after = search->LatestEventSequence();
   // Initial metadata tells the client the watch is in place: every event from
   // here on reaches it. Without this a client could not know whether an
   // action it takes right after calling WatchEvents will be seen.
@@ -300,47 +320,83 @@ grpc::Status ControllerService::WatchEvents(
   // at once instead of nothing.
   v1::SearchEvent snapshot;
   snapshot.set_kind(v1::SearchEvent::SNAPSHOT);
-  *snapshot.mutable_status() = search_->Status();
+  *snapshot.mutable_status() = search->Status();
   snapshot.set_message(absl::AsciiStrToLower(
       v1::SearchState_Name(snapshot.status().state())));
   if (!writer->Write(snapshot)) return grpc::Status::OK;
   // Bounded waits so a cancelled client or a shutdown ends the stream.
   while (!context->IsCancelled() && !shutting_down_) {
     for (const v1::SearchEvent& event :
-         search_->WaitEvents(&after, absl::Milliseconds(250))) {
+         search->WaitEvents(&after, absl::Milliseconds(250))) {
       if (!writer->Write(event)) return grpc::Status::OK;
     }
   }
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerService::Pause(grpc::ServerContext* context,
-                                      const v1::AdminRequest*,
-                                      v1::AdminResponse* response) {
+grpc::Status ControllerService::ChangeRunState(
+    grpc::ServerContext* context, const v1::AdminRequest* request,
+    absl::StatusOr<std::string> (Search::*change)(),
+    v1::AdminResponse* response) {
   if (auto s = Authorize(context); !s.ok()) return s;
-  auto state = search_->Pause();
+  Search* search = nullptr;
+  if (auto s = FindSearch(request->search_id(), &search); !s.ok()) return s;
+  auto state = (search->*change)();
   if (!state.ok()) return ToGrpcStatus(state.status());
   response->set_state(SearchStateFromName(*state));
   return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::Pause(grpc::ServerContext* context,
+                                      const v1::AdminRequest* request,
+                                      v1::AdminResponse* response) {
+  return ChangeRunState(context, request, &Search::Pause, response);
 }
 
 grpc::Status ControllerService::Resume(grpc::ServerContext* context,
-                                       const v1::AdminRequest*,
+                                       const v1::AdminRequest* request,
                                        v1::AdminResponse* response) {
-  if (auto s = Authorize(context); !s.ok()) return s;
-  auto state = search_->Resume();
-  if (!state.ok()) return ToGrpcStatus(state.status());
-  response->set_state(SearchStateFromName(*state));
-  return grpc::Status::OK;
+  return ChangeRunState(context, request, &Search::Resume, response);
 }
 
 grpc::Status ControllerService::Stop(grpc::ServerContext* context,
-                                     const v1::AdminRequest*,
+                                     const v1::AdminRequest* request,
                                      v1::AdminResponse* response) {
+  return ChangeRunState(context, request, &Search::Stop, response);
+}
+
+grpc::Status ControllerService::CreateSearch(
+    grpc::ServerContext* context, const v1::CreateSearchRequest* request,
+    v1::CreateSearchResponse* response) {
   if (auto s = Authorize(context); !s.ok()) return s;
-  auto state = search_->Stop();
-  if (!state.ok()) return ToGrpcStatus(state.status());
-  response->set_state(SearchStateFromName(*state));
+  if (!request->search_id().empty()) {
+    if (auto s = ToGrpcStatus(ValidateSearchName(request->search_id()));
+        !s.ok()) {
+      return s;
+    }
+  }
+  const v1::TrainingSettings& t = request->config().settings();
+  if (auto s = CheckName("config.algorithm", request->config().algorithm(), 64);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = CheckName("config.settings.dataset", t.dataset(), 64); !s.ok()) {
+    return s;
+  }
+  auto search = controller_->CreateSearch(request->search_id(),
+                                          request->config());
+  if (!search.ok()) return ToGrpcStatus(search.status());
+  response->set_search_id((*search)->search_id());
+  *response->mutable_status() = (*search)->Status();
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::ListSearches(
+    grpc::ServerContext*, const v1::ListSearchesRequest*,
+    v1::ListSearchesResponse* response) {
+  for (Search* search : controller_->Searches()) {
+    *response->add_searches() = search->Status();
+  }
   return grpc::Status::OK;
 }
 
@@ -356,7 +412,7 @@ absl::Status ControllerServer::CheckSecurity(const Spec& spec) {
 }
 
 absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
-    const Spec& spec, Search* search) {
+    const Spec& spec, Controller* controller) {
   if (spec.port < 0 || spec.port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("port must be in 0..65535, got ", spec.port));
@@ -395,9 +451,9 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     credentials = grpc::SslServerCredentials(ssl);
   }
   std::unique_ptr<ControllerServer> server(new ControllerServer());
-  server->search_ = search;
-  server->service_ = std::make_unique<ControllerService>(search, spec.token,
-                                                        spec.max_watchers);
+  server->controller_ = controller;
+  server->service_ = std::make_unique<ControllerService>(
+      controller, spec.token, spec.max_watchers);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const std::string address =
@@ -424,12 +480,13 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
         absl::StrCat("cannot listen on ", address,
                      " (address in use, or a bad TLS certificate/key?)"));
   }
-  const absl::Duration period = std::max(
-      absl::Milliseconds(20), search->options().lease_timeout / 4);
   ControllerServer* raw = server.get();
-  server->lease_thread_ = std::thread([raw, period] {
-    while (!raw->stop_leases_.WaitForNotificationWithTimeout(period)) {
-      raw->search_->ExpireLeases();
+  server->lease_thread_ = std::thread([raw] {
+    // The period follows the searches' shortest lease timeout (searches
+    // come and go).
+    while (!raw->stop_leases_.WaitForNotificationWithTimeout(
+        raw->controller_->ExpiryPeriod())) {
+      raw->controller_->ExpireLeases();
     }
   });
   LOG(INFO) << "controller listening on " << spec.address << ":" << server->port_

@@ -1,4 +1,5 @@
-// The amoeba.v1.Controller gRPC service over a Search, and the server that
+// The amoeba.v1.Controller gRPC service over a Controller (many searches,
+// one fleet), and the server that
 // hosts it (Spec + Start, as tensorstore's tsgrpc servers).
 //
 // Every handler validates its request first and answers InvalidArgument
@@ -17,17 +18,18 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
-#include "controller/search.h"
+#include "controller/controller.h"
 #include "proto/controller.grpc.pb.h"
 
 namespace amoeba {
 
 class ControllerService final : public v1::Controller::Service {
  public:
-  // `search` must outlive the service. Empty `token`: no authentication.
-  // At most `max_watchers` WatchEvents streams at once (each holds a
-  // server thread); more are answered RESOURCE_EXHAUSTED.
-  ControllerService(Search* search, std::string token, int max_watchers = 64);
+  // `controller` must outlive the service. Empty `token`: no
+  // authentication. At most `max_watchers` WatchEvents streams at once (each
+  // holds a server thread); more are answered RESOURCE_EXHAUSTED.
+  ControllerService(Controller* controller, std::string token,
+                    int max_watchers = 64);
 
   // Makes WatchEvents streams end (server shutdown).
   void Shutdown() { shutting_down_ = true; }
@@ -71,11 +73,24 @@ class ControllerService final : public v1::Controller::Service {
   grpc::Status Stop(grpc::ServerContext* context,
                     const v1::AdminRequest* request,
                     v1::AdminResponse* response) override;
+  grpc::Status CreateSearch(grpc::ServerContext* context,
+                            const v1::CreateSearchRequest* request,
+                            v1::CreateSearchResponse* response) override;
+  grpc::Status ListSearches(grpc::ServerContext* context,
+                            const v1::ListSearchesRequest* request,
+                            v1::ListSearchesResponse* response) override;
 
  private:
   grpc::Status Authorize(grpc::ServerContext* context) const;
+  // The search a read or admin request names (empty: the only one).
+  grpc::Status FindSearch(const std::string& search_id, Search** search);
+  // Pause, Resume and Stop.
+  grpc::Status ChangeRunState(
+      grpc::ServerContext* context, const v1::AdminRequest* request,
+      absl::StatusOr<std::string> (Search::*change)(),
+      v1::AdminResponse* response);
 
-  Search* const search_;
+  Controller* const controller_;
   const std::string token_;
   const int max_watchers_;
   std::atomic<bool> shutting_down_{false};
@@ -110,10 +125,10 @@ class ControllerServer {
   // that nothing is created before the refusal).
   static absl::Status CheckSecurity(const Spec& spec);
 
-  // Starts serving `search` (which must outlive the server), plus server
-  // reflection and a lease-expiry thread.
+  // Starts serving `controller` (which must outlive the server), plus
+  // server reflection and a lease-expiry thread.
   static absl::StatusOr<std::unique_ptr<ControllerServer>> Start(
-      const Spec& spec, Search* search);
+      const Spec& spec, Controller* controller);
 
   ~ControllerServer();
   int port() const { return port_; }
@@ -124,7 +139,7 @@ class ControllerServer {
   ControllerServer() = default;
 
   int port_ = 0;
-  Search* search_ = nullptr;
+  Controller* controller_ = nullptr;
   std::unique_ptr<ControllerService> service_;
   std::unique_ptr<grpc::Server> server_;
   absl::Notification stop_leases_;

@@ -51,14 +51,13 @@ class Controller {
  public:
   Controller(const std::string& path, const SearchOptions& options,
              const std::string& token = kToken) {
-    auto store = Store::Open(path);
-    REQUIRE(store.ok());
-    auto search = Search::Open(options, std::move(*store));
-    REQUIRE(search.ok());
-    search_ = std::move(*search);
+    auto opened = OpenSingleSearchController(path, options);
+    REQUIRE(opened.ok());
+    controller_ = std::move(*opened);
+    search_ = controller_->Searches().front();
     ControllerServer::Spec spec;
     spec.token = token;
-    auto server = ControllerServer::Start(spec, search_.get());
+    auto server = ControllerServer::Start(spec, controller_.get());
     REQUIRE(server.ok());
     server_ = std::move(*server);
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
@@ -74,7 +73,8 @@ class Controller {
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
 
  private:
-  std::unique_ptr<Search> search_;
+  std::unique_ptr<amoeba::Controller> controller_;
+  Search* search_ = nullptr;
   std::unique_ptr<ControllerServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Controller::Stub> stub_;
@@ -333,6 +333,7 @@ TEST_CASE("A result's ack can carry the worker's next child") {
   v1::HeldTask* held = view->add_held();
   held->set_model_id(first.model_id());
   held->set_attempt(first.attempt());
+  held->set_search_id(first.search_id());
   v1::ResultAck ack;
   REQUIRE(controller.stub().ReportResult(Context().get(), report, &ack).ok());
   CHECK(ack.recorded());
@@ -400,6 +401,7 @@ v1::GetTaskResponse GetTaskWithView(v1::Controller::Stub& stub,
     v1::HeldTask* h = request.mutable_view()->add_held();
     h->set_model_id(task.model_id());
     h->set_attempt(task.attempt());
+    h->set_search_id(task.search_id());
   }
   v1::GetTaskResponse response;
   REQUIRE(stub.GetTask(Context().get(), request, &response).ok());
@@ -412,11 +414,10 @@ TEST_CASE("A restarted two-slot worker never gets one child in both slots") {
   REQUIRE(controller.stub()
               .Register(Context().get(), Registration("w", 2, 100), &registered)
               .ok());
-  CHECK_FALSE(registered.search_id().empty());
   const v1::Task a = GetTaskWithView(controller.stub(), "w", 100, 1, 0).task();
   const v1::Task b = GetTaskWithView(controller.stub(), "w", 100, 2, 1, {a}).task();
   CHECK(a.model_id() != b.model_id());
-  CHECK(a.search_id() == registered.search_id());
+  CHECK(a.search_id() == controller.search().search_id());
   // The daemon restarts (a larger incarnation): its old leases are released
   // at once, and its two slots, asking together, get two different children.
   REQUIRE(controller.stub()
@@ -656,9 +657,7 @@ TEST_CASE("Pause, resume, stop and events") {
 }
 
 TEST_CASE("WatchEvents streams are capped") {
-  auto store = Store::Open(FreshSqlitePath("watchers.db"));
-  REQUIRE(store.ok());
-  auto search = Search::Open(SmallSearch(), std::move(*store));
+  auto search = OpenSingleSearchController(FreshSqlitePath("watchers.db"), SmallSearch());
   REQUIRE(search.ok());
   ControllerServer::Spec spec;
   spec.max_watchers = 2;
@@ -711,9 +710,7 @@ TEST_CASE("TLS and mutual TLS from certificate files") {
       "/key.pem -out " + dir + "/cert.pem -days 2 -subj /CN=localhost "
       "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null";
   REQUIRE(std::system(command.c_str()) == 0);
-  auto store = Store::Open(dir + "/search.db");
-  REQUIRE(store.ok());
-  auto search = Search::Open(SmallSearch(), std::move(*store));
+  auto search = OpenSingleSearchController(dir + "/search.db", SmallSearch());
   REQUIRE(search.ok());
   ControllerServer::Spec spec;
   spec.tls_cert_file = dir + "/cert.pem";
@@ -748,9 +745,7 @@ TEST_CASE("TLS and mutual TLS from certificate files") {
 
 TEST_CASE("A controller that cannot listen says so and does not crash") {
   const std::string dir = FreshTestDir("no-listen");
-  auto store = Store::Open(dir + "/search.db");
-  REQUIRE(store.ok());
-  auto search = Search::Open(SmallSearch(), std::move(*store));
+  auto search = OpenSingleSearchController(dir + "/search.db", SmallSearch());
   REQUIRE(search.ok());
   // The port is taken.
   auto first = ControllerServer::Start(ControllerServer::Spec(), search->get());
@@ -783,9 +778,7 @@ TEST_CASE("A controller that cannot listen says so and does not crash") {
 }
 
 TEST_CASE("Beyond loopback without a token needs --insecure") {
-  auto store = Store::Open(FreshSqlitePath("insecure.db"));
-  REQUIRE(store.ok());
-  auto search = Search::Open(SmallSearch(), std::move(*store));
+  auto search = OpenSingleSearchController(FreshSqlitePath("insecure.db"), SmallSearch());
   REQUIRE(search.ok());
   ControllerServer::Spec open;
   open.address = "0.0.0.0";
@@ -857,9 +850,7 @@ TEST_CASE("A restarted controller resumes the same search") {
   // A contradicting configuration is refused with the setting's name.
   SearchOptions other = SmallSearch();
   other.engine.sample_size = 3;
-  auto store = Store::Open(path);
-  REQUIRE(store.ok());
-  const auto refused = Search::Open(other, std::move(*store));
+  const auto refused = OpenSingleSearchController(path, other);
   REQUIRE_FALSE(refused.ok());
   CHECK_THAT(std::string(refused.status().message()),
              Catch::Contains("setting 'sample_size' is 2 in the store but 3 now"));

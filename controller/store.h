@@ -1,5 +1,7 @@
-// The durable store of a search: one SQLite file (WAL mode) with plain,
-// documented tables (docs/store.md) that users can open with `sqlite3`.
+// The durable store of a controller's searches: one SQLite file (WAL mode)
+// with plain, documented tables (docs/store.md) that users can open with
+// `sqlite3`. Store is the file; SearchStore (search_store.h) one search's
+// rows in it.
 //
 // Durability: every write method returns only after its transaction is
 // committed and synced (synchronous=FULL). Writes from many threads are
@@ -78,18 +80,39 @@ struct EngineCounters {
   int64_t completed = 0;
 };
 
+// One search as the store lists it (a row of `searches`).
+struct StoredSearch {
+  int64_t key = 0;    // the `search` column of every row of this search
+  std::string name;   // the search id operators and workers see
+  double created_at = 0;  // unix seconds
+  std::string config;     // the search's configuration (v1.SearchConfig JSON)
+  std::string state;      // "running", "paused" or "stopped"
+};
+
+// A search id: 1..64 characters of [A-Za-z0-9._-], starting with a letter
+// or digit (it appears in file names of worker spools and in URLs).
+absl::Status ValidateSearchName(const std::string& name);
+
+class SearchStore;
+
+// The store file: one SQLite connection, its writer thread (group commit)
+// and the writer lock; the searches it holds. Each search's rows are read
+// and written through a SearchStore (search_store.h), which must not outlive
+// its Store.
 class Store {
  public:
   // Opens or creates the store at `path` for writing. A store has one
   // writer: FailedPrecondition naming the holder (pid, host, since when)
   // when another Store (in any process) has it open; the lock is the file
   // "<path>.lock". Unavailable when the file cannot be opened or is not an
-  // amoeba store.
+  // amoeba store. A store written by an earlier version (format
+  // amoeba-store-1, one search) is migrated in one transaction: its search
+  // keeps its id, rows and state.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
   // Opens an existing store for reading only (reports, exports), beside a
   // running controller. Never writes, never creates: NotFound for a missing
-  // file, FailedPrecondition for an empty or foreign one. Write methods
-  // fail.
+  // file, FailedPrecondition for an empty, foreign or not yet migrated one.
+  // Write methods fail.
   static absl::StatusOr<std::unique_ptr<Store>> OpenReadOnly(
       const std::string& path);
 
@@ -97,68 +120,21 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // For a new store, writes `config`; otherwise compares it with the stored
-  // one and returns FailedPrecondition naming the first setting that
-  // differs ("setting 'population_size' is 100 in the store but 50 now").
-  absl::Status CheckOrInitConfig(
-      const std::vector<std::pair<std::string, std::string>>& config);
+  // Every search, oldest first.
+  absl::StatusOr<std::vector<StoredSearch>> ListSearches();
+  // NotFound naming the search and the ones that exist.
+  absl::StatusOr<StoredSearch> FindSearch(const std::string& name);
+  // A new search row, durable on return. InvalidArgument for a bad name,
+  // AlreadyExists when the name is taken.
+  absl::StatusOr<StoredSearch> CreateSearch(const std::string& name,
+                                            const std::string& config,
+                                            double created_at);
+  // The rows of one search. REQUIRES: `search` came from this store.
+  std::unique_ptr<SearchStore> OpenSearch(const StoredSearch& search);
 
-  // Every row, by id: for tests and tools (a long search has millions).
-  absl::StatusOr<std::vector<ModelRecord>> LoadModels();
-  // Every distinct non-empty evaluator name (one scan of the table).
-  absl::StatusOr<std::vector<std::string>> DistinctEvaluators();
-  // The fingerprints of every child ever created (one scan; only searches
-  // with de-duplication need them). DataLoss for a malformed one.
-  absl::StatusOr<std::vector<uint64_t>> LoadFingerprints();
-  // nullopt for a new search.
-  absl::StatusOr<std::optional<EngineCounters>> LoadEngineCounters();
-
-  // A new child and the engine counters after creating it, in one
-  // transaction. Durable on return.
-  absl::Status InsertChild(const ModelRecord& child,
-                           const EngineCounters& counters);
-  // Replaces a model's row (state, attempts, worker, progress, result).
-  absl::Status UpdateModel(const ModelRecord& model);
-  // A completed child, the member that died (alive = 0) and the counters, in
-  // one transaction.
-  absl::Status RecordCompletion(const ModelRecord& child,
-                                std::optional<int64_t> died,
-                                const EngineCounters& counters);
-  // Progress is advisory: queued, committed with the next group, not waited
-  // for.
-  void UpdateProgressAsync(int64_t id, int epoch);
-  // Key/value notes (search state, worker rows) with the same durability.
-  absl::Status PutMeta(const std::string& key, const std::string& value);
-  absl::StatusOr<std::optional<std::string>> GetMeta(const std::string& key);
-  std::future<absl::Status> PutMetaLater(const std::string& key,
-                                         const std::string& value);
-
-  // The same writes, queued now (in call order) and waited for later with
-  // .get(): callers that must order writes under their own lock enqueue
-  // under it and wait after releasing it.
-  std::future<absl::Status> InsertChildLater(const ModelRecord& child,
-                                             const EngineCounters& counters);
-  std::future<absl::Status> UpdateModelLater(const ModelRecord& model);
-  std::future<absl::Status> RecordCompletionLater(
-      const ModelRecord& child, std::optional<int64_t> died,
-      const EngineCounters& counters);
-
-  // Reads for operators, straight from the file (committed data only).
-  // `where` and `order_by` are SQL fragments built by the caller from fixed
-  // strings, never from user text. `where` may use ?3, bound to
-  // `parameter`.
-  absl::StatusOr<std::vector<ModelRecord>> QueryModels(
-      const std::string& where, const std::string& order_by, int64_t limit,
-      int64_t offset, std::optional<int64_t> parameter = std::nullopt);
-  absl::StatusOr<int64_t> CountModels(const std::string& where);
-  absl::StatusOr<std::optional<ModelRecord>> GetModel(int64_t id);
-
-  // DataLoss when the engine's counters disagree with the models table (a
-  // missing engine_state row while children exist, a completion count or
-  // next id that does not match the rows).
-  absl::Status CheckCounters();
   // Every problem found, up to `limit`: SQLite's integrity check, each
-  // row's validation, the counters against the rows. Empty: sound.
+  // row's validation, each search's counters against its rows. Empty:
+  // sound.
   absl::StatusOr<std::vector<std::string>> Check(size_t limit = 100);
 
   // Prepared statements kept for this store; bounded by the distinct SQL
@@ -169,6 +145,7 @@ class Store {
   int64_t commits() const;
 
  private:
+  friend class SearchStore;
   using Op = std::function<absl::Status(sqlite3*)>;
   struct Pending {
     Op op;
@@ -179,6 +156,8 @@ class Store {
   absl::Status Submit(Op op);
   std::future<absl::Status> Enqueue(Op op);
   void SubmitAsync(Op op);
+  // Runs `read` on the connection, between the writer's transactions.
+  absl::Status Read(const Op& read);
   void WriterLoop();
   bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !queue_.empty() || stopping_;

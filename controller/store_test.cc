@@ -1,5 +1,7 @@
 #include "controller/store.h"
 
+#include <sqlite3.h>
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "catch2/catch.hpp"
+#include "controller/search_store.h"
 #include "testing/test_files.h"
 
 namespace amoeba {
@@ -32,25 +35,163 @@ ModelRecord Model(int64_t id) {
   return m;
 }
 
-TEST_CASE("Config is written once and checked on every reopen") {
-  const std::string path = FreshSqlitePath("config.db");
-  const std::vector<std::pair<std::string, std::string>> config = {
-      {"population_size", "100"}, {"sample_size", "25"}};
+// A store file with one search "s" in it (created on a first writable
+// open); `->` reaches the search's rows.
+struct Opened {
+  std::unique_ptr<Store> file;
+  std::unique_ptr<SearchStore> search;
+  SearchStore* operator->() const { return search.get(); }
+};
+
+absl::StatusOr<Opened> OpenSearch(const std::string& path,
+                                  bool read_only = false) {
+  auto store = read_only ? Store::OpenReadOnly(path) : Store::Open(path);
+  if (!store.ok()) return store.status();
+  auto found = (*store)->FindSearch("s");
+  if (!found.ok() && !read_only) {
+    found = (*store)->CreateSearch("s", "{}", 1000.0);
+  }
+  if (!found.ok()) return found.status();
+  Opened opened;
+  opened.search = (*store)->OpenSearch(*found);
+  opened.file = std::move(*store);
+  return opened;
+}
+
+TEST_CASE("Searches are created once, by unique valid names, and listed") {
+  const std::string path = FreshSqlitePath("searches.db");
   {
     auto store = Store::Open(path);
     REQUIRE(store.ok());
-    REQUIRE((*store)->CheckOrInitConfig(config).ok());
+    CHECK((*store)->ListSearches()->empty());
+    auto a = (*store)->CreateSearch("aging-1", R"({"algorithm":"aging"})", 5.0);
+    REQUIRE(a.ok());
+    auto b = (*store)->CreateSearch("random.1", R"({"algorithm":"random"})", 6.0);
+    REQUIRE(b.ok());
+    CHECK(a->key != b->key);
+    auto again = (*store)->CreateSearch("aging-1", "{}", 7.0);
+    CHECK(again.status().code() == absl::StatusCode::kAlreadyExists);
+    for (const char* bad : {"", "-x", "a b", "a/b", "\xff"}) {
+      CHECK((*store)->CreateSearch(bad, "{}", 1.0).status().code() ==
+            absl::StatusCode::kInvalidArgument);
+    }
+    CHECK((*store)->CreateSearch(std::string(65, 'a'), "{}", 1.0)
+              .status()
+              .code() == absl::StatusCode::kInvalidArgument);
+    // The run state is per search.
+    REQUIRE((*store)->OpenSearch(*a)->PutStateLater("paused").get().ok());
   }
   auto store = Store::Open(path);
   REQUIRE(store.ok());
-  CHECK((*store)->CheckOrInitConfig(config).ok());
-  auto changed = config;
-  changed[1].second = "10";
-  const absl::Status s = (*store)->CheckOrInitConfig(changed);
-  CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
-  CHECK(std::string(s.message()) ==
-        "setting 'sample_size' is 25 in the store but 10 now; restart with "
-        "the stored setting or use a new store");
+  auto searches = (*store)->ListSearches();
+  REQUIRE(searches.ok());
+  REQUIRE(searches->size() == 2);
+  CHECK((*searches)[0].name == "aging-1");
+  CHECK((*searches)[0].config == R"({"algorithm":"aging"})");
+  CHECK((*searches)[0].created_at == 5.0);
+  CHECK((*store)->OpenSearch((*searches)[0])->LoadState().value() == "paused");
+  CHECK((*store)->OpenSearch((*searches)[1])->LoadState().value() == "running");
+  auto missing = (*store)->FindSearch("nope");
+  CHECK(missing.status().code() == absl::StatusCode::kNotFound);
+  CHECK_THAT(std::string(missing.status().message()),
+             Catch::Contains("aging-1, random.1"));
+}
+
+TEST_CASE("Searches in one store keep their rows apart") {
+  const std::string path = FreshSqlitePath("apart.db");
+  auto store = Store::Open(path);
+  REQUIRE(store.ok());
+  auto a = (*store)->OpenSearch((*store)->CreateSearch("a", "{}", 1).value());
+  auto b = (*store)->OpenSearch((*store)->CreateSearch("b", "{}", 1).value());
+  EngineCounters ca{{1, 2, 3, 4}, 3, 0};
+  EngineCounters cb{{5, 6, 7, 8}, 2, 1};
+  REQUIRE(a->InsertChild(Model(1), ca).ok());
+  REQUIRE(a->InsertChild(Model(2), ca).ok());
+  ModelRecord done = Model(1);
+  done.genotype = "b's child 1";
+  done.state = ModelState::kDone;
+  done.alive = true;
+  done.completion_seq = 1;
+  REQUIRE(b->RecordCompletion(done, std::nullopt, cb).ok());
+  CHECK(a->LoadModels()->size() == 2);
+  CHECK(b->LoadModels()->size() == 1);
+  CHECK(a->GetModel(1).value()->genotype == "genotype 1");
+  CHECK(b->GetModel(1).value()->genotype == "b's child 1");
+  CHECK(a->CountModels("state = 'done'").value() == 0);
+  CHECK(b->CountModels("state = 'done'").value() == 1);
+  CHECK(a->LoadEngineCounters().value()->rng == ca.rng);
+  CHECK(b->LoadEngineCounters().value()->rng == cb.rng);
+  CHECK(a->CheckCounters().ok());
+  CHECK(b->CheckCounters().ok());
+  CHECK((*store)->Check().value().empty());
+}
+
+TEST_CASE("A store written by the previous version is upgraded in place") {
+  // controller/testdata/store_v1.db was written by amoeba-controller before
+  // stores held many searches: aging, P=4, S=2, budget 10, all 10 done.
+  const std::string path = FreshSqlitePath("upgraded.db");
+  {
+    std::ofstream(path, std::ios::binary)
+        << ReadWholeFile("controller/testdata/store_v1.db");
+  }
+  REQUIRE(ReadWholeFile(path).size() > 4096);
+  {
+    auto store = Store::Open(path);
+    REQUIRE(store.ok());
+    auto searches = (*store)->ListSearches();
+    REQUIRE(searches.ok());
+    REQUIRE(searches->size() == 1);
+    const StoredSearch& s = (*searches)[0];
+    CHECK(s.name == "s-c8b9409b6507");  // the id workers' spools carry
+    CHECK(s.state == "running");
+    CHECK_THAT(s.config, Catch::Contains(R"("population_size":"4")"));
+    CHECK_THAT(s.config, Catch::Contains(R"("learning_rate":"0.05")"));
+    CHECK_THAT(s.config, Catch::Contains(R"("deduplicate":false)"));
+    auto rows = (*store)->OpenSearch(s);
+    auto models = rows->LoadModels();
+    REQUIRE(models.ok());
+    CHECK(models->size() == 10);
+    CHECK(rows->CountModels("state = 'done'").value() == 10);
+    CHECK(rows->CountModels("alive = 1").value() == 4);
+    auto counters = rows->LoadEngineCounters();
+    REQUIRE(counters.ok());
+    REQUIRE(counters->has_value());
+    CHECK((*counters)->next_id == 11);
+    CHECK((*counters)->completed == 10);
+    CHECK((*store)->Check().value().empty());
+    // A second search joins the upgraded store beside the first.
+    REQUIRE((*store)->CreateSearch("next", "{}", 1).ok());
+  }
+  // Upgraded once: a reopen finds the current format and both searches.
+  auto store = Store::OpenReadOnly(path);
+  REQUIRE(store.ok());
+  CHECK((*store)->ListSearches()->size() == 2);
+}
+
+TEST_CASE("A previous-version store is upgraded only by a writer") {
+  const std::string path = FreshSqlitePath("not-upgraded.db");
+  {
+    std::ofstream(path, std::ios::binary)
+        << ReadWholeFile("controller/testdata/store_v1.db");
+  }
+  auto reader = Store::OpenReadOnly(path);
+  REQUIRE_FALSE(reader.ok());
+  CHECK(reader.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(reader.status().message()),
+             Catch::Contains("start amoeba-controller on it once"));
+  // A previous-version store from before the `failures` column gets it.
+  REQUIRE(std::system(("sqlite3 " + path +
+                       " 'ALTER TABLE models DROP COLUMN failures'")
+                          .c_str()) == 0);
+  auto store = Store::Open(path);
+  REQUIRE(store.ok());
+  auto searches = (*store)->ListSearches();
+  REQUIRE(searches.ok());
+  REQUIRE(searches->size() == 1);
+  auto model = (*store)->OpenSearch((*searches)[0])->GetModel(3);
+  REQUIRE(model.ok());
+  REQUIRE(model->has_value());
+  CHECK((*model)->failures == 0);
 }
 
 TEST_CASE("Models, completions and engine counters round-trip") {
@@ -59,7 +200,7 @@ TEST_CASE("Models, completions and engine counters round-trip") {
   counters.rng = {0xffffffffffffffffULL, 2, 0x8000000000000000ULL, 4};
   counters.next_id = 3;
   {
-    auto store = Store::Open(path);
+    auto store = OpenSearch(path);
     REQUIRE(store.ok());
     REQUIRE((*store)->InsertChild(Model(1), counters).ok());
     REQUIRE((*store)->InsertChild(Model(2), counters).ok());
@@ -76,9 +217,9 @@ TEST_CASE("Models, completions and engine counters round-trip") {
     counters.completed = 2;
     REQUIRE((*store)->RecordCompletion(second, 1, counters).ok());
     (*store)->UpdateProgressAsync(2, 7);
-    REQUIRE((*store)->PutMeta("state", "paused").ok());
+    REQUIRE((*store)->PutStateLater("paused").get().ok());
   }
-  auto store = Store::Open(path);
+  auto store = OpenSearch(path);
   REQUIRE(store.ok());
   const auto models = (*store)->LoadModels();
   REQUIRE(models.ok());
@@ -93,27 +234,26 @@ TEST_CASE("Models, completions and engine counters round-trip") {
   REQUIRE(loaded->has_value());
   CHECK((*loaded)->rng == counters.rng);
   CHECK((*loaded)->completed == 2);
-  CHECK((*store)->GetMeta("state").value() == std::optional<std::string>("paused"));
-  CHECK_FALSE((*store)->GetMeta("absent").value().has_value());
+  CHECK((*store)->LoadState().value() == "paused");
 }
 
 TEST_CASE("Looking up models by id does not grow the statement cache") {
-  auto store = Store::Open(FreshSqlitePath("statements.db"));
+  auto store = OpenSearch(FreshSqlitePath("statements.db"));
   REQUIRE(store.ok());
   EngineCounters counters;
   REQUIRE((*store)->InsertChild(Model(1), counters).ok());
   REQUIRE((*store)->GetModel(1).ok());
-  const size_t before = (*store)->cached_statements();
+  const size_t before = store->file->cached_statements();
   for (int64_t id = 1; id <= 200; ++id) REQUIRE((*store)->GetModel(id).ok());
-  CHECK((*store)->cached_statements() == before);
+  CHECK(store->file->cached_statements() == before);
   CHECK((*store)->GetModel(1).value()->genotype == "genotype 1");
   CHECK_FALSE((*store)->GetModel(2).value().has_value());
 }
 
-TEST_CASE("Charged failures round-trip, and a store without the column gets it") {
+TEST_CASE("Charged failures round-trip") {
   const std::string path = FreshSqlitePath("failures.db");
   {
-    auto store = Store::Open(path);
+    auto store = OpenSearch(path);
     REQUIRE(store.ok());
     ModelRecord m = Model(1);
     m.attempts = 4;
@@ -121,36 +261,16 @@ TEST_CASE("Charged failures round-trip, and a store without the column gets it")
     REQUIRE((*store)->InsertChild(m, EngineCounters{}).ok());
   }
   {
-    auto store = Store::Open(path);
+    auto store = OpenSearch(path);
     REQUIRE(store.ok());
     CHECK((*store)->GetModel(1).value()->failures == 2);
     CHECK((*store)->GetModel(1).value()->attempts == 4);
   }
-  // A store written before the column existed.
-  const std::string old_path = FreshSqlitePath("old-format.db");
-  {
-    auto store = Store::Open(old_path);
-    REQUIRE(store.ok());
-    REQUIRE((*store)->InsertChild(Model(1), EngineCounters{}).ok());
-  }
-  REQUIRE(std::system(("sqlite3 " + old_path +
-                       " 'ALTER TABLE models DROP COLUMN failures'")
-                          .c_str()) == 0);
-  auto store = Store::Open(old_path);
-  REQUIRE(store.ok());
-  auto model = (*store)->GetModel(1);
-  REQUIRE(model.ok());
-  CHECK(model.value()->failures == 0);
-  ModelRecord m = Model(2);
-  m.attempts = 1;
-  m.failures = 1;
-  REQUIRE((*store)->InsertChild(m, EngineCounters{}).ok());
-  CHECK((*store)->GetModel(2).value()->failures == 1);
 }
 
 TEST_CASE("Reopen queries: living members, evaluators, fingerprints") {
   const std::string path = FreshSqlitePath("reopen.db");
-  auto store = Store::Open(path);
+  auto store = OpenSearch(path);
   REQUIRE(store.ok());
   EngineCounters counters;
   for (int id = 1; id <= 4; ++id) {
@@ -194,7 +314,7 @@ TEST_CASE("Reopen queries: living members, evaluators, fingerprints") {
 
 TEST_CASE("Concurrent writes are grouped into few commits") {
   const std::string path = FreshSqlitePath("group.db");
-  auto store = Store::Open(path);
+  auto store = OpenSearch(path);
   REQUIRE(store.ok());
   constexpr int kThreads = 8;
   constexpr int kPerThread = 100;
@@ -211,14 +331,14 @@ TEST_CASE("Concurrent writes are grouped into few commits") {
   for (auto& t : threads) t.join();
   CHECK((*store)->LoadModels()->size() == kThreads * kPerThread);
   WARN("commits for " << kThreads * kPerThread
-                      << " writes: " << (*store)->commits());
-  CHECK((*store)->commits() < kThreads * kPerThread);
+                      << " writes: " << store->file->commits());
+  CHECK(store->file->commits() < kThreads * kPerThread);
 }
 
 TEST_CASE("Damaged rows are refused when read, naming the row") {
   const std::string path = FreshSqlitePath("damaged-rows.db");
   {
-    auto store = Store::Open(path);
+    auto store = OpenSearch(path);
     REQUIRE(store.ok());
     for (int64_t id = 1; id <= 3; ++id) {
       ModelRecord m = Model(id);
@@ -233,7 +353,7 @@ TEST_CASE("Damaged rows are refused when read, naming the row") {
                        " \"UPDATE models SET mutation = CAST(X'C328FF' AS TEXT) WHERE id = 2;"
                        " UPDATE models SET fitness = 1e308 WHERE id = 3\"")
                           .c_str()) == 0);
-  auto store = Store::Open(path);
+  auto store = OpenSearch(path);
   REQUIRE(store.ok());
   CHECK((*store)->GetModel(1).ok());
   auto utf8 = (*store)->GetModel(2);
@@ -250,7 +370,7 @@ TEST_CASE("Damaged rows are refused when read, naming the row") {
 TEST_CASE("A store has one writer; readers open it read-only beside it") {
   const std::string path = FreshSqlitePath("one-writer.db");
   {
-    auto writer = Store::Open(path);
+    auto writer = OpenSearch(path);
     REQUIRE(writer.ok());
     REQUIRE((*writer)->InsertChild(Model(1), EngineCounters{}).ok());
     auto second = Store::Open(path);
@@ -259,10 +379,10 @@ TEST_CASE("A store has one writer; readers open it read-only beside it") {
     CHECK_THAT(std::string(second.status().message()),
                Catch::Contains("in use by another controller (pid " +
                                std::to_string(getpid())));
-    auto reader = Store::OpenReadOnly(path);
+    auto reader = OpenSearch(path, /*read_only=*/true);
     REQUIRE(reader.ok());
     CHECK((*reader)->GetModel(1).value().has_value());
-    CHECK_FALSE((*reader)->PutMeta("x", "y").ok());
+    CHECK_FALSE((*reader)->PutStateLater("paused").get().ok());
   }
   // The lock goes with its holder.
   CHECK(Store::Open(path).ok());
@@ -306,7 +426,7 @@ TEST_CASE("kill -9 in the middle of a stream of writes loses nothing acknowledge
   REQUIRE(child >= 0);
   if (child == 0) {
     close(pipe_fds[0]);
-    auto store = Store::Open(path);
+    auto store = OpenSearch(path);
     if (!store.ok()) _exit(3);
     // Writers in several threads, each acknowledging only after its write
     // returned (= durable).
@@ -358,7 +478,7 @@ TEST_CASE("kill -9 in the middle of a stream of writes loses nothing acknowledge
   sqlite3_finalize(check);
   sqlite3_close(db);
 
-  auto store = Store::Open(path);
+  auto store = OpenSearch(path);
   REQUIRE(store.ok());
   const auto models = (*store)->LoadModels();
   REQUIRE(models.ok());

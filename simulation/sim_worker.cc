@@ -106,7 +106,7 @@ void SimWorker::Stop() {
           if (!status.ok()) return;  // stays spooled for the next start
           if (observer_.on_ack) observer_.on_ack(report, ack);
           if (file.ok()) spool_.Remove(*file);
-          core_->Delivered(report.model_id(), report.attempt());
+          core_->Delivered({report.search_id(), report.model_id(), report.attempt()});
         });
   }
   ++generation_;  // the slots' timers end here; the hand-backs still land
@@ -328,7 +328,7 @@ void SimWorker::Deliver(v1::ResultReport report, std::string spool_file,
         core_->EndRequest(report.view().sequence());
         auto done = [&] {
           if (!spool_file.empty()) spool_.Remove(spool_file);
-          core_->Delivered(report.model_id(), report.attempt());
+          core_->Delivered({report.search_id(), report.model_id(), report.attempt()});
           then();
         };
         if (status.ok()) {
@@ -372,15 +372,17 @@ void SimWorker::HeartbeatTick(uint64_t generation) {
                 [this, generation] { HeartbeatTick(generation); });
 }
 
-std::vector<int64_t> SimWorker::ChildrenInTwoSlots() {
-  std::vector<int64_t> twice;
+std::vector<std::string> SimWorker::ChildrenInTwoSlots() {
+  std::vector<std::string> twice;
   if (!alive_) return twice;
-  std::set<int64_t> seen;
+  std::set<std::pair<std::string, int64_t>> seen;
   for (int slot = 0; slot < slot_count_; ++slot) {
     const Slot& s = slots_[slot];
     if (!s.running || core_->Cancelled(slot)) continue;
-    if (!seen.insert(s.task.model_id()).second)
-      twice.push_back(s.task.model_id());
+    if (!seen.insert({s.task.search_id(), s.task.model_id()}).second) {
+      twice.push_back(
+          absl::StrCat(s.task.search_id(), " child ", s.task.model_id()));
+    }
   }
   return twice;
 }
@@ -389,11 +391,14 @@ std::vector<int64_t> SimWorker::ChildrenInTwoSlots() {
 
 namespace amoeba::sim {
 
-int SimWorker::RunningNotCancelled() {
+int SimWorker::RunningNotCancelled(const std::string& search_id) {
   if (!alive_) return 0;
   int running = 0;
   for (int slot = 0; slot < slot_count_; ++slot) {
-    if (slots_[slot].running && !core_->Cancelled(slot)) ++running;
+    if (slots_[slot].running && !core_->Cancelled(slot) &&
+        slots_[slot].task.search_id() == search_id) {
+      ++running;
+    }
   }
   return running;
 }

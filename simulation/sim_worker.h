@@ -66,9 +66,9 @@ class SimWorker {
   // Calls of this process that have not returned.
   int outstanding() const { return outstanding_; }
   // Children running (not cancelled) in more than one slot: must be none.
-  std::vector<int64_t> ChildrenInTwoSlots();
+  std::vector<std::string> ChildrenInTwoSlots();
   // Slots running a task the controller has not cancelled.
-  int RunningNotCancelled();
+  int RunningNotCancelled(const std::string& search_id);
   bool finished() const { return finished_; }
 
  private:

@@ -5,11 +5,13 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "controller/controller.h"
 #include "controller/search.h"
 #include "controller/store.h"
 #include "genotype/text.h"
@@ -36,8 +38,31 @@ class Harness {
                        absl::SixDigits(world_.seconds()), "s: ", what));
     }
   }
+  // One search of the controller, with what the harness knows of it.
+  struct SimSearch {
+    std::string name;
+    SearchOptions options;
+    bool created = false;
+    bool paused = false;
+    bool stopped = false;
+    absl::Time stop_time;
+    int64_t highest_child = 0;
+    // The shadow engine: the same Engine, fed the calls the controller's
+    // must have made (a new child for every new id handed out, a result for
+    // every recorded success), so the population and every child are
+    // checked against what the algorithm says from the same history.
+    std::unique_ptr<Engine> shadow;
+    std::map<int64_t, Genotype> shadow_genotypes;
+    // Children a worker saw acknowledged as recorded, with their fitness.
+    std::map<int64_t, double> acked;
+  };
+
   void OpenController();
   void CrashController();
+  // Creates searches_[index] on the controller (retried while it is down).
+  void CreateSearchLater(size_t index, absl::Duration after);
+  SimSearch* SimSearchNamed(const std::string& name);
+  Search* Live(const SimSearch& search);
   std::pair<absl::Status, std::string> Handle(Rpc rpc,
                                               const std::string& bytes);
   std::pair<absl::Status, std::string> HandleResult(const std::string& bytes);
@@ -47,8 +72,8 @@ class Harness {
   // have made (a new child for every new id handed out, a result for every
   // recorded success), so the population and every child are checked
   // against what the algorithm says from the same history.
-  void ObserveTask(const v1::Task& task);
-  void ObserveSuccess(const v1::ResultReport& report);
+  void ObserveTask(SimSearch& search, const v1::Task& task);
+  void ObserveSuccess(SimSearch& search, const v1::ResultReport& report);
   void ChaosTick();
   void ExpireTick();
   void EndFaults();
@@ -56,53 +81,59 @@ class Harness {
   void RestartLater(SimWorker* worker);
   void CheckStep();
   void CheckStore(bool at_end);
+  void CheckSearchRows(SimSearch& search, const std::vector<ModelRecord>& models,
+                       bool at_end);
   SimWorker* WorkerNamed(const std::string& id);
-  std::optional<Lease> LeaseOf(int64_t child);
+  std::optional<Lease> LeaseOf(const std::string& search, int64_t child);
+  bool AllDone();
 
   const SimulationOptions o_;
   World world_;
   Network network_;
-  SearchOptions search_options_;
+  ControllerDefaults defaults_;
   std::string store_path_;
-  std::unique_ptr<Search> search_;
+  std::unique_ptr<Controller> controller_;
+  std::vector<SimSearch> searches_;
   std::vector<std::unique_ptr<SimWorker>> workers_;
   bool faults_on_ = true;
-  bool paused_ = false;
-  bool stopped_ = false;
-  absl::Time stop_time_;
   bool intruder_registered_ = false;
-  int64_t highest_child_ = 0;
-  std::unique_ptr<Engine> shadow_;
-  std::map<int64_t, Genotype> shadow_genotypes_;
-  // Children a worker saw acknowledged as recorded, with their fitness.
-  std::map<int64_t, double> acked_;
-  std::map<std::pair<int64_t, int>, absl::Time> orphan_since_;
+  std::map<std::tuple<std::string, int64_t, int>, absl::Time> orphan_since_;
   absl::Status violation_;
   SimulationReport report_;
 };
 
 Harness::Harness(const SimulationOptions& options)
     : o_(options), world_(options.seed), network_(&world_, absl::Seconds(3)) {
-  // The search's shape comes from the seed too.
-  EngineConfig& e = search_options_.engine;
-  const Algorithm algorithms[] = {Algorithm::kAging, Algorithm::kNonAging,
-                                  Algorithm::kRandom};
-  e.algorithm = algorithms[world_.Uniform(3)];
-  e.population_size = 3 + static_cast<int>(world_.Uniform(4));
-  e.sample_size = 2;
-  e.budget = e.population_size + 4 + static_cast<int64_t>(world_.Uniform(10));
-  e.seed = options.seed;
-  search_options_.settings.set_dataset("fashion_mnist");
-  search_options_.settings.set_cells_per_stack(1);
-  search_options_.settings.set_filters(8);
-  search_options_.settings.set_epochs(1);
-  search_options_.settings.set_batch_size(16);
-  search_options_.lease_timeout = absl::Seconds(20);
-  search_options_.heartbeat_interval = absl::Seconds(5);
-  search_options_.max_attempts = 2 + static_cast<int>(world_.Uniform(2));
-  search_options_.retry_after = absl::Seconds(1);
+  defaults_.lease_timeout = absl::Seconds(20);
+  defaults_.heartbeat_interval = absl::Seconds(5);
+  defaults_.max_attempts = 2 + static_cast<int>(world_.Uniform(2));
+  defaults_.retry_after = absl::Seconds(1);
+  // The searches' number and shapes come from the seed too.
+  const int searches =
+      o_.searches > 0 ? o_.searches : 1 + static_cast<int>(world_.Uniform(3));
+  for (int i = 0; i < searches; ++i) {
+    SimSearch search;
+    search.name = absl::StrCat("search-", i);
+    SearchOptions& so = search.options;
+    EngineConfig& e = so.engine;
+    const Algorithm algorithms[] = {Algorithm::kAging, Algorithm::kNonAging,
+                                    Algorithm::kRandom};
+    e.algorithm = algorithms[world_.Uniform(3)];
+    e.population_size = 3 + static_cast<int>(world_.Uniform(4));
+    e.sample_size = 2;
+    e.budget = e.population_size + 4 + static_cast<int64_t>(world_.Uniform(10));
+    e.seed = options.seed * 7 + static_cast<uint64_t>(i);
+    so.settings = DefaultTrainingSettings();
+    so.settings.set_batch_size(16 + i);
+    so.lease_timeout = defaults_.lease_timeout;
+    so.heartbeat_interval = defaults_.heartbeat_interval;
+    so.max_attempts = defaults_.max_attempts;
+    so.retry_after = defaults_.retry_after;
+    so.weight = 1 + static_cast<double>(world_.Uniform(3));
+    search.shadow = std::make_unique<Engine>(so.engine);
+    searches_.push_back(std::move(search));
+  }
   store_path_ = o_.dir + "/search.db";
-  shadow_ = std::make_unique<Engine>(search_options_.engine);
 
   WorkerBehaviour behaviour;
   behaviour.spool_write_fails = o_.spool_write_fails;
@@ -136,33 +167,49 @@ void Harness::OpenController() {
         absl::StrCat("the store does not reopen: ", store.status().message()));
     return;
   }
-  auto search =
-      Search::Open(search_options_, *std::move(store), &world_.clock());
-  if (!search.ok()) {
-    Violation(absl::StrCat("the search does not reopen: ",
-                           search.status().message()));
+  auto controller =
+      Controller::Open(*std::move(store), defaults_, &world_.clock());
+  if (!controller.ok()) {
+    Violation(absl::StrCat("the controller does not reopen: ",
+                           controller.status().message()));
     return;
   }
-  search_ = *std::move(search);
+  controller_ = *std::move(controller);
   intruder_registered_ = false;
-  // The reopened engine continues exactly where the shadow is: same
-  // counters, same random state, same members with the same genotypes.
-  const EngineState restored = search_->EngineSnapshot();
-  const EngineState expected = shadow_->state();
-  bool same_members = restored.population.size() == expected.population.size();
-  for (size_t i = 0; same_members && i < restored.population.size(); ++i) {
-    same_members = restored.population[i].id == expected.population[i].id &&
-                   restored.population[i].fitness == expected.population[i].fitness &&
-                   restored.population[i].genotype == expected.population[i].genotype;
+  if (controller_->Searches().size() !=
+      static_cast<size_t>(std::count_if(
+          searches_.begin(), searches_.end(),
+          [](const SimSearch& s) { return s.created; }))) {
+    Violation("the reopened controller does not have every created search");
   }
-  if (restored.rng != expected.rng || restored.next_id != expected.next_id ||
-      restored.completed != expected.completed || !same_members) {
-    Violation(absl::StrCat(
-        "the reopened engine differs from the one before (", restored.completed,
-        " vs ", expected.completed, " completed, next id ", restored.next_id,
-        " vs ", expected.next_id, ", random state ",
-        restored.rng == expected.rng ? "same" : "different", ", members ",
-        same_members ? "same" : "different", ")"));
+  for (SimSearch& sim : searches_) {
+    if (!sim.created) continue;
+    Search* search = Live(sim);
+    if (search == nullptr) {
+      Violation(absl::StrCat("search ", sim.name, " is gone after a restart"));
+      continue;
+    }
+    // The reopened engine continues exactly where the shadow is: same
+    // counters, same random state, same members with the same genotypes.
+    const EngineState restored = search->EngineSnapshot();
+    const EngineState expected = sim.shadow->state();
+    bool same_members =
+        restored.population.size() == expected.population.size();
+    for (size_t i = 0; same_members && i < restored.population.size(); ++i) {
+      same_members =
+          restored.population[i].id == expected.population[i].id &&
+          restored.population[i].fitness == expected.population[i].fitness &&
+          restored.population[i].genotype == expected.population[i].genotype;
+    }
+    if (restored.rng != expected.rng || restored.next_id != expected.next_id ||
+        restored.completed != expected.completed || !same_members) {
+      Violation(absl::StrCat(
+          "the reopened engine of ", sim.name, " differs from the one before (",
+          restored.completed, " vs ", expected.completed, " completed, next id ",
+          restored.next_id, " vs ", expected.next_id, ", random state ",
+          restored.rng == expected.rng ? "same" : "different", ", members ",
+          same_members ? "same" : "different", ")"));
+    }
   }
   // A reopened controller restores running children's leases with a fresh
   // timeout: the orphan clocks start again.
@@ -171,20 +218,74 @@ void Harness::OpenController() {
   world_.Trace("controller up");
 }
 
-void Harness::CrashController() {
-  if (search_ == nullptr) return;
-  world_.Trace("controller crashes");
-  ++report_.controller_crashes;
-  search_.reset();
-  network_.set_controller_up(false);
-  CheckStore(/*at_end=*/false);
-  world_.After(world_.Between(absl::Seconds(1), absl::Seconds(30)), [this] {
-    if (search_ == nullptr) OpenController();
+void Harness::CreateSearchLater(size_t index, absl::Duration after) {
+  world_.After(after, [this, index] {
+    SimSearch& sim = searches_[index];
+    if (sim.created) return;
+    if (controller_ == nullptr) {
+      CreateSearchLater(index, absl::Seconds(1));
+      return;
+    }
+    auto search = controller_->CreateSearch(
+        sim.name, SearchConfigFromOptions(sim.options));
+    if (!search.ok()) {
+      Violation(absl::StrCat("search ", sim.name, " cannot be created: ",
+                             search.status().message()));
+      return;
+    }
+    sim.created = true;
+    world_.Trace("operator: created ", sim.name);
   });
 }
 
-std::optional<Lease> Harness::LeaseOf(int64_t child) {
-  for (const Lease& lease : search_->Leases()) {
+Harness::SimSearch* Harness::SimSearchNamed(const std::string& name) {
+  for (SimSearch& s : searches_) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+Search* Harness::Live(const SimSearch& sim) {
+  if (controller_ == nullptr || !sim.created) return nullptr;
+  auto search = controller_->Find(sim.name);
+  return search.ok() ? *search : nullptr;
+}
+
+bool Harness::AllDone() {
+  if (controller_ == nullptr) return false;
+  for (SimSearch& sim : searches_) {
+    Search* search = Live(sim);
+    if (search == nullptr) return false;
+    if (sim.stopped) {
+      if (faults_on_ ||
+          world_.now() - sim.stop_time <= 3 * defaults_.lease_timeout) {
+        return false;
+      }
+    } else if (!search->Finished()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void Harness::CrashController() {
+  if (controller_ == nullptr) return;
+  world_.Trace("controller crashes");
+  ++report_.controller_crashes;
+  controller_.reset();
+  network_.set_controller_up(false);
+  CheckStore(/*at_end=*/false);
+  world_.After(world_.Between(absl::Seconds(1), absl::Seconds(30)), [this] {
+    if (controller_ == nullptr) OpenController();
+  });
+}
+
+std::optional<Lease> Harness::LeaseOf(const std::string& search_id,
+                                      int64_t child) {
+  SimSearch* sim = SimSearchNamed(search_id);
+  Search* search = sim != nullptr ? Live(*sim) : nullptr;
+  if (search == nullptr) return std::nullopt;
+  for (const Lease& lease : search->Leases()) {
     if (lease.child == child) return lease;
   }
   return std::nullopt;
@@ -196,19 +297,24 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
     case Rpc::kRegister: {
       v1::RegisterRequest request;
       request.ParseFromString(bytes);
-      absl::Status s = search_->Register(request);
+      absl::Status s = controller_->Register(request);
       v1::RegisterResponse response;
-      response.set_search_id(search_->search_id());
       return {s, response.SerializeAsString()};
     }
     case Rpc::kGetTask: {
       v1::GetTaskRequest request;
       request.ParseFromString(bytes);
-      auto response = search_->GetTask(request);
+      auto response = controller_->GetTask(request);
       if (!response.ok()) return {response.status(), ""};
       if (response->has_task()) {
-        ObserveTask(response->task());
-        world_.Trace("controller: child ", response->task().model_id(),
+        SimSearch* sim = SimSearchNamed(response->task().search_id());
+        if (sim == nullptr) {
+          Violation("a task names no search of the controller");
+          return {absl::OkStatus(), response->SerializeAsString()};
+        }
+        ObserveTask(*sim, response->task());
+        world_.Trace("controller: ", response->task().search_id(), " child ",
+                     response->task().model_id(),
                      " attempt ", response->task().attempt(), " -> ",
                      request.worker_id(), " (request ",
                      request.view().sequence(), ")");
@@ -218,7 +324,7 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
     case Rpc::kProgress: {
       v1::ProgressReport request;
       request.ParseFromString(bytes);
-      auto cancel = search_->ReportProgress(request);
+      auto cancel = controller_->ReportProgress(request);
       if (!cancel.ok()) return {cancel.status(), ""};
       v1::ProgressAck ack;
       ack.set_cancel(*cancel);
@@ -229,7 +335,7 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
     case Rpc::kHeartbeat: {
       v1::HeartbeatRequest request;
       request.ParseFromString(bytes);
-      auto response = search_->Heartbeat(request);
+      auto response = controller_->Heartbeat(request);
       if (!response.ok()) return {response.status(), ""};
       return {absl::OkStatus(), response->SerializeAsString()};
     }
@@ -243,13 +349,15 @@ std::pair<absl::Status, std::string> Harness::HandleResult(
   report.ParseFromString(bytes);
   // A failure may act only on the current lease: another worker's lease of
   // the child must come through untouched.
-  const std::optional<Lease> before = LeaseOf(report.model_id());
+  const std::optional<Lease> before =
+      LeaseOf(report.search_id(), report.model_id());
   v1::ResultAck ack;
-  auto recorded = search_->ReportResult(
+  auto recorded = controller_->ReportResult(
       report, report.next_task() ? ack.mutable_next() : nullptr);
   if (!report.ok() && before.has_value() &&
       before->worker_id != report.worker_id()) {
-    const std::optional<Lease> after = LeaseOf(report.model_id());
+    const std::optional<Lease> after =
+        LeaseOf(report.search_id(), report.model_id());
     if (!after.has_value() || after->worker_id != before->worker_id ||
         after->attempt != before->attempt) {
       Violation(absl::StrCat("a failure of child ", report.model_id(),
@@ -258,14 +366,28 @@ std::pair<absl::Status, std::string> Harness::HandleResult(
                              before->attempt, " on ", before->worker_id));
     }
   }
-  if (recorded.ok() && *recorded && report.ok()) ObserveSuccess(report);
+  SimSearch* owner = SimSearchNamed(report.search_id());
+  if (recorded.ok() && *recorded && report.ok()) {
+    if (owner == nullptr) {
+      Violation("a result of no search was recorded");
+    } else {
+      ObserveSuccess(*owner, report);
+    }
+  }
   if (recorded.ok() && ack.next().has_task()) {
-    ObserveTask(ack.next().task());
-    world_.Trace("controller: child ", ack.next().task().model_id(),
+    SimSearch* next = SimSearchNamed(ack.next().task().search_id());
+    if (next == nullptr) {
+      Violation("a task names no search of the controller");
+    } else {
+      ObserveTask(*next, ack.next().task());
+    }
+    world_.Trace("controller: ", ack.next().task().search_id(), " child ",
+                 ack.next().task().model_id(),
                  " attempt ", ack.next().task().attempt(), " -> ",
                  report.worker_id(), " (in an ack)");
   }
-  world_.Trace("controller: result of child ", report.model_id(), " attempt ",
+  world_.Trace("controller: result of ", report.search_id(), " child ",
+               report.model_id(), " attempt ",
                report.attempt(), " from ", report.worker_id(),
                report.ok() ? " ok" : " failed",
                report.preempted() ? " (preempted)" : "", ": ",
@@ -278,39 +400,49 @@ std::pair<absl::Status, std::string> Harness::HandleResult(
 
 void Harness::OnAck(const v1::ResultReport& report, const v1::ResultAck& ack) {
   if (!report.ok() || !ack.recorded()) return;
-  if (acked_.count(report.model_id()) > 0) {
-    Violation(absl::StrCat("child ", report.model_id(),
-                           " was acknowledged as recorded twice"));
-  }
-  acked_[report.model_id()] = report.fitness();
-}
-
-void Harness::ObserveTask(const v1::Task& task) {
-  if (task.model_id() <= highest_child_) return;  // handed out before
-  if (task.model_id() != highest_child_ + 1) {
-    Violation(absl::StrCat("child ", task.model_id(), " handed out after child ",
-                           highest_child_, ": ids skipped"));
+  SimSearch* sim = SimSearchNamed(report.search_id());
+  if (sim == nullptr) {
+    Violation("a result of no search was acknowledged as recorded");
     return;
   }
-  highest_child_ = task.model_id();
-  NewChild expected = shadow_->CreateChild();
+  if (sim->acked.count(report.model_id()) > 0) {
+    Violation(absl::StrCat(sim->name, " child ", report.model_id(),
+                           " was acknowledged as recorded twice"));
+  }
+  sim->acked[report.model_id()] = report.fitness();
+}
+
+void Harness::ObserveTask(SimSearch& sim, const v1::Task& task) {
+  if (task.model_id() <= sim.highest_child) return;  // handed out before
+  if (task.model_id() != sim.highest_child + 1) {
+    Violation(absl::StrCat(sim.name, " child ", task.model_id(),
+                           " handed out after child ", sim.highest_child,
+                           ": ids skipped"));
+    return;
+  }
+  sim.highest_child = task.model_id();
+  if (task.settings().batch_size() != sim.options.settings.batch_size()) {
+    Violation(absl::StrCat(sim.name, " child ", task.model_id(),
+                           " carries another search's settings"));
+  }
+  NewChild expected = sim.shadow->CreateChild();
   if (expected.id != task.model_id() ||
       CanonicalText(expected.genotype) != task.genotype_text()) {
     Violation(absl::StrCat("child ", task.model_id(),
                            " is not the child the algorithm makes from the same "
                            "history (expected id ", expected.id, ")"));
   }
-  shadow_genotypes_[expected.id] = std::move(expected.genotype);
+  sim.shadow_genotypes[expected.id] = std::move(expected.genotype);
 }
 
-void Harness::ObserveSuccess(const v1::ResultReport& report) {
-  auto it = shadow_genotypes_.find(report.model_id());
-  if (it == shadow_genotypes_.end()) {
+void Harness::ObserveSuccess(SimSearch& sim, const v1::ResultReport& report) {
+  auto it = sim.shadow_genotypes.find(report.model_id());
+  if (it == sim.shadow_genotypes.end()) {
     Violation(absl::StrCat("a result for child ", report.model_id(),
                            ", which was never handed out, was recorded"));
     return;
   }
-  shadow_->AddResult(report.model_id(), it->second, report.fitness());
+  sim.shadow->AddResult(report.model_id(), it->second, report.fitness());
 }
 
 // A task a worker accepts from an answer is still its lease: nothing may
@@ -318,42 +450,48 @@ void Harness::ObserveSuccess(const v1::ResultReport& report) {
 // until the task is held), unless the child finished meanwhile or an
 // operator stopped the search.
 void Harness::OnTake(const std::string& worker, const v1::Task& task) {
-  if (search_ == nullptr || stopped_) return;
-  const std::optional<Lease> lease = LeaseOf(task.model_id());
+  SimSearch* sim = SimSearchNamed(task.search_id());
+  Search* search = sim != nullptr ? Live(*sim) : nullptr;
+  if (search == nullptr || sim->stopped) return;
+  const std::optional<Lease> lease = LeaseOf(task.search_id(), task.model_id());
   if (lease.has_value() && lease->worker_id == worker &&
       lease->attempt == task.attempt()) {
     return;
   }
-  auto model = search_->GetModel(task.model_id());
+  auto model = search->GetModel(task.model_id());
   if (model.ok() && (model->model().state() == v1::MODEL_DONE ||
                      model->model().state() == v1::MODEL_FAILED)) {
     return;
   }
-  Violation(absl::StrCat(worker, " took child ", task.model_id(), " attempt ",
+  Violation(absl::StrCat(worker, " took ", task.search_id(), " child ",
+                         task.model_id(), " attempt ",
                          task.attempt(), " whose lease was already released"));
 }
 
 void Harness::Intrude() {
-  if (search_ == nullptr || highest_child_ == 0) return;
+  SimSearch& sim = searches_[world_.Uniform(searches_.size())];
+  if (Live(sim) == nullptr || sim.highest_child == 0) return;
   ++report_.intruder_reports;
   if (!intruder_registered_) {
     v1::RegisterRequest request;
     request.set_worker_id(kIntruder);
-    if (!search_->Register(request).ok())
+    if (!controller_->Register(request).ok())
       Violation("the intruder cannot register");
     intruder_registered_ = true;
   }
   v1::ResultReport report;
   report.set_worker_id(kIntruder);
-  report.set_search_id(search_->search_id());
-  report.set_model_id(1 + static_cast<int64_t>(world_.Uniform(highest_child_)));
+  report.set_search_id(sim.name);
+  report.set_model_id(1 +
+                      static_cast<int64_t>(world_.Uniform(sim.highest_child)));
   report.set_attempt(1 + static_cast<int>(world_.Uniform(3)));
   report.set_ok(world_.Chance(0.5));
   report.set_fitness(0.999);
   report.set_diverged(!report.ok() && world_.Chance(0.5));
-  const std::optional<Lease> before = LeaseOf(report.model_id());
-  auto recorded = search_->ReportResult(report);
-  world_.Trace("intruder reports child ", report.model_id(), " attempt ",
+  const std::optional<Lease> before = LeaseOf(sim.name, report.model_id());
+  auto recorded = controller_->ReportResult(report);
+  world_.Trace("intruder reports ", sim.name, " child ", report.model_id(),
+               " attempt ",
                report.attempt(), ": ",
                recorded.ok() ? (*recorded ? "recorded" : "not recorded")
                              : recorded.status().ToString());
@@ -361,7 +499,7 @@ void Harness::Intrude() {
     Violation(absl::StrCat("a result for child ", report.model_id(),
                            " from a worker that never held it was recorded"));
   }
-  const std::optional<Lease> after = LeaseOf(report.model_id());
+  const std::optional<Lease> after = LeaseOf(sim.name, report.model_id());
   if (before.has_value() &&
       (!after.has_value() || after->worker_id != before->worker_id ||
        after->attempt != before->attempt)) {
@@ -395,23 +533,25 @@ void Harness::ChaosTick() {
       network_.Partition(w->id(), cut);
     }
   }
-  if (search_ != nullptr) {
+  if (controller_ != nullptr) {
+    SimSearch& sim = searches_[world_.Uniform(searches_.size())];
+    Search* search = Live(sim);
     if (world_.Chance(o_.controller_crash)) {
       CrashController();
-    } else if (world_.Chance(o_.pause)) {
+    } else if (search != nullptr && world_.Chance(o_.pause)) {
       ++report_.operator_actions;
-      auto state = paused_ ? search_->Resume() : search_->Pause();
-      world_.Trace("operator: ", paused_ ? "resume" : "pause", " -> ",
-                   state.ok() ? *state : state.status().ToString());
-      if (state.ok()) paused_ = !paused_;
-    } else if (!stopped_ && world_.Chance(o_.stop)) {
+      auto state = sim.paused ? search->Resume() : search->Pause();
+      world_.Trace("operator: ", sim.paused ? "resume " : "pause ", sim.name,
+                   " -> ", state.ok() ? *state : state.status().ToString());
+      if (state.ok()) sim.paused = !sim.paused;
+    } else if (search != nullptr && !sim.stopped && world_.Chance(o_.stop)) {
       ++report_.operator_actions;
-      auto state = search_->Stop();
-      world_.Trace("operator: stop -> ",
+      auto state = search->Stop();
+      world_.Trace("operator: stop ", sim.name, " -> ",
                    state.ok() ? *state : state.status().ToString());
       if (state.ok() && *state == "stopped") {
-        stopped_ = true;
-        stop_time_ = world_.now();
+        sim.stopped = true;
+        sim.stop_time = world_.now();
       }
     } else if (world_.Chance(o_.intruder)) {
       Intrude();
@@ -421,8 +561,8 @@ void Harness::ChaosTick() {
 }
 
 void Harness::ExpireTick() {
-  if (search_ != nullptr) search_->ExpireLeases();
-  world_.After(search_options_.lease_timeout / 4, [this] { ExpireTick(); });
+  if (controller_ != nullptr) controller_->ExpireLeases();
+  world_.After(defaults_.lease_timeout / 4, [this] { ExpireTick(); });
 }
 
 void Harness::EndFaults() {
@@ -430,8 +570,13 @@ void Harness::EndFaults() {
   network_.set_faults(NetworkFaults{});
   for (auto& w : workers_) network_.Partition(w->id(), absl::ZeroDuration());
   world_.Trace("faults end");
-  if (search_ == nullptr) OpenController();
-  if (paused_ && search_ != nullptr && search_->Resume().ok()) paused_ = false;
+  if (controller_ == nullptr) OpenController();
+  for (SimSearch& sim : searches_) {
+    Search* search = Live(sim);
+    if (sim.paused && search != nullptr && search->Resume().ok()) {
+      sim.paused = false;
+    }
+  }
   for (auto& w : workers_) {
     if (!w->alive()) w->Start();
   }
@@ -446,57 +591,71 @@ SimWorker* Harness::WorkerNamed(const std::string& id) {
 
 void Harness::CheckStep() {
   for (auto& w : workers_) {
-    for (int64_t child : w->ChildrenInTwoSlots()) {
-      Violation(
-          absl::StrCat("child ", child, " runs in two slots of ", w->id()));
+    for (const std::string& child : w->ChildrenInTwoSlots()) {
+      Violation(absl::StrCat(child, " runs in two slots of ", w->id()));
     }
   }
-  if (search_ == nullptr) return;
-  if (absl::Status s = search_->CheckInvariants(); !s.ok()) {
-    Violation(std::string(s.message()));
-    return;
-  }
-  // No lease outlives its holder: a lease its worker does not hold, once
-  // the request that granted it has returned, goes away within the lease
-  // timeout (twice, for one renewal by a delayed duplicate).
+  if (controller_ == nullptr) return;
   const absl::Time now = world_.now();
-  std::set<std::pair<int64_t, int>> current;
-  for (const Lease& lease : search_->Leases()) {
-    const std::pair<int64_t, int> key{lease.child, lease.attempt};
-    current.insert(key);
-    SimWorker* w = WorkerNamed(lease.worker_id);
-    bool holds = false;
-    if (w != nullptr && w->alive()) {
-      for (const auto& held : w->core()->Held()) holds = holds || held == key;
-      if (lease.incarnation == 0) {
-        holds = holds || w->outstanding() > 0;  // restored: granted by whom?
-      } else if (lease.incarnation == w->core()->incarnation()) {
-        holds = holds || !w->core()->Settled(lease.grant_sequence);
+  std::set<std::tuple<std::string, int64_t, int>> current;
+  for (SimSearch& sim : searches_) {
+    Search* search = Live(sim);
+    if (search == nullptr) continue;
+    if (absl::Status s = search->CheckInvariants(); !s.ok()) {
+      Violation(absl::StrCat(sim.name, ": ", s.message()));
+      return;
+    }
+    // No lease outlives its holder: a lease its worker does not hold, once
+    // the request that granted it has returned, goes away within the lease
+    // timeout (twice, for one renewal by a delayed duplicate).
+    int leased = 0;
+    for (const Lease& lease : search->Leases()) {
+      ++leased;
+      const std::tuple<std::string, int64_t, int> key{sim.name, lease.child,
+                                                      lease.attempt};
+      current.insert(key);
+      SimWorker* w = WorkerNamed(lease.worker_id);
+      bool holds = false;
+      if (w != nullptr && w->alive()) {
+        for (const TaskKey& held : w->core()->Held()) {
+          holds = holds || (held.search_id == sim.name &&
+                            held.child == lease.child &&
+                            held.attempt == lease.attempt);
+        }
+        if (lease.incarnation == 0) {
+          holds = holds || w->outstanding() > 0;  // restored: granted by whom?
+        } else if (lease.incarnation == w->core()->incarnation()) {
+          holds = holds || !w->core()->Settled(lease.grant_sequence);
+        }
+      }
+      if (holds) {
+        orphan_since_.erase(key);
+        continue;
+      }
+      auto [it, added] = orphan_since_.emplace(key, now);
+      if (now - it->second >
+          2 * sim.options.lease_timeout + absl::Seconds(5)) {
+        Violation(absl::StrCat("the lease of ", sim.name, " child ",
+                               lease.child, " attempt ", lease.attempt, " on ",
+                               lease.worker_id, " outlived its holder"));
       }
     }
-    if (holds) {
-      orphan_since_.erase(key);
-      continue;
-    }
-    auto [it, added] = orphan_since_.emplace(key, now);
-    if (now - it->second >
-        2 * search_options_.lease_timeout + absl::Seconds(5)) {
-      Violation(absl::StrCat("the lease of child ", lease.child, " attempt ",
-                             lease.attempt, " on ", lease.worker_id,
-                             " outlived its holder"));
+    // After Stop nothing of that search runs on.
+    if (sim.stopped && now - sim.stop_time > 2 * sim.options.lease_timeout) {
+      if (leased > 0) {
+        Violation(absl::StrCat("a lease of ", sim.name, " exists long after "
+                               "Stop"));
+      }
+      for (auto& w : workers_) {
+        if (w->RunningNotCancelled(sim.name) > 0) {
+          Violation(absl::StrCat(w->id(), " still trains ", sim.name,
+                                 " long after Stop"));
+        }
+      }
     }
   }
   for (auto it = orphan_since_.begin(); it != orphan_since_.end();) {
     it = current.count(it->first) > 0 ? std::next(it) : orphan_since_.erase(it);
-  }
-  // After Stop nothing runs on.
-  if (stopped_ && now - stop_time_ > 2 * search_options_.lease_timeout) {
-    if (!current.empty()) Violation("a lease exists long after Stop");
-    for (auto& w : workers_) {
-      if (w->RunningNotCancelled() > 0) {
-        Violation(absl::StrCat(w->id(), " still trains long after Stop"));
-      }
-    }
   }
 }
 
@@ -507,21 +666,45 @@ void Harness::CheckStore(bool at_end) {
         absl::StrCat("the store does not open: ", store.status().message()));
     return;
   }
-  auto models = (*store)->LoadModels();
-  if (!models.ok()) {
-    Violation(
-        absl::StrCat("the store does not read: ", models.status().message()));
-    return;
+  if (at_end) {
+    auto problems = (*store)->Check();
+    if (!problems.ok() || !problems->empty()) {
+      Violation(absl::StrCat("the store check finds problems: ",
+                             problems.ok() ? (*problems)[0]
+                                           : problems.status().ToString()));
+    }
   }
+  report_.completed = 0;
+  for (SimSearch& sim : searches_) {
+    if (!sim.created) continue;
+    auto stored = (*store)->FindSearch(sim.name);
+    if (!stored.ok()) {
+      Violation(absl::StrCat("search ", sim.name, " is not in the store"));
+      continue;
+    }
+    auto models = (*store)->OpenSearch(*stored)->LoadModels();
+    if (!models.ok()) {
+      Violation(absl::StrCat("the store does not read: ",
+                             models.status().message()));
+      return;
+    }
+    CheckSearchRows(sim, *models, at_end);
+  }
+}
+
+void Harness::CheckSearchRows(SimSearch& sim,
+                              const std::vector<ModelRecord>& models,
+                              bool at_end) {
   std::map<int64_t, const ModelRecord*> by_id;
   std::set<int64_t> completion_seqs;
   std::vector<const ModelRecord*> done;
-  for (const ModelRecord& m : *models) {
+  for (const ModelRecord& m : models) {
     by_id[m.id] = &m;
-    if (m.failures > search_options_.max_attempts) {
-      Violation(absl::StrCat("child ", m.id, " was charged ", m.failures,
+    if (m.failures > sim.options.max_attempts) {
+      Violation(absl::StrCat(sim.name, " child ", m.id, " was charged ",
+                             m.failures,
                              " failures; max_attempts is ",
-                             search_options_.max_attempts));
+                             sim.options.max_attempts));
     }
     if (m.state != ModelState::kDone) continue;
     done.push_back(&m);
@@ -531,26 +714,27 @@ void Harness::CheckStore(bool at_end) {
     }
   }
   // Every acknowledged result survives, with its fitness.
-  for (const auto& [child, fitness] : acked_) {
+  for (const auto& [child, fitness] : sim.acked) {
     auto it = by_id.find(child);
     if (it == by_id.end() || it->second->state != ModelState::kDone ||
         it->second->fitness != fitness) {
-      Violation(absl::StrCat("the acknowledged result of child ", child,
+      Violation(absl::StrCat("the acknowledged result of ", sim.name,
+                             " child ", child,
                              " is not in the store"));
     }
   }
-  const int64_t budget = search_options_.engine.budget;
+  const int64_t budget = sim.options.engine.budget;
   if (static_cast<int64_t>(done.size()) > budget) {
     Violation(
         absl::StrCat(done.size(), " children completed; budget ", budget));
   }
-  report_.completed = static_cast<int64_t>(done.size());
-  if (!at_end || stopped_) return;
+  report_.completed += static_cast<int64_t>(done.size());
+  if (!at_end || sim.stopped) return;
   if (static_cast<int64_t>(done.size()) != budget) {
     Violation(absl::StrCat("the search ended with ", done.size(), " of ",
                            budget, " children completed"));
   }
-  for (const ModelRecord& m : *models) {
+  for (const ModelRecord& m : models) {
     if (m.state == ModelState::kPending || m.state == ModelState::kRunning) {
       Violation(absl::StrCat("child ", m.id, " is still ",
                              ModelStateName(m.state),
@@ -559,7 +743,7 @@ void Harness::CheckStore(bool at_end) {
   }
   // The population: aging (and random search, which keeps an aging
   // population) holds exactly the last P completions; non-aging holds P.
-  const size_t p = static_cast<size_t>(search_options_.engine.population_size);
+  const size_t p = static_cast<size_t>(sim.options.engine.population_size);
   std::set<int64_t> alive;
   for (const ModelRecord* m : done) {
     if (m->alive) alive.insert(m->completion_seq);
@@ -568,7 +752,7 @@ void Harness::CheckStore(bool at_end) {
     Violation(absl::StrCat("the population has ", alive.size(),
                            " members; P is ", p));
   }
-  if (search_options_.engine.algorithm != Algorithm::kNonAging) {
+  if (sim.options.engine.algorithm != Algorithm::kNonAging) {
     std::set<int64_t> last;
     for (int64_t seq = budget;
          seq > budget - static_cast<int64_t>(p) && seq > 0; --seq) {
@@ -590,7 +774,9 @@ void Harness::CheckStore(bool at_end) {
             });
   for (const ModelRecord* m : alive_rows) stored_members.push_back(m->id);
   std::vector<int64_t> expected_members;
-  for (const Member& m : shadow_->population()) expected_members.push_back(m.id);
+  for (const Member& m : sim.shadow->population()) {
+    expected_members.push_back(m.id);
+  }
   if (stored_members != expected_members) {
     Violation("the population is not the one the algorithm keeps from the same "
               "history");
@@ -601,22 +787,24 @@ SimulationReport Harness::Run() {
   std::filesystem::remove_all(o_.dir);
   std::filesystem::create_directories(o_.dir);
   OpenController();
+  // The first search exists from the start; the others are created while
+  // the workers already run (and the controller may crash around it).
+  CreateSearchLater(0, absl::ZeroDuration());
+  for (size_t i = 1; i < searches_.size(); ++i) {
+    CreateSearchLater(i, world_.Between(absl::Seconds(1), o_.fault_time / 2));
+  }
   for (auto& w : workers_) {
     SimWorker* worker = w.get();
     world_.After(world_.Between(absl::ZeroDuration(), absl::Seconds(2)),
                  [worker] { worker->Start(); });
   }
   world_.After(absl::Seconds(1), [this] { ChaosTick(); });
-  world_.After(search_options_.lease_timeout / 4, [this] { ExpireTick(); });
+  world_.After(defaults_.lease_timeout / 4, [this] { ExpireTick(); });
   world_.After(o_.fault_time, [this] { EndFaults(); });
   const absl::Time deadline = world_.now() + o_.fault_time + o_.settle_time;
   while (violation_.ok() && world_.Step()) {
     CheckStep();
-    if (search_ != nullptr && search_->Finished() && !stopped_) break;
-    if (stopped_ && !faults_on_ &&
-        world_.now() - stop_time_ > 3 * search_options_.lease_timeout) {
-      break;
-    }
+    if (AllDone()) break;
     if (world_.now() > deadline) {
       Violation(absl::StrCat("the search did not finish within ",
                              absl::FormatDuration(o_.settle_time),
@@ -624,18 +812,25 @@ SimulationReport Harness::Run() {
     }
     if (world_.steps() > kMaxSteps) Violation("too many steps");
   }
-  if (search_ != nullptr && violation_.ok()) {
-    if (!stopped_ && !search_->Leases().empty()) {
-      Violation("leases remain after the search finished");
+  if (controller_ != nullptr && violation_.ok()) {
+    for (SimSearch& sim : searches_) {
+      Search* search = Live(sim);
+      if (search != nullptr && !sim.stopped && !search->Leases().empty()) {
+        Violation(absl::StrCat("leases of ", sim.name,
+                               " remain after the search finished"));
+      }
     }
   }
-  search_.reset();
+  controller_.reset();
   if (violation_.ok()) CheckStore(/*at_end=*/true);
   report_.status = violation_;
   if (!violation_.ok()) report_.trace = world_.TraceText();
   report_.steps = world_.steps();
   report_.simulated_seconds = world_.seconds();
-  report_.stopped = stopped_;
+  report_.stopped = false;
+  for (const SimSearch& sim : searches_) {
+    report_.stopped = report_.stopped || sim.stopped;
+  }
   const NetworkCounts& n = network_.counts();
   report_.dropped = n.dropped_requests + n.dropped_responses;
   report_.duplicated = n.duplicated_requests;

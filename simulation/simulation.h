@@ -1,13 +1,14 @@
 // A deterministic simulation of the whole controller-worker protocol, in the
-// spirit of FoundationDB's simulation testing: the real Search (engine,
-// LeaseTable, a real SQLite store), simulated workers running the real
-// WorkerCore and Spool, one seeded scheduler and a simulated clock, and an
-// adversarial network (simulation/network.h). Faults injected: lost,
-// duplicated, delayed (past the deadline) and reordered requests and
-// answers; workers cut off by a partition; workers that crash (keeping
-// their spool), stop gracefully and restart; a controller that crashes and
-// reopens its store; operators pausing, resuming and stopping; an intruder
-// reporting results for children it never held; spool writes that fail.
+// spirit of FoundationDB's simulation testing: the real Controller with one
+// to three searches (engines, LeaseTables, one real SQLite store), simulated
+// workers running the real WorkerCore and Spool, one seeded scheduler and a
+// simulated clock, and an adversarial network (simulation/network.h).
+// Faults injected: lost, duplicated, delayed (past the deadline) and
+// reordered requests and answers; workers cut off by a partition; workers
+// that crash (keeping their spool), stop gracefully and restart; a
+// controller that crashes and reopens its store; operators creating,
+// pausing, resuming and stopping searches; an intruder reporting results
+// for children it never held; spool writes that fail.
 //
 // A controller crash happens between two handled requests. Together with
 // lost requests (a crash before the handler's commit) and lost answers (a
@@ -40,6 +41,9 @@ struct SimulationOptions {
   absl::Duration settle_time = absl::Hours(2);
   // 0: drawn from the seed (1..4 workers of 1..4 slots, small P and budget).
   int workers = 0;
+  // 0: drawn from the seed (1..3 searches of small P and budget, created
+  // at random times while workers run, fair-shared by weights 1..3).
+  int searches = 0;
   // Per simulated second while faults are on.
   double worker_crash = 0.004;
   double worker_stop = 0.002;

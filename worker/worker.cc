@@ -111,11 +111,10 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
                      absl::Notification* stop, int slot,
                      std::optional<NextAnswer>* next) {
   report.set_next_task(next != nullptr);
-  const int64_t child = report.model_id();
-  const int attempt = report.attempt();
+  const TaskKey key{report.search_id(), report.model_id(), report.attempt()};
   auto done = [&] {
     if (!spool_file.empty()) spool_.Remove(spool_file);
-    core_->Delivered(child, attempt);
+    core_->Delivered(key);
     return true;
   };
   for (int failures = 1;; ++failures) {
@@ -132,7 +131,7 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
     if (s.ok()) {
       if (report.ok() && ack.recorded()) ++delivered_;
       if (!ack.recorded()) {
-        LOG(INFO) << "result of child " << child << " attempt " << attempt
+        LOG(INFO) << "result of child " << key.child << " attempt " << key.attempt
                   << " not recorded (finished elsewhere, or a stale attempt)";
       }
       // A controller that predates next_task leaves `next` unset; the slot
@@ -145,12 +144,12 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
       continue;
     }
     if (!Transient(s.error_code())) {
-      LOG(ERROR) << "controller rejected the result of child " << child << ": "
+      LOG(ERROR) << "controller rejected the result of child " << key.child << ": "
                  << s.error_message() << "; dropping it";
       return done();
     }
     if (stop->HasBeenNotified()) {
-      LOG(WARNING) << "stopping with the result of child " << child
+      LOG(WARNING) << "stopping with the result of child " << key.child
                    << (spool_file.empty()
                            ? " unsent (its spool write had failed): it is lost"
                            : " still spooled in " + spool_file +
@@ -158,7 +157,7 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
       return false;
     }
     if (!Backoff(failures,
-                 absl::StrCat("cannot deliver the result of child ", child,
+                 absl::StrCat("cannot deliver the result of child ", key.child,
                               " (", s.error_message(), ")"),
                  stop)) {
       return false;
@@ -332,7 +331,7 @@ void Worker::HandBack(int slot, const v1::Task& task) {
   v1::ResultAck ack;
   const grpc::Status s = stub_->ReportResult(Context().get(), *report, &ack);
   core_->EndRequest(report->view().sequence());
-  core_->Delivered(task.model_id(), task.attempt());
+  core_->Delivered(TaskKey::Of(task));
   LOG(INFO) << "handed child " << task.model_id() << " back unstarted"
             << (s.ok() ? "" : " (not reached: its lease will expire)");
 }

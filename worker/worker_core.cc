@@ -46,8 +46,9 @@ v1::WorkerView WorkerCore::BeginRequest() {
   outstanding_.insert(sequence);
   for (const auto& [task, slot] : held_) {
     v1::HeldTask* h = view.add_held();
-    h->set_model_id(task.first);
-    h->set_attempt(task.second);
+    h->set_model_id(task.child);
+    h->set_attempt(task.attempt);
+    h->set_search_id(task.search_id);
   }
   return view;
 }
@@ -67,16 +68,16 @@ std::optional<v1::Task> WorkerCore::TakeTask(
   Cancel(response.cancel());
   if (!response.has_task()) return std::nullopt;
   const v1::Task& task = response.task();
-  const std::pair<int64_t, int> key{task.model_id(), task.attempt()};
+  const TaskKey key = TaskKey::Of(task);
   absl::MutexLock lock(&mu_);
   CHECK(!running_[slot].has_value()) << "slot " << slot << " is busy";
   for (const auto& [held, held_slot] : held_) {
-    if (held.first != key.first) continue;
-    if (held.second >= key.second) {
+    if (held.child != key.child || held.search_id != key.search_id) continue;
+    if (held.attempt >= key.attempt) {
       // The same answer twice (a duplicated response), or an older attempt
       // arriving after a newer one: never run a child in two slots.
-      LOG(WARNING) << "child " << key.first << " attempt " << key.second
-                   << " is already held (attempt " << held.second
+      LOG(WARNING) << "child " << key.child << " attempt " << key.attempt
+                   << " is already held (attempt " << held.attempt
                    << "); not starting it again";
       return std::nullopt;
     }
@@ -94,7 +95,7 @@ void WorkerCore::Cancel(
     const google::protobuf::RepeatedPtrField<v1::HeldTask>& cancel) {
   absl::MutexLock lock(&mu_);
   for (const v1::HeldTask& c : cancel) {
-    auto it = held_.find({c.model_id(), c.attempt()});
+    auto it = held_.find({c.search_id(), c.model_id(), c.attempt()});
     if (it == held_.end()) continue;
     if (it->second >= 0) {
       cancelled_[it->second] = true;
@@ -129,11 +130,11 @@ v1::ResultReport WorkerCore::ReportFor(const v1::Task& task) const {
 std::optional<v1::ResultReport> WorkerCore::Finish(
     int slot, const v1::Task& task, const EvaluationResult& result,
     bool stopping) {
-  const std::pair<int64_t, int> key{task.model_id(), task.attempt()};
+  const TaskKey key = TaskKey::Of(task);
   {
     absl::MutexLock lock(&mu_);
     CHECK(running_[slot] == key)
-        << "slot " << slot << " did not run child " << key.first;
+        << "slot " << slot << " did not run child " << key.child;
     running_[slot].reset();
     const bool cancelled = cancelled_[slot];
     cancelled_[slot] = false;
@@ -176,15 +177,15 @@ v1::ProgressReport WorkerCore::Progress(const v1::Task& task,
   return report;
 }
 
-void WorkerCore::Delivered(int64_t child, int attempt) {
+void WorkerCore::Delivered(const TaskKey& task) {
   absl::MutexLock lock(&mu_);
-  auto it = held_.find({child, attempt});
+  auto it = held_.find(task);
   if (it != held_.end() && it->second < 0) held_.erase(it);
 }
 
-std::vector<std::pair<int64_t, int>> WorkerCore::Held() {
+std::vector<TaskKey> WorkerCore::Held() {
   absl::MutexLock lock(&mu_);
-  std::vector<std::pair<int64_t, int>> out;
+  std::vector<TaskKey> out;
   for (const auto& [task, slot] : held_) out.push_back(task);
   return out;
 }

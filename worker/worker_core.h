@@ -21,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -35,6 +36,24 @@ namespace amoeba {
 // Whether a failed call is worth retrying with backoff (the controller is
 // away or busy) rather than a refusal of this request.
 bool IsTransient(absl::StatusCode code);
+
+// A task as the worker holds it: child ids repeat across the searches of one
+// controller, so the search is part of the key.
+struct TaskKey {
+  std::string search_id;
+  int64_t child = 0;
+  int attempt = 0;
+  static TaskKey Of(const v1::Task& task) {
+    return {task.search_id(), task.model_id(), task.attempt()};
+  }
+  bool operator<(const TaskKey& o) const {
+    return std::tie(search_id, child, attempt) <
+           std::tie(o.search_id, o.child, o.attempt);
+  }
+  bool operator==(const TaskKey& o) const {
+    return search_id == o.search_id && child == o.child && attempt == o.attempt;
+  }
+};
 
 class WorkerCore {
  public:
@@ -82,11 +101,11 @@ class WorkerCore {
   // A progress report of `task` (held by this worker).
   v1::ProgressReport Progress(const v1::Task& task,
                               const EvaluationProgress& progress) const;
-  // The result of (child, attempt) was acknowledged or dropped.
-  void Delivered(int64_t child, int attempt);
+  // The result of that task was acknowledged or dropped.
+  void Delivered(const TaskKey& task);
 
   // The tasks held now, for tests and the simulation.
-  std::vector<std::pair<int64_t, int>> Held();
+  std::vector<TaskKey> Held();
   // The number of slots running a task now.
   int Busy();
 
@@ -102,11 +121,10 @@ class WorkerCore {
   absl::Mutex mu_;
   uint64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   std::set<uint64_t> outstanding_ ABSL_GUARDED_BY(mu_);
-  // Held (child, attempt) -> the slot running it, or -1 once its result
-  // waits for delivery.
-  std::map<std::pair<int64_t, int>, int> held_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::optional<std::pair<int64_t, int>>> running_
-      ABSL_GUARDED_BY(mu_);
+  // Held task -> the slot running it, or -1 once its result waits for
+  // delivery.
+  std::map<TaskKey, int> held_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::optional<TaskKey>> running_ ABSL_GUARDED_BY(mu_);
   std::vector<bool> cancelled_ ABSL_GUARDED_BY(mu_);
 };
 

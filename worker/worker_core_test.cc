@@ -48,7 +48,7 @@ TEST_CASE("a task is held from acceptance until its result is delivered") {
   CHECK(report->search_id() == "s-1");
   CHECK(report->ok());
   CHECK(core.Held().size() == 1);  // still held while it is delivered
-  core.Delivered(5, 1);
+  core.Delivered({"s-1", 5, 1});
   CHECK(core.Held().empty());
   CHECK(core.BeginRequest().held_size() == 0);
 }
@@ -65,7 +65,7 @@ TEST_CASE("one child is never in two slots") {
   REQUIRE(newer.has_value());
   CHECK(core.Cancelled(0));
   CHECK_FALSE(core.Finish(0, *first, Fit(0.9), false).has_value());
-  CHECK(core.Held() == std::vector<std::pair<int64_t, int>>{{5, 2}});
+  CHECK(core.Held() == std::vector<TaskKey>{{"s-1", 5, 2}});
 }
 
 TEST_CASE(
@@ -82,11 +82,34 @@ TEST_CASE(
     v1::HeldTask* c = answer.add_cancel();
     c->set_model_id(child);
     c->set_attempt(1);
+    c->set_search_id("s-1");
   }
   CHECK_FALSE(core.TakeTask(1, answer).has_value());
   CHECK(core.Cancelled(0));
   CHECK_FALSE(core.Cancelled(1));
   CHECK(core.Held().size() == 2);
+}
+
+TEST_CASE("children of different searches with the same id are different tasks") {
+  WorkerCore core("w", 2, 1, "simulated");
+  v1::GetTaskResponse other = Answer(5, 1);
+  other.mutable_task()->set_search_id("s-2");
+  REQUIRE(core.TakeTask(0, Answer(5, 1)).has_value());
+  REQUIRE(core.TakeTask(1, other).has_value());
+  CHECK_FALSE(core.Cancelled(0));
+  // A cancel names its search: only that search's child 5 stops.
+  v1::GetTaskResponse cancel;
+  v1::HeldTask* c = cancel.add_cancel();
+  c->set_model_id(5);
+  c->set_attempt(1);
+  c->set_search_id("s-2");
+  core.Cancel(cancel.cancel());
+  CHECK_FALSE(core.Cancelled(0));
+  CHECK(core.Cancelled(1));
+  v1::WorkerView view = core.BeginRequest();
+  REQUIRE(view.held_size() == 2);
+  CHECK(view.held(0).search_id() == "s-1");
+  CHECK(view.held(1).search_id() == "s-2");
 }
 
 TEST_CASE("a stopping worker hands its tasks back as preempted") {

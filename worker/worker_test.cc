@@ -52,13 +52,12 @@ struct Controller {
     o.settings.set_batch_size(16);
     o.heartbeat_interval = absl::Milliseconds(100);
     o.retry_after = absl::Milliseconds(20);
-    auto store = Store::Open(FreshSqlitePath(name));
-    REQUIRE(store.ok());
-    auto opened = Search::Open(o, *std::move(store));
+    auto opened = OpenSingleSearchController(FreshSqlitePath(name), o);
     REQUIRE(opened.ok());
-    search = *std::move(opened);
+    controller = *std::move(opened);
+    search = controller->Searches().front();
     auto started =
-        ControllerServer::Start(ControllerServer::Spec(), search.get());
+        ControllerServer::Start(ControllerServer::Spec(), controller.get());
     REQUIRE(started.ok());
     server = *std::move(started);
   }
@@ -72,7 +71,8 @@ struct Controller {
     w.max_backoff = absl::Seconds(1);
     return w;
   }
-  std::unique_ptr<Search> search;
+  std::unique_ptr<amoeba::Controller> controller;
+  Search* search = nullptr;
   std::unique_ptr<ControllerServer> server;
 };
 

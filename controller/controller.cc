@@ -1,0 +1,445 @@
+#include "controller/controller.h"
+
+#include <algorithm>
+#include <random>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "glog/logging.h"
+
+namespace amoeba {
+namespace {
+
+constexpr int kMaxWorkersPage = 1000;
+
+// A generated search id: short, readable, and unlikely to repeat, so a
+// worker's spooled result of an earlier search on the same host is never
+// taken for one of this search.
+std::string NewSearchId() {
+  std::random_device entropy;
+  const uint64_t bits = (uint64_t{entropy()} << 32) ^ entropy();
+  return absl::StrFormat("s-%012x", bits & 0xffffffffffffULL);
+}
+
+double UnixSeconds(absl::Time t) {
+  return absl::ToDoubleSeconds(t - absl::UnixEpoch());
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Controller>> Controller::Open(
+    std::unique_ptr<Store> store, const ControllerDefaults& defaults,
+    Clock* clock) {
+  std::unique_ptr<Controller> controller(
+      new Controller(std::move(store), defaults, clock));
+  ASSIGN_OR_RETURN(std::vector<StoredSearch> stored,
+                   controller->store_->ListSearches());
+  for (const StoredSearch& s : stored) {
+    absl::StatusOr<v1::SearchConfig> config = SearchConfigFromJson(s.config);
+    if (!config.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("search ", s.name, ": ", config.status().message()));
+    }
+    absl::StatusOr<SearchOptions> options =
+        SearchOptionsFromConfig(*config, defaults);
+    if (!options.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "search ", s.name, ": stored ", options.status().message()));
+    }
+    absl::StatusOr<Search*> added = controller->AddSearch(s, *options);
+    if (!added.ok()) {
+      return absl::Status(added.status().code(),
+                          absl::StrCat("search ", s.name, ": ",
+                                       added.status().message()));
+    }
+  }
+  LOG(INFO) << "controller opened with " << stored.size() << " search(es)";
+  return controller;
+}
+
+Controller::~Controller() {
+  absl::MutexLock lock(&mu_);
+  searches_.clear();  // before store_ goes
+}
+
+absl::StatusOr<Search*> Controller::AddSearch(const StoredSearch& stored,
+                                              const SearchOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Search> search,
+                   Search::Open(options, store_->OpenSearch(stored), clock_));
+  absl::MutexLock lock(&mu_);
+  // Under mu_, so that a registration arriving now is either replayed here
+  // or forwarded by Register to this search.
+  for (const auto& [id, registration] : registrations_) {
+    search->Register(registration).IgnoreError();
+  }
+  searches_.push_back(std::move(search));
+  return searches_.back().get();
+}
+
+absl::StatusOr<Search*> Controller::CreateSearch(
+    const std::string& search_id, const v1::SearchConfig& config) {
+  ASSIGN_OR_RETURN(SearchOptions options,
+                   SearchOptionsFromConfig(config, defaults_));
+  absl::MutexLock create(&create_mu_);
+  std::string name = search_id;
+  for (int tries = 0; name.empty() && tries < 100; ++tries) {
+    std::string candidate = NewSearchId();
+    if (!Find(candidate).ok()) name = std::move(candidate);
+  }
+  RETURN_IF_ERROR(ValidateSearchName(name));
+  // The stored config is complete: later changes of the controller's
+  // defaults do not change a search.
+  ASSIGN_OR_RETURN(
+      StoredSearch stored,
+      store_->CreateSearch(name,
+                           SearchConfigToJson(SearchConfigFromOptions(options)),
+                           UnixSeconds(clock_->Now())));
+  LOG(INFO) << "search created: " << name << " ("
+            << AlgorithmName(options.engine.algorithm)
+            << ", P=" << options.engine.population_size
+            << ", S=" << options.engine.sample_size
+            << ", budget " << options.engine.budget << ", "
+            << options.settings.dataset() << ", weight " << options.weight
+            << ")";
+  return AddSearch(stored, options);
+}
+
+absl::StatusOr<Search*> Controller::CreateOrCheckFirstSearch(
+    const std::string& search_id, const SearchOptions& options) {
+  std::vector<Search*> searches = Searches();
+  if (searches.empty()) {
+    RETURN_IF_ERROR(ValidateSearchOptions(options));
+    return CreateSearch(search_id, SearchConfigFromOptions(options));
+  }
+  Search* search = searches.front();
+  if (!search_id.empty()) {
+    absl::StatusOr<Search*> named = Find(search_id);
+    if (!named.ok()) {
+      // A store of other searches: this one is new.
+      if (!absl::IsNotFound(named.status())) return named.status();
+      RETURN_IF_ERROR(ValidateSearchOptions(options));
+      return CreateSearch(search_id, SearchConfigFromOptions(options));
+    }
+    search = *named;
+  }
+  RETURN_IF_ERROR(CheckSameSearch(search->options(), options));
+  return search;
+}
+
+absl::StatusOr<Search*> Controller::Find(const std::string& search_id) {
+  absl::ReaderMutexLock lock(&mu_);
+  if (search_id.empty()) {
+    if (searches_.size() == 1) return searches_.front().get();
+    return absl::InvalidArgumentError(
+        searches_.empty()
+            ? "this controller runs no search yet (CreateSearch)"
+            : absl::StrCat("search_id is required: this controller runs ",
+                           searches_.size(), " searches (ListSearches)"));
+  }
+  std::vector<std::string> names;
+  for (const auto& search : searches_) {
+    if (search->search_id() == search_id) return search.get();
+    if (names.size() < 10) names.push_back(search->search_id());
+  }
+  return absl::NotFoundError(absl::StrCat(
+      "no search '", absl::CHexEscape(search_id.substr(0, 64)),
+      "' on this controller",
+      names.empty() ? "" : absl::StrCat(" (it runs ", absl::StrJoin(names, ", "),
+                                        searches_.size() > names.size()
+                                            ? ", ..."
+                                            : "",
+                                        ")")));
+}
+
+std::vector<Search*> Controller::Searches() {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<Search*> out;
+  out.reserve(searches_.size());
+  for (const auto& search : searches_) out.push_back(search.get());
+  return out;
+}
+
+bool Controller::AllFinished() {
+  std::vector<Search*> searches = Searches();
+  if (searches.empty()) return false;
+  for (Search* s : searches) {
+    if (!s->Finished()) return false;
+  }
+  return true;
+}
+
+std::vector<Search*> Controller::FairShareOrder(const Search* discount) {
+  struct Candidate {
+    double share;
+    double weight;
+    size_t age;
+    Search* search;
+  };
+  std::vector<Candidate> candidates;
+  std::vector<Search*> searches = Searches();
+  for (size_t i = 0; i < searches.size(); ++i) {
+    Search* s = searches[i];
+    if (!s->WantsWorker()) continue;
+    const int64_t leased = s->LeasedCount() - (s == discount ? 1 : 0);
+    const double weight = s->options().weight;
+    candidates.push_back(
+        Candidate{static_cast<double>(std::max<int64_t>(0, leased)) / weight,
+                  weight, i, s});
+  }
+  // The search furthest below its share first; among equals the heavier,
+  // then the older.
+  std::sort(candidates.begin(), candidates.end(),
+            [](const Candidate& a, const Candidate& b) {
+              if (a.share != b.share) return a.share < b.share;
+              if (a.weight != b.weight) return a.weight > b.weight;
+              return a.age < b.age;
+            });
+  std::vector<Search*> order;
+  order.reserve(candidates.size());
+  for (const Candidate& c : candidates) order.push_back(c.search);
+  return order;
+}
+
+absl::Status Controller::Register(const v1::RegisterRequest& request) {
+  std::vector<Search*> searches;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = registrations_.find(request.worker_id());
+    if (it == registrations_.end() || request.incarnation() == 0 ||
+        request.incarnation() >= it->second.incarnation()) {
+      registrations_[request.worker_id()] = request;
+    }
+    for (const auto& search : searches_) searches.push_back(search.get());
+  }
+  if (searches.empty()) {
+    LOG(INFO) << "worker registered: " << request.worker_id()
+              << " (no search yet)";
+  }
+  for (Search* search : searches) RETURN_IF_ERROR(search->Register(request));
+  return absl::OkStatus();
+}
+
+absl::Status Controller::ReconcileAll(const std::string& worker_id,
+                                      const v1::WorkerView& view,
+                                      const Search* skip,
+                                      v1::GetTaskResponse* response) {
+  v1::HeartbeatRequest heartbeat;
+  heartbeat.set_worker_id(worker_id);
+  *heartbeat.mutable_view() = view;
+  for (Search* search : Searches()) {
+    if (search == skip) continue;
+    ASSIGN_OR_RETURN(v1::HeartbeatResponse answer, search->Heartbeat(heartbeat));
+    for (v1::HeldTask& cancel : *answer.mutable_cancel()) {
+      *response->add_cancel() = std::move(cancel);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Controller::AssignFrom(const std::vector<Search*>& order,
+                                    const v1::GetTaskRequest& request,
+                                    v1::GetTaskResponse* response) {
+  for (Search* search : order) {
+    absl::StatusOr<v1::GetTaskResponse> answer = search->Assign(request);
+    if (absl::IsAborted(answer.status())) return answer.status();
+    if (!answer.ok()) continue;  // e.g. registration not yet replayed
+    if (answer->has_task()) {
+      *response->mutable_task() = std::move(*answer->mutable_task());
+      return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::GetTaskResponse> Controller::GetTask(
+    const v1::GetTaskRequest& request) {
+  std::vector<Search*> searches = Searches();
+  // One search: exactly its own protocol (one lock, one durable wait).
+  if (searches.size() == 1) return searches.front()->GetTask(request);
+  v1::GetTaskResponse response;
+  if (searches.empty()) {
+    absl::ReaderMutexLock lock(&mu_);
+    if (registrations_.count(request.worker_id()) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "unknown worker '", request.worker_id(), "'; call Register first"));
+    }
+  }
+  RETURN_IF_ERROR(
+      ReconcileAll(request.worker_id(), request.view(), nullptr, &response));
+  RETURN_IF_ERROR(AssignFrom(FairShareOrder(), request, &response));
+  if (!response.has_task()) {
+    response.set_retry_after_ms(static_cast<int32_t>(
+        absl::ToInt64Milliseconds(defaults_.retry_after)));
+    response.set_search_finished(AllFinished());
+  }
+  return response;
+}
+
+absl::StatusOr<bool> Controller::ReportProgress(
+    const v1::ProgressReport& report) {
+  absl::StatusOr<Search*> search = Find(report.search_id());
+  if (!search.ok()) return true;  // not a search of ours: moot
+  return (*search)->ReportProgress(report);
+}
+
+absl::StatusOr<bool> Controller::ReportResult(const v1::ResultReport& report,
+                                              v1::GetTaskResponse* next) {
+  absl::StatusOr<Search*> found =
+      report.search_id().empty()
+          ? absl::StatusOr<Search*>(absl::NotFoundError(""))
+          : Find(report.search_id());
+  if (!found.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the result of child ", report.model_id(), " belongs to search '",
+        absl::CHexEscape(report.search_id().substr(0, 64)),
+        "', which this controller does not run"));
+  }
+  Search* owner = *found;
+  if (next == nullptr || Searches().size() == 1) {
+    return owner->ReportResult(report, next);
+  }
+  // The owner's leased count drops by this result: if it is then the search
+  // most lacking its share, its next child comes in the same durable step.
+  const std::vector<Search*> order = FairShareOrder(owner);
+  const bool combined = !order.empty() && order.front() == owner;
+  v1::GetTaskResponse answer;
+  absl::StatusOr<bool> recorded =
+      owner->ReportResult(report, combined ? &answer : nullptr);
+  if (!recorded.ok()) return recorded;
+  *next = std::move(answer);
+  next->set_search_finished(false);
+  if (!next->has_task()) {
+    v1::GetTaskRequest request;
+    request.set_worker_id(report.worker_id());
+    *request.mutable_view() = report.view();
+    std::vector<Search*> rest;
+    for (Search* s : order) {
+      if (!combined || s != owner) rest.push_back(s);
+    }
+    absl::Status assigned = AssignFrom(rest, request, next);
+    if (!assigned.ok() && !absl::IsAborted(assigned)) return assigned;
+  }
+  if (!next->has_task()) {
+    next->set_retry_after_ms(static_cast<int32_t>(
+        absl::ToInt64Milliseconds(defaults_.retry_after)));
+    next->set_search_finished(AllFinished());
+  }
+  return recorded;
+}
+
+absl::StatusOr<v1::HeartbeatResponse> Controller::Heartbeat(
+    const v1::HeartbeatRequest& request) {
+  std::vector<Search*> searches = Searches();
+  if (searches.size() == 1) return searches.front()->Heartbeat(request);
+  if (searches.empty()) {
+    absl::ReaderMutexLock lock(&mu_);
+    if (registrations_.count(request.worker_id()) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "unknown worker '", request.worker_id(), "'; call Register first"));
+    }
+  }
+  v1::GetTaskResponse reconciled;
+  RETURN_IF_ERROR(
+      ReconcileAll(request.worker_id(), request.view(), nullptr, &reconciled));
+  v1::HeartbeatResponse response;
+  *response.mutable_cancel() = std::move(*reconciled.mutable_cancel());
+  response.set_search_finished(AllFinished());
+  return response;
+}
+
+absl::StatusOr<v1::ListWorkersResponse> Controller::ListWorkers(
+    const v1::ListWorkersRequest& request) {
+  int64_t offset = 0;
+  if (!request.page_token().empty() &&
+      (request.page_token().size() > 20 ||
+       !absl::SimpleAtoi(request.page_token(), &offset) || offset < 0)) {
+    return absl::InvalidArgumentError(
+        "page_token is not one this server handed out");
+  }
+  if (request.page_size() < 0 || request.page_size() > kMaxWorkersPage) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "page_size must be in 0..%d (0 = %d), got %d", kMaxWorkersPage,
+        kMaxWorkersPage, request.page_size()));
+  }
+  const int64_t page =
+      request.page_size() == 0 ? kMaxWorkersPage : request.page_size();
+  // Every search knows every worker; each adds the children it leases.
+  std::map<std::string, v1::WorkerInfo> merged;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (const auto& [id, registration] : registrations_) {
+      v1::WorkerInfo& info = merged[id];
+      info.set_worker_id(id);
+      info.set_host(registration.host());
+      info.set_device(registration.device());
+      info.set_capacity(registration.capacity());
+      info.set_evaluator(registration.evaluator());
+    }
+  }
+  for (Search* search : Searches()) {
+    v1::ListWorkersRequest all;
+    all.set_page_size(kMaxWorkersPage);
+    // Bounded: a search lists at most every worker once.
+    for (int pages = 0; pages < 1000000; ++pages) {
+      ASSIGN_OR_RETURN(v1::ListWorkersResponse part, search->ListWorkers(all));
+      for (const v1::WorkerInfo& w : part.workers()) {
+        v1::WorkerInfo& info = merged[w.worker_id()];
+        if (info.worker_id().empty()) info = w;  // known to this search only
+        else {
+          info.mutable_running()->MergeFrom(w.running());
+          info.mutable_running_search_ids()->MergeFrom(w.running_search_ids());
+          info.set_completed(info.completed() + w.completed());
+          info.set_online(info.online() || w.online());
+          info.set_last_seen(std::max(info.last_seen(), w.last_seen()));
+        }
+      }
+      if (part.next_page_token().empty()) break;
+      all.set_page_token(part.next_page_token());
+    }
+  }
+  v1::ListWorkersResponse response;
+  response.set_total(static_cast<int64_t>(merged.size()));
+  int64_t index = 0;
+  for (auto& [id, info] : merged) {
+    if (index++ < offset) continue;
+    if (response.workers_size() >= page) break;
+    *response.add_workers() = std::move(info);
+  }
+  if (offset + response.workers_size() < static_cast<int64_t>(merged.size())) {
+    response.set_next_page_token(absl::StrCat(offset + response.workers_size()));
+  }
+  return response;
+}
+
+void Controller::ExpireLeases() {
+  for (Search* search : Searches()) search->ExpireLeases();
+}
+
+absl::Duration Controller::ExpiryPeriod() {
+  absl::Duration shortest = defaults_.lease_timeout;
+  for (Search* search : Searches()) {
+    shortest = std::min(shortest, search->options().lease_timeout);
+  }
+  return std::max(absl::Milliseconds(20), shortest / 4);
+}
+
+absl::StatusOr<std::unique_ptr<Controller>> OpenSingleSearchController(
+    const std::string& path, const SearchOptions& options, Clock* clock) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(path));
+  ControllerDefaults defaults;
+  defaults.lease_timeout = options.lease_timeout;
+  defaults.heartbeat_interval = options.heartbeat_interval;
+  defaults.max_attempts = options.max_attempts;
+  defaults.retry_after = options.retry_after;
+  ASSIGN_OR_RETURN(std::unique_ptr<Controller> controller,
+                   Controller::Open(std::move(store), defaults, clock));
+  RETURN_IF_ERROR(controller->CreateOrCheckFirstSearch("", options).status());
+  return controller;
+}
+
+}  // namespace amoeba

@@ -1,0 +1,144 @@
+// The controller: many searches in one store, served by one fleet of
+// workers. Searches are created at run time (CreateSearch) and restored
+// from the store when the controller starts. Every worker serves every
+// search: a worker's request is reconciled against each search, and its
+// next task comes from the running search with the smallest share of the
+// fleet (children leased / weight).
+//
+// Invariants (each search keeps its own, see search.h):
+//  * a search, once created, is durable and never removed while the
+//    controller lives (Search pointers handed out stay valid);
+//  * every search knows every registered worker (a worker's registration is
+//    forwarded to all searches, and replayed into a search when it is
+//    created), so a worker never has to register per search;
+//  * a result, progress report or held task counts only for the search it
+//    names; one naming no search of this controller is refused.
+//
+// Thread safety: all methods may be called from any thread.
+#ifndef AMOEBA_CONTROLLER_CONTROLLER_H_
+#define AMOEBA_CONTROLLER_CONTROLLER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "controller/search.h"
+#include "controller/search_config.h"
+#include "controller/store.h"
+#include "proto/controller.pb.h"
+
+namespace amoeba {
+
+class Controller {
+ public:
+  // Opens every search stored in `store`. `defaults` fill what a config
+  // leaves to the controller (heartbeat interval, and lease timeout and
+  // max attempts of searches whose config does not say). Errors of a stored
+  // search (DataLoss, ...) name it. `clock` must outlive the controller.
+  static absl::StatusOr<std::unique_ptr<Controller>> Open(
+      std::unique_ptr<Store> store, const ControllerDefaults& defaults,
+      Clock* clock = Clock::Real());
+  // Closes every search, then the store (after its last group commit).
+  ~Controller();
+
+  // ---- searches ----
+  // A new search, durable on return. Empty `search_id`: a generated one.
+  // InvalidArgument naming the field of a bad config or id; AlreadyExists
+  // for a taken id.
+  absl::StatusOr<Search*> CreateSearch(const std::string& search_id,
+                                       const v1::SearchConfig& config);
+  // The search created by `amoeba-controller`'s search flags: created when
+  // the store holds no search yet, otherwise the search named `search_id`
+  // (or the first one when empty) must have exactly these settings
+  // (FailedPrecondition naming the first that differs).
+  absl::StatusOr<Search*> CreateOrCheckFirstSearch(
+      const std::string& search_id, const SearchOptions& options);
+  // The search `search_id`; an empty id names the only search. NotFound
+  // for an unknown id; InvalidArgument for an empty one when there is not
+  // exactly one search.
+  absl::StatusOr<Search*> Find(const std::string& search_id);
+  // Every search, oldest first.
+  std::vector<Search*> Searches();
+
+  // ---- worker side (as Search's, over every search) ----
+  absl::Status Register(const v1::RegisterRequest& request);
+  // Reconciles the view against every search, then hands out a child of
+  // the running search that most lacks its share. `search_finished` is set
+  // when every search is finished.
+  absl::StatusOr<v1::GetTaskResponse> GetTask(
+      const v1::GetTaskRequest& request);
+  // Whether the worker should cancel the task; a task of a search this
+  // controller does not run is always cancelled.
+  absl::StatusOr<bool> ReportProgress(const v1::ProgressReport& report);
+  // InvalidArgument for a result of a search this controller does not run;
+  // otherwise as Search::ReportResult, with `next` from the fair share.
+  absl::StatusOr<bool> ReportResult(const v1::ResultReport& report,
+                                    v1::GetTaskResponse* next = nullptr);
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(
+      const v1::HeartbeatRequest& request);
+  // Every worker, with the children it runs in every search.
+  absl::StatusOr<v1::ListWorkersResponse> ListWorkers(
+      const v1::ListWorkersRequest& request);
+  // Requeues children whose lease expired, in every search.
+  void ExpireLeases();
+
+  const ControllerDefaults& defaults() const { return defaults_; }
+  // How often the server should call ExpireLeases (a quarter of the
+  // shortest lease timeout, at least 20 ms).
+  absl::Duration ExpiryPeriod();
+
+ private:
+  Controller(std::unique_ptr<Store> store, const ControllerDefaults& defaults,
+             Clock* clock)
+      : store_(std::move(store)), defaults_(defaults), clock_(clock) {}
+
+  // Opens a search whose row is in the store and adds it (registering every
+  // known worker in it).
+  absl::StatusOr<Search*> AddSearch(const StoredSearch& stored,
+                                    const SearchOptions& options);
+  // Running searches that could hand out a child now, the most lacking
+  // first (`discount`: a search whose leased count is about to drop by one).
+  std::vector<Search*> FairShareOrder(const Search* discount = nullptr);
+  // Reconciles the worker's view with every search except `skip`; appends
+  // the cancels. Errors: the first search's refusal (unknown worker,
+  // superseded process).
+  absl::Status ReconcileAll(const std::string& worker_id,
+                            const v1::WorkerView& view, const Search* skip,
+                            v1::GetTaskResponse* response);
+  // Assigns from `order` until a search hands out a task.
+  absl::Status AssignFrom(const std::vector<Search*>& order,
+                          const v1::GetTaskRequest& request,
+                          v1::GetTaskResponse* response);
+  bool AllFinished();
+
+  // Constant after construction.
+  const std::unique_ptr<Store> store_;
+  const ControllerDefaults defaults_;
+  Clock* const clock_;
+
+  // Serializes CreateSearch (name check, store row, registration replay).
+  absl::Mutex create_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable absl::Mutex mu_;
+  std::vector<std::unique_ptr<Search>> searches_ ABSL_GUARDED_BY(mu_);
+  // The newest registration of each worker, replayed into new searches.
+  std::map<std::string, v1::RegisterRequest> registrations_
+      ABSL_GUARDED_BY(mu_);
+};
+
+// A controller over the store at `path` whose one search has `options`
+// (created in a new store, resumed from an existing one; the controller's
+// defaults are the options' lease timeout, heartbeat, retry and attempts).
+// The shape of a single-search controller, for tests and tools.
+absl::StatusOr<std::unique_ptr<Controller>> OpenSingleSearchController(
+    const std::string& path, const SearchOptions& options,
+    Clock* clock = Clock::Real());
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_CONTROLLER_CONTROLLER_H_

@@ -1,0 +1,199 @@
+#include "controller/search_config.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace amoeba {
+
+absl::Status ValidateSearchOptions(const SearchOptions& o) {
+  RETURN_IF_ERROR(ValidateEngineConfig(o.engine));
+  if (o.lease_timeout < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("lease timeout must be at least 100 ms");
+  }
+  if (o.heartbeat_interval <= absl::ZeroDuration() ||
+      o.heartbeat_interval >= o.lease_timeout) {
+    return absl::InvalidArgumentError(
+        "heartbeat interval must be positive and shorter than the lease "
+        "timeout");
+  }
+  if (o.max_attempts < 1 || o.max_attempts > 100) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "max attempts must be in 1..100, got %d", o.max_attempts));
+  }
+  if (!(o.weight > 0) || !(o.weight <= 1e6)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("weight must be in (0, 1e6], got ", o.weight));
+  }
+  const v1::TrainingSettings& t = o.settings;
+  if (t.dataset() != "fashion_mnist" && t.dataset() != "cifar10") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dataset must be fashion_mnist or cifar10, got '",
+        t.dataset().substr(0, 64), "'"));
+  }
+  if (t.epochs() < 1 || t.epochs() > 10000 || t.batch_size() < 2 ||
+      t.batch_size() > 65536 || t.cells_per_stack() < 1 ||
+      t.cells_per_stack() > 64 || t.filters() < 2 || t.filters() > 4096) {
+    return absl::InvalidArgumentError(
+        "training settings need epochs in 1..10000, batch size in 2..65536, "
+        "N in 1..64, F in 2..4096");
+  }
+  if (!std::isfinite(t.learning_rate()) || t.learning_rate() <= 0 ||
+      !std::isfinite(t.weight_decay()) || t.weight_decay() < 0) {
+    return absl::InvalidArgumentError(
+        "learning rate must be finite and > 0, weight decay finite and >= 0");
+  }
+  if (t.validation_images() < 1 || t.max_train_images() < 0) {
+    return absl::InvalidArgumentError(
+        "validation images must be >= 1 and max train images >= 0 (0 = all)");
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
+    const SearchOptions& o) {
+  const v1::TrainingSettings& t = o.settings;
+  return {
+      {"algorithm", AlgorithmName(o.engine.algorithm)},
+      {"population_size", absl::StrCat(o.engine.population_size)},
+      {"sample_size", absl::StrCat(o.engine.sample_size)},
+      {"budget", absl::StrCat(o.engine.budget)},
+      {"seed", absl::StrCat(o.engine.seed)},
+      {"deduplicate", o.engine.deduplicate ? "true" : "false"},
+      {"dataset", t.dataset()},
+      {"cells_per_stack", absl::StrCat(t.cells_per_stack())},
+      {"filters", absl::StrCat(t.filters())},
+      {"epochs", absl::StrCat(t.epochs())},
+      {"batch_size", absl::StrCat(t.batch_size())},
+      {"learning_rate", absl::StrCat(t.learning_rate())},
+      {"weight_decay", absl::StrCat(t.weight_decay())},
+      {"validation_images", absl::StrCat(t.validation_images())},
+      {"max_train_images", absl::StrCat(t.max_train_images())},
+      {"training_seed", absl::StrCat(t.seed())},
+  };
+}
+
+absl::Status CheckSameSearch(const SearchOptions& stored,
+                             const SearchOptions& wanted) {
+  const auto before = SearchConfigEntries(stored);
+  const auto now = SearchConfigEntries(wanted);
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (before[i].second != now[i].second) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "setting '%s' is %s in the store but %s now; restart with the "
+          "stored setting or use a new store",
+          before[i].first, before[i].second, now[i].second));
+    }
+  }
+  return absl::OkStatus();
+}
+
+v1::TrainingSettings DefaultTrainingSettings() {
+  v1::TrainingSettings t;
+  t.set_dataset("fashion_mnist");
+  t.set_cells_per_stack(1);
+  t.set_filters(8);
+  t.set_epochs(1);
+  t.set_batch_size(64);
+  t.set_learning_rate(0.05);
+  t.set_weight_decay(5e-4);
+  t.set_validation_images(1000);
+  t.set_max_train_images(2000);
+  t.set_seed(1);
+  return t;
+}
+
+v1::SearchConfig DefaultSearchConfig() {
+  v1::SearchConfig c;
+  c.set_algorithm("aging");
+  c.set_population_size(100);
+  c.set_sample_size(25);
+  c.set_budget(1000);
+  c.set_seed(1);
+  c.set_deduplicate(false);
+  c.set_weight(1);
+  *c.mutable_settings() = DefaultTrainingSettings();
+  return c;
+}
+
+absl::StatusOr<SearchOptions> SearchOptionsFromConfig(
+    const v1::SearchConfig& given, const ControllerDefaults& defaults) {
+  // Defaults first, then every field the config sets.
+  v1::SearchConfig c = DefaultSearchConfig();
+  c.MergeFrom(given);
+  SearchOptions o;
+  absl::StatusOr<Algorithm> algorithm = AlgorithmFromName(c.algorithm());
+  if (!algorithm.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.algorithm: ", algorithm.status().message()));
+  }
+  o.engine.algorithm = *algorithm;
+  o.engine.population_size = c.population_size();
+  o.engine.sample_size = c.sample_size();
+  o.engine.budget = c.budget();
+  o.engine.seed = c.seed();
+  o.engine.deduplicate = c.deduplicate();
+  o.settings = c.settings();
+  o.weight = c.weight();
+  o.heartbeat_interval = defaults.heartbeat_interval;
+  o.retry_after = defaults.retry_after;
+  o.max_attempts = c.has_max_attempts() ? c.max_attempts() : defaults.max_attempts;
+  o.lease_timeout = defaults.lease_timeout;
+  if (c.has_lease_timeout_s()) {
+    if (!std::isfinite(c.lease_timeout_s()) || c.lease_timeout_s() < 0.1 ||
+        c.lease_timeout_s() > 86400 * 7) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "config.lease_timeout_s must be in 0.1..604800, got ",
+          c.lease_timeout_s()));
+    }
+    o.lease_timeout = absl::Seconds(c.lease_timeout_s());
+  }
+  if (absl::Status s = ValidateSearchOptions(o); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("config: ", s.message()));
+  }
+  return o;
+}
+
+v1::SearchConfig SearchConfigFromOptions(const SearchOptions& o) {
+  v1::SearchConfig c;
+  c.set_algorithm(AlgorithmName(o.engine.algorithm));
+  c.set_population_size(o.engine.population_size);
+  c.set_sample_size(o.engine.sample_size);
+  c.set_budget(o.engine.budget);
+  c.set_seed(o.engine.seed);
+  c.set_deduplicate(o.engine.deduplicate);
+  *c.mutable_settings() = o.settings;
+  c.set_lease_timeout_s(absl::ToDoubleSeconds(o.lease_timeout));
+  c.set_max_attempts(o.max_attempts);
+  c.set_weight(o.weight);
+  return c;
+}
+
+std::string SearchConfigToJson(const v1::SearchConfig& config) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  // Cannot fail for a message of a known type.
+  (void)google::protobuf::util::MessageToJsonString(config, &json, options);
+  return json;
+}
+
+absl::StatusOr<v1::SearchConfig> SearchConfigFromJson(const std::string& json) {
+  v1::SearchConfig config;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status =
+      google::protobuf::util::JsonStringToMessage(json, &config, options);
+  if (!status.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "stored search config is not a SearchConfig: ",
+        std::string(status.message().data(), status.message().size())));
+  }
+  return config;
+}
+
+}  // namespace amoeba

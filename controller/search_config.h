@@ -1,0 +1,80 @@
+// A search's configuration: the options the scheduler runs with, the wire
+// and stored form (v1.SearchConfig, kept in the store as JSON), and the one
+// set of defaults for everything a config leaves unset.
+#ifndef AMOEBA_CONTROLLER_SEARCH_CONFIG_H_
+#define AMOEBA_CONTROLLER_SEARCH_CONFIG_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "controller/engine.h"
+#include "proto/controller.pb.h"
+
+namespace amoeba {
+
+// The training settings of a search that sets none of them: Fashion-MNIST,
+// N=1, F=8, one epoch of at most 2,000 images, batch 64, learning rate 0.05,
+// weight decay 5e-4, 1,000 validation images, seed 1. The one set of
+// defaults: the controller's and `amoeba train`'s flags start from it.
+v1::TrainingSettings DefaultTrainingSettings();
+
+struct SearchOptions {
+  EngineConfig engine;
+  v1::TrainingSettings settings = DefaultTrainingSettings();
+  absl::Duration lease_timeout = absl::Seconds(120);
+  absl::Duration heartbeat_interval = absl::Seconds(10);
+  // Failures charged to a child (worker errors, silence; not divergence,
+  // not preemption) before it is given up.
+  int max_attempts = 3;
+  // What GetTask tells a worker to wait when it has nothing to hand out.
+  absl::Duration retry_after = absl::Seconds(1);
+  // Share of the fleet relative to other running searches.
+  double weight = 1;
+};
+
+// InvalidArgument naming the bad setting.
+absl::Status ValidateSearchOptions(const SearchOptions& options);
+
+// The settings that identify a search (compared when the controller is
+// restarted with the flags that created it), as key/value text.
+std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
+    const SearchOptions& options);
+
+// FailedPrecondition naming the first setting that differs ("setting
+// 'population_size' is 100 in the store but 50 now; ...").
+absl::Status CheckSameSearch(const SearchOptions& stored,
+                             const SearchOptions& wanted);
+
+// Values a config may leave to the controller: its flags.
+struct ControllerDefaults {
+  absl::Duration lease_timeout = absl::Seconds(120);
+  absl::Duration heartbeat_interval = absl::Seconds(10);
+  int max_attempts = 3;
+  absl::Duration retry_after = absl::Seconds(1);
+};
+
+// The defaults of a search config (and of the controller's flags that
+// create a first search): aging, P=100, S=25, budget 1000, Fashion-MNIST,
+// N=1, F=8, one epoch, ... Training settings come from
+// DefaultTrainingSettings().
+v1::SearchConfig DefaultSearchConfig();
+
+// The options of `config`, unset (zero) fields taking DefaultSearchConfig()'s
+// or `defaults`' values. InvalidArgument naming the field
+// ("config.sample_size: ...").
+absl::StatusOr<SearchOptions> SearchOptionsFromConfig(
+    const v1::SearchConfig& config, const ControllerDefaults& defaults);
+// The complete config of `options` (every field set).
+v1::SearchConfig SearchConfigFromOptions(const SearchOptions& options);
+
+// The stored form. DataLoss for text that is not a SearchConfig.
+std::string SearchConfigToJson(const v1::SearchConfig& config);
+absl::StatusOr<v1::SearchConfig> SearchConfigFromJson(const std::string& json);
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_CONTROLLER_SEARCH_CONFIG_H_
