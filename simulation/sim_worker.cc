@@ -216,7 +216,7 @@ void SimWorker::Continue(int slot, const v1::GetTaskResponse& answer,
     Run(slot);
     return;
   }
-  if (answer.search_finished()) {
+  if (answer.search_finished() && behaviour_.exit_when_finished) {
     finished_ = true;
     return;
   }
@@ -363,7 +363,9 @@ void SimWorker::HeartbeatTick(uint64_t generation) {
         core_->EndRequest(sequence);
         if (status.ok()) {
           core_->Cancel(answer.cancel());
-          if (answer.search_finished()) finished_ = true;
+          if (answer.search_finished() && behaviour_.exit_when_finished) {
+            finished_ = true;
+          }
         } else if (status.code() == absl::StatusCode::kFailedPrecondition) {
           Register([] {});
         }

@@ -33,6 +33,9 @@ struct WorkerBehaviour {
   double worker_error = 0.08;  // an evaluation fails (retried elsewhere)
   double diverged = 0.02;      // final failure
   double spool_write_fails = 0;
+  // As the daemon's --exit_when_finished: stop asking once every search of
+  // the controller is finished. Off: keep asking (new searches may come).
+  bool exit_when_finished = false;
 };
 
 // What the simulation's checker learns from a worker.

@@ -247,14 +247,16 @@ bool Worker::NextTask(int slot, absl::Notification* stop,
       *task = *std::move(taken);
       return true;
     }
-    if (response.search_finished()) {
-      LOG(INFO) << "the search is finished";
+    if (response.search_finished() && options_.exit_when_finished) {
+      LOG(INFO) << "every search of the controller is finished";
       finished_ = true;
       return false;
     }
     if (!response.has_task()) {
-      stop->WaitForNotificationWithTimeout(
-          absl::Milliseconds(std::max(10, response.retry_after_ms())));
+      // Nothing left anywhere: ask less often until a search is created.
+      const int wait_ms = std::max(response.search_finished() ? 5000 : 10,
+                                   response.retry_after_ms());
+      stop->WaitForNotificationWithTimeout(absl::Milliseconds(wait_ms));
     }
   }
   return false;

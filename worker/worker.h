@@ -56,13 +56,17 @@ struct WorkerOptions {
   // about this long after the controller returns.
   absl::Duration max_backoff = absl::Seconds(30);
   absl::Duration rpc_deadline = absl::Seconds(10);
+  // End Run once every search of the controller is finished (a one-off
+  // run). Off: a fleet daemon keeps asking, for searches created later.
+  bool exit_when_finished = true;
 };
 
 class Worker {
  public:
   Worker(WorkerOptions options, std::unique_ptr<Evaluator> evaluator);
 
-  // Runs until `stop` is notified or the search is finished. OK on a clean
+  // Runs until `stop` is notified or (with exit_when_finished) every search
+  // of the controller is finished. OK on a clean
   // end; Unauthenticated/PermissionDenied when the controller refuses us;
   // InvalidArgument for bad options.
   absl::Status Run(absl::Notification* stop);

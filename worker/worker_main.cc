@@ -42,6 +42,9 @@ DEFINE_string(spool_dir, "amoeba-worker-spool",
               "folder for results not yet acknowledged by the controller");
 DEFINE_int32(rpc_deadline_s, 10, "deadline of each call to the controller");
 DEFINE_int32(max_backoff_s, 30, "longest wait between reconnection attempts");
+DEFINE_bool(exit_when_finished, true,
+            "exit once every search of the controller is finished; false "
+            "for a fleet daemon that serves searches created later");
 
 int main(int argc, char** argv) {
   gflags::SetUsageMessage("amoeba-worker: evaluates children for a controller");
@@ -63,6 +66,7 @@ int main(int argc, char** argv) {
   options.tls_key_file = FLAGS_tls_key;
   options.rpc_deadline = absl::Seconds(FLAGS_rpc_deadline_s);
   options.max_backoff = absl::Seconds(FLAGS_max_backoff_s);
+  options.exit_when_finished = FLAGS_exit_when_finished;
   options.worker_id = FLAGS_worker_id;
   if (options.worker_id.empty()) {
     char host[256] = {0};
