@@ -5,26 +5,21 @@
 
 #include "absl/strings/str_format.h"
 #include "cli/genotype_input.h"
+#include "common/training_flags.h"
 #include "gflags/gflags.h"
 #include "genotype/fingerprint.h"
 #include "genotype/text.h"
 #include "trainer/checkpoint.h"
 #include "trainer/cpu_allocator.h"
 #include "trainer/train.h"
+#include "worker/training_settings.h"
 
 DECLARE_uint64(seed);
 
-DEFINE_string(dataset, "fashion_mnist", "fashion_mnist or cifar10");
 DEFINE_string(data_dir, "",
               "dataset folder (default: Debian's Fashion-MNIST; CIFAR-10 "
               "needs one)");
-DEFINE_int32(N, 1, "normal cells per stack (the paper's N)");
-DEFINE_int32(F, 8, "filters of the first stack (the paper's F)");
-DEFINE_int32(epochs, 2, "training epochs");
-DEFINE_int32(batch_size, 64, "batch size");
-DEFINE_double(lr, 0.05, "peak learning rate of the cosine schedule");
 DEFINE_double(momentum, 0.9, "SGD momentum");
-DEFINE_double(weight_decay, 5e-4, "weight decay");
 DEFINE_double(warmup_epochs, 0, "linear learning-rate warm-up, in epochs");
 DEFINE_double(label_smoothing, 0, "label smoothing");
 DEFINE_double(grad_clip, 0, "gradient norm clip (0 = off)");
@@ -35,10 +30,6 @@ DEFINE_int32(cutout, 0, "cutout square side (0 = off)");
 DEFINE_bool(aux_head, false, "auxiliary head at 2/3 depth (final training)");
 DEFINE_double(drop_path, 0, "ScheduledDropPath maximum (final training)");
 DEFINE_double(dropout, 0, "dropout before the classifier");
-DEFINE_int64(validation_images, 1000,
-             "images held out of the training set for validation");
-DEFINE_int64(max_train_images, 2000,
-             "cap on training images (0 = all of them)");
 DEFINE_string(device, "cpu", "cpu, cuda or cuda:N");
 DEFINE_int32(threads, 0, "CPU threads (0 = all cores)");
 DEFINE_string(precision, "auto", "auto, fp32, bf16 or fp16 (CUDA)");
@@ -70,15 +61,21 @@ std::string Millions(int64_t n) {
   return absl::StrFormat("%.3fM", static_cast<double>(n) / 1e6);
 }
 
+// The training settings flags (shared with the controller and `amoeba
+// search create`); `--seed`, when given, is the training seed.
+v1::TrainingSettings SettingsFromFlags() {
+  v1::TrainingSettings settings = TrainingSettingsFromFlags();
+  gflags::CommandLineFlagInfo seed;
+  if (gflags::GetCommandLineFlagInfo("seed", &seed) && !seed.is_default) {
+    settings.set_seed(FLAGS_seed);
+  }
+  return settings;
+}
+
 absl::StatusOr<DataOptions> DataOptionsFromFlags(bool load_test) {
-  DataOptions data;
-  auto kind = DatasetKindFromName(FLAGS_dataset);
-  if (!kind.ok()) return kind.status();
-  data.kind = *kind;
-  data.dir = FLAGS_data_dir;
-  data.validation_images = FLAGS_validation_images;
-  data.max_train_images = FLAGS_max_train_images;
-  data.load_test = load_test;
+  absl::StatusOr<DataOptions> data =
+      DataOptionsFromSettings(SettingsFromFlags(), FLAGS_data_dir);
+  if (data.ok()) data->load_test = load_test;
   return data;
 }
 
@@ -125,20 +122,16 @@ int RunTrainCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
 
-  TrainOptions options;
-  options.epochs = FLAGS_epochs;
-  options.batch_size = FLAGS_batch_size;
-  options.learning_rate = FLAGS_lr;
+  // As a search's child trains with these settings, plus the options only
+  // a final training uses.
+  const v1::TrainingSettings settings = SettingsFromFlags();
+  TrainOptions options = TrainOptionsFromSettings(settings, data_options->kind);
   options.momentum = FLAGS_momentum;
-  options.weight_decay = FLAGS_weight_decay;
   options.warmup_epochs = FLAGS_warmup_epochs;
   options.label_smoothing = FLAGS_label_smoothing;
   options.grad_clip_norm = FLAGS_grad_clip;
-  if (FLAGS_augment == "default") {
-    options.augment = DefaultAugmentation(data_options->kind);
-  }
+  if (FLAGS_augment == "none") options.augment = AugmentOptions();
   options.augment.cutout = FLAGS_cutout;
-  options.seed = FLAGS_seed == 0 ? 1 : FLAGS_seed;
   options.device.device = FLAGS_device;
   options.device.threads = FLAGS_threads;
   auto precision = PrecisionFromName(FLAGS_precision);
@@ -165,12 +158,7 @@ int RunTrainCommand(const std::vector<std::string>& args) {
     std::cerr << "amoeba train: " << split.status().message() << "\n";
     return ExitCodeFor(split.status());
   }
-  NetworkOptions network;
-  network.cells_per_stack = FLAGS_N;
-  network.filters = FLAGS_F;
-  network.input_channels = split->train.channels();
-  network.image_size = split->train.image_size();
-  network.num_classes = split->train.num_classes;
+  NetworkOptions network = NetworkOptionsFromSettings(settings, split->train);
   network.aux_head = FLAGS_aux_head;
   network.drop_path = FLAGS_drop_path;
   network.dropout = FLAGS_dropout;
@@ -187,7 +175,8 @@ int RunTrainCommand(const std::vector<std::string>& args) {
                    "genotype %s (fingerprint %s)\nN=%d F=%d, %d train / %d "
                    "validation images of %dx%dx%d, %d epochs, batch %d, on %s",
                    FormatGenotype(*genotype),
-                   FingerprintHex(Fingerprint(*genotype)), FLAGS_N, FLAGS_F,
+                   FingerprintHex(Fingerprint(*genotype)),
+                   network.cells_per_stack, network.filters,
                    split->train.size(), split->validation.size(),
                    network.input_channels, network.image_size,
                    network.image_size, options.epochs, options.batch_size,

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "common/daemon_setup.h"
 #include "common/stop_signals.h"
+#include "common/training_flags.h"
 #include "controller/controller.h"
 #include "controller/service.h"
 #include "gflags/gflags.h"
@@ -36,16 +37,6 @@ DEFINE_int32(sample_size, 25, "S");
 DEFINE_int64(budget, 1000, "children to evaluate");
 DEFINE_uint64(seed, 1, "search seed");
 DEFINE_bool(deduplicate, false, "re-mutate children already evaluated");
-DEFINE_string(dataset, "fashion_mnist", "fashion_mnist or cifar10");
-DEFINE_int32(N, 1, "normal cells per stack of the searched networks");
-DEFINE_int32(F, 8, "filters of the searched networks");
-DEFINE_int32(epochs, 1, "training epochs per child");
-DEFINE_int32(batch_size, 64, "batch size");
-DEFINE_double(lr, 0.05, "peak learning rate");
-DEFINE_double(weight_decay, 5e-4, "weight decay");
-DEFINE_int64(validation_images, 1000, "images held out for the fitness");
-DEFINE_int64(max_train_images, 2000, "training images per child (0 = all)");
-DEFINE_uint64(training_seed, 1, "seed of every child's training");
 DEFINE_int32(lease_timeout_s, 120, "a silent worker loses its child after this");
 DEFINE_int32(heartbeat_s, 10, "how often workers should heartbeat");
 DEFINE_int32(max_attempts, 3,
@@ -72,15 +63,13 @@ namespace {
 bool SearchFlagsGiven() {
   for (const char* name :
        {"search_id", "algorithm", "population_size", "sample_size", "budget",
-        "seed", "deduplicate", "weight", "dataset", "N", "F", "epochs",
-        "batch_size", "lr", "weight_decay", "validation_images",
-        "max_train_images", "training_seed"}) {
+        "seed", "deduplicate", "weight"}) {
     gflags::CommandLineFlagInfo info;
     if (gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default) {
       return true;
     }
   }
-  return false;
+  return amoeba::TrainingFlagsGiven();
 }
 
 int Fail(const std::string& message) {
@@ -118,16 +107,7 @@ int main(int argc, char** argv) {
   options.engine.budget = FLAGS_budget;
   options.engine.seed = FLAGS_seed;
   options.engine.deduplicate = FLAGS_deduplicate;
-  options.settings.set_dataset(FLAGS_dataset);
-  options.settings.set_cells_per_stack(FLAGS_N);
-  options.settings.set_filters(FLAGS_F);
-  options.settings.set_epochs(FLAGS_epochs);
-  options.settings.set_batch_size(FLAGS_batch_size);
-  options.settings.set_learning_rate(FLAGS_lr);
-  options.settings.set_weight_decay(FLAGS_weight_decay);
-  options.settings.set_validation_images(FLAGS_validation_images);
-  options.settings.set_max_train_images(FLAGS_max_train_images);
-  options.settings.set_seed(FLAGS_training_seed);
+  options.settings = amoeba::TrainingSettingsFromFlags();
   options.lease_timeout = absl::Seconds(FLAGS_lease_timeout_s);
   options.heartbeat_interval = absl::Seconds(FLAGS_heartbeat_s);
   options.max_attempts = FLAGS_max_attempts;

@@ -92,21 +92,6 @@ absl::Status CheckSameSearch(const SearchOptions& stored,
   return absl::OkStatus();
 }
 
-v1::TrainingSettings DefaultTrainingSettings() {
-  v1::TrainingSettings t;
-  t.set_dataset("fashion_mnist");
-  t.set_cells_per_stack(1);
-  t.set_filters(8);
-  t.set_epochs(1);
-  t.set_batch_size(64);
-  t.set_learning_rate(0.05);
-  t.set_weight_decay(5e-4);
-  t.set_validation_images(1000);
-  t.set_max_train_images(2000);
-  t.set_seed(1);
-  return t;
-}
-
 v1::SearchConfig DefaultSearchConfig() {
   v1::SearchConfig c;
   c.set_algorithm("aging");

@@ -11,19 +11,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/training_flags.h"
 #include "controller/engine.h"
 #include "proto/controller.pb.h"
 
 namespace amoeba {
 
-// The training settings of a search that sets none of them: Fashion-MNIST,
-// N=1, F=8, one epoch of at most 2,000 images, batch 64, learning rate 0.05,
-// weight decay 5e-4, 1,000 validation images, seed 1. The one set of
-// defaults: the controller's and `amoeba train`'s flags start from it.
-v1::TrainingSettings DefaultTrainingSettings();
-
 struct SearchOptions {
   EngineConfig engine;
+  // Unset: the defaults of common/training_flags.h.
   v1::TrainingSettings settings = DefaultTrainingSettings();
   absl::Duration lease_timeout = absl::Seconds(120);
   absl::Duration heartbeat_interval = absl::Seconds(10);

@@ -1,39 +1,38 @@
 #include "worker/libtorch_evaluator.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "worker/training_settings.h"
 #include "genotype/genotype_proto.h"
 #include "glog/logging.h"
 
 namespace amoeba {
 
-LibTorchEvaluator::LibTorchEvaluator(DeviceOptions device, std::string data_dir)
-    : device_options_(std::move(device)), data_dir_(std::move(data_dir)) {}
+LibTorchEvaluator::LibTorchEvaluator(DeviceOptions device, std::string data_dir,
+                                     int64_t data_cache_bytes)
+    : device_options_(std::move(device)),
+      data_dir_(std::move(data_dir)),
+      data_(data_cache_bytes) {}
 
 absl::StatusOr<std::shared_ptr<const PreparedData>> LibTorchEvaluator::Data(
     const v1::TrainingSettings& settings, const torch::Device& device) {
-  const std::string key =
-      absl::StrCat(settings.dataset(), "/", settings.validation_images(), "/",
-                   settings.max_train_images());
-  absl::MutexLock lock(&mu_);
-  auto it = data_.find(key);
-  if (it != data_.end()) return it->second;
-  auto kind = DatasetKindFromName(settings.dataset());
-  if (!kind.ok()) return kind.status();
-  DataOptions options;
-  options.kind = *kind;
-  options.dir = data_dir_;
-  options.validation_images = settings.validation_images();
-  options.max_train_images = settings.max_train_images();
-  LOG(INFO) << "loading " << settings.dataset() << " (validation "
-            << options.validation_images << ", train cap "
-            << options.max_train_images << ") onto " << device.str();
-  auto split = LoadDataSplit(options);
-  if (!split.ok()) return split.status();
-  auto prepared = PrepareData(*split, device);
-  if (!prepared.ok()) return prepared.status();
-  auto shared = std::make_shared<const PreparedData>(std::move(*prepared));
-  data_[key] = shared;
-  return shared;
+  ASSIGN_OR_RETURN(DataOptions options,
+                   DataOptionsFromSettings(settings, data_dir_));
+  return data_.GetOrLoad(
+      DataKey(options),
+      [&]() -> absl::StatusOr<DataCache<PreparedData>::Loaded> {
+        LOG(INFO) << "loading " << settings.dataset() << " (validation "
+                  << options.validation_images << ", train cap "
+                  << options.max_train_images << ") onto " << device.str();
+        ASSIGN_OR_RETURN(DataSplit split, LoadDataSplit(options));
+        ASSIGN_OR_RETURN(PreparedData prepared, PrepareData(split, device));
+        const int64_t bytes = static_cast<int64_t>(
+            prepared.train.images.nbytes() + prepared.train.labels.nbytes() +
+            prepared.validation.images.nbytes() +
+            prepared.validation.labels.nbytes());
+        return DataCache<PreparedData>::Loaded{
+            std::make_shared<const PreparedData>(std::move(prepared)), bytes};
+      });
 }
 
 EvaluationResult LibTorchEvaluator::Evaluate(
@@ -57,20 +56,10 @@ EvaluationResult LibTorchEvaluator::Evaluate(
     return result;
   }
   const v1::TrainingSettings& s = task.settings();
-  NetworkOptions network;
-  network.cells_per_stack = s.cells_per_stack();
-  network.filters = s.filters();
-  network.input_channels = (*data)->train.channels();
-  network.image_size = (*data)->train.image_size();
-  network.num_classes = (*data)->train.num_classes;
-  TrainOptions train;
-  train.epochs = s.epochs();
-  train.batch_size = s.batch_size();
-  train.learning_rate = s.learning_rate();
-  train.weight_decay = s.weight_decay();
-  train.seed = s.seed() == 0 ? 1 : s.seed();
-  auto kind = DatasetKindFromName(s.dataset());
-  if (kind.ok()) train.augment = DefaultAugmentation(*kind);
+  const NetworkOptions network = NetworkOptionsFromSettings(s, (*data)->train);
+  // The dataset name parsed when the data was loaded.
+  TrainOptions train =
+      TrainOptionsFromSettings(s, *DatasetKindFromName(s.dataset()));
   train.device = device_options_;
   TrainCallbacks train_callbacks;
   train_callbacks.should_cancel = callbacks.should_cancel;

@@ -1,6 +1,7 @@
 // LibTorchEvaluator: trains the child with the trainer and reports its
-// validation accuracy. The dataset is loaded once (per dataset settings) and
-// kept on the training device for every later child.
+// validation accuracy. The data of each dataset settings is loaded once and
+// kept on the training device for later children, in a bounded cache (a
+// worker serving several searches keeps each one's data).
 #ifndef AMOEBA_WORKER_LIBTORCH_EVALUATOR_H_
 #define AMOEBA_WORKER_LIBTORCH_EVALUATOR_H_
 
@@ -11,14 +12,18 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "trainer/train.h"
+#include "worker/data_cache.h"
 #include "worker/evaluator.h"
 
 namespace amoeba {
 
 class LibTorchEvaluator final : public Evaluator {
  public:
-  // `data_dir`: dataset folder ("" = the dataset's default).
-  LibTorchEvaluator(DeviceOptions device, std::string data_dir);
+  // `data_dir`: dataset folder ("" = the dataset's default). At most
+  // `data_cache_bytes` of prepared data are kept (least recently used
+  // first out).
+  LibTorchEvaluator(DeviceOptions device, std::string data_dir,
+                    int64_t data_cache_bytes = int64_t{4} << 30);
 
   std::string name() const override { return "libtorch"; }
   EvaluationResult Evaluate(const v1::Task& task,
@@ -32,9 +37,7 @@ class LibTorchEvaluator final : public Evaluator {
   const DeviceOptions device_options_;
   const std::string data_dir_;
 
-  absl::Mutex mu_;
-  std::map<std::string, std::shared_ptr<const PreparedData>> data_
-      ABSL_GUARDED_BY(mu_);
+  DataCache<PreparedData> data_;
 };
 
 }  // namespace amoeba

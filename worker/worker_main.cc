@@ -34,6 +34,9 @@ DEFINE_string(evaluator, "libtorch",
 DEFINE_double(simulated_seconds, 1.0, "simulated evaluator: time per child");
 DEFINE_double(simulated_noise, 0.01, "simulated evaluator: fitness noise");
 DEFINE_string(data_dir, "", "dataset folder (default: the dataset's own)");
+DEFINE_int32(data_cache_mb, 4096,
+             "memory for datasets kept loaded (one per dataset settings of "
+             "the searches served; least recently used leaves first)");
 DEFINE_string(token_file, "", "file holding the controller's shared token");
 DEFINE_string(tls_ca, "", "PEM CA of the controller's certificate (TLS)");
 DEFINE_string(tls_cert, "", "PEM client certificate (mutual TLS)");
@@ -90,7 +93,12 @@ int main(int argc, char** argv) {
       std::cerr << "amoeba-worker: " << d.status().message() << std::endl;
       return 2;
     }
-    evaluator = std::make_unique<amoeba::LibTorchEvaluator>(device, FLAGS_data_dir);
+    if (FLAGS_data_cache_mb < 1) {
+      std::cerr << "amoeba-worker: --data_cache_mb must be >= 1" << std::endl;
+      return 2;
+    }
+    evaluator = std::make_unique<amoeba::LibTorchEvaluator>(
+        device, FLAGS_data_dir, int64_t{FLAGS_data_cache_mb} << 20);
   } else if (FLAGS_evaluator == "simulated") {
     LOG(WARNING) << "SIMULATED evaluator: fitness values are synthetic, for "
                     "testing the distributed system only";

@@ -1,0 +1,51 @@
+#include "worker/training_settings.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace amoeba {
+
+absl::StatusOr<DataOptions> DataOptionsFromSettings(
+    const v1::TrainingSettings& settings, const std::string& data_dir) {
+  absl::StatusOr<DatasetKind> kind = DatasetKindFromName(settings.dataset());
+  if (!kind.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("settings.dataset: ", kind.status().message()));
+  }
+  DataOptions data;
+  data.kind = *kind;
+  data.dir = data_dir;
+  data.validation_images = settings.validation_images();
+  data.max_train_images = settings.max_train_images();
+  return data;
+}
+
+std::string DataKey(const DataOptions& data) {
+  return absl::StrCat(DatasetName(data.kind), "|", data.dir, "|",
+                      data.validation_images, "|", data.max_train_images, "|",
+                      data.split_seed, "|", data.load_test ? "test" : "");
+}
+
+NetworkOptions NetworkOptionsFromSettings(const v1::TrainingSettings& settings,
+                                          const ImageDataset& train) {
+  NetworkOptions network;
+  network.cells_per_stack = settings.cells_per_stack();
+  network.filters = settings.filters();
+  network.input_channels = train.channels();
+  network.image_size = train.image_size();
+  network.num_classes = train.num_classes;
+  return network;
+}
+
+TrainOptions TrainOptionsFromSettings(const v1::TrainingSettings& settings,
+                                      DatasetKind kind) {
+  TrainOptions train;
+  train.epochs = settings.epochs();
+  train.batch_size = settings.batch_size();
+  train.learning_rate = settings.learning_rate();
+  train.weight_decay = settings.weight_decay();
+  train.seed = settings.seed() == 0 ? 1 : settings.seed();
+  train.augment = DefaultAugmentation(kind);
+  return train;
+}
+
+}  // namespace amoeba

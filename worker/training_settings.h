@@ -1,0 +1,38 @@
+// The one conversion from a task's v1.TrainingSettings to what the trainer
+// takes: the data to load, the network's size and the training options.
+// The LibTorch evaluator and `amoeba train` both use it, so a child trains
+// exactly as `amoeba train` with the same settings does.
+#ifndef AMOEBA_WORKER_TRAINING_SETTINGS_H_
+#define AMOEBA_WORKER_TRAINING_SETTINGS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "proto/controller.pb.h"
+#include "trainer/dataset.h"
+#include "trainer/network.h"
+#include "trainer/train.h"
+
+namespace amoeba {
+
+// The data the settings ask for (dataset, validation split, training cap),
+// from `data_dir` ("" = the dataset's default folder). InvalidArgument for
+// an unknown dataset.
+absl::StatusOr<DataOptions> DataOptionsFromSettings(
+    const v1::TrainingSettings& settings, const std::string& data_dir);
+
+// A text naming those data options: equal keys, equal data.
+std::string DataKey(const DataOptions& data);
+
+// N and F from the settings; image shape and classes from the data.
+NetworkOptions NetworkOptionsFromSettings(const v1::TrainingSettings& settings,
+                                          const ImageDataset& train);
+
+// Epochs, batch size, learning rate, weight decay, seed (0 means 1), and the
+// dataset's default augmentation. The rest keeps TrainOptions' defaults.
+TrainOptions TrainOptionsFromSettings(const v1::TrainingSettings& settings,
+                                      DatasetKind kind);
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_WORKER_TRAINING_SETTINGS_H_
