@@ -6,6 +6,7 @@
 
 #include "cli/genotype_command.h"
 #include "cli/report_command.h"
+#include "cli/search_command.h"
 #include "cli/status_command.h"
 #include "cli/train_command.h"
 #include "gflags/gflags.h"
@@ -19,9 +20,11 @@ groups:
   genotype   the search space: random, mutate, show, validate, dot, known
   train      train a genotype at any N/F on a dataset (`amoeba train help`)
   evaluate   evaluate a model saved by `amoeba train --save`
-  status     a running search, from its controller (--controller, --watch)
+  search     the searches of a controller: create, list, status, pause,
+             resume, stop (--controller, --token_file, --search)
+  status     a search, from its controller (--controller, --search, --watch)
   pause, resume, stop
-             change a running search's state (--controller, --token_file)
+             change a search's state (--controller, --token_file, --search)
   report     summary and SVG charts of a search, from its store file
   store      check a store file for damage (`amoeba store check STORE`)
   export     the best genotype of a search (text and proto JSON)
@@ -35,6 +38,7 @@ std::string GroupUsage(const std::string& group) {
   if (group == "genotype") return amoeba::GenotypeUsage();
   if (group == "train" || group == "evaluate") return amoeba::TrainUsage();
   if (group == "status") return amoeba::StatusUsage();
+  if (group == "search") return amoeba::SearchUsage();
   if (group == "pause" || group == "resume" || group == "stop") {
     return amoeba::AdminUsage();
   }
@@ -84,6 +88,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (group == "status") return amoeba::RunStatusCommand(args);
+  if (group == "search") return amoeba::RunSearchCommand(args);
   if (group == "pause" || group == "resume" || group == "stop") {
     return amoeba::RunAdminCommand(group, args);
   }

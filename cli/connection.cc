@@ -85,7 +85,10 @@ std::string ConnectionFlagsHelp() {
                            when the controller has one)
   --tls_ca=PEM             TLS: the CA of the controller's certificate
   --tls_cert=PEM --tls_key=PEM   mutual TLS: this client's certificate
+  --search=ID              the search (may be left out while there is one)
 )";
 }
+
+std::string SearchFlag() { return FLAGS_search; }
 
 }  // namespace amoeba

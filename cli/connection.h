@@ -23,6 +23,9 @@ absl::StatusOr<std::unique_ptr<v1::Controller::Stub>> ConnectToController();
 // A context for one call: a 10 s deadline and, with --token_file, the token.
 std::unique_ptr<grpc::ClientContext> CallContext();
 
+// --search: the search a command is about ("" = the only one).
+std::string SearchFlag();
+
 // The connection flags, for the help of the commands that use them.
 std::string ConnectionFlagsHelp();
 

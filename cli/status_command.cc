@@ -19,17 +19,24 @@ DEFINE_int32(timeout_s, 0, "`status --watch`: give up after this (0 = never)");
 namespace amoeba {
 namespace {
 
-bool Fetch(v1::Controller::Stub& stub, v1::SearchStatus* status,
-           std::string* error) {
-  const grpc::Status s =
-      stub.GetStatus(CallContext().get(), v1::GetStatusRequest(), status);
+bool Fetch(v1::Controller::Stub& stub, const std::string& search_id,
+           v1::SearchStatus* status, std::string* error) {
+  v1::GetStatusRequest request;
+  request.set_search_id(search_id);
+  const grpc::Status s = stub.GetStatus(CallContext().get(), request, status);
   if (!s.ok()) *error = s.error_message();
   return s.ok();
+}
+
+bool Ended(const v1::SearchStatus& s) {
+  return s.state() == v1::FINISHED || s.state() == v1::STOPPED;
 }
 
 std::string StateWord(v1::SearchState state) {
   return absl::AsciiStrToLower(v1::SearchState_Name(state));
 }
+
+}  // namespace
 
 std::string ProgressLine(const v1::SearchStatus& s) {
   return absl::StrFormat(
@@ -43,6 +50,41 @@ std::string ProgressLine(const v1::SearchStatus& s) {
       s.estimated_seconds_left() > 0
           ? absl::StrFormat(", ~%.0fs left", s.estimated_seconds_left())
           : std::string());
+}
+
+namespace {
+
+// `amoeba status` on a controller of several searches without --search:
+// one line per search (repeated with --watch until every one has ended).
+int StatusOfAll(v1::Controller::Stub& stub) {
+  const auto start = std::chrono::steady_clock::now();
+  while (true) {
+    v1::ListSearchesResponse all;
+    const grpc::Status s = stub.ListSearches(
+        CallContext().get(), v1::ListSearchesRequest(), &all);
+    if (!s.ok()) {
+      std::cerr << "amoeba status: controller " << ControllerAddress()
+                << " unreachable: " << s.error_message() << "\n";
+      return 3;
+    }
+    bool all_ended = true;
+    for (const v1::SearchStatus& search : all.searches()) {
+      std::cout << absl::StrFormat("%-16s ", search.search_id())
+                << ProgressLine(search) << "\n";
+      all_ended = all_ended && Ended(search);
+    }
+    std::cout << std::flush;
+    if (!FLAGS_watch || all_ended) return 0;
+    if (FLAGS_timeout_s > 0 &&
+        std::chrono::steady_clock::now() - start >
+            std::chrono::seconds(FLAGS_timeout_s)) {
+      std::cerr << "amoeba status: still not finished after "
+                << FLAGS_timeout_s << "s\n";
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(FLAGS_interval_s));
+    std::cout << "\n";
+  }
 }
 
 }  // namespace
@@ -61,18 +103,35 @@ int RunStatusCommand(const std::vector<std::string>& args) {
     std::cerr << "amoeba status: " << stub.status().message() << "\n";
     return 2;
   }
+  std::string search_id = SearchFlag();
+  if (search_id.empty()) {
+    v1::ListSearchesResponse all;
+    const grpc::Status s = (*stub)->ListSearches(
+        CallContext().get(), v1::ListSearchesRequest(), &all);
+    if (!s.ok()) {
+      std::cerr << "amoeba status: controller " << ControllerAddress()
+                << " unreachable: " << s.error_message() << "\n";
+      return 3;
+    }
+    if (all.searches_size() == 0) {
+      std::cout << "no search yet (amoeba search create)\n";
+      return 0;
+    }
+    if (all.searches_size() > 1) return StatusOfAll(**stub);
+    search_id = all.searches(0).search_id();
+  }
   const auto start = std::chrono::steady_clock::now();
   v1::SearchStatus status;
   std::string error;
   while (true) {
-    if (!Fetch(**stub, &status, &error)) {
+    if (!Fetch(**stub, search_id, &status, &error)) {
       std::cerr << "amoeba status: controller " << ControllerAddress()
                 << " unreachable: " << error << "\n";
       return 3;
     }
     if (!FLAGS_watch) break;
     std::cout << ProgressLine(status) << std::endl;
-    if (status.state() == v1::FINISHED || status.state() == v1::STOPPED) break;
+    if (Ended(status)) break;
     if (FLAGS_timeout_s > 0 &&
         std::chrono::steady_clock::now() - start >
             std::chrono::seconds(FLAGS_timeout_s)) {
@@ -85,11 +144,12 @@ int RunStatusCommand(const std::vector<std::string>& args) {
   if (!FLAGS_watch) std::cout << ProgressLine(status) << "\n";
   const v1::SearchConfig& c = status.config();
   std::cout << absl::StrFormat(
-      "search: %s, P=%d, S=%d, budget %d, seed %d | %s, N=%d, F=%d, %d "
-      "epoch(s)\n",
-      c.algorithm(), c.population_size(), c.sample_size(), c.budget(),
-      c.seed(), c.settings().dataset(), c.settings().cells_per_stack(),
-      c.settings().filters(), c.settings().epochs());
+      "search %s: %s, P=%d, S=%d, budget %d, seed %d, weight %g | %s, N=%d, "
+      "F=%d, %d epoch(s)\n",
+      status.search_id(), c.algorithm(), c.population_size(), c.sample_size(),
+      c.budget(), c.seed(), c.weight(), c.settings().dataset(),
+      c.settings().cells_per_stack(), c.settings().filters(),
+      c.settings().epochs());
   if (status.best().id() > 0) {
     std::cout << absl::StrFormat(
         "best: model %d, fitness %.4f, %d parameters, %s\n  %s\n",
@@ -110,27 +170,31 @@ int RunAdminCommand(const std::string& verb, const std::vector<std::string>& arg
     std::cerr << "amoeba " << verb << ": " << stub.status().message() << "\n";
     return 2;
   }
+  v1::AdminRequest request;
+  request.set_search_id(SearchFlag());
   v1::AdminResponse response;
   grpc::Status s;
   if (verb == "pause") {
-    s = (*stub)->Pause(CallContext().get(), v1::AdminRequest(), &response);
+    s = (*stub)->Pause(CallContext().get(), request, &response);
   } else if (verb == "resume") {
-    s = (*stub)->Resume(CallContext().get(), v1::AdminRequest(), &response);
+    s = (*stub)->Resume(CallContext().get(), request, &response);
   } else {
-    s = (*stub)->Stop(CallContext().get(), v1::AdminRequest(), &response);
+    s = (*stub)->Stop(CallContext().get(), request, &response);
   }
   if (!s.ok()) {
     std::cerr << "amoeba " << verb << ": " << s.error_message() << "\n";
     return s.error_code() == grpc::StatusCode::UNAVAILABLE ? 3 : 1;
   }
-  std::cout << "search " << StateWord(response.state()) << "\n";
+  std::cout << "search " << (SearchFlag().empty() ? "" : SearchFlag() + " ")
+            << StateWord(response.state()) << "\n";
   return 0;
 }
 
 std::string StatusUsage() {
-  return "usage: amoeba status [--watch] [flags]\n\n"
-         "One line on a running search (state, counts, population, best,\n"
-         "workers, rate); --watch repeats it until the search ends.\n\n"
+  return "usage: amoeba status [--search=ID] [--watch] [flags]\n\n"
+         "One line on a search (state, counts, population, best, workers,\n"
+         "rate); --watch repeats it until the search ends. Without --search\n"
+         "on a controller of several searches: a line for each.\n\n"
          "flags:\n" +
          ConnectionFlagsHelp() +
          "  --watch                  a line every --interval_s until finished or stopped\n"
@@ -139,7 +203,7 @@ std::string StatusUsage() {
 }
 
 std::string AdminUsage() {
-  return "usage: amoeba pause|resume|stop [flags]\n\n"
+  return "usage: amoeba pause|resume|stop [--search=ID] [flags]\n\n"
          "pause: no new children are handed out; running ones finish.\n"
          "resume: hand out children again.\n"
          "stop: no new children, running ones are cancelled; a stopped search\n"

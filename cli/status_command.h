@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "proto/controller.pb.h"
+
 namespace amoeba {
 
 // Exit codes: 0 success, 2 usage error, 3 controller unreachable.
@@ -17,6 +19,9 @@ int RunStatusCommand(const std::vector<std::string>& args);
 // the controller has a token). Exit codes: 0 success, 1 refused, 2 usage
 // error, 3 controller unreachable.
 int RunAdminCommand(const std::string& verb, const std::vector<std::string>& args);
+
+// The one-line summary `amoeba status` prints.
+std::string ProgressLine(const v1::SearchStatus& status);
 
 std::string StatusUsage();
 std::string AdminUsage();

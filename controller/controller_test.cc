@@ -325,11 +325,12 @@ TEST_CASE("The search flags create a first search, then must match it") {
   options.lease_timeout = absl::Seconds(60);
   auto first = h.controller->CreateOrCheckFirstSearch("", options);
   REQUIRE(first.ok());
+  const std::string first_id = (*first)->search_id();
   h.Create("other", Config("random", 3));
-  h.Reopen();
+  h.Reopen();  // *first is gone with the old controller
   auto again = h.controller->CreateOrCheckFirstSearch("", options);
   REQUIRE(again.ok());
-  CHECK((*again)->search_id() == (*first)->search_id());
+  CHECK((*again)->search_id() == first_id);
   options.engine.budget = 10;
   auto changed = h.controller->CreateOrCheckFirstSearch("", options);
   CHECK(changed.status().code() == absl::StatusCode::kFailedPrecondition);

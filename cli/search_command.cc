@@ -1,0 +1,177 @@
+#include "cli/search_command.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <iostream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
+#include "cli/connection.h"
+#include "cli/status_command.h"
+#include "common/training_flags.h"
+#include "gflags/gflags.h"
+#include "proto/controller.grpc.pb.h"
+
+DEFINE_string(algorithm, "aging", "`search create`: aging, non_aging or random");
+DEFINE_int32(population_size, 100, "`search create`: P");
+DEFINE_int32(sample_size, 25, "`search create`: S");
+DEFINE_int64(budget, 1000, "`search create`: children to evaluate");
+DEFINE_uint64(search_seed, 1, "`search create`: the search's seed");
+DEFINE_double(weight, 1, "`search create`: share of the fleet");
+DEFINE_bool(deduplicate, false,
+            "`search create`: re-mutate children already handed out");
+DEFINE_int32(max_attempts, 3,
+             "`search create`: failures charged to a child before it is "
+             "given up (default: the controller's)");
+DEFINE_double(lease_timeout_s, 120,
+              "`search create`: a silent worker loses its child after this "
+              "(default: the controller's)");
+
+namespace amoeba {
+namespace {
+
+bool Given(const char* flag) {
+  gflags::CommandLineFlagInfo info;
+  return gflags::GetCommandLineFlagInfo(flag, &info) && !info.is_default;
+}
+
+// Only what the command line says: the controller fills the rest with the
+// defaults every search shares (and its own lease timeout and attempts).
+v1::SearchConfig ConfigFromFlags() {
+  v1::SearchConfig c;
+  if (Given("algorithm")) c.set_algorithm(FLAGS_algorithm);
+  if (Given("population_size")) c.set_population_size(FLAGS_population_size);
+  if (Given("sample_size")) c.set_sample_size(FLAGS_sample_size);
+  if (Given("budget")) c.set_budget(FLAGS_budget);
+  if (Given("search_seed")) c.set_seed(FLAGS_search_seed);
+  if (Given("weight")) c.set_weight(FLAGS_weight);
+  if (Given("deduplicate")) c.set_deduplicate(FLAGS_deduplicate);
+  if (Given("max_attempts")) c.set_max_attempts(FLAGS_max_attempts);
+  if (Given("lease_timeout_s")) c.set_lease_timeout_s(FLAGS_lease_timeout_s);
+  const v1::TrainingSettings all = TrainingSettingsFromFlags();
+  v1::TrainingSettings* t = c.mutable_settings();
+  if (Given("dataset")) t->set_dataset(all.dataset());
+  if (Given("N")) t->set_cells_per_stack(all.cells_per_stack());
+  if (Given("F")) t->set_filters(all.filters());
+  if (Given("epochs")) t->set_epochs(all.epochs());
+  if (Given("batch_size")) t->set_batch_size(all.batch_size());
+  if (Given("lr")) t->set_learning_rate(all.learning_rate());
+  if (Given("weight_decay")) t->set_weight_decay(all.weight_decay());
+  if (Given("validation_images")) {
+    t->set_validation_images(all.validation_images());
+  }
+  if (Given("max_train_images")) {
+    t->set_max_train_images(all.max_train_images());
+  }
+  if (Given("training_seed")) t->set_seed(all.seed());
+  return c;
+}
+
+int Refused(const std::string& verb, const grpc::Status& s) {
+  std::cerr << "amoeba search " << verb << ": " << s.error_message() << "\n";
+  return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                 s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
+             ? 3
+             : 1;
+}
+
+int Create(v1::Controller::Stub& stub) {
+  v1::CreateSearchRequest request;
+  request.set_search_id(SearchFlag());
+  *request.mutable_config() = ConfigFromFlags();
+  v1::CreateSearchResponse response;
+  const grpc::Status s =
+      stub.CreateSearch(CallContext().get(), request, &response);
+  if (!s.ok()) return Refused("create", s);
+  const v1::SearchConfig& c = response.status().config();
+  std::cout << absl::StrFormat(
+      "created search %s: %s, P=%d, S=%d, budget %d, seed %d, weight %g | "
+      "%s, N=%d, F=%d, %d epoch(s), batch %d, lr %g\n",
+      response.search_id(), c.algorithm(), c.population_size(),
+      c.sample_size(), c.budget(), c.seed(), c.weight(),
+      c.settings().dataset(), c.settings().cells_per_stack(),
+      c.settings().filters(), c.settings().epochs(),
+      c.settings().batch_size(), c.settings().learning_rate());
+  return 0;
+}
+
+int List(v1::Controller::Stub& stub) {
+  v1::ListSearchesResponse all;
+  const grpc::Status s =
+      stub.ListSearches(CallContext().get(), v1::ListSearchesRequest(), &all);
+  if (!s.ok()) return Refused("list", s);
+  if (all.searches_size() == 0) {
+    std::cout << "no search yet (amoeba search create)\n";
+    return 0;
+  }
+  std::cout << absl::StrFormat("%-16s %-10s %-9s %6s %-13s %7s %7s %8s\n",
+                               "search", "algorithm", "state", "weight",
+                               "done/budget", "running", "failed", "best");
+  for (const v1::SearchStatus& search : all.searches()) {
+    std::cout << absl::StrFormat(
+        "%-16s %-10s %-9s %6g %-13s %7d %7d %8.4f\n", search.search_id(),
+        search.config().algorithm(),
+        absl::AsciiStrToLower(v1::SearchState_Name(search.state())),
+        search.config().weight(),
+        absl::StrFormat("%d/%d", search.done(), search.config().budget()),
+        search.running(), search.failed(), search.best().fitness());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int RunSearchCommand(const std::vector<std::string>& args) {
+  if (args.size() != 1) {
+    std::cerr << SearchUsage();
+    return 2;
+  }
+  const std::string& verb = args[0];
+  if (verb == "status") return RunStatusCommand({});
+  if (verb == "pause" || verb == "resume" || verb == "stop") {
+    if (SearchFlag().empty()) {
+      std::cerr << "amoeba search " << verb << ": name the search with "
+                << "--search=ID (amoeba search list shows them)\n";
+      return 2;
+    }
+    return RunAdminCommand(verb, {});
+  }
+  if (verb != "create" && verb != "list") {
+    std::cerr << "amoeba search: unknown command '" << verb << "'\n\n"
+              << SearchUsage();
+    return 2;
+  }
+  auto stub = ConnectToController();
+  if (!stub.ok()) {
+    std::cerr << "amoeba search " << verb << ": " << stub.status().message()
+              << "\n";
+    return 2;
+  }
+  return verb == "create" ? Create(**stub) : List(**stub);
+}
+
+std::string SearchUsage() {
+  return "usage: amoeba search create [--search=ID] [search flags]\n"
+         "       amoeba search list\n"
+         "       amoeba search status|pause|resume|stop --search=ID\n\n"
+         "A controller runs many searches over one fleet of workers; each\n"
+         "worker takes children from the running search furthest below its\n"
+         "share (children in flight / weight).\n"
+         "create: a new search, running at once (an id is generated when\n"
+         "  --search is not given). Flags not given take the defaults below\n"
+         "  (lease timeout and attempts: the controller's).\n"
+         "list: every search with its state and progress.\n"
+         "status, pause, resume, stop: as `amoeba status` etc. for one search.\n\n"
+         "search flags:\n"
+         "  --algorithm=NAME         aging (default), non_aging or random\n"
+         "  --population_size=P      (default 100)\n"
+         "  --sample_size=S          (default 25)\n"
+         "  --budget=N               children to evaluate (default 1000)\n"
+         "  --search_seed=N          (default 1)\n"
+         "  --weight=W               share of the fleet (default 1)\n"
+         "  --deduplicate            re-mutate children already handed out\n"
+         "  --max_attempts=N --lease_timeout_s=S\n" +
+         TrainingFlagsHelp() + "\nconnection flags:\n" + ConnectionFlagsHelp();
+}
+
+}  // namespace amoeba
