@@ -73,8 +73,10 @@ v1::TrainingSettings SettingsFromFlags() {
 }
 
 absl::StatusOr<DataOptions> DataOptionsFromFlags(bool load_test) {
+  DataDirs dirs;
+  if (!FLAGS_data_dir.empty()) dirs[""] = FLAGS_data_dir;
   absl::StatusOr<DataOptions> data =
-      DataOptionsFromSettings(SettingsFromFlags(), FLAGS_data_dir);
+      DataOptionsFromSettings(SettingsFromFlags(), dirs);
   if (data.ok()) data->load_test = load_test;
   return data;
 }

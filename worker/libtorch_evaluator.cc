@@ -8,16 +8,16 @@
 
 namespace amoeba {
 
-LibTorchEvaluator::LibTorchEvaluator(DeviceOptions device, std::string data_dir,
+LibTorchEvaluator::LibTorchEvaluator(DeviceOptions device, DataDirs data_dirs,
                                      int64_t data_cache_bytes)
     : device_options_(std::move(device)),
-      data_dir_(std::move(data_dir)),
+      data_dirs_(std::move(data_dirs)),
       data_(data_cache_bytes) {}
 
 absl::StatusOr<std::shared_ptr<const PreparedData>> LibTorchEvaluator::Data(
     const v1::TrainingSettings& settings, const torch::Device& device) {
   ASSIGN_OR_RETURN(DataOptions options,
-                   DataOptionsFromSettings(settings, data_dir_));
+                   DataOptionsFromSettings(settings, data_dirs_));
   return data_.GetOrLoad(
       DataKey(options),
       [&]() -> absl::StatusOr<DataCache<PreparedData>::Loaded> {

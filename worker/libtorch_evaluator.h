@@ -13,16 +13,17 @@
 #include "absl/synchronization/mutex.h"
 #include "trainer/train.h"
 #include "worker/data_cache.h"
+#include "worker/training_settings.h"
 #include "worker/evaluator.h"
 
 namespace amoeba {
 
 class LibTorchEvaluator final : public Evaluator {
  public:
-  // `data_dir`: dataset folder ("" = the dataset's default). At most
+  // `data_dirs`: dataset folders (none: the dataset's default). At most
   // `data_cache_bytes` of prepared data are kept (least recently used
   // first out).
-  LibTorchEvaluator(DeviceOptions device, std::string data_dir,
+  LibTorchEvaluator(DeviceOptions device, DataDirs data_dirs,
                     int64_t data_cache_bytes = int64_t{4} << 30);
 
   std::string name() const override { return "libtorch"; }
@@ -35,7 +36,7 @@ class LibTorchEvaluator final : public Evaluator {
       const v1::TrainingSettings& settings, const torch::Device& device);
 
   const DeviceOptions device_options_;
-  const std::string data_dir_;
+  const DataDirs data_dirs_;
 
   DataCache<PreparedData> data_;
 };

@@ -1,11 +1,33 @@
 #include "worker/training_settings.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace amoeba {
 
+absl::StatusOr<DataDirs> ParseDataDirs(const std::string& spec) {
+  DataDirs dirs;
+  if (spec.empty()) return dirs;
+  if (!absl::StrContains(spec, '=')) {
+    dirs[""] = spec;
+    return dirs;
+  }
+  for (absl::string_view entry : absl::StrSplit(spec, ',')) {
+    const size_t eq = entry.find('=');
+    if (eq == absl::string_view::npos || eq == 0 || eq + 1 == entry.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "data dir entry '", entry, "' is not NAME=FOLDER"));
+    }
+    absl::StatusOr<DatasetKind> kind = DatasetKindFromName(entry.substr(0, eq));
+    if (!kind.ok()) return kind.status();
+    dirs[DatasetName(*kind)] = std::string(entry.substr(eq + 1));
+  }
+  return dirs;
+}
+
 absl::StatusOr<DataOptions> DataOptionsFromSettings(
-    const v1::TrainingSettings& settings, const std::string& data_dir) {
+    const v1::TrainingSettings& settings, const DataDirs& dirs) {
   absl::StatusOr<DatasetKind> kind = DatasetKindFromName(settings.dataset());
   if (!kind.ok()) {
     return absl::InvalidArgumentError(
@@ -13,7 +35,11 @@ absl::StatusOr<DataOptions> DataOptionsFromSettings(
   }
   DataOptions data;
   data.kind = *kind;
-  data.dir = data_dir;
+  auto named = dirs.find(DatasetName(*kind));
+  auto any = dirs.find("");
+  data.dir = named != dirs.end() ? named->second
+             : any != dirs.end() ? any->second
+                                 : std::string();
   data.validation_images = settings.validation_images();
   data.max_train_images = settings.max_train_images();
   return data;

@@ -5,6 +5,7 @@
 #ifndef AMOEBA_WORKER_TRAINING_SETTINGS_H_
 #define AMOEBA_WORKER_TRAINING_SETTINGS_H_
 
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -15,11 +16,21 @@
 
 namespace amoeba {
 
+// Dataset folders by dataset name (fashion_mnist, cifar10); the key ""
+// applies to every dataset not named.
+using DataDirs = std::map<std::string, std::string>;
+
+// `spec` as the worker's --data_dir takes it: "" (each dataset's default
+// folder), a folder (for every dataset), or "NAME=FOLDER,NAME=FOLDER" (a
+// worker serving searches of several datasets). InvalidArgument naming an
+// unknown dataset or a malformed entry.
+absl::StatusOr<DataDirs> ParseDataDirs(const std::string& spec);
+
 // The data the settings ask for (dataset, validation split, training cap),
-// from `data_dir` ("" = the dataset's default folder). InvalidArgument for
-// an unknown dataset.
+// from the dataset's folder in `dirs` (none: its default folder).
+// InvalidArgument for an unknown dataset.
 absl::StatusOr<DataOptions> DataOptionsFromSettings(
-    const v1::TrainingSettings& settings, const std::string& data_dir);
+    const v1::TrainingSettings& settings, const DataDirs& dirs);
 
 // A text naming those data options: equal keys, equal data.
 std::string DataKey(const DataOptions& data);

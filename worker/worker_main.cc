@@ -33,7 +33,10 @@ DEFINE_string(evaluator, "libtorch",
               "for scale and fault tests)");
 DEFINE_double(simulated_seconds, 1.0, "simulated evaluator: time per child");
 DEFINE_double(simulated_noise, 0.01, "simulated evaluator: fitness noise");
-DEFINE_string(data_dir, "", "dataset folder (default: the dataset's own)");
+DEFINE_string(data_dir, "",
+              "dataset folder (default: the dataset's own): one FOLDER for "
+              "every dataset, or NAME=FOLDER,... per dataset (cifar10=/data/"
+              "cifar,fashion_mnist=/data/fm)");
 DEFINE_int32(data_cache_mb, 4096,
              "memory for datasets kept loaded (one per dataset settings of "
              "the searches served; least recently used leaves first)");
@@ -97,8 +100,14 @@ int main(int argc, char** argv) {
       std::cerr << "amoeba-worker: --data_cache_mb must be >= 1" << std::endl;
       return 2;
     }
+    auto data_dirs = amoeba::ParseDataDirs(FLAGS_data_dir);
+    if (!data_dirs.ok()) {
+      std::cerr << "amoeba-worker: --data_dir: " << data_dirs.status().message()
+                << std::endl;
+      return 2;
+    }
     evaluator = std::make_unique<amoeba::LibTorchEvaluator>(
-        device, FLAGS_data_dir, int64_t{FLAGS_data_cache_mb} << 20);
+        device, *std::move(data_dirs), int64_t{FLAGS_data_cache_mb} << 20);
   } else if (FLAGS_evaluator == "simulated") {
     LOG(WARNING) << "SIMULATED evaluator: fitness values are synthetic, for "
                     "testing the distributed system only";
