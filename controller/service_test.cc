@@ -537,6 +537,101 @@ TEST_CASE("Tokens, malformed requests and reflection") {
              Catch::Contains("amoeba.v1.Controller"));
 }
 
+TEST_CASE("Searches over gRPC: create, list, and every RPC names its search") {
+  Controller controller(FreshSqlitePath("rpc-searches.db"), SmallSearch());
+  const std::string first = controller.search().search_id();
+  v1::CreateSearchRequest create;
+  create.set_search_id("second");
+  create.mutable_config()->set_algorithm("random");
+  create.mutable_config()->set_population_size(4);
+  create.mutable_config()->set_sample_size(2);
+  create.mutable_config()->set_budget(3);
+  create.mutable_config()->set_weight(3);
+  v1::CreateSearchResponse created;
+  // Creating a search is an admin act: it needs the token.
+  CHECK(controller.stub().CreateSearch(Context("").get(), create, &created).error_code() ==
+        grpc::StatusCode::UNAUTHENTICATED);
+  REQUIRE(controller.stub().CreateSearch(Context().get(), create, &created).ok());
+  CHECK(created.search_id() == "second");
+  CHECK(created.status().state() == v1::RUNNING);
+  CHECK(created.status().config().weight() == 3);
+  CHECK(created.status().config().settings().learning_rate() == 0.05);
+  CHECK(controller.stub().CreateSearch(Context().get(), create, &created).error_code() ==
+        grpc::StatusCode::ALREADY_EXISTS);
+  v1::CreateSearchRequest bad = create;
+  bad.set_search_id("third");
+  bad.mutable_config()->set_sample_size(9);
+  const grpc::Status refused =
+      controller.stub().CreateSearch(Context().get(), bad, &created);
+  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(refused.error_message(), Catch::StartsWith("config: sample size S"));
+  bad.set_search_id(std::string(300, 'x'));
+  CHECK(controller.stub().CreateSearch(Context().get(), bad, &created).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::ListSearchesResponse all;
+  REQUIRE(controller.stub().ListSearches(Context("").get(), v1::ListSearchesRequest(), &all).ok());
+  REQUIRE(all.searches_size() == 2);
+  CHECK(all.searches(0).search_id() == first);
+  CHECK(all.searches(1).search_id() == "second");
+
+  // With two searches an id is needed; an unknown one is NOT_FOUND.
+  v1::SearchStatus status;
+  const grpc::Status ambiguous =
+      controller.stub().GetStatus(Context("").get(), v1::GetStatusRequest(), &status);
+  CHECK(ambiguous.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(ambiguous.error_message(), Catch::Contains("search_id is required"));
+  v1::GetStatusRequest named;
+  named.set_search_id("second");
+  REQUIRE(controller.stub().GetStatus(Context("").get(), named, &status).ok());
+  CHECK(status.config().algorithm() == "random");
+  named.set_search_id("nope");
+  CHECK(controller.stub().GetStatus(Context("").get(), named, &status).error_code() ==
+        grpc::StatusCode::NOT_FOUND);
+  v1::AdminRequest pause;
+  pause.set_search_id("second");
+  v1::AdminResponse admin;
+  REQUIRE(controller.stub().Pause(Context().get(), pause, &admin).ok());
+  CHECK(admin.state() == v1::PAUSED);
+  named.set_search_id(first);
+  REQUIRE(controller.stub().GetStatus(Context("").get(), named, &status).ok());
+  CHECK(status.state() == v1::RUNNING);  // only the named one paused
+
+  // Workers serve both; a result names its search, and held tasks too.
+  Register(controller.stub(), "w");
+  REQUIRE(controller.stub().Resume(Context().get(), pause, &admin).ok());
+  std::map<std::string, int> tasks;
+  for (int i = 0; i < 4; ++i) {
+    const v1::Task task = GetTask(controller.stub(), "w").task();
+    ++tasks[task.search_id()];
+    v1::ResultAck ack;
+    REQUIRE(Report(controller.stub(), "w", task, 0.5, &ack).ok());
+  }
+  CHECK(tasks["second"] == 3);  // weight 3 against 1: it goes first
+  CHECK(tasks[first] == 1);
+  v1::ListModelsRequest list;
+  list.set_search_id("second");
+  v1::ListModelsResponse models;
+  REQUIRE(controller.stub().ListModels(Context("").get(), list, &models).ok());
+  CHECK(models.total() == 3);
+  v1::GetModelRequest get;
+  get.set_id(1);
+  v1::GetModelResponse unnamed;
+  CHECK(controller.stub().GetModel(Context("").get(), get, &unnamed).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  get.set_search_id("second");
+  v1::GetModelResponse model;
+  REQUIRE(controller.stub().GetModel(Context("").get(), get, &model).ok());
+  CHECK(model.model().id() == 1);
+  v1::WatchEventsRequest watch;
+  watch.set_search_id("nope");
+  grpc::ClientContext watch_context;
+  auto stream = controller.stub().WatchEvents(&watch_context, watch);
+  v1::SearchEvent event;
+  CHECK_FALSE(stream->Read(&event));
+  CHECK(stream->Finish().error_code() == grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_CASE("Hostile values: enums, non-finite numbers, long strings, long page tokens") {
   Controller controller(FreshSqlitePath("hostile.db"), SmallSearch());
   // Unknown enum values.
