@@ -1,9 +1,15 @@
 // controller_loadgen: many simulated workers over real gRPC channels from one
 // process, against a real amoeba-controller process with its SQLite store.
 // Prints completed evaluations/s, dispatch latency (result sent -> next task
-// received) p50/p99, and the controller's CPU time and peak RSS.
+// received) p50/p99, and the controller's CPU time and peak RSS. With
+// --searches=N the same fleet serves N running searches of one controller
+// (weights from --weights), measured after a single-search run of the same
+// length, and the share of results each search got is printed against its
+// weight.
 //
 //   bazel run //controller:controller_loadgen -- --workers=1000 --seconds=30
+//   bazel run //controller:controller_loadgen -- --searches=10 \
+//     --weights=1,1,1,1,1,1,2,2,3,3
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -17,8 +23,12 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <map>
 #include <thread>
 #include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 
 #include "absl/strings/str_format.h"
 #include "common/daemon_setup.h"
@@ -36,6 +46,9 @@ DEFINE_int32(eval_ms, 0, "simulated evaluation time per child (0 = at once)");
 DEFINE_int32(population_size, 100, "P");
 DEFINE_int32(sample_size, 25, "S");
 DEFINE_string(store, "/tmp/amoeba_loadgen.db", "store file (replaced)");
+DEFINE_int32(searches, 1, "running searches sharing the workers");
+DEFINE_string(weights, "",
+              "comma-separated weight of each search (default: all 1)");
 DEFINE_bool(next_in_ack, true,
             "ask for the next child in the result's ack, as amoeba-worker "
             "does (false: a separate GetTask after each result)");
@@ -100,26 +113,47 @@ struct SimWorker {
 
 using amoeba::v1::Controller;
 
-int main(int argc, char** argv) {
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  amoeba::DisableMutexDeadlockDetection();
+namespace {
+
+struct Phase {
+  int64_t results = 0;
+  double elapsed = 0;
+  double p50 = 0;
+  double p99 = 0;
+  double cpu_seconds = 0;
+  double peak_rss_mb = 0;
+  std::map<std::string, int64_t> by_search;
+};
+
+// One measurement: a fresh controller and store, `weights.size()` running
+// searches (one: the search the controller's flags create), every worker
+// registered, then FLAGS_seconds of results.
+bool RunPhase(const std::vector<double>& weights, Phase* phase) {
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::remove((FLAGS_store + suffix).c_str());
   }
   const std::string port_file = FLAGS_store + ".port";
   std::remove(port_file.c_str());
+  const bool flags_search = weights.size() == 1;
   const pid_t controller = fork();
   if (controller == 0) {
     const std::string log = FLAGS_store + ".log";
     FILE* f = freopen(log.c_str(), "w", stderr);
     (void)f;
-    execl(FLAGS_controller_binary.c_str(), FLAGS_controller_binary.c_str(),
-          ("--store=" + FLAGS_store).c_str(), "--port=0",
-          ("--port_file=" + port_file).c_str(),
-          ("--population_size=" + std::to_string(FLAGS_population_size)).c_str(),
-          ("--sample_size=" + std::to_string(FLAGS_sample_size)).c_str(),
-          "--budget=100000000", "--lease_timeout_s=600", "--minloglevel=1",
-          nullptr);
+    std::vector<std::string> args = {
+        FLAGS_controller_binary, "--store=" + FLAGS_store, "--port=0",
+        "--port_file=" + port_file, "--lease_timeout_s=600",
+        "--minloglevel=1"};
+    if (flags_search) {
+      args.push_back("--population_size=" +
+                     std::to_string(FLAGS_population_size));
+      args.push_back("--sample_size=" + std::to_string(FLAGS_sample_size));
+      args.push_back("--budget=100000000");
+    }
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(FLAGS_controller_binary.c_str(), argv.data());
     _exit(127);
   }
   std::string port;
@@ -131,7 +165,7 @@ int main(int argc, char** argv) {
   if (port.empty()) {
     std::cerr << "controller did not start; see " << FLAGS_store << ".log\n";
     kill(controller, SIGKILL);
-    return 1;
+    return false;
   }
   std::vector<std::unique_ptr<Controller::Stub>> stubs;
   for (int c = 0; c < FLAGS_channels; ++c) {
@@ -139,6 +173,26 @@ int main(int argc, char** argv) {
     args.SetInt("grpc.channel_id", c);  // distinct channels, not one shared
     stubs.push_back(Controller::NewStub(grpc::CreateCustomChannel(
         "127.0.0.1:" + port, grpc::InsecureChannelCredentials(), args)));
+  }
+  if (!flags_search) {
+    for (size_t i = 0; i < weights.size(); ++i) {
+      amoeba::v1::CreateSearchRequest request;
+      request.set_search_id("load-" + std::to_string(i));
+      request.mutable_config()->set_population_size(FLAGS_population_size);
+      request.mutable_config()->set_sample_size(FLAGS_sample_size);
+      request.mutable_config()->set_budget(100000000);
+      request.mutable_config()->set_seed(i + 1);
+      request.mutable_config()->set_weight(weights[i]);
+      amoeba::v1::CreateSearchResponse response;
+      grpc::ClientContext context;
+      const grpc::Status s =
+          stubs[0]->CreateSearch(&context, request, &response);
+      if (!s.ok()) {
+        std::cerr << "CreateSearch failed: " << s.error_message() << "\n";
+        kill(controller, SIGKILL);
+        return false;
+      }
+    }
   }
   std::vector<SimWorker> workers(FLAGS_workers);
   for (int i = 0; i < FLAGS_workers; ++i) {
@@ -154,18 +208,18 @@ int main(int argc, char** argv) {
     if (!workers[i].stub->Register(&context, request, &response).ok()) {
       std::cerr << "register failed\n";
       kill(controller, SIGKILL);
-      return 1;
+      return false;
     }
   }
   const ProcStats before = ReadProc(controller);
   std::atomic<int64_t> results{0};
   std::atomic<bool> stop{false};
   std::vector<std::vector<double>> latencies(FLAGS_threads);
+  std::vector<std::map<std::string, int64_t>> by_search(FLAGS_threads);
   const auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int t = 0; t < FLAGS_threads; ++t) {
-    threads.emplace_back([&, t] {
-      auto hold = [](SimWorker& w, const amoeba::v1::Task& task) {
+    threads.emplace_back([&, t] {      auto hold = [](SimWorker& w, const amoeba::v1::Task& task) {
         w.task = task;
         w.has_task = true;
         w.ready = Clock::now() + std::chrono::milliseconds(FLAGS_eval_ms);
@@ -210,6 +264,7 @@ int main(int argc, char** argv) {
           w.has_task = false;
           if (!w.stub->ReportResult(&context, report, &ack).ok()) continue;
           ++results;
+          ++by_search[t][report.search_id()];
           if (ack.next().has_task()) {
             hold(w, ack.next().task());
           } else {
@@ -236,23 +291,86 @@ int main(int argc, char** argv) {
   auto pct = [&](double p) {
     return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))];
   };
-  std::cout << absl::StrFormat(
-      "workers %d (over %d channels, %d client threads), eval %d ms, P=%d S=%d, "
-      "next child %s\n"
-      "results %d in %.1f s: %.0f evaluations/s (durable: acknowledged after commit)\n"
-      "dispatch latency (result sent -> next task received): p50 %.2f ms, "
-      "p99 %.2f ms\n"
-      "controller: %.1f CPU-s (%.2f cores), peak RSS %.1f MB\n",
-      FLAGS_workers, FLAGS_channels, FLAGS_threads, FLAGS_eval_ms,
-      FLAGS_population_size, FLAGS_sample_size,
-      FLAGS_next_in_ack ? "in the result's ack" : "by a separate GetTask",
-      results.load(), elapsed,
-      results / elapsed, pct(0.5), pct(0.99),
-      after.cpu_seconds - before.cpu_seconds,
-      (after.cpu_seconds - before.cpu_seconds) / elapsed,
-      after.peak_rss_kb / 1024.0);
+  phase->results = results.load();
+  phase->elapsed = elapsed;
+  phase->p50 = pct(0.5);
+  phase->p99 = pct(0.99);
+  phase->cpu_seconds = after.cpu_seconds - before.cpu_seconds;
+  phase->peak_rss_mb = after.peak_rss_kb / 1024.0;
+  for (const auto& part : by_search) {
+    for (const auto& [search, n] : part) phase->by_search[search] += n;
+  }
   kill(controller, SIGTERM);
   int status = 0;
   waitpid(controller, &status, 0);
+  return true;
+}
+
+void Print(const char* title, const Phase& p) {
+  std::cout << absl::StrFormat(
+      "%s: results %d in %.1f s: %.0f evaluations/s (durable: acknowledged "
+      "after commit)\n"
+      "  dispatch latency (result sent -> next task received): p50 %.2f ms, "
+      "p99 %.2f ms\n"
+      "  controller: %.1f CPU-s (%.2f cores), peak RSS %.1f MB\n",
+      title, p.results, p.elapsed, p.results / p.elapsed, p.p50, p.p99,
+      p.cpu_seconds, p.cpu_seconds / p.elapsed, p.peak_rss_mb);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  amoeba::DisableMutexDeadlockDetection();
+  if (FLAGS_searches < 1) {
+    std::cerr << "--searches must be >= 1\n";
+    return 2;
+  }
+  std::vector<double> weights(FLAGS_searches, 1.0);
+  if (!FLAGS_weights.empty()) {
+    std::vector<std::string> parts = absl::StrSplit(FLAGS_weights, ',');
+    if (static_cast<int>(parts.size()) != FLAGS_searches) {
+      std::cerr << "--weights needs one weight per search (" << FLAGS_searches
+                << ")\n";
+      return 2;
+    }
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (!absl::SimpleAtod(parts[i], &weights[i]) || !(weights[i] > 0)) {
+        std::cerr << "--weights: '" << parts[i] << "' is not a weight > 0\n";
+        return 2;
+      }
+    }
+  }
+  std::cout << absl::StrFormat(
+      "workers %d (over %d channels, %d client threads), eval %d ms, P=%d "
+      "S=%d, next child %s\n",
+      FLAGS_workers, FLAGS_channels, FLAGS_threads, FLAGS_eval_ms,
+      FLAGS_population_size, FLAGS_sample_size,
+      FLAGS_next_in_ack ? "in the result's ack" : "by a separate GetTask");
+  Phase single;
+  if (!RunPhase({1.0}, &single)) return 1;
+  Print("1 search", single);
+  if (FLAGS_searches == 1) return 0;
+  Phase many;
+  if (!RunPhase(weights, &many)) return 1;
+  Print(absl::StrFormat("%d searches", FLAGS_searches).c_str(), many);
+  double total_weight = 0;
+  for (double w : weights) total_weight += w;
+  double worst = 0;
+  std::cout << "  share of results by search (target: weight / total "
+               "weight):\n";
+  for (int i = 0; i < FLAGS_searches; ++i) {
+    const std::string id = "load-" + std::to_string(i);
+    const double share =
+        static_cast<double>(many.by_search[id]) / std::max<int64_t>(1, many.results);
+    const double target = weights[i] / total_weight;
+    const double off = (share - target) / target;
+    worst = std::max(worst, std::abs(off));
+    std::cout << absl::StrFormat(
+        "    %-8s weight %-4g %7d results  share %.4f  target %.4f  (%+.1f%%)\n",
+        id, weights[i], many.by_search[id], share, target, 100 * off);
+  }
+  std::cout << absl::StrFormat(
+      "  largest deviation from the weight's share: %.1f%%\n", 100 * worst);
   return 0;
 }
