@@ -37,16 +37,19 @@ trap cleanup EXIT
 
 step "Starting the controller (store: $out/search.db, logs in $out/)"
 "$bin/controller/amoeba-controller" --store="$out/search.db" --port=0 \
-  --port_file="$out/port" --population_size=8 --sample_size=3 \
-  --budget="$budget" --seed=1 --dataset=fashion_mnist --N=1 --F=8 \
-  --epochs=1 --batch_size=32 --lr=0.1 --max_train_images=1500 \
-  --validation_images=500 --lease_timeout_s=60 --heartbeat_s=5 \
+  --port_file="$out/port" --lease_timeout_s=60 --heartbeat_s=5 \
   > "$out/controller.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s "$out/port" ] && break; sleep 0.1; done
 [ -s "$out/port" ] || { echo "controller did not start:"; cat "$out/controller.log"; exit 1; }
 address="127.0.0.1:$(cat "$out/port")"
 echo "controller on $address"
+
+step "Creating the search (a controller runs any number of them)"
+"$amoeba" search create --controller="$address" --search=quickstart \
+  --algorithm=aging --population_size=8 --sample_size=3 --budget="$budget" \
+  --search_seed=1 --dataset=fashion_mnist --N=1 --F=8 --epochs=1 \
+  --batch_size=32 --lr=0.1 --max_train_images=1500 --validation_images=500
 
 step "Starting two CPU workers (one core each)"
 for i in 0 1; do
