@@ -126,7 +126,11 @@ v1::SearchStatus Search::Status() {
     if (span > 0) {
       const double per_hour = 3600.0 * completion_times_.size() / span;
       status.set_evaluations_per_hour(per_hour);
-      status.set_estimated_seconds_left(3600.0 * status.budget_left() / per_hour);
+      // Only a running search is getting closer to its end.
+      if (run_state_ == RunState::kRunning && !engine_.Finished()) {
+        status.set_estimated_seconds_left(3600.0 * status.budget_left() /
+                                          per_hour);
+      }
     }
   }
   int online = 0;
