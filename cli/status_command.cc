@@ -32,6 +32,18 @@ bool Ended(const v1::SearchStatus& s) {
   return s.state() == v1::FINISHED || s.state() == v1::STOPPED;
 }
 
+// --watch: whether --timeout_s has passed since `start` (and says so).
+bool WatchTimedOut(std::chrono::steady_clock::time_point start) {
+  if (FLAGS_timeout_s <= 0 ||
+      std::chrono::steady_clock::now() - start <=
+          std::chrono::seconds(FLAGS_timeout_s)) {
+    return false;
+  }
+  std::cerr << "amoeba status: still not finished after " << FLAGS_timeout_s
+            << "s\n";
+  return true;
+}
+
 std::string StateWord(v1::SearchState state) {
   return absl::AsciiStrToLower(v1::SearchState_Name(state));
 }
@@ -75,13 +87,7 @@ int StatusOfAll(v1::Controller::Stub& stub) {
     }
     std::cout << std::flush;
     if (!FLAGS_watch || all_ended) return 0;
-    if (FLAGS_timeout_s > 0 &&
-        std::chrono::steady_clock::now() - start >
-            std::chrono::seconds(FLAGS_timeout_s)) {
-      std::cerr << "amoeba status: still not finished after "
-                << FLAGS_timeout_s << "s\n";
-      return 1;
-    }
+    if (WatchTimedOut(start)) return 1;
     std::this_thread::sleep_for(std::chrono::seconds(FLAGS_interval_s));
     std::cout << "\n";
   }
@@ -132,13 +138,7 @@ int RunStatusCommand(const std::vector<std::string>& args) {
     if (!FLAGS_watch) break;
     std::cout << ProgressLine(status) << std::endl;
     if (Ended(status)) break;
-    if (FLAGS_timeout_s > 0 &&
-        std::chrono::steady_clock::now() - start >
-            std::chrono::seconds(FLAGS_timeout_s)) {
-      std::cerr << "amoeba status: still not finished after "
-                << FLAGS_timeout_s << "s\n";
-      return 1;
-    }
+    if (WatchTimedOut(start)) return 1;
     std::this_thread::sleep_for(std::chrono::seconds(FLAGS_interval_s));
   }
   if (!FLAGS_watch) std::cout << ProgressLine(status) << "\n";

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "controller/paging.h"
 #include "glog/logging.h"
 
 namespace amoeba {
@@ -354,20 +355,11 @@ absl::StatusOr<v1::HeartbeatResponse> Controller::Heartbeat(
 
 absl::StatusOr<v1::ListWorkersResponse> Controller::ListWorkers(
     const v1::ListWorkersRequest& request) {
-  int64_t offset = 0;
-  if (!request.page_token().empty() &&
-      (request.page_token().size() > 20 ||
-       !absl::SimpleAtoi(request.page_token(), &offset) || offset < 0)) {
-    return absl::InvalidArgumentError(
-        "page_token is not one this server handed out");
-  }
-  if (request.page_size() < 0 || request.page_size() > kMaxWorkersPage) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "page_size must be in 0..%d (0 = %d), got %d", kMaxWorkersPage,
-        kMaxWorkersPage, request.page_size()));
-  }
-  const int64_t page =
-      request.page_size() == 0 ? kMaxWorkersPage : request.page_size();
+  ASSIGN_OR_RETURN(const Page requested,
+                   ParsePage(request.page_token(), request.page_size(),
+                             kMaxWorkersPage, kMaxWorkersPage));
+  const int64_t offset = requested.offset;
+  const int64_t page = requested.size;
   // Every search knows every worker; each adds the children it leases.
   std::map<std::string, v1::WorkerInfo> merged;
   {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "controller/paging.h"
 #include "genotype/genotype_proto.h"
 #include "genotype/text.h"
 #include "glog/logging.h"
@@ -147,19 +148,10 @@ v1::SearchStatus Search::Status() {
 
 absl::StatusOr<v1::ListModelsResponse> Search::ListModels(
     const v1::ListModelsRequest& request) {
-  int64_t offset = 0;
-  if (!request.page_token().empty() &&
-      (!absl::SimpleAtoi(request.page_token(), &offset) || offset < 0)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "page_token '", absl::CHexEscape(request.page_token().substr(0, 20)),
-        "' is not one this server handed out"));
-  }
-  if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "page_size must be in 0..%d (0 = 50), got %d", kMaxPageSize,
-        request.page_size()));
-  }
-  const int64_t page = request.page_size() == 0 ? 50 : request.page_size();
+  ASSIGN_OR_RETURN(const Page requested,
+                   ParsePage(request.page_token(), request.page_size(), 50));
+  const int64_t offset = requested.offset;
+  const int64_t page = requested.size;
   std::string where;
   std::string order = "id";
   switch (request.filter()) {
@@ -215,19 +207,11 @@ absl::StatusOr<v1::GetModelResponse> Search::GetModel(int64_t id) {
 
 absl::StatusOr<v1::ListWorkersResponse> Search::ListWorkers(
     const v1::ListWorkersRequest& request) {
-  int64_t offset = 0;
-  if (!request.page_token().empty() &&
-      (request.page_token().size() > 20 ||
-       !absl::SimpleAtoi(request.page_token(), &offset) || offset < 0)) {
-    return absl::InvalidArgumentError(
-        "page_token is not one this server handed out");
-  }
-  if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "page_size must be in 0..%d (0 = %d), got %d", kMaxPageSize,
-        kMaxPageSize, request.page_size()));
-  }
-  const int64_t page = request.page_size() == 0 ? kMaxPageSize : request.page_size();
+  ASSIGN_OR_RETURN(const Page requested,
+                   ParsePage(request.page_token(), request.page_size(),
+                             kMaxPageSize, kMaxPageSize));
+  const int64_t offset = requested.offset;
+  const int64_t page = requested.size;
   absl::MutexLock lock(&mu_);
   v1::ListWorkersResponse response;
   const absl::Time now = clock_->Now();

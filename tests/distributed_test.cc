@@ -41,19 +41,13 @@ int Count(const std::string& text, const std::string& what) {
 
 // Runs `cli/amoeba ARGS`, stdout+stderr to `log`; the exit status.
 int RunAmoeba(const std::string& args, const std::string& log) {
-  const int status =
-      std::system((std::string(kAmoeba) + " " + args + " > '" + log + "' 2>&1").c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return RunLogged(std::string(kAmoeba) + " " + args, log);
 }
 
 int WaitForPort(const std::string& port_file) {
-  for (int i = 0; i < 300; ++i) {
-    const std::string text = ReadWholeFile(port_file);
-    if (!text.empty()) return std::stoi(text);
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  FAIL("controller did not write its port");
-  return 0;
+  const int port = WaitForPortFile(port_file);
+  if (port == 0) FAIL("controller did not write its port");
+  return port;
 }
 
 std::unique_ptr<v1::Controller::Stub> Connect(int port) {

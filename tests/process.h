@@ -1,5 +1,6 @@
 // Child processes for multi-process tests: start a binary with arguments and
-// a log file, signal it, wait for it with a deadline.
+// a log file, signal it, wait for it with a deadline; run a command line;
+// wait for a controller's port file.
 #ifndef AMOEBA_TESTS_PROCESS_H_
 #define AMOEBA_TESTS_PROCESS_H_
 
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -70,6 +73,26 @@ class Process {
   pid_t pid_ = -1;
   std::optional<int> exit_status_;
 };
+
+// Runs a shell command line with stdout and stderr to `log`; its exit
+// status, or -1 when it did not exit normally.
+inline int RunLogged(const std::string& command_line, const std::string& log) {
+  const int status =
+      std::system((command_line + " > '" + log + "' 2>&1").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The port a controller wrote to `port_file` (--port_file), waiting up to
+// 15 s for it; 0 when it never came.
+inline int WaitForPortFile(const std::string& port_file) {
+  for (int i = 0; i < 300; ++i) {
+    std::ifstream in(port_file);
+    int port = 0;
+    if (in >> port && port > 0) return port;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return 0;
+}
 
 }  // namespace amoeba
 
