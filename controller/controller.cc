@@ -87,6 +87,11 @@ absl::StatusOr<Search*> Controller::CreateSearch(
   ASSIGN_OR_RETURN(SearchOptions options,
                    SearchOptionsFromConfig(config, defaults_));
   absl::MutexLock create(&create_mu_);
+  if (Searches().size() >= kMaxSearches) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "this controller holds ", kMaxSearches,
+        " searches, the most it takes; use another store"));
+  }
   std::string name = search_id;
   for (int tries = 0; name.empty() && tries < 100; ++tries) {
     std::string candidate = NewSearchId();

@@ -37,6 +37,10 @@ namespace amoeba {
 
 class Controller {
  public:
+  // Searches a store may hold: every worker request visits each search, and
+  // ListSearches answers them all in one message.
+  static constexpr size_t kMaxSearches = 1000;
+
   // Opens every search stored in `store`. `defaults` fill what a config
   // leaves to the controller (heartbeat interval, and lease timeout and
   // max attempts of searches whose config does not say). Errors of a stored
@@ -50,7 +54,7 @@ class Controller {
   // ---- searches ----
   // A new search, durable on return. Empty `search_id`: a generated one.
   // InvalidArgument naming the field of a bad config or id; AlreadyExists
-  // for a taken id.
+  // for a taken id; ResourceExhausted beyond kMaxSearches.
   absl::StatusOr<Search*> CreateSearch(const std::string& search_id,
                                        const v1::SearchConfig& config);
   // The search created by `amoeba-controller`'s search flags: created when

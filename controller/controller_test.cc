@@ -165,6 +165,20 @@ TEST_CASE("CreateSearch validates the config and the id, naming the field") {
   CHECK(h.controller->Find("all-images").ok());
 }
 
+TEST_CASE("A controller holds at most kMaxSearches searches") {
+  Harness h("many.db");
+  for (size_t i = 0; i < Controller::kMaxSearches; ++i) {
+    h.Create("s" + std::to_string(i), Config("aging", 1));
+  }
+  CHECK(h.controller->CreateSearch("one-more", Config("aging", 1))
+            .status()
+            .code() == absl::StatusCode::kResourceExhausted);
+  h.Reopen();
+  CHECK(h.controller->Searches().size() == Controller::kMaxSearches);
+  h.Register("w");
+  CHECK(h.Ask("w").has_task());
+}
+
 TEST_CASE("Workers are shared by weight; a paused search gets none") {
   Harness h("share.db");
   Search* light = h.Create("light", Config("aging", 100, 1));
