@@ -8,8 +8,8 @@
 // weight.
 //
 //   bazel run //controller:controller_loadgen -- --workers=1000 --seconds=30
-//   bazel run //controller:controller_loadgen -- --searches=10 \
-//     --weights=1,1,1,1,1,1,2,2,3,3
+//   bazel run //controller:controller_loadgen -- --searches=10
+//       --weights=1,1,1,1,1,1,2,2,3,3
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
