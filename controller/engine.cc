@@ -9,27 +9,6 @@
 
 namespace amoeba {
 
-absl::StatusOr<Algorithm> AlgorithmFromName(absl::string_view name) {
-  const std::string key = absl::AsciiStrToLower(name);
-  if (key == "aging" || key == "regularized") return Algorithm::kAging;
-  if (key == "non_aging" || key == "non-aging") return Algorithm::kNonAging;
-  if (key == "random") return Algorithm::kRandom;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown algorithm '", name, "'; known: aging, non_aging, random"));
-}
-
-std::string AlgorithmName(Algorithm algorithm) {
-  switch (algorithm) {
-    case Algorithm::kAging:
-      return "aging";
-    case Algorithm::kNonAging:
-      return "non_aging";
-    case Algorithm::kRandom:
-      return "random";
-  }
-  return "unknown";
-}
-
 absl::Status ValidateEngineConfig(const EngineConfig& c) {
   if (c.population_size < 2 || c.population_size > 1000000) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -51,8 +30,23 @@ absl::Status ValidateEngineConfig(const EngineConfig& c) {
   return absl::OkStatus();
 }
 
+namespace {
+
+AlgorithmOptions OptionsOf(const EngineConfig& config) {
+  AlgorithmOptions o;
+  o.algorithm = config.algorithm;
+  o.sample_size = config.sample_size;
+  o.learning_rate = config.rl_learning_rate;
+  return o;
+}
+
+}  // namespace
+
 Engine::Engine(const EngineConfig& config)
-    : config_(config), rng_(config.seed) {}
+    : config_(config),
+      algorithm_(MakeSearchAlgorithm(OptionsOf(config))),
+      algorithm_state_(algorithm_->Save()),
+      rng_(config.seed) {}
 
 absl::StatusOr<Engine> Engine::Restore(const EngineConfig& config,
                                        EngineState state) {
@@ -76,6 +70,12 @@ absl::StatusOr<Engine> Engine::Restore(const EngineConfig& config,
                             std::make_move_iterator(state.population.end()));
   engine.seen_.insert(state.seen_fingerprints.begin(),
                       state.seen_fingerprints.end());
+  if (absl::Status s = engine.algorithm_->Restore(state.algorithm_state);
+      !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stored algorithm state: ", s.message()));
+  }
+  engine.algorithm_state_ = engine.algorithm_->Save();
   return engine;
 }
 
@@ -86,57 +86,26 @@ EngineState Engine::state() const {
   state.completed = completed_;
   state.population.assign(population_.begin(), population_.end());
   state.seen_fingerprints.assign(seen_.begin(), seen_.end());
+  state.algorithm_state = algorithm_state_;
   return state;
-}
-
-size_t Engine::TournamentWinner() {
-  size_t best = rng_.Uniform(population_.size());
-  for (int i = 1; i < config_.sample_size; ++i) {
-    const size_t candidate = rng_.Uniform(population_.size());
-    if (population_[candidate].fitness > population_[best].fitness) {
-      best = candidate;
-    }
-  }
-  return best;
-}
-
-size_t Engine::TournamentLoser() {
-  size_t worst = rng_.Uniform(population_.size());
-  for (int i = 1; i < config_.sample_size; ++i) {
-    const size_t candidate = rng_.Uniform(population_.size());
-    if (population_[candidate].fitness < population_[worst].fitness) {
-      worst = candidate;
-    }
-  }
-  return worst;
-}
-
-Genotype Engine::ProposeChild(int64_t* parent_id, Mutation* mutation) {
-  const bool random_phase =
-      config_.algorithm == Algorithm::kRandom ||
-      population_.size() < static_cast<size_t>(config_.population_size);
-  if (random_phase) {
-    *parent_id = -1;
-    *mutation = Mutation{};
-    return RandomGenotype(rng_);
-  }
-  const Member& parent = population_[TournamentWinner()];
-  *parent_id = parent.id;
-  // The parent came from a validated store or from Mutate itself.
-  auto result = Mutate(parent.genotype, rng_);
-  *mutation = result->mutation;
-  return std::move(result->child);
 }
 
 NewChild Engine::CreateChild() {
   NewChild child;
   child.id = next_id_++;
-  child.genotype = ProposeChild(&child.parent_id, &child.mutation);
+  auto propose = [&] {
+    Proposal p = algorithm_->Propose(population_, config_.population_size,
+                                     rng_);
+    child.genotype = std::move(p.genotype);
+    child.parent_id = p.parent_id;
+    child.mutation = p.mutation;
+  };
+  propose();
   if (config_.deduplicate) {
     for (int tries = 1; tries < config_.dedup_tries &&
                         seen_.count(Fingerprint(child.genotype)) > 0;
          ++tries) {
-      child.genotype = ProposeChild(&child.parent_id, &child.mutation);
+      propose();
     }
     seen_.insert(Fingerprint(child.genotype));
   }
@@ -152,13 +121,16 @@ NewChild Engine::CreateChild() {
 std::optional<int64_t> Engine::AddResult(int64_t id, const Genotype& genotype,
                                          double fitness) {
   ++completed_;
+  algorithm_->Learn(genotype, fitness);
+  algorithm_state_ = algorithm_->Save();
   std::optional<int64_t> died;
   const bool full =
       population_.size() >= static_cast<size_t>(config_.population_size);
-  if (full && config_.algorithm == Algorithm::kNonAging) {
-    const size_t loser = TournamentLoser();
-    died = population_[loser].id;
-    population_.erase(population_.begin() + loser);
+  if (full) {
+    if (std::optional<size_t> loser = algorithm_->Removal(population_, rng_)) {
+      died = population_[*loser].id;
+      population_.erase(population_.begin() + *loser);
+    }
   }
   population_.push_back(Member{id, fitness, genotype});
   if (population_.size() > static_cast<size_t>(config_.population_size)) {

@@ -1,8 +1,10 @@
-// The evolution engine: aging evolution (Regularized Evolution) exactly as in
-// the paper, plus the non-aging and random-search baselines. Pure: no I/O,
-// no threads, no clocks; every random draw comes from its seeded Rng, so the
-// same sequence of calls gives the same children on any machine, and the
-// whole state (population, ages, counters, RNG) can be saved and restored
+// The search engine: the population, ids, counters and RNG of a search,
+// driving one SearchAlgorithm (algorithm.h): aging evolution (Regularized
+// Evolution) exactly as in the paper, the non-aging, random-search and
+// REINFORCE baselines. Pure: no I/O, no threads, no clocks; every random
+// draw comes from its seeded Rng, so the same sequence of calls gives the
+// same children on any machine, and the whole state (population, ages,
+// counters, RNG, the algorithm's own state) can be saved and restored
 // exactly.
 //
 // Asynchronous use: a child is created the moment a worker is free, from the
@@ -17,6 +19,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -25,19 +28,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/rng.h"
+#include "controller/algorithm.h"
 #include "genotype/genotype.h"
 #include "genotype/mutation.h"
 
 namespace amoeba {
-
-enum class Algorithm {
-  kAging,     // the paper: the oldest member dies
-  kNonAging,  // the worst of an S-sample dies
-  kRandom,    // every child a fresh random genotype (aging population kept)
-};
-
-absl::StatusOr<Algorithm> AlgorithmFromName(absl::string_view name);
-std::string AlgorithmName(Algorithm algorithm);
 
 struct EngineConfig {
   Algorithm algorithm = Algorithm::kAging;
@@ -49,16 +44,12 @@ struct EngineConfig {
   // already handed out. Off by default, as in the paper.
   bool deduplicate = false;
   int dedup_tries = 10;
+  // REINFORCE only: the policy's learning rate.
+  double rl_learning_rate = 0.2;
 };
 
 // InvalidArgument naming the bad setting.
 absl::Status ValidateEngineConfig(const EngineConfig& config);
-
-struct Member {
-  int64_t id = 0;
-  double fitness = 0;
-  Genotype genotype;
-};
 
 struct NewChild {
   int64_t id = 0;
@@ -74,6 +65,7 @@ struct EngineState {
   int64_t completed = 0;
   std::vector<Member> population;  // oldest first
   std::vector<uint64_t> seen_fingerprints;  // only used with deduplicate
+  std::string algorithm_state;  // SearchAlgorithm::Save()
 };
 
 class Engine {
@@ -108,16 +100,14 @@ class Engine {
   int64_t next_id() const { return next_id_; }
   // The RNG alone (state() copies the whole population).
   const Rng::State& rng_state() const { return rng_.state(); }
+  // The algorithm's own state as saved (kept current after every result).
+  const std::string& algorithm_state() const { return algorithm_state_; }
   const EngineConfig& config() const { return config_; }
 
  private:
-  // Index in population_ of the fittest of S members drawn uniformly with
-  // replacement (the first drawn wins ties).
-  size_t TournamentWinner();
-  size_t TournamentLoser();
-  Genotype ProposeChild(int64_t* parent_id, Mutation* mutation);
-
   EngineConfig config_;
+  std::unique_ptr<SearchAlgorithm> algorithm_;
+  std::string algorithm_state_;
   Rng rng_;
   int64_t next_id_ = 1;
   int64_t completed_ = 0;

@@ -8,6 +8,8 @@
 
 #include "catch2/catch.hpp"
 #include "genotype/fingerprint.h"
+#include "genotype/landscape.h"
+#include "genotype/mutation.h"
 #include "genotype/text.h"
 
 namespace amoeba {
@@ -223,6 +225,121 @@ TEST_CASE("Configurations and restored states are validated") {
   CHECK_FALSE(Engine::Restore(EngineConfig(), bad).ok());  // zero RNG
   CHECK(AlgorithmFromName("non-aging").value() == Algorithm::kNonAging);
   CHECK_FALSE(AlgorithmFromName("ga").ok());
+}
+
+}  // namespace
+}  // namespace amoeba
+
+namespace amoeba {
+namespace {
+
+// Sequential runs on the structured landscape: the mean fitness of the last
+// `tail` children of each of `repeats` searches.
+double MeanOfLast(Algorithm algorithm, int repeats, int64_t budget, int tail,
+                  double rl_learning_rate = 0.2) {
+  double sum = 0;
+  for (int r = 0; r < repeats; ++r) {
+    EngineConfig config = Config(algorithm, 20, 5, budget);
+    config.seed = 1000 + r;
+    config.rl_learning_rate = rl_learning_rate;
+    Engine engine(config);
+    std::vector<double> fitness;
+    while (engine.WantsChild(0)) {
+      NewChild child = engine.CreateChild();
+      const double f = StructuredFitness(child.genotype, 7);
+      fitness.push_back(f);
+      engine.AddResult(child.id, child.genotype, f);
+    }
+    for (size_t i = fitness.size() - tail; i < fitness.size(); ++i) {
+      sum += fitness[i];
+    }
+  }
+  return sum / (repeats * tail);
+}
+
+TEST_CASE("On a structured landscape evolution and REINFORCE beat random") {
+  const double aging = MeanOfLast(Algorithm::kAging, 5, 300, 50);
+  const double non_aging = MeanOfLast(Algorithm::kNonAging, 5, 300, 50);
+  const double reinforce = MeanOfLast(Algorithm::kReinforce, 5, 300, 50);
+  const double random = MeanOfLast(Algorithm::kRandom, 5, 300, 50);
+  WARN("mean fitness of the last 50 of 300 (5 seeds): aging "
+       << aging << ", non-aging " << non_aging << ", reinforce " << reinforce
+       << ", random " << random);
+  CHECK(aging > random + 0.1);
+  CHECK(non_aging > random + 0.1);
+  CHECK(reinforce > random + 0.02);
+}
+
+TEST_CASE("REINFORCE: results move the policy toward what scored well") {
+  ReinforcePolicy policy(0.5);
+  Genotype good = RandomGenotype(*std::make_unique<Rng>(3));
+  good.normal.ops[0] = good.normal.ops[1] = Op::kSepConv3x3;
+  Genotype bad = good;
+  bad.normal.ops[0] = bad.normal.ops[1] = Op::kMaxPool3x3;
+  const double before = policy.OpProbability(CellType::kNormal, 0, Op::kSepConv3x3);
+  CHECK(before == Approx(1.0 / kNumOps));
+  for (int i = 0; i < 50; ++i) {
+    policy.Update(good, 0.9);
+    policy.Update(bad, 0.5);
+  }
+  CHECK(policy.OpProbability(CellType::kNormal, 0, Op::kSepConv3x3) > 2 * before);
+  CHECK(policy.OpProbability(CellType::kNormal, 0, Op::kMaxPool3x3) < before);
+  CHECK(policy.updates() == 100);
+  CHECK(policy.baseline() > 0.5);
+  CHECK(policy.baseline() < 0.9);
+  // Sampled children follow the policy.
+  Rng rng(5);
+  int sep = 0;
+  for (int i = 0; i < 400; ++i) {
+    const Genotype g = policy.Sample(rng);
+    REQUIRE(ValidateGenotype(g).ok());
+    sep += g.normal.ops[0] == Op::kSepConv3x3;
+  }
+  CHECK(sep > 400 * 2 / kNumOps);
+}
+
+TEST_CASE("REINFORCE: a restored engine continues the same policy exactly") {
+  EngineConfig config = Config(Algorithm::kReinforce, 10, 3, 200);
+  Engine a(config);
+  for (int i = 0; i < 60; ++i) {
+    NewChild child = a.CreateChild();
+    a.AddResult(child.id, child.genotype, StructuredFitness(child.genotype, 1));
+  }
+  EngineState saved = a.state();
+  REQUIRE_FALSE(saved.algorithm_state.empty());
+  auto b = Engine::Restore(config, saved);
+  REQUIRE(b.ok());
+  for (int i = 0; i < 40; ++i) {
+    NewChild x = a.CreateChild();
+    NewChild y = b->CreateChild();
+    REQUIRE(CanonicalText(x.genotype) == CanonicalText(y.genotype));
+    const double f = StructuredFitness(x.genotype, 1);
+    a.AddResult(x.id, x.genotype, f);
+    b->AddResult(y.id, y.genotype, f);
+  }
+  CHECK(a.algorithm_state() == b->algorithm_state());
+  saved.algorithm_state = "reinforce-1 not a policy";
+  CHECK(Engine::Restore(config, saved).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  // Other algorithms keep no state of their own.
+  EngineState aging = Engine(Config(Algorithm::kAging, 10, 3, 20)).state();
+  CHECK(aging.algorithm_state.empty());
+  aging.algorithm_state = "x";
+  CHECK_FALSE(Engine::Restore(Config(Algorithm::kAging, 10, 3, 20), aging).ok());
+}
+
+TEST_CASE("The structured landscape depends on the canonical form only") {
+  Rng rng(11);
+  for (int i = 0; i < 200; ++i) {
+    const Genotype g = RandomGenotype(rng);
+    const double f = StructuredFitness(g, 3);
+    CHECK(f > 0.05);
+    CHECK(f < 0.95);
+    CHECK(StructuredFitness(Canonicalize(g), 3) == f);
+  }
+  // Seeds make different landscapes.
+  const Genotype g = RandomGenotype(rng);
+  CHECK(StructuredFitness(g, 3) != StructuredFitness(g, 4));
 }
 
 }  // namespace

@@ -70,6 +70,7 @@ EngineCounters Search::Counters() const {
   c.rng = engine_.rng_state();
   c.next_id = engine_.next_id();
   c.completed = engine_.completed();
+  c.algorithm_state = engine_.algorithm_state();
   return c;
 }
 

@@ -25,6 +25,10 @@ absl::Status ValidateSearchOptions(const SearchOptions& o) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "max attempts must be in 1..100, got %d", o.max_attempts));
   }
+  if (!(o.engine.rl_learning_rate > 0) || !(o.engine.rl_learning_rate <= 100)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rl learning rate must be in (0, 100], got ", o.engine.rl_learning_rate));
+  }
   if (!(o.weight > 0) || !(o.weight <= 1e6)) {
     return absl::InvalidArgumentError(
         absl::StrCat("weight must be in (0, 1e6], got ", o.weight));
@@ -64,6 +68,7 @@ std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
       {"budget", absl::StrCat(o.engine.budget)},
       {"seed", absl::StrCat(o.engine.seed)},
       {"deduplicate", o.engine.deduplicate ? "true" : "false"},
+      {"rl_learning_rate", absl::StrCat(o.engine.rl_learning_rate)},
       {"dataset", t.dataset()},
       {"cells_per_stack", absl::StrCat(t.cells_per_stack())},
       {"filters", absl::StrCat(t.filters())},
@@ -100,6 +105,7 @@ v1::SearchConfig DefaultSearchConfig() {
   c.set_budget(1000);
   c.set_seed(1);
   c.set_deduplicate(false);
+  c.set_rl_learning_rate(0.2);
   c.set_weight(1);
   *c.mutable_settings() = DefaultTrainingSettings();
   return c;
@@ -122,6 +128,7 @@ absl::StatusOr<SearchOptions> SearchOptionsFromConfig(
   o.engine.budget = c.budget();
   o.engine.seed = c.seed();
   o.engine.deduplicate = c.deduplicate();
+  o.engine.rl_learning_rate = c.rl_learning_rate();
   o.settings = c.settings();
   o.weight = c.weight();
   o.heartbeat_interval = defaults.heartbeat_interval;
@@ -151,6 +158,7 @@ v1::SearchConfig SearchConfigFromOptions(const SearchOptions& o) {
   c.set_budget(o.engine.budget);
   c.set_seed(o.engine.seed);
   c.set_deduplicate(o.engine.deduplicate);
+  c.set_rl_learning_rate(o.engine.rl_learning_rate);
   *c.mutable_settings() = o.settings;
   c.set_lease_timeout_s(absl::ToDoubleSeconds(o.lease_timeout));
   c.set_max_attempts(o.max_attempts);

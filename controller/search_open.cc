@@ -45,6 +45,7 @@ absl::StatusOr<std::unique_ptr<Search>> Search::Open(
     state.rng = counters->rng;
     state.next_id = counters->next_id;
     state.completed = counters->completed;
+    state.algorithm_state = counters->algorithm_state;
     // Only the living population is read back, oldest first: the history
     // stays in the file, so reopening a search of a million children costs
     // what a search of P does (the partial index models_alive finds them).

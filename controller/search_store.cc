@@ -56,9 +56,11 @@ absl::Status WriteModel(sqlite3* db, int64_t search, const ModelRecord& m) {
 absl::Status WriteCounters(sqlite3* db, int64_t search,
                            const EngineCounters& c) {
   Statement s(db,
-              "INSERT OR REPLACE INTO engine_state VALUES (?7,?1,?2,?3,?4,?5,?6)");
+              "INSERT OR REPLACE INTO engine_state VALUES "
+              "(?7,?1,?2,?3,?4,?5,?6,?8)");
   for (int i = 0; i < 4; ++i) s.Bind(i + 1, static_cast<int64_t>(c.rng[i]));
-  s.Bind(5, c.next_id).Bind(6, c.completed).Bind(7, search);
+  s.Bind(5, c.next_id).Bind(6, c.completed).Bind(7, search).Bind(
+      8, c.algorithm_state);
   return s.Run();
 }
 
@@ -254,8 +256,8 @@ SearchStore::LoadEngineCounters() {
   const int64_t key = search_.key;
   RETURN_IF_ERROR(store_->Read([&](sqlite3* db) -> absl::Status {
     Statement s(db,
-                "SELECT rng0, rng1, rng2, rng3, next_id, completed FROM "
-                "engine_state WHERE search = ?1");
+                "SELECT rng0, rng1, rng2, rng3, next_id, completed, "
+                "algorithm_state FROM engine_state WHERE search = ?1");
     RETURN_IF_ERROR(s.status());
     s.Bind(1, key);
     if (sqlite3_step(s.get()) != SQLITE_ROW) return absl::OkStatus();
@@ -265,6 +267,7 @@ SearchStore::LoadEngineCounters() {
     }
     c.next_id = sqlite3_column_int64(s.get(), 4);
     c.completed = sqlite3_column_int64(s.get(), 5);
+    c.algorithm_state = Text(s.get(), 6);
     counters = c;
     return absl::OkStatus();
   }));

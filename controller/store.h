@@ -73,11 +73,13 @@ struct ModelRecord {
 // never served.
 absl::Status ValidateModelRecord(const ModelRecord& model);
 
-// The engine's counters and RNG (the population is rebuilt from `models`).
+// The engine's counters, RNG and algorithm state (the population is rebuilt
+// from `models`).
 struct EngineCounters {
   Rng::State rng{};
   int64_t next_id = 1;
   int64_t completed = 0;
+  std::string algorithm_state;  // SearchAlgorithm::Save(); "" for none
 };
 
 // One search as the store lists it (a row of `searches`).

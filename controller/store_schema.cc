@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS engine_state (
   rng0 INTEGER NOT NULL, rng1 INTEGER NOT NULL,
   rng2 INTEGER NOT NULL, rng3 INTEGER NOT NULL,
   next_id INTEGER NOT NULL,
-  completed INTEGER NOT NULL);
+  completed INTEGER NOT NULL,
+  algorithm_state TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS models (
   search INTEGER NOT NULL,
   id INTEGER NOT NULL,
@@ -197,6 +198,7 @@ DROP INDEX IF EXISTS models_alive;
               .c_str()));
   RETURN_IF_ERROR(Exec(db, R"sql(
 INSERT INTO engine_state
+  (search, rng0, rng1, rng2, rng3, next_id, completed)
   SELECT 1, rng0, rng1, rng2, rng3, next_id, completed FROM engine_state_v1;
 DROP TABLE models_v1;
 DROP TABLE engine_state_v1;

@@ -117,8 +117,8 @@ Harness::Harness(const SimulationOptions& options)
     SearchOptions& so = search.options;
     EngineConfig& e = so.engine;
     const Algorithm algorithms[] = {Algorithm::kAging, Algorithm::kNonAging,
-                                    Algorithm::kRandom};
-    e.algorithm = algorithms[world_.Uniform(3)];
+                                    Algorithm::kRandom, Algorithm::kReinforce};
+    e.algorithm = algorithms[world_.Uniform(4)];
     e.population_size = 3 + static_cast<int>(world_.Uniform(4));
     e.sample_size = 2;
     e.budget = e.population_size + 4 + static_cast<int64_t>(world_.Uniform(10));
@@ -202,13 +202,17 @@ void Harness::OpenController() {
           restored.population[i].genotype == expected.population[i].genotype;
     }
     if (restored.rng != expected.rng || restored.next_id != expected.next_id ||
-        restored.completed != expected.completed || !same_members) {
+        restored.completed != expected.completed || !same_members ||
+        restored.algorithm_state != expected.algorithm_state) {
       Violation(absl::StrCat(
           "the reopened engine of ", sim.name, " differs from the one before (",
           restored.completed, " vs ", expected.completed, " completed, next id ",
           restored.next_id, " vs ", expected.next_id, ", random state ",
           restored.rng == expected.rng ? "same" : "different", ", members ",
-          same_members ? "same" : "different", ")"));
+          same_members ? "same" : "different", ", algorithm state ",
+          restored.algorithm_state == expected.algorithm_state ? "same"
+                                                               : "different",
+          ")"));
     }
   }
   // A reopened controller restores running children's leases with a fresh

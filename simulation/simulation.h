@@ -41,7 +41,8 @@ struct SimulationOptions {
   absl::Duration settle_time = absl::Hours(2);
   // 0: drawn from the seed (1..4 workers of 1..4 slots, small P and budget).
   int workers = 0;
-  // 0: drawn from the seed (1..3 searches of small P and budget, created
+  // 0: drawn from the seed (1..3 searches of small P and budget, of aging,
+  // non-aging, random or REINFORCE, created
   // at random times while workers run, fair-shared by weights 1..3).
   int searches = 0;
   // Per simulated second while faults are on.

@@ -24,16 +24,20 @@ NetCellImpl::NetCellImpl(const NetCellOptions& options, int64_t* macs)
   FeatureShape state0;
   preprocess_prev_ = register_module(
       "preprocess_prev", MakeReluConvBn(options.prev(), c, 1, macs, &state0));
-  FeatureShape state1;
-  if (options.prev_prev().height != options.prev().height) {
+  FeatureShape state1 = options.prev_prev();
+  if (options.first_cell()) {
+    preprocess_prev_prev_ = torch::nn::Sequential(torch::nn::Identity());
+  } else if (options.prev_prev().height != options.prev().height) {
     auto reduce = FactorizedReduction(
         FactorizedReductionOptions(options.prev_prev(), c).relu_first(true),
         macs);
     state1 = reduce->output_shape();
     preprocess_prev_prev_ = torch::nn::Sequential(reduce);
-  } else {
+  } else if (options.prev_prev().channels != c) {
     preprocess_prev_prev_ =
         MakeReluConvBn(options.prev_prev(), c, 1, macs, &state1);
+  } else {
+    preprocess_prev_prev_ = torch::nn::Sequential(torch::nn::Identity());
   }
   register_module("preprocess_prev_prev", preprocess_prev_prev_);
 
@@ -56,12 +60,20 @@ NetCellImpl::NetCellImpl(const NetCellOptions& options, int64_t* macs)
   outputs_ = OutputStateList(cell);
   const FeatureShape final_shape = states.back();
   output_shape_ = FeatureShape{0, final_shape.height, final_shape.width};
-  output_reductions_.assign(kNumCellInputs, nullptr);
+  output_adapters_.assign(kNumStates, nullptr);
   for (int s : outputs_) {
+    torch::nn::Sequential adapter{nullptr};
     if (states[s].height != final_shape.height) {
-      output_reductions_[s] = register_module(
-          "output_reduction" + std::to_string(s),
-          FactorizedReduction(FactorizedReductionOptions(states[s], c), macs));
+      adapter = torch::nn::Sequential(FactorizedReduction(
+          FactorizedReductionOptions(states[s], c), macs));
+    } else if (states[s].channels != c) {
+      FeatureShape adapted;
+      adapter = torch::nn::Sequential(
+          MakeConv(states[s], c, 1, 1, 1, macs, &adapted), MakeBatchNorm(c));
+    }
+    if (!adapter.is_empty()) {
+      output_adapters_[s] =
+          register_module("output_adapter" + std::to_string(s), adapter);
     }
     output_shape_.channels += c;
   }
@@ -89,11 +101,9 @@ torch::Tensor NetCellImpl::forward(torch::Tensor prev, torch::Tensor prev_prev,
   std::vector<torch::Tensor> concat;
   concat.reserve(outputs_.size());
   for (int s : outputs_) {
-    if (s < kNumCellInputs && !output_reductions_[s].is_empty()) {
-      concat.push_back(output_reductions_[s]->forward(states[s]));
-    } else {
-      concat.push_back(states[s]);
-    }
+    concat.push_back(output_adapters_[s].is_empty()
+                         ? states[s]
+                         : output_adapters_[s]->forward(states[s]));
   }
   return torch::cat(concat, 1);
 }

@@ -1,12 +1,17 @@
 // One cell of the network, built from a genotype cell (see
 // genotype/genotype.h for the semantics).
 //
-// Inputs: `prev` (state 0, the previous cell's output) and `prev_prev`
-// (state 1, the output before it). State 0 is ReLU -> 1x1 conv -> BN to the
-// cell's width; state 1 the same, or a factorized reduction when its
-// resolution is twice that of `prev`. In a reduction cell, ops that read
-// state 0 or 1 use stride 2, and an output state 0/1 is brought down with a
-// factorized reduction before the concatenation.
+// Built as the authors' released code builds it (tensorflow/tpu amoeba_net
+// network_utils.py, slim nasnet_utils.py). Inputs: `prev` (state 0, the
+// previous cell's output) and `prev_prev` (state 1, the output before it).
+// State 0 is always ReLU -> 1x1 conv -> BN to the cell's width. State 1 is,
+// in the network's first cell, the stem's output unchanged; otherwise ReLU
+// -> factorized reduction when its resolution differs from `prev`'s, ReLU ->
+// 1x1 -> BN when only its width differs from the cell's, else unchanged
+// (ops adapt to any input width, see MakeOp). In a reduction cell, ops that
+// read state 0 or 1 use stride 2. The unused states are concatenated into
+// the output; one whose resolution differs goes through a factorized
+// reduction, one whose width differs through 1x1 -> BN.
 #ifndef AMOEBA_TRAINER_CELL_H_
 #define AMOEBA_TRAINER_CELL_H_
 
@@ -34,6 +39,8 @@ struct NetCellOptions {
   TORCH_ARG(int, channels);
   TORCH_ARG(FeatureShape, prev);
   TORCH_ARG(FeatureShape, prev_prev);
+  // The network's first cell: state 1 is `prev_prev` as it is.
+  TORCH_ARG(bool, first_cell) = false;
 };
 
 class NetCellImpl : public torch::nn::Module {
@@ -58,8 +65,9 @@ class NetCellImpl : public torch::nn::Module {
   torch::nn::Sequential preprocess_prev_{nullptr};
   torch::nn::Sequential preprocess_prev_prev_{nullptr};
   torch::nn::ModuleList ops_;
-  // For reduction cells: factorized reductions of output states 0 and 1.
-  std::vector<FactorizedReduction> output_reductions_;
+  // Per output state: what brings it to the output's resolution and width
+  // (null when it is there already).
+  std::vector<torch::nn::Sequential> output_adapters_;
 };
 TORCH_MODULE(NetCell);
 

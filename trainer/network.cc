@@ -78,7 +78,8 @@ NetworkImpl::NetworkImpl(const Genotype& genotype,
     }
     for (int i = 0; i < options.cells_per_stack; ++i) {
       NetCell normal(NetCellOptions(genotype.normal, CellType::kNormal, width,
-                                    prev, prev_prev),
+                                    prev, prev_prev)
+                         .first_cell(cells_.empty()),
                      &multiply_adds_);
       cells_.push_back(register_module(
           absl::StrCat("cell", cells_.size(), "_normal"), normal));

@@ -22,6 +22,63 @@ NetworkOptions Cifar(int n, int f) {
   return o;
 }
 
+// The networks as the authors' released code builds them (no auxiliary
+// head, CIFAR-10), counted exactly: parameters and multiply-adds per image.
+TEST_CASE("Published networks have the released code's exact counts") {
+  torch::NoGradGuard no_grad;
+  struct Expected {
+    const char* name;
+    Genotype genotype;
+    int f;
+    int64_t parameters;
+    int64_t multiply_adds;
+  };
+  for (const Expected& e :
+       {Expected{"NASNet-A F=32", NasNetA(), 32, 3346538, 544333312},
+        Expected{"AmoebaNet-A F=32", AmoebaNetA(), 32, 2567754, 407671808},
+        Expected{"AmoebaNet-A F=36", AmoebaNetA(), 36, 3218266, 509668992}}) {
+    INFO(e.name);
+    Network net(e.genotype, Cifar(6, e.f));
+    CHECK(net->num_parameters() == e.parameters);
+    CHECK(net->multiply_adds() == e.multiply_adds);
+  }
+}
+
+TEST_CASE("conv_1x7_7x1 strides its 1x7 and 7x1, not its bottleneck") {
+  torch::NoGradGuard no_grad;
+  for (int size : {8, 7}) {
+    CAPTURE(size);
+    int64_t macs = 0;
+    FeatureShape out;
+    auto op = MakeOp(Op::kConv1x7_7x1, FeatureShape{16, size, size}, 16, 2,
+                     &macs, &out);
+    const int half = (size + 1) / 2;
+    CHECK(out == FeatureShape{16, half, half});
+    CHECK(op->forward(torch::randn({1, 16, size, size})).sizes() ==
+          torch::IntArrayRef({1, 16, half, half}));
+    // 1x1 16->4 on size x size, 1x7 4->4 to size x half, 7x1 4->4 to
+    // half x half, 1x1 4->16 on half x half.
+    const int64_t expected = int64_t{size} * size * 4 * 16 +
+                             int64_t{size} * half * 4 * 4 * 7 +
+                             int64_t{half} * half * 4 * 4 * 7 +
+                             int64_t{half} * half * 16 * 4;
+    CHECK(macs == expected);
+    // The layers in order: the bottleneck 1x1 keeps the resolution.
+    auto first = op->children()[1]->as<torch::nn::Conv2dImpl>();
+    REQUIRE(first != nullptr);
+    CHECK((*first->options.stride())[0] == 1);
+    CHECK((*first->options.stride())[1] == 1);
+    auto one_by_seven = op->children()[4]->as<torch::nn::Conv2dImpl>();
+    REQUIRE(one_by_seven != nullptr);
+    CHECK((*one_by_seven->options.stride())[0] == 1);
+    CHECK((*one_by_seven->options.stride())[1] == 2);
+    auto seven_by_one = op->children()[7]->as<torch::nn::Conv2dImpl>();
+    REQUIRE(seven_by_one != nullptr);
+    CHECK((*seven_by_one->options.stride())[0] == 2);
+    CHECK((*seven_by_one->options.stride())[1] == 1);
+  }
+}
+
 // The paper's Table 1 (no auxiliary head, CIFAR-10): within 2%.
 TEST_CASE("Parameter counts match the paper's Table 1") {
   torch::NoGradGuard no_grad;

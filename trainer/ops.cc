@@ -24,14 +24,14 @@ void AppendSeparableLayer(torch::nn::Sequential& seq, FeatureShape& shape,
   shape = pointwise_out;
 }
 
-// ReLU -> conv (kh x kw, stride) -> BN, appended to `seq`.
+// ReLU -> conv (kh x kw, stride per axis) -> BN, appended to `seq`.
 void AppendReluConvBn(torch::nn::Sequential& seq, FeatureShape& shape,
-                      int out_channels, int kernel_h, int kernel_w, int stride,
-                      int64_t* macs) {
+                      int out_channels, int kernel_h, int kernel_w,
+                      int stride_h, int stride_w, int64_t* macs) {
   seq->push_back(torch::nn::ReLU());
   FeatureShape out;
-  seq->push_back(
-      MakeConv(shape, out_channels, kernel_h, kernel_w, stride, macs, &out));
+  seq->push_back(MakeConv(shape, out_channels, kernel_h, kernel_w, stride_h,
+                          stride_w, macs, &out));
   AppendBatchNorm(seq, out_channels);
   shape = out;
 }
@@ -62,6 +62,23 @@ torch::nn::Conv2d MakeConv(const FeatureShape& in, int out_channels,
           .padding({pad_h, pad_w})
           .dilation(dilation)
           .groups(groups)
+          .bias(false));
+}
+
+torch::nn::Conv2d MakeConv(const FeatureShape& in, int out_channels,
+                           int kernel_h, int kernel_w, int stride_h,
+                           int stride_w, int64_t* macs, FeatureShape* out) {
+  const int pad_h = (kernel_h - 1) / 2;
+  const int pad_w = (kernel_w - 1) / 2;
+  out->channels = out_channels;
+  out->height = ConvOutputSize(in.height, kernel_h, stride_h, pad_h);
+  out->width = ConvOutputSize(in.width, kernel_w, stride_w, pad_w);
+  *macs += static_cast<int64_t>(out->height) * out->width * out_channels *
+           in.channels * kernel_h * kernel_w;
+  return torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in.channels, out_channels, {kernel_h, kernel_w})
+          .stride({stride_h, stride_w})
+          .padding({pad_h, pad_w})
           .bias(false));
 }
 
@@ -116,7 +133,7 @@ torch::nn::Sequential MakeReluConvBn(const FeatureShape& in, int out_channels,
                                      FeatureShape* out) {
   torch::nn::Sequential seq;
   FeatureShape shape = in;
-  AppendReluConvBn(seq, shape, out_channels, 1, 1, stride, macs);
+  AppendReluConvBn(seq, shape, out_channels, 1, 1, stride, stride, macs);
   *out = shape;
   return seq;
 }
@@ -162,17 +179,19 @@ torch::nn::Sequential MakeOp(Op op, const FeatureShape& in, int out_channels,
     }
     case Op::kNone:
       if (stride > 1 || shape.channels != out_channels) {
-        AppendReluConvBn(seq, shape, out_channels, 1, 1, stride, macs);
+        AppendReluConvBn(seq, shape, out_channels, 1, 1, stride, stride, macs);
       } else {
         seq->push_back(torch::nn::Identity());
       }
       break;
     case Op::kConv1x7_7x1: {
+      // The released code's stride placement: the bottleneck keeps every
+      // pixel; the 1x7 strides along the width, the 7x1 along the height.
       const int bottleneck = std::max(1, out_channels / 4);
-      AppendReluConvBn(seq, shape, bottleneck, 1, 1, stride, macs);
-      AppendReluConvBn(seq, shape, bottleneck, 1, 7, 1, macs);
-      AppendReluConvBn(seq, shape, bottleneck, 7, 1, 1, macs);
-      AppendReluConvBn(seq, shape, out_channels, 1, 1, 1, macs);
+      AppendReluConvBn(seq, shape, bottleneck, 1, 1, 1, 1, macs);
+      AppendReluConvBn(seq, shape, bottleneck, 1, 7, 1, stride, macs);
+      AppendReluConvBn(seq, shape, bottleneck, 7, 1, stride, 1, macs);
+      AppendReluConvBn(seq, shape, out_channels, 1, 1, 1, 1, macs);
       break;
     }
   }

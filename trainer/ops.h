@@ -36,6 +36,10 @@ torch::nn::Conv2d MakeConv(const FeatureShape& in, int out_channels,
                            int kernel_h, int kernel_w, int stride,
                            int64_t* macs, FeatureShape* out, int groups = 1,
                            int dilation = 1);
+// The same with its own stride per axis (the 1x7 and 7x1 of conv_1x7_7x1).
+torch::nn::Conv2d MakeConv(const FeatureShape& in, int out_channels,
+                           int kernel_h, int kernel_w, int stride_h,
+                           int stride_w, int64_t* macs, FeatureShape* out);
 
 // Batch norm as in the reference implementation (eps 1e-3).
 torch::nn::BatchNorm2d MakeBatchNorm(int channels);
@@ -75,16 +79,22 @@ torch::nn::Sequential MakeReluConvBn(const FeatureShape& in, int out_channels,
                                      FeatureShape* out);
 
 // One op of a cell, reading a map of shape `in` and producing
-// `out_channels` channels at resolution in / stride:
-//   sep_conv_KxK:     2 x (ReLU, depthwise KxK, pointwise 1x1, BN), stride
-//                     on the first
-//   dil_sep_conv_3x3: ReLU, depthwise 3x3 dilation 2, pointwise, BN
-//   avg/max_pool_3x3: 3x3 window, padding 1 (avg without the padding in the
-//                     count), then 1x1 conv + BN when the width changes
-//   none:             identity, or ReLU -> 1x1 conv (stride) -> BN when it
-//                     must reduce or change the width
-//   conv_1x7_7x1:     ReLU, 1x1 (out/4), BN, ReLU, 1x7, BN, ReLU, 7x1, BN,
-//                     ReLU, 1x1 (out), BN; stride on the first 1x1
+// `out_channels` channels at resolution in / stride. Where each op puts its
+// stride, as the authors' released code (tensorflow/tpu amoeba_net
+// network_utils.py, slim nasnet_utils.py) does:
+//   sep_conv_KxK:     2 x (ReLU, depthwise KxK, pointwise 1x1, BN); the
+//                     stride on the first depthwise conv
+//   dil_sep_conv_3x3: ReLU, depthwise 3x3 dilation 2 (the stride), pointwise,
+//                     BN
+//   avg/max_pool_3x3: the 3x3 window strides (padding 1; avg without the
+//                     padding in the count), then 1x1 conv + BN when the
+//                     width changes
+//   none:             identity, or ReLU -> 1x1 conv (the stride) -> BN when
+//                     it must reduce or change the width
+//   conv_1x7_7x1:     ReLU, 1x1 to out/4 (no stride), BN, ReLU, 1x7 with
+//                     stride (1, s), BN, ReLU, 7x1 with stride (s, 1), BN,
+//                     ReLU, 1x1 to out, BN: no pixel is dropped before a
+//                     spatial convolution has seen it
 // REQUIRES: IsValidOp(op), stride in {1, 2}.
 torch::nn::Sequential MakeOp(Op op, const FeatureShape& in, int out_channels,
                              int stride, int64_t* macs, FeatureShape* out);

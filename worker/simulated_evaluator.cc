@@ -4,7 +4,10 @@
 
 #include "absl/time/clock.h"
 #include "common/rng.h"
+#include "absl/strings/str_cat.h"
 #include "genotype/fingerprint.h"
+#include "genotype/landscape.h"
+#include "genotype/text.h"
 
 namespace amoeba {
 
@@ -38,10 +41,24 @@ EvaluationResult SimulatedEvaluator::Evaluate(
       callbacks.on_progress(p);
     }
   }
+  // The search is in the noise's seed: repeated searches must not share
+  // their noise.
   Rng rng(seed_ ^ (static_cast<uint64_t>(task.model_id()) * 0x9e3779b97f4a7c15ULL) ^
-          static_cast<uint64_t>(task.attempt()));
-  const double noisy = BaseFitness(task.genotype_text()) +
-                       noise_ * (2.0 * rng.UniformDouble() - 1.0);
+          static_cast<uint64_t>(task.attempt()) ^
+          (FingerprintOfText(task.search_id()) * 0xbf58476d1ce4e5b9ULL));
+  double base = 0;
+  if (landscape_ == Landscape::kHash) {
+    base = BaseFitness(task.genotype_text());
+  } else {
+    absl::StatusOr<Genotype> genotype = ParseGenotype(task.genotype_text());
+    if (!genotype.ok()) {
+      result.failure = absl::StrCat("simulated evaluator: bad genotype: ",
+                                    genotype.status().message());
+      return result;
+    }
+    base = StructuredFitness(*genotype, seed_);
+  }
+  const double noisy = base + noise_ * (2.0 * rng.UniformDouble() - 1.0);
   result.ok = true;
   result.fitness = std::clamp(noisy, 0.0, 1.0);
   result.train_seconds = absl::ToDoubleSeconds(absl::Now() - start);

@@ -1,9 +1,12 @@
-// SimulatedEvaluator: NOT a real evaluation. For scale and fault tests of the
-// distributed system only. The fitness is a fixed, deterministic function of
-// the genotype's canonical form (its fingerprint) plus noise seeded by the
-// child's id and attempt, after a configurable duration split into epochs.
-// Results carry the evaluator name "simulated", which the controller records
-// and shows. Never the default.
+// SimulatedEvaluator: NOT a real evaluation. For scale, fault and algorithm
+// tests only. The fitness is a fixed, deterministic function of the
+// genotype's canonical form plus noise seeded by the search, child and
+// attempt, after a configurable duration split into epochs. Two landscapes:
+// `structured` (genotype/landscape.h: additive contributions plus pairwise
+// interactions, on which algorithms can be compared) and `hash` (a hash of
+// the genotype: no structure, no algorithm beats random search). Results
+// carry the evaluator name "simulated", which the controller records and
+// shows. Never the default.
 #ifndef AMOEBA_WORKER_SIMULATED_EVALUATOR_H_
 #define AMOEBA_WORKER_SIMULATED_EVALUATOR_H_
 
@@ -14,22 +17,27 @@
 
 namespace amoeba {
 
+enum class Landscape { kStructured, kHash };
+
 class SimulatedEvaluator final : public Evaluator {
  public:
-  SimulatedEvaluator(absl::Duration duration, double noise, uint64_t seed)
-      : duration_(duration), noise_(noise), seed_(seed) {}
+  SimulatedEvaluator(absl::Duration duration, double noise, uint64_t seed,
+                     Landscape landscape = Landscape::kStructured)
+      : duration_(duration), noise_(noise), seed_(seed), landscape_(landscape) {}
 
   std::string name() const override { return "simulated"; }
   EvaluationResult Evaluate(const v1::Task& task,
                             const EvaluationCallbacks& callbacks) override;
 
-  // The noiseless fitness of a genotype text, in [0.5, 0.95].
+  // The noiseless fitness of a genotype text on the hash landscape, in
+  // [0.5, 0.95].
   static double BaseFitness(const std::string& canonical_text);
 
  private:
   const absl::Duration duration_;
   const double noise_;
   const uint64_t seed_;
+  const Landscape landscape_;
 };
 
 }  // namespace amoeba

@@ -33,6 +33,10 @@ DEFINE_string(evaluator, "libtorch",
               "for scale and fault tests)");
 DEFINE_double(simulated_seconds, 1.0, "simulated evaluator: time per child");
 DEFINE_double(simulated_noise, 0.01, "simulated evaluator: fitness noise");
+DEFINE_string(simulated_landscape, "structured",
+              "simulated evaluator: structured (additive plus pairwise "
+              "terms; algorithms can be compared) or hash (no structure)");
+DEFINE_uint64(simulated_seed, 1, "simulated evaluator: landscape and noise seed");
 DEFINE_string(data_dir, "",
               "dataset folder (default: the dataset's own): one FOLDER for "
               "every dataset, or NAME=FOLDER,... per dataset (cifar10=/data/"
@@ -111,8 +115,18 @@ int main(int argc, char** argv) {
   } else if (FLAGS_evaluator == "simulated") {
     LOG(WARNING) << "SIMULATED evaluator: fitness values are synthetic, for "
                     "testing the distributed system only";
+    if (FLAGS_simulated_landscape != "structured" &&
+        FLAGS_simulated_landscape != "hash") {
+      std::cerr << "amoeba-worker: --simulated_landscape must be structured "
+                   "or hash"
+                << std::endl;
+      return 2;
+    }
     evaluator = std::make_unique<amoeba::SimulatedEvaluator>(
-        absl::Seconds(FLAGS_simulated_seconds), FLAGS_simulated_noise, 1);
+        absl::Seconds(FLAGS_simulated_seconds), FLAGS_simulated_noise,
+        FLAGS_simulated_seed,
+        FLAGS_simulated_landscape == "hash" ? amoeba::Landscape::kHash
+                                            : amoeba::Landscape::kStructured);
   } else {
     std::cerr << "amoeba-worker: --evaluator must be libtorch or simulated"
               << std::endl;
