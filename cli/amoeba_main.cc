@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/experiment_command.h"
 #include "cli/genotype_command.h"
 #include "cli/report_command.h"
 #include "cli/search_command.h"
@@ -28,6 +29,8 @@ groups:
   report     summary and SVG charts of a search, from its store file
   store      check a store file for damage (`amoeba store check STORE`)
   export     the best genotype of a search (text and proto JSON)
+  experiment run a comparison: algorithms x repeats as searches on a controller
+  compare    the paper's figures and table for an experiment, from its store
 
 `amoeba GROUP help` (or `amoeba GROUP --help`) describes a group and its
 flags.
@@ -45,6 +48,8 @@ std::string GroupUsage(const std::string& group) {
   if (group == "report") return amoeba::ReportUsage();
   if (group == "store") return amoeba::StoreUsage();
   if (group == "export") return amoeba::ExportUsage();
+  if (group == "experiment") return amoeba::ExperimentUsage();
+  if (group == "compare") return amoeba::CompareUsage();
   return "";
 }
 
@@ -95,6 +100,8 @@ int main(int argc, char** argv) {
   if (group == "report") return amoeba::RunReportCommand(args);
   if (group == "store") return amoeba::RunStoreCommand(args);
   if (group == "export") return amoeba::RunExportCommand(args);
+  if (group == "experiment") return amoeba::RunExperimentCommand(args);
+  if (group == "compare") return amoeba::RunCompareCommand(args);
   if (group == "train" || group == "evaluate") {
     return group == "train" ? amoeba::RunTrainCommand(args)
                             : amoeba::RunEvaluateCommand(args);

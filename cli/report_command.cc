@@ -156,18 +156,21 @@ int RunReportCommand(const std::vector<std::string>& args) {
   });
   std::string table = absl::StrFormat(
       "models: %d created, %d done, %d failed, %d in the population\n\n"
-      "%-6s %-9s %-11s %-8s %-7s %s\n",
+      "%-6s %-9s %-11s %-14s %-8s %-7s %s\n",
       all.size(), done->size(), failed, alive, "id", "fitness", "parameters",
-      "parent", "alive", "mutation");
+      "multiply-adds", "parent", "alive", "mutation");
   for (size_t i = 0; i < std::min<size_t>(10, ranked.size()); ++i) {
     const ModelRecord& m = ranked[i];
-    absl::StrAppendFormat(&table, "%-6d %-9.4f %-11d %-8d %-7s %s\n", m.id,
-                          m.fitness, m.parameters, m.parent_id,
-                          m.alive ? "yes" : "no", m.mutation);
+    absl::StrAppendFormat(&table, "%-6d %-9.4f %-11d %-14d %-8d %-7s %s\n",
+                          m.id, m.fitness, m.parameters, m.multiply_adds,
+                          m.parent_id, m.alive ? "yes" : "no", m.mutation);
   }
   const ModelRecord& top = Best(*done);
-  absl::StrAppendFormat(&table, "\nbest: model %d, fitness %.4f\n  %s\n", top.id,
-                        top.fitness, top.genotype);
+  absl::StrAppendFormat(&table,
+                        "\nbest: model %d, fitness %.4f, %d parameters, %d "
+                        "multiply-adds per image\n  %s\n",
+                        top.id, top.fitness, top.parameters, top.multiply_adds,
+                        top.genotype);
   std::cout << table;
 
   bool ok = WriteText(dir + "/summary.txt", table);

@@ -152,9 +152,11 @@ int RunStatusCommand(const std::vector<std::string>& args) {
       c.settings().epochs());
   if (status.best().id() > 0) {
     std::cout << absl::StrFormat(
-        "best: model %d, fitness %.4f, %d parameters, %s\n  %s\n",
+        "best: model %d, fitness %.4f, %d parameters, %d multiply-adds per "
+        "image, %s\n  %s\n",
         status.best().id(), status.best().fitness(),
-        status.best().parameters(), status.best().mutation(),
+        status.best().parameters(), status.best().multiply_adds(),
+        status.best().mutation(),
         status.best().genotype_text());
   }
   return 0;

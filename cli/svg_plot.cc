@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -44,37 +45,76 @@ struct Range {
   }
 };
 
+// Round tick positions over [lo, hi]: steps of 1, 2 or 5 times a power of
+// ten, about five of them (whole numbers only when `integer`).
+std::vector<double> Ticks(double lo, double hi, bool integer) {
+  // The smallest round step that gives at most eight ticks.
+  const double magnitude =
+      std::pow(10.0, std::floor(std::log10((hi - lo) / 8)));
+  double step = magnitude;
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    step = m * magnitude;
+    if (std::floor(hi / step) - std::ceil(lo / step) + 1 <= 8) break;
+  }
+  if (integer) step = std::max(1.0, std::round(step));
+  std::vector<double> ticks;
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9;
+       t += step) {
+    ticks.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);
+    if (ticks.size() > 50) break;
+  }
+  return ticks;
+}
+
+std::string TickLabel(double v, bool integer) {
+  if (integer || (std::abs(v) >= 1000 && std::round(v) == v)) {
+    return absl::StrFormat("%.0f", v);
+  }
+  return absl::StrFormat("%.3g", v);
+}
+
+struct Layout {
+  double width = kWidth;
+  double plot_w = kWidth - kLeft - kRight;
+  double plot_h = kHeight - kTop - kBottom;
+};
+
 std::string Frame(const std::string& title, const std::string& x_label,
-                  const std::string& y_label, const Range& x, const Range& y) {
+                  const std::string& y_label, const Range& x, const Range& y,
+                  const Layout& layout, bool integer_x, bool log_x) {
   std::string s = absl::StrFormat(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
       "viewBox=\"0 0 %.0f %.0f\" font-family=\"Helvetica,Arial,sans-serif\">\n"
       "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
       "<text x=\"%.0f\" y=\"24\" font-size=\"16\" text-anchor=\"middle\">%s</text>\n",
-      kWidth, kHeight, kWidth, kHeight, kWidth / 2, Escape(title));
-  const double plot_w = kWidth - kLeft - kRight;
-  const double plot_h = kHeight - kTop - kBottom;
+      layout.width, kHeight, layout.width, kHeight, kLeft + layout.plot_w / 2,
+      Escape(title));
+  const double plot_w = layout.plot_w;
+  const double plot_h = layout.plot_h;
   absl::StrAppendFormat(&s,
                         "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
                         "fill=\"none\" stroke=\"#444\"/>\n",
                         kLeft, kTop, plot_w, plot_h);
-  for (int i = 0; i <= 5; ++i) {
-    const double fx = x.lo + (x.hi - x.lo) * i / 5;
-    const double fy = y.lo + (y.hi - y.lo) * i / 5;
-    const double px = kLeft + plot_w * i / 5;
-    const double py = kTop + plot_h - plot_h * i / 5;
+  for (double fx : Ticks(x.lo, x.hi, integer_x && !log_x)) {
+    const double px = kLeft + plot_w * (fx - x.lo) / (x.hi - x.lo);
+    const double shown = log_x ? std::pow(10.0, fx) : fx;
+    absl::StrAppendFormat(&s,
+                          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                          "stroke=\"#ddd\"/>\n"
+                          "<text class=\"xtick\" x=\"%.1f\" y=\"%.1f\" "
+                          "font-size=\"11\" text-anchor=\"middle\">%s</text>\n",
+                          px, kTop, px, kTop + plot_h, px, kTop + plot_h + 16,
+                          TickLabel(shown, integer_x && !log_x));
+  }
+  for (double fy : Ticks(y.lo, y.hi, false)) {
+    const double py = kTop + plot_h - plot_h * (fy - y.lo) / (y.hi - y.lo);
     absl::StrAppendFormat(&s,
                           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                           "stroke=\"#ddd\"/>\n"
                           "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
-                          "text-anchor=\"middle\">%.3g</text>\n",
-                          px, kTop, px, kTop + plot_h, px, kTop + plot_h + 16, fx);
-    absl::StrAppendFormat(&s,
-                          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                          "stroke=\"#ddd\"/>\n"
-                          "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
-                          "text-anchor=\"end\">%.3g</text>\n",
-                          kLeft, py, kLeft + plot_w, py, kLeft - 6, py + 4, fy);
+                          "text-anchor=\"end\">%s</text>\n",
+                          kLeft, py, kLeft + plot_w, py, kLeft - 6, py + 4,
+                          TickLabel(fy, false));
   }
   absl::StrAppendFormat(&s,
                         "<text x=\"%.0f\" y=\"%.0f\" font-size=\"13\" "
@@ -91,26 +131,61 @@ std::string Frame(const std::string& title, const std::string& x_label,
 
 std::string SvgChart(const std::string& title, const std::string& x_label,
                      const std::string& y_label,
-                     const std::vector<Series>& series) {
+                     const std::vector<Series>& series,
+                     const ChartOptions& options) {
+  auto tx = [&](double v) {
+    return options.log_x ? std::log10(std::max(v, 1e-12)) : v;
+  };
   Range x;
   Range y;
   for (const Series& s : series) {
     for (const auto& [px, py] : s.points) {
-      x.Add(px);
+      x.Add(tx(px));
       y.Add(py);
     }
+    for (const auto& [lo, hi] : s.band) {
+      y.Add(lo);
+      y.Add(hi);
+    }
   }
+  // Counts start from zero.
+  if (options.integer_x && !options.log_x) x.Add(0);
   x.Fix();
   y.Fix();
-  const double plot_w = kWidth - kLeft - kRight;
-  const double plot_h = kHeight - kTop - kBottom;
-  auto sx = [&](double v) { return kLeft + plot_w * (v - x.lo) / (x.hi - x.lo); };
+  Layout layout;
+  if (options.legend_outside) {
+    layout.width = kWidth + 150;
+    layout.plot_w = kWidth - kLeft - kRight;
+  }
+  const double plot_w = layout.plot_w;
+  const double plot_h = layout.plot_h;
+  auto sx = [&](double v) {
+    return kLeft + plot_w * (tx(v) - x.lo) / (x.hi - x.lo);
+  };
   auto sy = [&](double v) { return kTop + plot_h - plot_h * (v - y.lo) / (y.hi - y.lo); };
-  std::string svg = Frame(title, x_label, y_label, x, y);
+  std::string svg =
+      Frame(title, x_label, y_label, x, y, layout, options.integer_x,
+            options.log_x);
   int legend = 0;
   for (const Series& s : series) {
     absl::StrAppendFormat(&svg, "<g class=\"series\" data-name=\"%s\">\n",
                           Escape(s.name));
+    if (s.line && s.band.size() == s.points.size() && !s.band.empty()) {
+      std::string polygon;
+      for (size_t i = 0; i < s.points.size(); ++i) {
+        absl::StrAppendFormat(&polygon, "%.1f,%.1f ", sx(s.points[i].first),
+                              sy(s.band[i].second));
+      }
+      for (size_t i = s.points.size(); i-- > 0;) {
+        absl::StrAppendFormat(&polygon, "%.1f,%.1f ", sx(s.points[i].first),
+                              sy(s.band[i].first));
+      }
+      absl::StrAppendFormat(&svg,
+                            "<polygon class=\"band\" fill=\"%s\" "
+                            "fill-opacity=\"0.18\" stroke=\"none\" "
+                            "points=\"%s\"/>\n",
+                            s.color, polygon);
+    }
     if (s.line) {
       std::string points;
       for (const auto& [px, py] : s.points) {
@@ -129,12 +204,16 @@ std::string SvgChart(const std::string& title, const std::string& x_label,
       }
     }
     svg += "</g>\n";
+    const double legend_x =
+        options.legend_outside ? kLeft + plot_w + 16 : kLeft + 10;
     absl::StrAppendFormat(&svg,
-                          "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" "
-                          "fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\" "
+                          "<rect class=\"legend\" x=\"%.0f\" y=\"%.0f\" "
+                          "width=\"12\" height=\"12\" fill=\"%s\"/>"
+                          "<text x=\"%.0f\" y=\"%.0f\" "
                           "font-size=\"12\">%s</text>\n",
-                          kLeft + 10, kTop + 10 + 18 * legend, s.color,
-                          kLeft + 28, kTop + 20 + 18 * legend, Escape(s.name));
+                          legend_x, kTop + 10 + 18 * legend, s.color,
+                          legend_x + 18, kTop + 20 + 18 * legend,
+                          Escape(s.name));
     ++legend;
   }
   svg += "</svg>\n";
@@ -156,9 +235,11 @@ std::string SvgHistogram(const std::string& title, const std::string& x_label,
   y.Add(0);
   y.Add(*std::max_element(counts.begin(), counts.end()));
   y.Fix();
-  const double plot_w = kWidth - kLeft - kRight;
-  const double plot_h = kHeight - kTop - kBottom;
-  std::string svg = Frame(title, x_label, "models", x, y);
+  const Layout layout;
+  const double plot_w = layout.plot_w;
+  const double plot_h = layout.plot_h;
+  std::string svg = Frame(title, x_label, "models", x, y, layout,
+                          /*integer_x=*/false, /*log_x=*/false);
   svg += "<g class=\"series\" data-name=\"histogram\">\n";
   for (int b = 0; b < bins; ++b) {
     const double h = plot_h * counts[b] / (y.hi - y.lo);

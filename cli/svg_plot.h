@@ -13,12 +13,25 @@ struct Series {
   std::string color;
   std::vector<std::pair<double, double>> points;
   bool line = false;  // a polyline; otherwise dots
+  // Optional, for a line: a shaded band (low, high) at each point (e.g.
+  // plus/minus one standard error).
+  std::vector<std::pair<double, double>> band;
 };
 
-// An x/y chart with axes, ticks, labels and a legend.
+struct ChartOptions {
+  // Ticks on whole numbers only (counts).
+  bool integer_x = false;
+  // The legend to the right of the plot, never over the data.
+  bool legend_outside = false;
+  // A logarithmic x axis (positive values).
+  bool log_x = false;
+};
+
+// An x/y chart with axes, round ticks, labels and a legend.
 std::string SvgChart(const std::string& title, const std::string& x_label,
                      const std::string& y_label,
-                     const std::vector<Series>& series);
+                     const std::vector<Series>& series,
+                     const ChartOptions& options = ChartOptions());
 
 // A histogram of `values` in `bins` equal bins over [min, max] of the data.
 std::string SvgHistogram(const std::string& title, const std::string& x_label,
