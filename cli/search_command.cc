@@ -12,12 +12,15 @@
 #include "gflags/gflags.h"
 #include "proto/controller.grpc.pb.h"
 
-DEFINE_string(algorithm, "aging", "`search create`: aging, non_aging or random");
+DEFINE_string(algorithm, "aging",
+              "`search create`: aging, non_aging, random or reinforce");
 DEFINE_int32(population_size, 100, "`search create`: P");
 DEFINE_int32(sample_size, 25, "`search create`: S");
 DEFINE_int64(budget, 1000, "`search create`: children to evaluate");
 DEFINE_uint64(search_seed, 1, "`search create`: the search's seed");
 DEFINE_double(weight, 1, "`search create`: share of the fleet");
+DEFINE_double(rl_learning_rate, 0.2,
+              "`search create`: REINFORCE's learning rate");
 DEFINE_bool(deduplicate, false,
             "`search create`: re-mutate children already handed out");
 DEFINE_int32(max_attempts, 3,
@@ -46,6 +49,7 @@ v1::SearchConfig ConfigFromFlags() {
   if (Given("search_seed")) c.set_seed(FLAGS_search_seed);
   if (Given("weight")) c.set_weight(FLAGS_weight);
   if (Given("deduplicate")) c.set_deduplicate(FLAGS_deduplicate);
+  if (Given("rl_learning_rate")) c.set_rl_learning_rate(FLAGS_rl_learning_rate);
   if (Given("max_attempts")) c.set_max_attempts(FLAGS_max_attempts);
   if (Given("lease_timeout_s")) c.set_lease_timeout_s(FLAGS_lease_timeout_s);
   const v1::TrainingSettings all = TrainingSettingsFromFlags();
@@ -163,7 +167,9 @@ std::string SearchUsage() {
          "list: every search with its state and progress.\n"
          "status, pause, resume, stop: as `amoeba status` etc. for one search.\n\n"
          "search flags:\n"
-         "  --algorithm=NAME         aging (default), non_aging or random\n"
+         "  --algorithm=NAME         aging (default), non_aging, random or "
+         "reinforce\n"
+         "  --rl_learning_rate=X     reinforce only (default 0.2)\n"
          "  --population_size=P      (default 100)\n"
          "  --sample_size=S          (default 25)\n"
          "  --budget=N               children to evaluate (default 1000)\n"

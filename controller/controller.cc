@@ -181,7 +181,8 @@ bool Controller::AllFinished() {
 
 std::vector<Search*> Controller::FairShareOrder(const Search* discount) {
   struct Candidate {
-    double share;
+    double share;   // children leased per unit of weight
+    double served;  // children created per unit of weight
     double weight;
     size_t age;
     Search* search;
@@ -195,13 +196,18 @@ std::vector<Search*> Controller::FairShareOrder(const Search* discount) {
     const double weight = s->options().weight;
     candidates.push_back(
         Candidate{static_cast<double>(std::max<int64_t>(0, leased)) / weight,
-                  weight, i, s});
+                  static_cast<double>(s->CreatedCount()) / weight, weight, i,
+                  s});
   }
-  // The search furthest below its share first; among equals the heavier,
-  // then the older.
+  // The search furthest below its share of the fleet first; among equals
+  // the one served least so far (per unit of weight), then the heavier, then
+  // the older. Without the second key, a fleet smaller than the number of
+  // searches would serve the oldest searches only: most searches lease
+  // nothing at any moment, and the oldest would win every tie.
   std::sort(candidates.begin(), candidates.end(),
             [](const Candidate& a, const Candidate& b) {
               if (a.share != b.share) return a.share < b.share;
+              if (a.served != b.served) return a.served < b.served;
               if (a.weight != b.weight) return a.weight > b.weight;
               return a.age < b.age;
             });

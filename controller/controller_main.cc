@@ -31,7 +31,8 @@ DEFINE_string(search_id, "",
               "id of the search the search flags create or resume (default: "
               "generated; on a store with searches, the first one)");
 DEFINE_double(weight, 1, "share of the fleet of the search the flags create");
-DEFINE_string(algorithm, "aging", "aging, non_aging or random");
+DEFINE_string(algorithm, "aging", "aging, non_aging, random or reinforce");
+DEFINE_double(rl_learning_rate, 0.2, "reinforce only: the policy's learning rate");
 DEFINE_int32(population_size, 100, "P");
 DEFINE_int32(sample_size, 25, "S");
 DEFINE_int64(budget, 1000, "children to evaluate");
@@ -63,7 +64,7 @@ namespace {
 bool SearchFlagsGiven() {
   for (const char* name :
        {"search_id", "algorithm", "population_size", "sample_size", "budget",
-        "seed", "deduplicate", "weight"}) {
+        "seed", "deduplicate", "weight", "rl_learning_rate"}) {
     gflags::CommandLineFlagInfo info;
     if (gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default) {
       return true;
@@ -107,6 +108,7 @@ int main(int argc, char** argv) {
   options.engine.budget = FLAGS_budget;
   options.engine.seed = FLAGS_seed;
   options.engine.deduplicate = FLAGS_deduplicate;
+  options.engine.rl_learning_rate = FLAGS_rl_learning_rate;
   options.settings = amoeba::TrainingSettingsFromFlags();
   options.lease_timeout = absl::Seconds(FLAGS_lease_timeout_s);
   options.heartbeat_interval = absl::Seconds(FLAGS_heartbeat_s);

@@ -212,6 +212,25 @@ TEST_CASE("Workers are shared by weight; a paused search gets none") {
   CHECK(none.retry_after_ms() > 0);
 }
 
+TEST_CASE("A fleet smaller than the searches serves them all in turn") {
+  Harness h("few-workers.db");
+  for (int i = 0; i < 6; ++i) {
+    h.Create("s" + std::to_string(i), Config("aging", 100, i == 5 ? 2 : 1));
+  }
+  h.Register("w");
+  std::map<std::string, int> served;
+  for (int i = 0; i < 70; ++i) {
+    const v1::Task task = h.Ask("w").task();
+    ++served[task.search_id()];
+    REQUIRE(*h.controller->ReportResult(h.Result("w", task, 0.5)));
+  }
+  // One worker, one child at a time: every search leases nothing between
+  // children, and the least served goes next (the weight-2 one twice as
+  // often).
+  for (int i = 0; i < 5; ++i) CHECK(served["s" + std::to_string(i)] == 10);
+  CHECK(served["s5"] == 20);
+}
+
 TEST_CASE("Results go to their own search; child ids repeat across searches") {
   Harness h("route.db");
   h.Create("a", Config("aging", 2));

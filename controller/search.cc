@@ -215,6 +215,11 @@ bool Search::WantsWorker() {
   return !queue_.empty() || engine_.WantsChild(InFlight());
 }
 
+int64_t Search::CreatedCount() {
+  absl::MutexLock lock(&mu_);
+  return engine_.next_id() - 1;
+}
+
 int64_t Search::LeasedCount() {
   absl::MutexLock lock(&mu_);
   return static_cast<int64_t>(leases_.size());

@@ -98,6 +98,10 @@ class Search {
   bool WantsWorker();
   // Children leased now (the fair share's measure).
   int64_t LeasedCount();
+  // Children created so far (the fair share's tie-break: with fewer workers
+  // than searches most searches lease nothing, and the one served least so
+  // far goes first).
+  int64_t CreatedCount();
 
   // ---- operator side (search_operator.cc) ----
   v1::SearchStatus Status();
