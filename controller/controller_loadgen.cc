@@ -32,6 +32,8 @@
 
 #include "absl/strings/str_format.h"
 #include "common/daemon_setup.h"
+#include "genotype/landscape.h"
+#include "genotype/text.h"
 #include "gflags/gflags.h"
 #include "proto/controller.grpc.pb.h"
 
@@ -252,9 +254,12 @@ bool RunPhase(const std::vector<double>& weights, Phase* phase) {
           report.set_attempt(w.task.attempt());
           report.set_search_id(w.task.search_id());
           report.set_ok(true);
-          report.set_fitness(0.5 + 0.4 * (std::hash<std::string>()(
-                                              w.task.genotype_text()) % 1000) /
-                                       1000.0);
+          // SIMULATED fitness on the structured landscape, so the
+          // algorithms behave as they would on a real one.
+          auto genotype = amoeba::ParseGenotype(w.task.genotype_text());
+          report.set_fitness(genotype.ok()
+                                 ? amoeba::StructuredFitness(*genotype, 1)
+                                 : 0.5);
           report.set_evaluator("simulated");
           report.set_next_task(FLAGS_next_in_ack);
           *report.mutable_view() = w.View();

@@ -13,6 +13,7 @@
 #include "common/status_macros.h"
 #include "trainer/cpu_allocator.h"
 #include "trainer/generator.h"
+#include "trainer/train_parts.h"
 
 namespace amoeba {
 namespace {
@@ -128,11 +129,7 @@ absl::StatusOr<double> EvaluateImpl(Network& network, const ImageDataset& data,
          static_cast<double>(data.size());
 }
 
-absl::StatusOr<TrainResult> TrainImpl(Network& network,
-                                      const PreparedData& data,
-                                      const TrainOptions& o,
-                                      const TrainCallbacks& callbacks) {
-  RETURN_IF_ERROR(ValidateTrainOptions(o));
+absl::Status CheckTrainable(const PreparedData& data) {
   const int64_t n = data.train.size();
   if (n < 2) {
     return absl::InvalidArgumentError(
@@ -141,173 +138,180 @@ absl::StatusOr<TrainResult> TrainImpl(Network& network,
   if (data.validation.size() == 0) {
     return absl::InvalidArgumentError("the validation set is empty");
   }
-  const torch::Device device = data.device;
-  const Precision precision = EffectivePrecision(o.device.precision, device);
-  const bool channels_last = o.device.channels_last;
-  const int64_t batch = o.batch_size;
-  const int64_t steps_per_epoch = (n + batch - 1) / batch;
-  const int64_t total_steps = steps_per_epoch * o.epochs;
-  // Reading the loss forces a device sync: every step on CPU (free), every
-  // 50 steps on a GPU.
-  const int64_t check_every = device.is_cuda() ? 50 : 1;
+  return absl::OkStatus();
+}
 
-  torch::optim::SGD optimizer(network->parameters(),
-                              torch::optim::SGDOptions(o.learning_rate)
-                                  .momentum(o.momentum)
-                                  .weight_decay(o.weight_decay));
-  Rng order_rng(o.seed ^ 0x0da7a0dde5ULL);
-  torch::Generator augment_generator = at::detail::createCPUGenerator(o.seed);
-  double loss_scale = 65536.0;  // fp16 only
-  int good_steps = 0;
+// One training run: the schedule, the steps, the reports. Each part of a
+// step has its own helper above; this holds what they share.
+class TrainingRun {
+ public:
+  TrainingRun(Network& network, const PreparedData& data,
+              const TrainOptions& o, const TrainCallbacks& callbacks)
+      : network_(network),
+        data_(data),
+        o_(o),
+        callbacks_(callbacks),
+        device_(data.device),
+        precision_(EffectivePrecision(o.device.precision, device_)),
+        steps_per_epoch_((data.train.size() + o.batch_size - 1) /
+                         o.batch_size),
+        total_steps_(steps_per_epoch_ * o.epochs),
+        // Reading the loss forces a device sync: every step on CPU (free),
+        // every 50 steps on a GPU.
+        check_every_(device_.is_cuda() ? 50 : 1),
+        optimizer_(network->parameters(),
+                   torch::optim::SGDOptions(o.learning_rate)
+                       .momentum(o.momentum)
+                       .weight_decay(o.weight_decay)),
+        order_rng_(o.seed ^ 0x0da7a0dde5ULL),
+        augment_generator_(at::detail::createCPUGenerator(o.seed)),
+        scaler_(precision_),
+        running_(device_) {}
 
-  TrainResult result;
-  result.parameters = network->num_parameters();
-  result.multiply_adds = network->multiply_adds();
-  const auto start = Clock::now();
-  double train_seconds = 0;
-  int64_t images_seen = 0;
-  int64_t step = 0;
+  absl::StatusOr<TrainResult> Run() {
+    result_.parameters = network_->num_parameters();
+    result_.multiply_adds = network_->multiply_adds();
+    start_ = Clock::now();
+    for (int epoch = 1; epoch <= o_.epochs; ++epoch) {
+      RETURN_IF_ERROR(Epoch(epoch));
+    }
+    result_.steps = step_;
+    result_.train_seconds = train_seconds_;
+    result_.total_seconds = SecondsSince(start_);
+    result_.images_per_second =
+        train_seconds_ > 0 ? images_seen_ / train_seconds_ : 0;
+    return result_;
+  }
 
-  torch::Tensor running_loss;
-  torch::Tensor running_correct;
-  int64_t running_count = 0;
-  auto reset_running = [&] {
-    const auto opts = torch::TensorOptions().device(device);
-    running_loss = torch::zeros({}, opts.dtype(torch::kFloat64));
-    running_correct = torch::zeros({}, opts.dtype(torch::kInt64));
-    running_count = 0;
-  };
-  reset_running();
-
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    network->train();
+ private:
+  absl::Status Epoch(int epoch) {
+    network_->train();
     const auto epoch_start = Clock::now();
-    const torch::Tensor order = Permutation(n, order_rng, device);
-    for (int64_t s = 0; s < steps_per_epoch; ++s) {
-      if (callbacks.should_cancel && callbacks.should_cancel()) {
+    const int64_t n = data_.train.size();
+    const int64_t batch = o_.batch_size;
+    const torch::Tensor order = Permutation(n, order_rng_, device_);
+    for (int64_t s = 0; s < steps_per_epoch_; ++s) {
+      if (callbacks_.should_cancel && callbacks_.should_cancel()) {
         return absl::CancelledError(absl::StrFormat(
-            "training cancelled at epoch %d, step %d", epoch, step));
+            "training cancelled at epoch %d, step %d", epoch, step_));
       }
       const torch::Tensor idx =
           order.slice(0, s * batch, std::min((s + 1) * batch, n));
-      const double lr = LearningRateAt(o, step, total_steps, steps_per_epoch);
+      const double lr =
+          LearningRateAt(o_, step_, total_steps_, steps_per_epoch_);
       if (idx.size(0) < 2) {  // batch norm needs two samples
-        ++step;
+        ++step_;
         continue;
       }
-      for (auto& group : optimizer.param_groups()) {
-        static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
-      }
-      torch::Tensor x =
-          data.normalizer.Apply(data.train.images.index_select(0, idx));
-      const torch::Tensor y = data.train.labels.index_select(0, idx);
-      x = Augment(x, o.augment, augment_generator);
-      if (channels_last) x = ToChannelsLast(x);
-
-      NetworkOutput out;
-      torch::Tensor loss;
-      {
-        AutocastScope autocast(precision, device);
-        out = network->forward(x, static_cast<double>(step) / total_steps);
-        loss = Loss(out.logits, y, o.label_smoothing);
-        if (out.aux_logits.defined()) {
-          loss =
-              loss + o.aux_weight * Loss(out.aux_logits, y, o.label_smoothing);
-        }
-      }
-      optimizer.zero_grad();
-      bool apply_step = true;
-      if (precision == Precision::kFloat16) {
-        // Dynamic loss scaling: fp16 gradients underflow without it.
-        (loss * loss_scale).backward();
-        // One device sync per step for the overflow check, not one per
-        // parameter.
-        torch::Tensor all_finite = torch::ones(
-            {}, torch::TensorOptions().dtype(torch::kBool).device(device));
-        for (auto& p : network->parameters()) {
-          if (!p.grad().defined()) continue;
-          p.mutable_grad().div_(loss_scale);
-          all_finite = all_finite.logical_and(torch::isfinite(p.grad()).all());
-        }
-        const bool finite = all_finite.item<bool>();
-        if (!finite) {
-          loss_scale /= 2;
-          good_steps = 0;
-          apply_step = loss_scale >= 1.0;
-        } else if (++good_steps == 2000) {
-          loss_scale *= 2;
-          good_steps = 0;
-        }
-      } else {
-        loss.backward();
-      }
-      if (apply_step) {
-        if (o.grad_clip_norm > 0) {
-          torch::nn::utils::clip_grad_norm_(network->parameters(),
-                                            o.grad_clip_norm);
-        }
-        optimizer.step();
-      }
-      running_loss += loss.detach().to(torch::kFloat64);
-      running_correct += out.logits.detach().argmax(1).eq(y).sum();
-      running_count += idx.size(0);
-      images_seen += idx.size(0);
-      ++step;
-
-      const bool end_of_epoch = s + 1 == steps_per_epoch;
-      const bool report = end_of_epoch || (o.progress_every_steps > 0 &&
-                                           step % o.progress_every_steps == 0);
-      if (!report && step % check_every != 0) continue;
-
-      const double loss_sum = running_loss.item<double>();
-      if (!std::isfinite(loss_sum)) {
-        return absl::AbortedError(absl::StrFormat(
-            "training diverged: loss is %s at epoch %d, step %d (learning "
-            "rate %g)",
-            std::isnan(loss_sum) ? "nan" : "inf", epoch, step, lr));
-      }
+      Step(idx, lr);
+      const bool end_of_epoch = s + 1 == steps_per_epoch_;
+      const bool report =
+          end_of_epoch || (o_.progress_every_steps > 0 &&
+                           step_ % o_.progress_every_steps == 0);
+      if (!report && step_ % check_every_ != 0) continue;
+      RETURN_IF_ERROR(CheckDiverged(running_.LossSum(), epoch, step_, lr));
       if (!report) continue;
-      if (end_of_epoch) train_seconds += SecondsSince(epoch_start);
-      TrainProgress progress;
-      progress.epoch = epoch;
-      progress.epochs = o.epochs;
-      progress.step = step;
-      progress.total_steps = total_steps;
-      progress.end_of_epoch = end_of_epoch;
-      progress.learning_rate = lr;
-      const double steps_in_window =
-          std::ceil(static_cast<double>(running_count) / batch);
-      progress.train_loss = running_loss.item<double>() / steps_in_window;
-      progress.train_accuracy =
-          static_cast<double>(running_correct.item<int64_t>()) / running_count;
-      const double seconds =
-          train_seconds + (end_of_epoch ? 0 : SecondsSince(epoch_start));
-      progress.images_per_second = seconds > 0 ? images_seen / seconds : 0;
-      progress.train_seconds = seconds;
-      result.final_train_loss = progress.train_loss;
-      result.final_train_accuracy = progress.train_accuracy;
-      reset_running();
-      if (end_of_epoch && (o.validate_every_epoch || epoch == o.epochs)) {
-        ASSIGN_OR_RETURN(
-            result.validation_accuracy,
-            EvaluateImpl(network, data.validation, data.normalizer, device,
-                         o.eval_batch_size > 0 || device.is_cuda()
-                             ? o.eval_batch_size
-                             : o.batch_size,
-                         precision, channels_last));
-        progress.validation_accuracy = result.validation_accuracy;
-        network->train();
-      }
-      progress.elapsed_seconds = SecondsSince(start);
-      if (callbacks.on_progress) callbacks.on_progress(progress);
+      RETURN_IF_ERROR(Report(epoch, end_of_epoch, epoch_start, lr));
     }
+    return absl::OkStatus();
   }
-  result.steps = step;
-  result.train_seconds = train_seconds;
-  result.total_seconds = SecondsSince(start);
-  result.images_per_second =
-      train_seconds > 0 ? images_seen / train_seconds : 0;
-  return result;
+
+  // Forward, loss, backward and the optimizer's step on one batch.
+  void Step(const torch::Tensor& idx, double lr) {
+    SetLearningRate(optimizer_, lr);
+    torch::Tensor x =
+        data_.normalizer.Apply(data_.train.images.index_select(0, idx));
+    const torch::Tensor y = data_.train.labels.index_select(0, idx);
+    x = Augment(x, o_.augment, augment_generator_);
+    if (o_.device.channels_last) x = ToChannelsLast(x);
+    NetworkOutput out;
+    torch::Tensor loss;
+    {
+      AutocastScope autocast(precision_, device_);
+      out = network_->forward(x, static_cast<double>(step_) / total_steps_);
+      loss = Loss(out.logits, y, o_.label_smoothing);
+      if (out.aux_logits.defined()) {
+        loss = loss + o_.aux_weight * Loss(out.aux_logits, y, o_.label_smoothing);
+      }
+    }
+    optimizer_.zero_grad();
+    if (scaler_.Backward(loss, network_, device_)) {
+      if (o_.grad_clip_norm > 0) {
+        torch::nn::utils::clip_grad_norm_(network_->parameters(),
+                                          o_.grad_clip_norm);
+      }
+      optimizer_.step();
+    }
+    running_.Add(loss, out.logits, y);
+    images_seen_ += idx.size(0);
+    ++step_;
+  }
+
+  // Progress since the last report, and the validation accuracy at the end
+  // of an epoch that asks for it.
+  absl::Status Report(int epoch, bool end_of_epoch,
+                      Clock::time_point epoch_start, double lr) {
+    if (end_of_epoch) train_seconds_ += SecondsSince(epoch_start);
+    TrainProgress progress;
+    progress.epoch = epoch;
+    progress.epochs = o_.epochs;
+    progress.step = step_;
+    progress.total_steps = total_steps_;
+    progress.end_of_epoch = end_of_epoch;
+    progress.learning_rate = lr;
+    progress.train_loss = running_.MeanLoss(o_.batch_size);
+    progress.train_accuracy = running_.Accuracy();
+    const double seconds =
+        train_seconds_ + (end_of_epoch ? 0 : SecondsSince(epoch_start));
+    progress.images_per_second = seconds > 0 ? images_seen_ / seconds : 0;
+    progress.train_seconds = seconds;
+    result_.final_train_loss = progress.train_loss;
+    result_.final_train_accuracy = progress.train_accuracy;
+    running_.Reset();
+    if (end_of_epoch && (o_.validate_every_epoch || epoch == o_.epochs)) {
+      ASSIGN_OR_RETURN(
+          result_.validation_accuracy,
+          EvaluateImpl(network_, data_.validation, data_.normalizer, device_,
+                       o_.eval_batch_size > 0 || device_.is_cuda()
+                           ? o_.eval_batch_size
+                           : o_.batch_size,
+                       precision_, o_.device.channels_last));
+      progress.validation_accuracy = result_.validation_accuracy;
+      network_->train();
+    }
+    progress.elapsed_seconds = SecondsSince(start_);
+    if (callbacks_.on_progress) callbacks_.on_progress(progress);
+    return absl::OkStatus();
+  }
+
+  Network& network_;
+  const PreparedData& data_;
+  const TrainOptions& o_;
+  const TrainCallbacks& callbacks_;
+  const torch::Device device_;
+  const Precision precision_;
+  const int64_t steps_per_epoch_;
+  const int64_t total_steps_;
+  const int64_t check_every_;
+  torch::optim::SGD optimizer_;
+  Rng order_rng_;
+  torch::Generator augment_generator_;
+  LossScaler scaler_;
+  RunningStats running_;
+  TrainResult result_;
+  Clock::time_point start_;
+  double train_seconds_ = 0;
+  int64_t images_seen_ = 0;
+  int64_t step_ = 0;
+};
+
+absl::StatusOr<TrainResult> TrainImpl(Network& network,
+                                      const PreparedData& data,
+                                      const TrainOptions& o,
+                                      const TrainCallbacks& callbacks) {
+  RETURN_IF_ERROR(ValidateTrainOptions(o));
+  RETURN_IF_ERROR(CheckTrainable(data));
+  return TrainingRun(network, data, o, callbacks).Run();
 }
 
 }  // namespace
