@@ -66,6 +66,33 @@ std::vector<double> Ticks(double lo, double hi, bool integer) {
   return ticks;
 }
 
+// Ticks of a log10 axis over [lo, hi] (exponents): 1, 2 and 5 times the
+// powers of ten in range, or the powers alone when that is too many.
+std::vector<double> LogTicks(double lo, double hi) {
+  std::vector<double> ticks;
+  for (const std::vector<double>& multiples :
+       {std::vector<double>{1, 2, 5}, std::vector<double>{1}}) {
+    ticks.clear();
+    for (int k = static_cast<int>(std::floor(lo));
+         k <= static_cast<int>(std::ceil(hi)); ++k) {
+      for (double m : multiples) {
+        const double e = std::log10(m) + k;
+        if (e >= lo - 1e-9 && e <= hi + 1e-9) ticks.push_back(e);
+      }
+    }
+    if (ticks.size() <= 8) break;
+  }
+  return ticks;
+}
+
+// 20000 -> "20k", 5e6 -> "5M": log axes span sizes and costs.
+std::string HumanNumber(double v) {
+  if (v >= 1e9) return absl::StrFormat("%gG", v / 1e9);
+  if (v >= 1e6) return absl::StrFormat("%gM", v / 1e6);
+  if (v >= 1e3) return absl::StrFormat("%gk", v / 1e3);
+  return absl::StrFormat("%g", v);
+}
+
 std::string TickLabel(double v, bool integer) {
   if (integer || (std::abs(v) >= 1000 && std::round(v) == v)) {
     return absl::StrFormat("%.0f", v);
@@ -95,7 +122,8 @@ std::string Frame(const std::string& title, const std::string& x_label,
                         "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
                         "fill=\"none\" stroke=\"#444\"/>\n",
                         kLeft, kTop, plot_w, plot_h);
-  for (double fx : Ticks(x.lo, x.hi, integer_x && !log_x)) {
+  for (double fx : log_x ? LogTicks(x.lo, x.hi)
+                         : Ticks(x.lo, x.hi, integer_x)) {
     const double px = kLeft + plot_w * (fx - x.lo) / (x.hi - x.lo);
     const double shown = log_x ? std::pow(10.0, fx) : fx;
     absl::StrAppendFormat(&s,
@@ -104,7 +132,8 @@ std::string Frame(const std::string& title, const std::string& x_label,
                           "<text class=\"xtick\" x=\"%.1f\" y=\"%.1f\" "
                           "font-size=\"11\" text-anchor=\"middle\">%s</text>\n",
                           px, kTop, px, kTop + plot_h, px, kTop + plot_h + 16,
-                          TickLabel(shown, integer_x && !log_x));
+                          log_x ? HumanNumber(std::round(shown))
+                                : TickLabel(shown, integer_x));
   }
   for (double fy : Ticks(y.lo, y.hi, false)) {
     const double py = kTop + plot_h - plot_h * (fy - y.lo) / (y.hi - y.lo);

@@ -82,7 +82,8 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage("amoeba-controller: runs an aging-evolution search");
+  gflags::SetUsageMessage(
+      "amoeba-controller: runs the searches of a store (docs/operations.md)");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   amoeba::DisableMutexDeadlockDetection();
   FLAGS_logtostderr = true;
