@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "cli/connection.h"
 #include "controller/algorithm.h"
+#include "controller/store.h"
 #include "gflags/gflags.h"
 #include "google/protobuf/util/json_util.h"
 #include "proto/controller.grpc.pb.h"
@@ -28,6 +29,11 @@ namespace {
 
 constexpr const char* kDefaultAlgorithms[] = {"aging", "non_aging", "random",
                                               "reinforce"};
+
+std::string SearchName(const v1::ExperimentSpec& spec,
+                       const std::string& algorithm, int repeat) {
+  return absl::StrCat(spec.name(), "-", algorithm, "-", repeat);
+}
 
 // The spec, checked: InvalidArgument naming the field.
 absl::StatusOr<v1::ExperimentSpec> ReadSpec(const std::string& path) {
@@ -48,13 +54,6 @@ absl::StatusOr<v1::ExperimentSpec> ReadSpec(const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": name must be 1 to 40 characters"));
   }
-  for (char c : spec.name()) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' &&
-        c != '.') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": name must be letters, digits, '-', '_' or '.'"));
-    }
-  }
   if (spec.algorithms().empty()) {
     for (const char* a : kDefaultAlgorithms) spec.add_algorithms(a);
   }
@@ -72,13 +71,18 @@ absl::StatusOr<v1::ExperimentSpec> ReadSpec(const std::string& path) {
         path, ": repeats must be in 1..100, got ", spec.repeats()));
   }
   if (!spec.has_first_seed()) spec.set_first_seed(1);
+  // Every search id the name makes must be one the controller takes.
+  for (const std::string& algorithm : spec.algorithms()) {
+    if (absl::Status s = ValidateSearchName(
+            SearchName(spec, algorithm, spec.repeats()));
+        !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": name: ", s.message()));
+    }
+  }
   return spec;
 }
 
-std::string SearchName(const v1::ExperimentSpec& spec,
-                       const std::string& algorithm, int repeat) {
-  return absl::StrCat(spec.name(), "-", algorithm, "-", repeat);
-}
 
 // Creates every search of the spec that does not exist yet, repeat by
 // repeat so that every algorithm starts about as early.

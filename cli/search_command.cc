@@ -33,41 +33,36 @@ DEFINE_double(lease_timeout_s, 120,
 namespace amoeba {
 namespace {
 
-bool Given(const char* flag) {
-  gflags::CommandLineFlagInfo info;
-  return gflags::GetCommandLineFlagInfo(flag, &info) && !info.is_default;
-}
-
 // Only what the command line says: the controller fills the rest with the
 // defaults every search shares (and its own lease timeout and attempts).
 v1::SearchConfig ConfigFromFlags() {
   v1::SearchConfig c;
-  if (Given("algorithm")) c.set_algorithm(FLAGS_algorithm);
-  if (Given("population_size")) c.set_population_size(FLAGS_population_size);
-  if (Given("sample_size")) c.set_sample_size(FLAGS_sample_size);
-  if (Given("budget")) c.set_budget(FLAGS_budget);
-  if (Given("search_seed")) c.set_seed(FLAGS_search_seed);
-  if (Given("weight")) c.set_weight(FLAGS_weight);
-  if (Given("deduplicate")) c.set_deduplicate(FLAGS_deduplicate);
-  if (Given("rl_learning_rate")) c.set_rl_learning_rate(FLAGS_rl_learning_rate);
-  if (Given("max_attempts")) c.set_max_attempts(FLAGS_max_attempts);
-  if (Given("lease_timeout_s")) c.set_lease_timeout_s(FLAGS_lease_timeout_s);
+  if (FlagGiven("algorithm")) c.set_algorithm(FLAGS_algorithm);
+  if (FlagGiven("population_size")) c.set_population_size(FLAGS_population_size);
+  if (FlagGiven("sample_size")) c.set_sample_size(FLAGS_sample_size);
+  if (FlagGiven("budget")) c.set_budget(FLAGS_budget);
+  if (FlagGiven("search_seed")) c.set_seed(FLAGS_search_seed);
+  if (FlagGiven("weight")) c.set_weight(FLAGS_weight);
+  if (FlagGiven("deduplicate")) c.set_deduplicate(FLAGS_deduplicate);
+  if (FlagGiven("rl_learning_rate")) c.set_rl_learning_rate(FLAGS_rl_learning_rate);
+  if (FlagGiven("max_attempts")) c.set_max_attempts(FLAGS_max_attempts);
+  if (FlagGiven("lease_timeout_s")) c.set_lease_timeout_s(FLAGS_lease_timeout_s);
   const v1::TrainingSettings all = TrainingSettingsFromFlags();
   v1::TrainingSettings* t = c.mutable_settings();
-  if (Given("dataset")) t->set_dataset(all.dataset());
-  if (Given("N")) t->set_cells_per_stack(all.cells_per_stack());
-  if (Given("F")) t->set_filters(all.filters());
-  if (Given("epochs")) t->set_epochs(all.epochs());
-  if (Given("batch_size")) t->set_batch_size(all.batch_size());
-  if (Given("lr")) t->set_learning_rate(all.learning_rate());
-  if (Given("weight_decay")) t->set_weight_decay(all.weight_decay());
-  if (Given("validation_images")) {
+  if (FlagGiven("dataset")) t->set_dataset(all.dataset());
+  if (FlagGiven("N")) t->set_cells_per_stack(all.cells_per_stack());
+  if (FlagGiven("F")) t->set_filters(all.filters());
+  if (FlagGiven("epochs")) t->set_epochs(all.epochs());
+  if (FlagGiven("batch_size")) t->set_batch_size(all.batch_size());
+  if (FlagGiven("lr")) t->set_learning_rate(all.learning_rate());
+  if (FlagGiven("weight_decay")) t->set_weight_decay(all.weight_decay());
+  if (FlagGiven("validation_images")) {
     t->set_validation_images(all.validation_images());
   }
-  if (Given("max_train_images")) {
+  if (FlagGiven("max_train_images")) {
     t->set_max_train_images(all.max_train_images());
   }
-  if (Given("training_seed")) t->set_seed(all.seed());
+  if (FlagGiven("training_seed")) t->set_seed(all.seed());
   return c;
 }
 

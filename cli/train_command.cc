@@ -65,10 +65,7 @@ std::string Millions(int64_t n) {
 // search create`); `--seed`, when given, is the training seed.
 v1::TrainingSettings SettingsFromFlags() {
   v1::TrainingSettings settings = TrainingSettingsFromFlags();
-  gflags::CommandLineFlagInfo seed;
-  if (gflags::GetCommandLineFlagInfo("seed", &seed) && !seed.is_default) {
-    settings.set_seed(FLAGS_seed);
-  }
+  if (FlagGiven("seed")) settings.set_seed(FLAGS_seed);
   return settings;
 }
 

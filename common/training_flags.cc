@@ -58,12 +58,14 @@ v1::TrainingSettings TrainingSettingsFromFlags() {
   return t;
 }
 
+bool FlagGiven(const char* name) {
+  gflags::CommandLineFlagInfo info;
+  return gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default;
+}
+
 bool TrainingFlagsGiven() {
   for (const char* name : kTrainingFlags) {
-    gflags::CommandLineFlagInfo info;
-    if (gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default) {
-      return true;
-    }
+    if (FlagGiven(name)) return true;
   }
   return false;
 }

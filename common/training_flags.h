@@ -47,6 +47,10 @@ v1::TrainingSettings DefaultTrainingSettings();
 // The settings the flags say (defaults where not given).
 v1::TrainingSettings TrainingSettingsFromFlags();
 
+// Whether the flag `name` was given on the command line (not left at its
+// default); false for an unknown name.
+bool FlagGiven(const char* name);
+
 // Whether any of the flags was given on the command line.
 bool TrainingFlagsGiven();
 

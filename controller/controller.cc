@@ -191,13 +191,13 @@ std::vector<Search*> Controller::FairShareOrder(const Search* discount) {
   std::vector<Search*> searches = Searches();
   for (size_t i = 0; i < searches.size(); ++i) {
     Search* s = searches[i];
-    if (!s->WantsWorker()) continue;
-    const int64_t leased = s->LeasedCount() - (s == discount ? 1 : 0);
+    const Search::ShareState share = s->Share();
+    if (!share.wants_worker) continue;
+    const int64_t leased = share.leased - (s == discount ? 1 : 0);
     const double weight = s->options().weight;
     candidates.push_back(
         Candidate{static_cast<double>(std::max<int64_t>(0, leased)) / weight,
-                  static_cast<double>(s->CreatedCount()) / weight, weight, i,
-                  s});
+                  static_cast<double>(share.created) / weight, weight, i, s});
   }
   // The search furthest below its share of the fleet first; among equals
   // the one served least so far (per unit of weight), then the heavier, then
@@ -434,13 +434,9 @@ absl::Duration Controller::ExpiryPeriod() {
 absl::StatusOr<std::unique_ptr<Controller>> OpenSingleSearchController(
     const std::string& path, const SearchOptions& options, Clock* clock) {
   ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(path));
-  ControllerDefaults defaults;
-  defaults.lease_timeout = options.lease_timeout;
-  defaults.heartbeat_interval = options.heartbeat_interval;
-  defaults.max_attempts = options.max_attempts;
-  defaults.retry_after = options.retry_after;
-  ASSIGN_OR_RETURN(std::unique_ptr<Controller> controller,
-                   Controller::Open(std::move(store), defaults, clock));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Controller> controller,
+      Controller::Open(std::move(store), DefaultsOf(options), clock));
   RETURN_IF_ERROR(controller->CreateOrCheckFirstSearch("", options).status());
   return controller;
 }

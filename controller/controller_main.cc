@@ -65,10 +65,7 @@ bool SearchFlagsGiven() {
   for (const char* name :
        {"search_id", "algorithm", "population_size", "sample_size", "budget",
         "seed", "deduplicate", "weight", "rl_learning_rate"}) {
-    gflags::CommandLineFlagInfo info;
-    if (gflags::GetCommandLineFlagInfo(name, &info) && !info.is_default) {
-      return true;
-    }
+    if (amoeba::FlagGiven(name)) return true;
   }
   return amoeba::TrainingFlagsGiven();
 }

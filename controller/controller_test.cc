@@ -193,8 +193,8 @@ TEST_CASE("Workers are shared by weight; a paused search gets none") {
   }
   CHECK(handed["light"] == 4);
   CHECK(handed["heavy"] == 12);
-  CHECK(light->LeasedCount() == 4);
-  CHECK(heavy->LeasedCount() == 12);
+  CHECK(light->Share().leased == 4);
+  CHECK(heavy->Share().leased == 12);
 
   REQUIRE(heavy->Pause().ok());
   for (int i = 16; i < 20; ++i) {
@@ -257,7 +257,7 @@ TEST_CASE("Results go to their own search; child ids repeat across searches") {
   Search* b = *h.controller->Find(second.search_id());
   CHECK(a->Status().done() == 1);
   CHECK(b->Status().done() == 0);
-  CHECK(b->LeasedCount() == 1);  // v still runs its child 1
+  CHECK(b->Share().leased == 1);  // v still runs its child 1
 }
 
 TEST_CASE("A result's ack brings the next child of the search most lacking") {

@@ -209,20 +209,15 @@ absl::StatusOr<v1::GetTaskResponse> Search::Assign(
   return response;
 }
 
-bool Search::WantsWorker() {
+Search::ShareState Search::Share() {
   absl::MutexLock lock(&mu_);
-  if (run_state_ != RunState::kRunning || engine_.Finished()) return false;
-  return !queue_.empty() || engine_.WantsChild(InFlight());
-}
-
-int64_t Search::CreatedCount() {
-  absl::MutexLock lock(&mu_);
-  return engine_.next_id() - 1;
-}
-
-int64_t Search::LeasedCount() {
-  absl::MutexLock lock(&mu_);
-  return static_cast<int64_t>(leases_.size());
+  ShareState share;
+  share.wants_worker = run_state_ == RunState::kRunning &&
+                       !engine_.Finished() &&
+                       (!queue_.empty() || engine_.WantsChild(InFlight()));
+  share.leased = static_cast<int64_t>(leases_.size());
+  share.created = engine_.next_id() - 1;
+  return share;
 }
 
 Search::Child* Search::NextChildLocked(absl::Time now, bool* is_new) {

@@ -93,15 +93,19 @@ class Search {
   // already reconciled the view (Heartbeat): hands the worker a child of
   // this search if one can go out now. Aborted for a superseded process.
   absl::StatusOr<v1::GetTaskResponse> Assign(const v1::GetTaskRequest& request);
-  // Whether a child could be handed out now (running, not finished, and a
-  // queued child or room for a new one); the fair share asks it first.
-  bool WantsWorker();
-  // Children leased now (the fair share's measure).
-  int64_t LeasedCount();
-  // Children created so far (the fair share's tie-break: with fewer workers
-  // than searches most searches lease nothing, and the one served least so
-  // far goes first).
-  int64_t CreatedCount();
+  // What the controller's fair share needs of this search, read under one
+  // lock so that the three agree.
+  struct ShareState {
+    // A child could be handed out now (running, not finished, and a queued
+    // child or room for a new one).
+    bool wants_worker = false;
+    int64_t leased = 0;   // children leased now: the share's measure
+    // Children created so far: the tie-break (with fewer workers than
+    // searches most searches lease nothing, and the one served least so far
+    // goes first).
+    int64_t created = 0;
+  };
+  ShareState Share();
 
   // ---- operator side (search_operator.cc) ----
   v1::SearchStatus Status();

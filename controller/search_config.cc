@@ -97,6 +97,15 @@ absl::Status CheckSameSearch(const SearchOptions& stored,
   return absl::OkStatus();
 }
 
+ControllerDefaults DefaultsOf(const SearchOptions& options) {
+  ControllerDefaults defaults;
+  defaults.lease_timeout = options.lease_timeout;
+  defaults.heartbeat_interval = options.heartbeat_interval;
+  defaults.max_attempts = options.max_attempts;
+  defaults.retry_after = options.retry_after;
+  return defaults;
+}
+
 v1::SearchConfig DefaultSearchConfig() {
   v1::SearchConfig c;
   c.set_algorithm("aging");

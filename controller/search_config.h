@@ -53,6 +53,10 @@ struct ControllerDefaults {
   absl::Duration retry_after = absl::Seconds(1);
 };
 
+// The controller-wide values `options` carries (what a config may leave
+// to the controller).
+ControllerDefaults DefaultsOf(const SearchOptions& options);
+
 // The defaults of a search config (and of the controller's flags that
 // create a first search): aging, P=100, S=25, budget 1000, Fashion-MNIST,
 // N=1, F=8, one epoch, ... Training settings come from

@@ -21,13 +21,8 @@ absl::StatusOr<std::unique_ptr<Search>> Search::Open(
   ASSIGN_OR_RETURN(v1::SearchConfig stored_config,
                    SearchConfigFromJson(store->stored().config));
   // What the config leaves to the controller comes with `options`.
-  ControllerDefaults defaults;
-  defaults.lease_timeout = options.lease_timeout;
-  defaults.heartbeat_interval = options.heartbeat_interval;
-  defaults.max_attempts = options.max_attempts;
-  defaults.retry_after = options.retry_after;
   absl::StatusOr<SearchOptions> stored =
-      SearchOptionsFromConfig(stored_config, defaults);
+      SearchOptionsFromConfig(stored_config, DefaultsOf(options));
   if (!stored.ok()) {
     return absl::DataLossError(absl::StrCat("search ", store->name(),
                                             ": stored ",
