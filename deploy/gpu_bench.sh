@@ -1,28 +1,91 @@
 #!/usr/bin/env bash
-# The prepared GPU check for the trainer: on a host with PyTorch (its
-# LibTorch), CUDA and CMake but no Bazel, builds trainer_bench with CMake
-# against that LibTorch and measures training throughput on the GPU (bf16
-# autocast + channels-last, then fp32). Abseil and gflags come from the
-# host, or from .deb files in .gpu_deps/ (deploy/gpu_bench_deps.sh fetches
-# them on a Debian 12 machine) unpacked into a private prefix.
-# Outputs go to $OUT (default out/gpu_bench).
+# The prepared GPU check. On a host with PyTorch (its LibTorch), CUDA and
+# CMake but no Bazel and no network:
+#   1. builds trainer_bench, amoeba-controller and amoeba-worker with CMake
+#      against that LibTorch; gRPC, protobuf, Abseil, glog, gflags and SQLite
+#      come from the host or from the .deb files in .gpu_deps/
+#      (deploy/gpu_bench_deps.sh fetches them on a Debian 12 machine),
+#      unpacked into a private prefix;
+#   2. trainer_bench on the device in bf16 autocast + channels-last, the
+#      search model (N=3 F=24) at batch 128, then at 512: ms per step, the
+#      extrapolated search-phase evaluation, and whether a step costs per
+#      launch (flat in the batch) or per image;
+#   3. a real search end to end: a controller and one amoeba-worker
+#      --slots=K on this host for each K, on synthetic CIFAR-10-format files
+#      of the real size (45,000 training + 5,000 validation images), each
+#      child N=3 F=24 batch 128 for --epochs epochs; measures children per
+#      hour, GPU memory per slot and GPU utilization. "K:shared" runs K slots
+#      on the shared default stream (--stream_per_slot=false) for comparison;
+#   4. trainer_bench in fp32.
+# Runs that would end after --budget_s are skipped (said in the report), so
+# the whole check fits the time it is given.
+# Every figure goes to $OUT/bench.txt as it is measured (default
+# out/gpu_bench), so a run cut short still reports what it finished.
 #
-# Usage: bash deploy/gpu_bench.sh
+# Usage: bash deploy/gpu_bench.sh [--device=cuda:0] [--slots=1,8,8:shared,4,2]
+#          [--epochs=1] [--children_per_slot=2] [--limit_s=90]
+#          [--budget_s=500] [--quick]
+#   --quick: tiny sizes (1,000 images, N=1 F=8, few steps) for a dry run on
+#            a CPU: bash deploy/gpu_bench.sh --device=cpu --quick
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+device=cuda:0
+slots=1,8,8:shared,4,2
+epochs=1
+children_per_slot=2
+limit_s=90
+budget_s=500
+quick=false
+for arg in "$@"; do
+  case "$arg" in
+    --device=*) device="${arg#*=}" ;;
+    --slots=*) slots="${arg#*=}" ;;
+    --epochs=*) epochs="${arg#*=}" ;;
+    --children_per_slot=*) children_per_slot="${arg#*=}" ;;
+    --limit_s=*) limit_s="${arg#*=}" ;;
+    --budget_s=*) budget_s="${arg#*=}" ;;
+    --quick) quick=true ;;
+    *) echo "gpu_bench: unknown argument '$arg' (see the usage at the top of $0)" >&2
+       exit 2 ;;
+  esac
+done
+if $quick; then
+  images_per_batch=200; validation_images=100; N=1; F=8; batch_size=32
+  bench_args=(--configs=a --cpu_steps=2 --cuda_steps=20 --warmup_steps=1)
+  big_batch=64
+else
+  images_per_batch=10000; validation_images=5000; N=3; F=24; batch_size=128
+  bench_args=(--configs=b)
+  big_batch=512
+fi
+case "$device" in cuda*) bench_device=cuda ;; *) bench_device=cpu ;; esac
+
 out="${OUT:-out/gpu_bench}"
 mkdir -p "$out"
-prefix="${TORCH_PREFIX:-$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')}"
-cmake_args=(-DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release)
+out="$(realpath "$out")"
+report="$out/bench.txt"
+: > "$report"
+say() { echo "$*" | tee -a "$report"; }
+work="${GPU_BENCH_WORK:-/tmp/amoeba-gpu-bench}"
+rm -rf "$work" && mkdir -p "$work"
+
+# Python (PyTorch's) runs with the host's libraries, never the unpacked ones.
+py() { env -u LD_LIBRARY_PATH python3 "$@"; }
+torch_prefix="${TORCH_PREFIX:-$(py -c 'import torch; print(torch.utils.cmake_prefix_path)')}"
+cmake_prefix="$torch_prefix"
+deps_lib=""
 if compgen -G ".gpu_deps/*.deb" >/dev/null; then
-  abi=$(python3 -c 'import torch; print(torch._C._GLIBCXX_USE_CXX11_ABI)')
-  if [[ "$abi" != True ]]; then
+  # (No Python torch: a LibTorch given by TORCH_PREFIX, as in a CPU dry run.)
+  abi=$(py -c 'import torch; print(torch._C._GLIBCXX_USE_CXX11_ABI)' 2>/dev/null ||
+    echo unknown)
+  if [[ "$abi" == False ]]; then
     echo "gpu_bench: this PyTorch is built with the old C++ string ABI;" \
-      "Debian's Abseil and gflags in .gpu_deps/ cannot link with it" >&2
+      "Debian's libraries in .gpu_deps/ cannot link with it" >&2
     exit 1
   fi
-  deps=/tmp/amoeba-gpu-deps
-  rm -rf "$deps" && mkdir -p "$deps"
+  deps="$work/deps"
+  mkdir -p "$deps"
   for deb in .gpu_deps/*.deb; do
     if command -v dpkg >/dev/null; then
       dpkg -x "$deb" "$deps"
@@ -34,33 +97,190 @@ if compgen -G ".gpu_deps/*.deb" >/dev/null; then
       rm -rf "$tmp"
     fi
   done
-  lib="$deps/usr/lib/x86_64-linux-gnu"
+  deps_lib="$deps/usr/lib/x86_64-linux-gnu"
   # Debian's libz.so points at /lib/...; use the host's zlib runtime.
   # (awk reads to the end: an early exit would kill ldconfig with SIGPIPE,
   # which pipefail turns into a failure.)
   zlib_runtime=$(ldconfig -p | awk '/libz\.so\.1 .*x86-64/{found = $NF} END {print found}')
-  if [[ -n "$zlib_runtime" ]]; then ln -sf "$zlib_runtime" "$lib/libz.so"; fi
-  cmake_args+=(-Dabsl_DIR="$lib/cmake/absl" -Dgflags_DIR="$lib/cmake/gflags"
-               -DZLIB_INCLUDE_DIR="$deps/usr/include" -DZLIB_LIBRARY="$lib/libz.so")
-  export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  if [[ -n "$zlib_runtime" ]]; then ln -sf "$zlib_runtime" "$deps_lib/libz.so"; fi
+  # The unpacked prefix first: its CMake files, headers, protoc and plugin.
+  cmake_prefix="$deps/usr;$torch_prefix"
+  export LD_LIBRARY_PATH="$deps_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
+
 {
-  echo "== host"
+  echo "== host $(date -u +%FT%TZ)"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
-  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cxx11 abi", torch._C._GLIBCXX_USE_CXX11_ABI)'
+  py -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cxx11 abi", torch._C._GLIBCXX_USE_CXX11_ABI)' ||
+    echo "no Python torch; LibTorch at $torch_prefix"
   c++ --version | head -1 || true
-  echo "== build (CMake, LibTorch at $prefix)"
-} 2>&1 | tee "$out/bench.txt"
+  echo "nproc $(nproc); settings: device=$device slots=$slots epochs=$epochs" \
+    "children_per_slot=$children_per_slot N=$N F=$F batch=$batch_size" \
+    "train images=$((5 * images_per_batch - validation_images))" \
+    "validation=$validation_images quick=$quick"
+  echo "== build (CMake, LibTorch at $torch_prefix)"
+} 2>&1 | tee -a "$report"
+
 start=$SECONDS
-cmake -S . -B build-gpu "${cmake_args[@]}" > "$out/cmake.log" 2>&1 ||
-  { tail -40 "$out/cmake.log"; exit 1; }
-grep "amoeba:" "$out/cmake.log" | tee -a "$out/bench.txt" || true
-cmake --build build-gpu -j"$(nproc)" >> "$out/cmake.log" 2>&1 ||
-  { grep -m 20 -E "error|Error" "$out/cmake.log"; tail -40 "$out/cmake.log"; exit 1; }
-echo "built in $((SECONDS - start)) s" | tee -a "$out/bench.txt"
-{
-  echo "== trainer_bench, CUDA, bf16 autocast, channels-last"
-  build-gpu/trainer_bench --devices=cuda --precision=bf16
-  echo "== trainer_bench, CUDA, fp32"
-  build-gpu/trainer_bench --devices=cuda --precision=fp32 --channels_last=false
-} 2>&1 | tee -a "$out/bench.txt"
+build() {  # $1: ON or OFF, a CUDA stream per training thread
+  cmake -S . -B build-gpu -DCMAKE_PREFIX_PATH="$cmake_prefix" \
+    -DCMAKE_BUILD_TYPE=Release -DAMOEBA_BUILD_SERVICE=ON \
+    -DAMOEBA_CUDA_STREAMS="$1" >> "$out/cmake.log" 2>&1 &&
+    cmake --build build-gpu -j"$(nproc)" \
+      --target trainer_bench amoeba-controller amoeba-worker \
+      >> "$out/cmake.log" 2>&1
+}
+: > "$out/cmake.log"
+if ! build ON; then
+  grep -m 20 -E "error|Error" "$out/cmake.log" | tee -a "$report"
+  # The one part compiled against CUDA's own headers; without it the rest
+  # still measures (slots then share the default stream).
+  say "build failed; again without AMOEBA_CUDA_STREAMS"
+  build OFF || { tail -40 "$out/cmake.log"; exit 1; }
+fi
+grep "amoeba:" "$out/cmake.log" | sort -u | tee -a "$report" || true
+grep -q "AMOEBA_CUDA_STREAMS=1" build-gpu/CMakeFiles/amoeba_trainer.dir/flags.make &&
+  say "CUDA stream per slot: built in" || say "CUDA stream per slot: not built"
+say "built in $((SECONDS - start)) s"
+# Every library must resolve; say where the service's came from.
+for binary in amoeba-controller amoeba-worker; do
+  if ldd "build-gpu/$binary" | grep "not found"; then
+    echo "gpu_bench: $binary misses libraries (above)" >&2
+    exit 1
+  fi
+done
+ldd build-gpu/amoeba-worker |
+  awk '$1 ~ /grpc|protobuf|absl_base|glog|gflags|sqlite|ssl|torch_cuda|c10/ {print "  " $1 " -> " $3}' |
+  tee -a "$report"
+# Seconds left before the budget; a step that needs more is skipped.
+fits() { (( SECONDS + $1 <= budget_s )); }
+
+for batch in "$batch_size" "$big_batch"; do
+  say "== trainer_bench, $bench_device, bf16 autocast, channels-last, batch $batch"
+  if ! fits 60; then say "skipped: over --budget_s"; continue; fi
+  timeout 120 build-gpu/trainer_bench --devices="$bench_device" --precision=bf16 \
+    --batch_size="$batch" "${bench_args[@]}" 2>&1 | tee -a "$report" ||
+    say "trainer_bench (bf16, batch $batch) failed: exit ${PIPESTATUS[0]}"
+done
+
+say "== synthetic CIFAR-10 files"
+data="$work/cifar10"
+py deploy/make_synthetic_cifar.py "$data" --images_per_batch="$images_per_batch" |
+  tee -a "$report"
+
+# The GPU's memory in use (MiB) and utilization (%), sampled every 200 ms
+# into $1 until killed.
+sample_gpu() {
+  while true; do
+    nvidia-smi --query-gpu=memory.used,utilization.gpu \
+      --format=csv,noheader,nounits 2>/dev/null | head -1 >> "$1" || true
+    sleep 0.2
+  done
+}
+
+# One search on one worker with K slots ("K" or "K:shared"); figures from
+# the store.
+run_slots() {
+  local k=${1%%:*} streams=true name=$1
+  [[ "$1" == *:shared ]] && streams=false
+  local run="$work/slots-${name/:/-}" budget=$((k * children_per_slot))
+  mkdir -p "$run"
+  say "== worker end to end: --slots=$k --stream_per_slot=$streams," \
+    "$budget children of $epochs epoch(s)"
+  if ! fits "$limit_s"; then say "skipped: over --budget_s"; return 0; fi
+  local idle_mib
+  idle_mib=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits \
+    2>/dev/null | head -1 || true)
+  build-gpu/amoeba-controller --store="$run/store.db" --port=0 \
+    --port_file="$run/port" --search_id=bench --algorithm=aging \
+    --population_size="$budget" --sample_size=2 --budget="$budget" --seed=1 \
+    --dataset=cifar10 --N="$N" --F="$F" --epochs="$epochs" \
+    --batch_size="$batch_size" --validation_images="$validation_images" \
+    --max_train_images=0 --lease_timeout_s=600 --heartbeat_s=5 \
+    > "$run/controller.log" 2>&1 &
+  local controller=$!
+  for _ in $(seq 1 100); do [[ -s "$run/port" ]] && break; sleep 0.1; done
+  if [[ ! -s "$run/port" ]]; then
+    say "controller did not start:"; tail -20 "$run/controller.log" | tee -a "$report"
+    kill "$controller" 2>/dev/null || true
+    return 1
+  fi
+  sample_gpu "$run/gpu" &
+  local sampler=$!
+  local begin=$SECONDS status=0
+  timeout "$limit_s" build-gpu/amoeba-worker \
+    --controller="127.0.0.1:$(cat "$run/port")" --worker_id="bench-$k" \
+    --device="$device" --slots="$k" --stream_per_slot="$streams" \
+    --data_dir="cifar10=$data" \
+    --spool_dir="$run/spool" --exit_when_finished \
+    > "$run/worker.log" 2>&1 || status=$?
+  local wall=$((SECONDS - begin))
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  kill "$controller" 2>/dev/null || true
+  wait "$controller" 2>/dev/null || true
+  [[ $status -eq 0 ]] || say "worker exit status $status after $wall s" \
+    "(124: stopped at --limit_s=$limit_s)"
+  tail -c 2000000 "$run/worker.log" > "$out/worker-slots-${name/:/-}.log"
+  grep -E "Error|error|FATAL|out of memory" "$run/worker.log" | head -5 |
+    tee -a "$report" || true
+  py - "$run/store.db" "$k" "$wall" "${idle_mib:-}" "$run/gpu" "$epochs" \
+    <<'PYEOF' | tee -a "$report"
+import sqlite3, sys
+store, k, wall, idle, samples, epochs = sys.argv[1:]
+k, wall, epochs = int(k), float(wall), int(epochs)
+db = sqlite3.connect(store)
+rows = db.execute(
+    "SELECT started_at, finished_at, train_seconds, fitness FROM models "
+    "WHERE state = 'done'").fetchall()
+failed = db.execute(
+    "SELECT COUNT(*), MAX(failure) FROM models WHERE state = 'failed'").fetchone()
+print(f"slots {k}: {len(rows)} children done, {failed[0]} failed"
+      + (f" (last failure: {failed[1]})" if failed[0] else "")
+      + f", worker wall time {wall:.0f} s")
+if rows:
+    first = min(r[0] for r in rows)
+    last = max(r[1] for r in rows)
+    per_child = sum(r[1] - r[0] for r in rows) / len(rows)
+    train = sum(r[2] for r in rows) / len(rows)
+    span = last - first
+    print(f"  first lease to last result {span:.1f} s -> "
+          f"{3600 * len(rows) / span:.1f} children/hour at {epochs} epoch(s)")
+    print(f"  per child: {per_child:.1f} s lease to result, {train:.1f} s in "
+          f"training steps; steady rate {3600 * k / per_child:.1f} children/hour")
+    print(f"  fitness: min {min(r[3] for r in rows):.3f} "
+          f"max {max(r[3] for r in rows):.3f}")
+try:
+    gpu = [[float(x) for x in line.split(",")] for line in open(samples)
+           if line.strip()]
+except (OSError, ValueError):
+    gpu = []
+if gpu:
+    peak = max(g[0] for g in gpu)
+    used = peak - float(idle or 0)
+    busy = [g[1] for g in gpu]
+    print(f"  GPU memory: peak {peak:.0f} MiB in use ({used:.0f} MiB above "
+          f"idle, {used / k:.0f} MiB per slot); utilization mean "
+          f"{sum(busy) / len(busy):.0f}% over {len(busy)} samples")
+PYEOF
+}
+
+IFS=, read -r -a slot_list <<< "$slots"
+for k in "${slot_list[@]}"; do
+  if [[ ! "$k" =~ ^[1-9][0-9]*(:shared)?$ ]]; then
+    say "--slots: '$k' is not K or K:shared"; continue
+  fi
+  run_slots "$k" || say "slots $k: run failed"
+done
+
+if [[ "$bench_device" == cuda ]]; then
+  say "== trainer_bench, cuda, fp32, batch $batch_size"
+  if fits 60; then
+    timeout 120 build-gpu/trainer_bench --devices=cuda --precision=fp32 \
+      --channels_last=false "${bench_args[@]}" 2>&1 | tee -a "$report" ||
+      say "trainer_bench (fp32) failed: exit ${PIPESTATUS[0]}"
+  else
+    say "skipped: over --budget_s"
+  fi
+fi
+say "== done in $SECONDS s"

@@ -46,6 +46,10 @@ def _libtorch_repository_impl(ctx):
         if src.exists:
             ctx.symlink(src, "include/" + d)
 
+    # c10's build settings, for the test that emulates a LibTorch built
+    # without glog (trainer:logging_test).
+    ctx.symlink(include_root + "/c10/macros/cmake_macros.h", "c10_cmake_macros.h")
+
     lib_dir = _find_lib_dir(ctx, root)
     has_cuda = ctx.path(lib_dir + "/libtorch_cuda.so").exists
     libs = ["-ltorch", "-ltorch_cpu", "-lc10"]
@@ -63,6 +67,8 @@ def _libtorch_repository_impl(ctx):
     system = root in ["/usr", "/usr/local"]
     ctx.file("BUILD.bazel", """
 package(default_visibility = ["//visibility:public"])
+
+exports_files(["c10_cmake_macros.h"])
 
 cc_library(
     name = "libtorch",

@@ -5,6 +5,11 @@
 
 #include <thread>
 
+#if AMOEBA_CUDA_STREAMS
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -117,6 +122,34 @@ AutocastScope::~AutocastScope() {
   if (!active_) return;
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
   SetAutocast(previous_enabled_, at::kBFloat16);
+}
+
+#if AMOEBA_CUDA_STREAMS
+struct DeviceStreamScope::Guard {
+  explicit Guard(c10::Stream stream) : guard(stream) {}
+  c10::cuda::CUDAStreamGuard guard;
+};
+#else
+struct DeviceStreamScope::Guard {};
+#endif
+
+DeviceStreamScope::DeviceStreamScope(const DeviceOptions& options,
+                                     const torch::Device& device) {
+#if AMOEBA_CUDA_STREAMS
+  if (options.stream_per_thread && device.is_cuda()) {
+    guard_ = std::make_unique<Guard>(
+        c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index()));
+  }
+#else
+  (void)options;
+  (void)device;
+#endif
+}
+
+DeviceStreamScope::~DeviceStreamScope() = default;
+
+void SynchronizeDevice(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }
 
 std::string DescribeDevice(const torch::Device& device) {

@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -32,6 +33,9 @@ struct DeviceOptions {
   // depthwise convolutions' backward is several times faster.
   bool channels_last = true;
   Precision precision = Precision::kAuto;
+  // CUDA: each training thread issues its work on a stream of its own (see
+  // DeviceStreamScope); false keeps every thread on the default stream.
+  bool stream_per_thread = true;
 };
 
 // The device, after checking that it exists (CUDA built in and present,
@@ -59,6 +63,33 @@ class AutocastScope {
   bool active_ = false;
   bool previous_enabled_ = false;
 };
+
+// For its lifetime, the calling thread issues its CUDA work on a stream of
+// its own from LibTorch's pool (the current stream is per thread). Without
+// it every thread of the process shares the default stream, on which the
+// children of a multi-slot worker queue behind each other even while the
+// GPU has room to run them side by side. Nothing on CPU, when
+// `options.stream_per_thread` is false, or in a build without CUDA.
+//
+// Work queued inside the scope completes in order on that stream; callers
+// that hand tensors to other threads synchronize first (PrepareData does).
+class DeviceStreamScope {
+ public:
+  DeviceStreamScope(const DeviceOptions& options, const torch::Device& device);
+  ~DeviceStreamScope();
+  DeviceStreamScope(const DeviceStreamScope&) = delete;
+  DeviceStreamScope& operator=(const DeviceStreamScope&) = delete;
+
+  // True when the thread runs on a stream of its own.
+  bool active() const { return guard_ != nullptr; }
+
+ private:
+  struct Guard;  // keeps the CUDA headers out of this one
+  std::unique_ptr<Guard> guard_;
+};
+
+// Waits until every kernel queued on `device` has finished; nothing on CPU.
+void SynchronizeDevice(const torch::Device& device);
 
 // "cpu (2 threads)" or "cuda:0 (NVIDIA H100 ...)" for logs and results.
 std::string DescribeDevice(const torch::Device& device);

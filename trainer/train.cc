@@ -377,6 +377,9 @@ absl::StatusOr<PreparedData> PrepareData(const DataSplit& split,
         data.validation = split.validation;
         data.validation.images = split.validation.images.to(device);
         data.validation.labels = split.validation.labels.to(device);
+        // The copies ran on this thread's stream; other threads (slots on
+        // streams of their own) read the data without waiting on it.
+        SynchronizeDevice(device);
         return data;
       });
 }

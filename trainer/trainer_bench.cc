@@ -45,6 +45,10 @@ DEFINE_string(trace, "",
               "LibTorch op of the timed steps to FILE-<config>-<device>.json "
               "(LibTorch's legacy profiler: it slows the ops down unevenly, "
               "so compare traces with traces, not with untraced runs)");
+DEFINE_int32(batch_size, 0,
+             "training batch size of every configuration (0: its own, 64 or "
+             "128); comparing ms/step across sizes tells per-step overhead "
+             "(flat) from compute (proportional)");
 DEFINE_int32(eval_batch_size, 0,
              "batch size of the evaluation pass (0: 64 on CPU, 1024 on CUDA)");
 
@@ -158,8 +162,13 @@ int Main() {
       {"(b) AmoebaNet-A N=3 F=24, 32x32x3", 3, 24, 3, 32, 128},
   };
   std::vector<Config> configs;
-  for (const Config& c : all) {
+  if (FLAGS_batch_size < 0) {
+    std::cerr << "trainer_bench: --batch_size must be >= 0\n";
+    return 2;
+  }
+  for (Config c : all) {
     if (FLAGS_configs.find(c.name.substr(1, 1)) != std::string::npos) {
+      if (FLAGS_batch_size > 0) c.batch = FLAGS_batch_size;
       configs.push_back(c);
     }
   }

@@ -4,7 +4,7 @@
 #include "common/status_macros.h"
 #include "worker/training_settings.h"
 #include "genotype/genotype_proto.h"
-#include "glog/logging.h"
+#include "trainer/logging.h"
 
 namespace amoeba {
 
@@ -50,6 +50,8 @@ EvaluationResult LibTorchEvaluator::Evaluate(
     return result;
   }
   ConfigureRuntime(device_options_, *device);
+  // This slot's kernels on a stream of its own, overlapping the others'.
+  DeviceStreamScope stream(device_options_, *device);
   auto data = Data(task.settings(), *device);
   if (!data.ok()) {
     result.failure = std::string(data.status().message());

@@ -15,9 +15,9 @@
 #include "common/daemon_setup.h"
 #include "common/stop_signals.h"
 #include "gflags/gflags.h"
-#include "glog/logging.h"
 #include "trainer/cpu_allocator.h"
 #include "trainer/device.h"
+#include "trainer/logging.h"
 #include "worker/libtorch_evaluator.h"
 #include "worker/simulated_evaluator.h"
 #include "worker/worker.h"
@@ -28,6 +28,10 @@ DEFINE_string(worker_id, "",
 DEFINE_string(device, "cpu", "cpu, cuda or cuda:N");
 DEFINE_int32(threads, 0, "CPU threads for training (0 = all cores)");
 DEFINE_int32(slots, 1, "children evaluated at once on this device");
+DEFINE_bool(stream_per_slot, true,
+            "CUDA: each slot's kernels on a stream of its own, so that the "
+            "slots' children overlap on the GPU (false: the shared default "
+            "stream)");
 DEFINE_string(evaluator, "libtorch",
               "libtorch (real training) or simulated (a labelled stand-in "
               "for scale and fault tests)");
@@ -96,6 +100,7 @@ int main(int argc, char** argv) {
     amoeba::DeviceOptions device;
     device.device = FLAGS_device;
     device.threads = FLAGS_threads;
+    device.stream_per_thread = FLAGS_stream_per_slot;
     if (auto d = amoeba::ResolveDevice(device); !d.ok()) {
       std::cerr << "amoeba-worker: " << d.status().message() << std::endl;
       return 2;
