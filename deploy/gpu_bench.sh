@@ -101,12 +101,23 @@ if compgen -G ".gpu_deps/*.deb" >/dev/null; then
   # Debian's libz.so points at /lib/...; use the host's zlib runtime.
   # (awk reads to the end: an early exit would kill ldconfig with SIGPIPE,
   # which pipefail turns into a failure.)
-  zlib_runtime=$(ldconfig -p | awk '/libz\.so\.1 .*x86-64/{found = $NF} END {print found}')
+  zlib_runtime=$( (ldconfig -p 2>/dev/null || true) |
+    awk '/libz\.so\.1 .*x86-64/{found = $NF} END {print found}')
+  for candidate in /usr/lib/x86_64-linux-gnu/libz.so.1 /lib/x86_64-linux-gnu/libz.so.1; do
+    if [[ -z "$zlib_runtime" && -e "$candidate" ]]; then zlib_runtime=$candidate; fi
+  done
   if [[ -n "$zlib_runtime" ]]; then ln -sf "$zlib_runtime" "$deps_lib/libz.so"; fi
   # The unpacked prefix first: its CMake files, headers, protoc and plugin.
   cmake_prefix="$deps/usr;$torch_prefix"
   export LD_LIBRARY_PATH="$deps_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
+
+# LibTorch's CMake files look for the CUDA toolkit; name the GPU's
+# architecture so that they need not probe for it.
+if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then
+  export PATH="/usr/local/cuda/bin:$PATH"
+fi
+export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
 
 {
   echo "== host $(date -u +%FT%TZ)"
@@ -114,6 +125,7 @@ fi
   py -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cxx11 abi", torch._C._GLIBCXX_USE_CXX11_ABI)' ||
     echo "no Python torch; LibTorch at $torch_prefix"
   c++ --version | head -1 || true
+  nvcc --version 2>/dev/null | tail -1 || true
   echo "nproc $(nproc); settings: device=$device slots=$slots epochs=$epochs" \
     "children_per_slot=$children_per_slot N=$N F=$F batch=$batch_size" \
     "train images=$((5 * images_per_batch - validation_images))" \
