@@ -118,6 +118,18 @@ if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then
   export PATH="/usr/local/cuda/bin:$PATH"
 fi
 export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
+# They also look for cuDNN, which a pip install keeps in its own package
+# (nvidia-cudnn-*) without the unversioned libcudnn.so that CMake's search
+# wants: name the one PyTorch loads.
+cudnn_args=()
+cudnn_dir=$(py -c 'import nvidia.cudnn as c; print(list(c.__path__)[0])' 2>/dev/null || true)
+if [[ -n "$cudnn_dir" && -f "$cudnn_dir/include/cudnn.h" ]]; then
+  cudnn_lib=$(ls "$cudnn_dir"/lib/libcudnn.so* 2>/dev/null | head -1 || true)
+  if [[ -n "$cudnn_lib" ]]; then
+    cudnn_args=(-DCUDNN_INCLUDE_PATH="$cudnn_dir/include"
+                -DCUDNN_LIBRARY_PATH="$cudnn_lib")
+  fi
+fi
 
 {
   echo "== host $(date -u +%FT%TZ)"
@@ -126,6 +138,7 @@ export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
     echo "no Python torch; LibTorch at $torch_prefix"
   c++ --version | head -1 || true
   nvcc --version 2>/dev/null | tail -1 || true
+  echo "cuDNN for CMake: ${cudnn_args[*]:-found by the LibTorch CMake files}"
   echo "nproc $(nproc); settings: device=$device slots=$slots epochs=$epochs" \
     "children_per_slot=$children_per_slot N=$N F=$F batch=$batch_size" \
     "train images=$((5 * images_per_batch - validation_images))" \
@@ -137,7 +150,7 @@ start=$SECONDS
 build() {  # $1: ON or OFF, a CUDA stream per training thread
   cmake -S . -B build-gpu -DCMAKE_PREFIX_PATH="$cmake_prefix" \
     -DCMAKE_BUILD_TYPE=Release -DAMOEBA_BUILD_SERVICE=ON \
-    -DAMOEBA_CUDA_STREAMS="$1" >> "$out/cmake.log" 2>&1 &&
+    -DAMOEBA_CUDA_STREAMS="$1" "${cudnn_args[@]}" >> "$out/cmake.log" 2>&1 &&
     cmake --build build-gpu -j"$(nproc)" \
       --target trainer_bench amoeba-controller amoeba-worker \
       >> "$out/cmake.log" 2>&1

@@ -47,8 +47,12 @@ def _libtorch_repository_impl(ctx):
             ctx.symlink(src, "include/" + d)
 
     # c10's build settings, for the test that emulates a LibTorch built
-    # without glog (trainer:logging_test).
-    ctx.symlink(include_root + "/c10/macros/cmake_macros.h", "c10_cmake_macros.h")
+    # without glog (trainer:logging_test). Since 2.8 or so they live in
+    # torch/headeronly/, and c10/macros/cmake_macros.h only includes them.
+    settings = include_root + "/torch/headeronly/macros/cmake_macros.h"
+    if not ctx.path(settings).exists:
+        settings = include_root + "/c10/macros/cmake_macros.h"
+    ctx.symlink(settings, "c10_cmake_macros.h")
 
     lib_dir = _find_lib_dir(ctx, root)
     has_cuda = ctx.path(lib_dir + "/libtorch_cuda.so").exists
