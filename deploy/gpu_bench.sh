@@ -8,8 +8,9 @@
 #      unpacked into a private prefix;
 #   2. trainer_bench on the device in bf16 autocast + channels-last, the
 #      search model (N=3 F=24) at batch 128, then at 512: ms per step, the
-#      extrapolated search-phase evaluation, and whether a step costs per
-#      launch (flat in the batch) or per image;
+#      extrapolated search-phase evaluation, whether a step costs per
+#      launch (flat in the batch) or per image, and one plain step timed
+#      eager and as a replayed CUDA graph (--cuda_graph: the host's share);
 #   3. a real search end to end: a controller and one amoeba-worker
 #      --slots=K on this host for each K, on synthetic CIFAR-10-format files
 #      of the real size (45,000 training + 5,000 validation images), each
@@ -150,7 +151,7 @@ start=$SECONDS
 build() {  # $1: ON or OFF, a CUDA stream per training thread
   cmake -S . -B build-gpu -DCMAKE_PREFIX_PATH="$cmake_prefix" \
     -DCMAKE_BUILD_TYPE=Release -DAMOEBA_BUILD_SERVICE=ON \
-    -DAMOEBA_CUDA_STREAMS="$1" "${cudnn_args[@]}" >> "$out/cmake.log" 2>&1 &&
+    -DAMOEBA_CUDA_HEADERS="$1" "${cudnn_args[@]}" >> "$out/cmake.log" 2>&1 &&
     cmake --build build-gpu -j"$(nproc)" \
       --target trainer_bench amoeba-controller amoeba-worker \
       >> "$out/cmake.log" 2>&1
@@ -160,12 +161,13 @@ if ! build ON; then
   grep -m 20 -E "error|Error" "$out/cmake.log" | tee -a "$report"
   # The one part compiled against CUDA's own headers; without it the rest
   # still measures (slots then share the default stream).
-  say "build failed; again without AMOEBA_CUDA_STREAMS"
+  say "build failed; again without AMOEBA_CUDA_HEADERS"
   build OFF || { tail -40 "$out/cmake.log"; exit 1; }
 fi
 grep "amoeba:" "$out/cmake.log" | sort -u | tee -a "$report" || true
-grep -q "AMOEBA_CUDA_STREAMS=1" build-gpu/CMakeFiles/amoeba_trainer.dir/flags.make &&
-  say "CUDA stream per slot: built in" || say "CUDA stream per slot: not built"
+grep -q "AMOEBA_CUDA_HEADERS=1" build-gpu/CMakeFiles/amoeba_trainer.dir/flags.make &&
+  say "CUDA headers (stream per slot, graph timing): built in" ||
+  say "CUDA headers (stream per slot, graph timing): not built"
 say "built in $((SECONDS - start)) s"
 # Every library must resolve; say where the service's came from.
 for binary in amoeba-controller amoeba-worker; do
@@ -184,7 +186,7 @@ for batch in "$batch_size" "$big_batch"; do
   say "== trainer_bench, $bench_device, bf16 autocast, channels-last, batch $batch"
   if ! fits 60; then say "skipped: over --budget_s"; continue; fi
   timeout 120 build-gpu/trainer_bench --devices="$bench_device" --precision=bf16 \
-    --batch_size="$batch" "${bench_args[@]}" 2>&1 | tee -a "$report" ||
+    --batch_size="$batch" --cuda_graph "${bench_args[@]}" 2>&1 | tee -a "$report" ||
     say "trainer_bench (bf16, batch $batch) failed: exit ${PIPESTATUS[0]}"
 done
 

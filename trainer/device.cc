@@ -5,7 +5,7 @@
 
 #include <thread>
 
-#if AMOEBA_CUDA_STREAMS
+#if AMOEBA_CUDA_HEADERS
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
@@ -124,7 +124,7 @@ AutocastScope::~AutocastScope() {
   SetAutocast(previous_enabled_, at::kBFloat16);
 }
 
-#if AMOEBA_CUDA_STREAMS
+#if AMOEBA_CUDA_HEADERS
 struct DeviceStreamScope::Guard {
   explicit Guard(c10::Stream stream) : guard(stream) {}
   c10::cuda::CUDAStreamGuard guard;
@@ -135,7 +135,7 @@ struct DeviceStreamScope::Guard {};
 
 DeviceStreamScope::DeviceStreamScope(const DeviceOptions& options,
                                      const torch::Device& device) {
-#if AMOEBA_CUDA_STREAMS
+#if AMOEBA_CUDA_HEADERS
   if (options.stream_per_thread && device.is_cuda()) {
     guard_ = std::make_unique<Guard>(
         c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index()));

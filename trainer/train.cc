@@ -13,6 +13,7 @@
 #include "common/status_macros.h"
 #include "trainer/cpu_allocator.h"
 #include "trainer/generator.h"
+#include "trainer/torch_util.h"
 #include "trainer/train_parts.h"
 
 namespace amoeba {
@@ -22,35 +23,6 @@ using Clock = std::chrono::steady_clock;
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// LibTorch reports errors as exceptions; inside trainer/ they become
-// statuses. Out-of-memory is told apart so the worker can report it as such.
-absl::Status TorchErrorToStatus(const std::exception& e,
-                                absl::string_view during) {
-  std::string what = e.what();
-  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {
-    what = c10_error->what_without_backtrace();
-  }
-  if (what.size() > 2000) what = what.substr(0, 2000) + "...";
-  // CUDA says "out of memory"; LibTorch's CPU allocators "not enough memory".
-  if (absl::StrContains(what, "out of memory") ||
-      absl::StrContains(what, "not enough memory") ||
-      dynamic_cast<const std::bad_alloc*>(&e) != nullptr) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("out of memory while ", during, ": ", what));
-  }
-  return absl::InternalError(
-      absl::StrCat("LibTorch error while ", during, ": ", what));
-}
-
-template <typename Fn>
-auto GuardTorch(absl::string_view during, Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::exception& e) {
-    return TorchErrorToStatus(e, during);
-  }
 }
 
 double LearningRateAt(const TrainOptions& o, int64_t step, int64_t total,
@@ -65,14 +37,6 @@ double LearningRateAt(const TrainOptions& o, int64_t step, int64_t total,
   return 0.5 * o.learning_rate * (1.0 + std::cos(M_PI * t));
 }
 
-torch::Tensor Loss(const torch::Tensor& logits, const torch::Tensor& labels,
-                   double label_smoothing) {
-  return torch::nn::functional::cross_entropy(
-      logits.to(torch::kFloat32), labels,
-      torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(
-          label_smoothing));
-}
-
 // A permutation of [0, n) from amoeba's RNG, as a tensor on `device`.
 torch::Tensor Permutation(int64_t n, Rng& rng, const torch::Device& device) {
   std::vector<int64_t> order(n);
@@ -83,22 +47,6 @@ torch::Tensor Permutation(int64_t n, Rng& rng, const torch::Device& device) {
   return torch::tensor(order, torch::kInt64).to(device);
 }
 
-// contiguous(ChannelsLast) keeps a tensor whose strides already qualify,
-// and with one channel (a Fashion-MNIST batch, the stem's weight, every
-// depthwise weight) NCHW strides do; MKL-DNN and cuDNN then still see NCHW
-// and reorder to and from their blocked layouts around every convolution.
-// A copy into NHWC's own strides is unambiguous.
-torch::Tensor ToChannelsLast(const torch::Tensor& t) {
-  if (t.suggest_memory_format() == c10::MemoryFormat::ChannelsLast) return t;
-  return torch::empty_like(t, {}, c10::MemoryFormat::ChannelsLast).copy_(t);
-}
-
-void UseChannelsLast(Network& network) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : network->parameters()) {
-    if (p.dim() == 4) p.set_data(ToChannelsLast(p.data()));
-  }
-}
 
 absl::StatusOr<double> EvaluateImpl(Network& network, const ImageDataset& data,
                                     const Normalizer& normalizer,

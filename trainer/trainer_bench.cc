@@ -22,6 +22,7 @@
 #include "genotype/known_cells.h"
 #include "gflags/gflags.h"
 #include "trainer/cpu_allocator.h"
+#include "trainer/step_graph.h"
 #include "trainer/train.h"
 
 DEFINE_string(devices, "auto",
@@ -49,6 +50,9 @@ DEFINE_int32(batch_size, 0,
              "training batch size of every configuration (0: its own, 64 or "
              "128); comparing ms/step across sizes tells per-step overhead "
              "(flat) from compute (proportional)");
+DEFINE_bool(cuda_graph, false,
+            "CUDA: also time one plain training step as eager calls and as "
+            "a replayed CUDA graph (the difference is host overhead)");
 DEFINE_int32(eval_batch_size, 0,
              "batch size of the evaluation pass (0: 64 on CPU, 1024 on CUDA)");
 
@@ -63,6 +67,15 @@ struct Config {
   int size;
   int batch;
 };
+
+NetworkOptions BenchNetworkOptions(const Config& c) {
+  NetworkOptions network;
+  network.cells_per_stack = c.n;
+  network.filters = c.f;
+  network.input_channels = c.channels;
+  network.image_size = c.size;
+  return network;
+}
 
 struct Measurement {
   double ms_per_step = 0;
@@ -86,11 +99,7 @@ absl::StatusOr<Measurement> Measure(const Config& c,
   auto data = PrepareData(split, device);
   if (!data.ok()) return data.status();
 
-  NetworkOptions network;
-  network.cells_per_stack = c.n;
-  network.filters = c.f;
-  network.input_channels = c.channels;
-  network.image_size = c.size;
+  const NetworkOptions network = BenchNetworkOptions(c);
   TrainOptions options;
   options.epochs = 1;
   options.batch_size = c.batch;
@@ -211,6 +220,26 @@ int Main() {
             "    one search-phase evaluation (25 epochs x 45k train + 5k "
             "val), extrapolated: %.1f s (%.2f h)\n",
             search_seconds, search_seconds / 3600);
+      }
+      if (cuda && FLAGS_cuda_graph) {
+        PlainStepOptions plain;
+        plain.network = BenchNetworkOptions(c);
+        plain.batch_size = c.batch;
+        plain.precision = *PrecisionFromName(FLAGS_precision);
+        plain.channels_last = FLAGS_channels_last;
+        plain.timed_steps = steps;
+        const auto t = TimePlainStep(AmoebaNetA(), plain, *device);
+        if (t.ok()) {
+          std::cout << absl::StrFormat(
+              "    plain step (no augmentation or statistics): eager %.2f "
+              "ms, CUDA graph replay %.2f ms; host overhead %.0f%% of the "
+              "eager step\n",
+              t->eager_ms, t->graph_ms,
+              100.0 * (t->eager_ms - t->graph_ms) / t->eager_ms);
+        } else {
+          std::cout << "    CUDA graph: " << t.status().message() << "\n";
+          ++failures;
+        }
       }
       std::cout.flush();
     }
