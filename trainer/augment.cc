@@ -2,6 +2,22 @@
 
 namespace amoeba {
 
+namespace {
+
+// Small CPU tensors (the augmentation's draws) to the batch's device. From
+// ordinary (pageable) host memory a copy to a GPU first waits until every
+// kernel queued on the stream has finished, so the host could not run ahead
+// of the GPU, several times a step. From pinned memory the copy is queued
+// like a kernel; LibTorch's pinned-memory cache keeps the block until the
+// copy has run.
+torch::Tensor ToBatchDevice(const torch::Tensor& t,
+                            const torch::Device& device) {
+  if (!device.is_cuda()) return t.to(device);
+  return t.pin_memory().to(device, /*non_blocking=*/true);
+}
+
+}  // namespace
+
 Normalizer Normalizer::FromDataset(const ImageDataset& data) {
   torch::NoGradGuard no_grad;
   // Float64 sums over at most a few hundred MB of pixels: exact enough, and
@@ -25,6 +41,13 @@ Normalizer Normalizer::FromDataset(const ImageDataset& data) {
   const torch::Tensor var = sum_sq / static_cast<double>(count) - mean.pow(2);
   n.mean = mean.to(torch::kFloat32);
   n.std = var.clamp_min(1e-8).sqrt().to(torch::kFloat32);
+  return n;
+}
+
+Normalizer Normalizer::OnDevice(const torch::Device& device) const {
+  Normalizer n;
+  n.mean = mean.to(device);
+  n.std = std.to(device);
   return n;
 }
 
@@ -52,9 +75,11 @@ torch::Tensor Augment(const torch::Tensor& batch, const AugmentOptions& options,
         torch::constant_pad_nd(out, {p, p, p, p}, 0.0);
     // Per-sample offsets in [0, 2p]; gather rows, then columns.
     const torch::Tensor dy =
-        torch::randint(0, 2 * p + 1, {b, 1}, generator, cpu_long).to(device);
+        ToBatchDevice(torch::randint(0, 2 * p + 1, {b, 1}, generator, cpu_long),
+                      device);
     const torch::Tensor dx =
-        torch::randint(0, 2 * p + 1, {b, 1}, generator, cpu_long).to(device);
+        ToBatchDevice(torch::randint(0, 2 * p + 1, {b, 1}, generator, cpu_long),
+                      device);
     const torch::Tensor rows =
         dy + torch::arange(h, cpu_long.device(device)).view({1, h});
     const torch::Tensor cols =
@@ -65,15 +90,16 @@ torch::Tensor Augment(const torch::Tensor& batch, const AugmentOptions& options,
   }
   if (options.horizontal_flip) {
     const torch::Tensor flip =
-        torch::randint(0, 2, {b}, generator, cpu_long).to(device).to(torch::kBool);
+        ToBatchDevice(torch::randint(0, 2, {b}, generator, cpu_long), device)
+            .to(torch::kBool);
     out = torch::where(flip.view({b, 1, 1, 1}), out.flip({3}), out);
   }
   if (options.cutout > 0) {
     const int64_t half = options.cutout / 2;
     const torch::Tensor cy =
-        torch::randint(0, h, {b, 1, 1}, generator, cpu_long).to(device);
+        ToBatchDevice(torch::randint(0, h, {b, 1, 1}, generator, cpu_long), device);
     const torch::Tensor cx =
-        torch::randint(0, w, {b, 1, 1}, generator, cpu_long).to(device);
+        ToBatchDevice(torch::randint(0, w, {b, 1, 1}, generator, cpu_long), device);
     const torch::Tensor ys =
         torch::arange(h, cpu_long.device(device)).view({1, h, 1});
     const torch::Tensor xs =

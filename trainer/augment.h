@@ -30,12 +30,19 @@ struct Normalizer {
   // Statistics of a uint8 image set.
   static Normalizer FromDataset(const ImageDataset& data);
 
-  // uint8 [B, C, H, W] -> normalized float, on the images' device.
+  // uint8 [B, C, H, W] -> normalized float, on the images' device. Cheapest
+  // with mean and std already there (see OnDevice): a copy from host memory
+  // to a GPU first waits until the GPU has finished all queued work.
   torch::Tensor Apply(const torch::Tensor& images) const;
+
+  // The same statistics with mean and std on `device`.
+  Normalizer OnDevice(const torch::Device& device) const;
 };
 
 // Augments a normalized float batch [B, C, H, W]. Returns the batch itself
-// when every option is off.
+// when every option is off. The random draws come from `generator` (a CPU
+// generator: the same crops on every device) and reach a GPU batch through
+// pinned memory without waiting for the GPU.
 torch::Tensor Augment(const torch::Tensor& batch, const AugmentOptions& options,
                       torch::Generator& generator);
 

@@ -261,6 +261,10 @@ TEST_CASE("Normalization and augmentation") {
   const torch::Tensor x = n.Apply(data.images);
   CHECK(x.mean({0, 2, 3}).abs().max().item<double>() < 1e-4);
   CHECK(x.std().item<double>() == Approx(1.0).margin(0.05));
+  const Normalizer on_device = n.OnDevice(torch::kCPU);
+  CHECK(torch::equal(on_device.mean, n.mean));
+  CHECK(torch::equal(on_device.std, n.std));
+  CHECK(torch::equal(on_device.Apply(data.images), x));
 
   torch::Generator g1 = at::detail::createCPUGenerator(5);
   torch::Generator g2 = at::detail::createCPUGenerator(5);

@@ -58,13 +58,14 @@ absl::StatusOr<double> EvaluateImpl(Network& network, const ImageDataset& data,
   if (batch_size <= 0) batch_size = device.is_cuda() ? 1024 : 64;
   torch::NoGradGuard no_grad;
   network->eval();
+  const Normalizer on_device = normalizer.OnDevice(device);
   torch::Tensor correct = torch::zeros(
       {}, torch::TensorOptions().dtype(torch::kInt64).device(device));
   for (int64_t start = 0; start < data.size(); start += batch_size) {
     const int64_t end = std::min(start + batch_size, data.size());
     torch::Tensor images = data.images.slice(0, start, end).to(device);
     torch::Tensor labels = data.labels.slice(0, start, end).to(device);
-    torch::Tensor x = normalizer.Apply(images);
+    torch::Tensor x = on_device.Apply(images);
     if (channels_last) x = ToChannelsLast(x);
     torch::Tensor logits;
     {
@@ -100,6 +101,7 @@ class TrainingRun {
         o_(o),
         callbacks_(callbacks),
         device_(data.device),
+        normalizer_(data.normalizer.OnDevice(data.device)),
         precision_(EffectivePrecision(o.device.precision, device_)),
         steps_per_epoch_((data.train.size() + o.batch_size - 1) /
                          o.batch_size),
@@ -168,7 +170,7 @@ class TrainingRun {
   void Step(const torch::Tensor& idx, double lr) {
     SetLearningRate(optimizer_, lr);
     torch::Tensor x =
-        data_.normalizer.Apply(data_.train.images.index_select(0, idx));
+        normalizer_.Apply(data_.train.images.index_select(0, idx));
     const torch::Tensor y = data_.train.labels.index_select(0, idx);
     x = Augment(x, o_.augment, augment_generator_);
     if (o_.device.channels_last) x = ToChannelsLast(x);
@@ -219,7 +221,7 @@ class TrainingRun {
     if (end_of_epoch && (o_.validate_every_epoch || epoch == o_.epochs)) {
       ASSIGN_OR_RETURN(
           result_.validation_accuracy,
-          EvaluateImpl(network_, data_.validation, data_.normalizer, device_,
+          EvaluateImpl(network_, data_.validation, normalizer_, device_,
                        o_.eval_batch_size > 0 || device_.is_cuda()
                            ? o_.eval_batch_size
                            : o_.batch_size,
@@ -237,6 +239,8 @@ class TrainingRun {
   const TrainOptions& o_;
   const TrainCallbacks& callbacks_;
   const torch::Device device_;
+  // data_.normalizer with its statistics on device_, copied once.
+  const Normalizer normalizer_;
   const Precision precision_;
   const int64_t steps_per_epoch_;
   const int64_t total_steps_;
