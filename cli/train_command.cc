@@ -33,6 +33,10 @@ DEFINE_double(dropout, 0, "dropout before the classifier");
 DEFINE_string(device, "cpu", "cpu, cuda or cuda:N");
 DEFINE_int32(threads, 0, "CPU threads (0 = all cores)");
 DEFINE_string(precision, "auto", "auto, fp32, bf16 or fp16 (CUDA)");
+DEFINE_bool(cuda_graphs, false,
+            "CUDA: replay the training step from a CUDA graph (CMake build "
+            "against a CUDA LibTorch 2+; not with dropout, drop path, "
+            "gradient clipping or fp16)");
 DEFINE_string(save, "", "write the trained model to this file");
 DEFINE_bool(test, false, "also evaluate on the test set at the end");
 DEFINE_string(split, "test", "`evaluate`: test or validation");
@@ -139,6 +143,7 @@ int RunTrainCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   options.device.precision = *precision;
+  options.device.cuda_graphs = FLAGS_cuda_graphs;
   if (auto s = ValidateTrainOptions(options); !s.ok()) {
     std::cerr << "amoeba train: " << s.message() << "\n";
     return kExitUsage;

@@ -11,33 +11,37 @@
 #      per step, the
 #      extrapolated search-phase evaluation, whether a step costs per
 #      launch (flat in the batch) or per image, and one plain step timed
-#      eager and as a replayed CUDA graph (--cuda_graph: the host's share);
+#      eager and as a replayed CUDA graph (--plain_step_graph: the host's
+#      share); then the real training step replayed from a CUDA graph
+#      (--cuda_graphs);
 #   3. a real search end to end: a controller and one amoeba-worker
 #      --slots=K on this host for each K, on synthetic CIFAR-10-format files
 #      of the real size (45,000 training + 5,000 validation images), each
 #      child N=3 F=24 batch 128 for --epochs epochs; measures children per
-#      hour, GPU memory per slot and GPU utilization. "K:shared" runs K slots
-#      on the shared default stream (--stream_per_slot=false) for comparison;
+#      hour, GPU memory per slot and GPU utilization. "K:graphs" replays
+#      each child's steps from a CUDA graph (--cuda_graphs); "K:shared" runs
+#      K slots on the shared default stream (--stream_per_slot=false);
 #   4. trainer_bench in fp32.
 # Runs that would end after --budget_s are skipped (said in the report), so
 # the whole check fits the time it is given.
 # Every figure goes to $OUT/bench.txt as it is measured (default
-# out/gpu_bench), so a run cut short still reports what it finished.
+# out/gpu_bench), so a run cut short still reports what it finished; the
+# build log and the worker logs go beside it (cmake.log, workers.log).
 #
-# Usage: bash deploy/gpu_bench.sh [--device=cuda:0] [--slots=1,8,4,2,8:shared]
-#          [--epochs=1] [--children_per_slot=2] [--limit_s=90]
-#          [--budget_s=540] [--quick]
+# Usage: bash deploy/gpu_bench.sh [--device=cuda:0] [--slots=1,8,8:graphs,1:graphs,4,2,8:shared]
+#          [--epochs=1] [--children_per_slot=2] [--limit_s=75]
+#          [--budget_s=560] [--quick]
 #   --quick: tiny sizes (1,000 images, N=1 F=8, few steps) for a dry run on
 #            a CPU: bash deploy/gpu_bench.sh --device=cpu --quick
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 device=cuda:0
-slots=1,8,4,2,8:shared
+slots=1,8,8:graphs,1:graphs,4,2,8:shared
 epochs=1
 children_per_slot=2
-limit_s=90
-budget_s=540
+limit_s=75
+budget_s=560
 quick=false
 for arg in "$@"; do
   case "$arg" in
@@ -68,6 +72,7 @@ mkdir -p "$out"
 out="$(realpath "$out")"
 report="$out/bench.txt"
 : > "$report"
+: > "$out/workers.log"
 say() { echo "$*" | tee -a "$report"; }
 work="${GPU_BENCH_WORK:-/tmp/amoeba-gpu-bench}"
 rm -rf "$work" && mkdir -p "$work"
@@ -183,14 +188,17 @@ ldd build-gpu/amoeba-worker |
 # Seconds left before the budget; a step that needs more is skipped.
 fits() { (( SECONDS + $1 <= budget_s )); }
 
-bench_bf16() {  # $1: batch size
-  say "== trainer_bench, $bench_device, bf16 autocast, channels-last, batch $1"
+bench_bf16() {  # $1: batch size, then more trainer_bench flags
+  local batch=$1
+  shift
+  say "== trainer_bench, $bench_device, bf16 autocast, channels-last, batch $batch $*"
   if ! fits 60; then say "skipped: over --budget_s"; return 0; fi
   timeout 120 build-gpu/trainer_bench --devices="$bench_device" --precision=bf16 \
-    --batch_size="$1" --cuda_graph "${bench_args[@]}" 2>&1 | tee -a "$report" ||
-    say "trainer_bench (bf16, batch $1) failed: exit ${PIPESTATUS[0]}"
+    --batch_size="$batch" "$@" "${bench_args[@]}" 2>&1 | tee -a "$report" ||
+    say "trainer_bench (bf16, batch $batch $*) failed: exit ${PIPESTATUS[0]}"
 }
-bench_bf16 "$batch_size"
+bench_bf16 "$batch_size" --plain_step_graph
+bench_bf16 "$batch_size" --cuda_graphs
 
 say "== synthetic CIFAR-10 files"
 data="$work/cifar10"
@@ -207,14 +215,16 @@ sample_gpu() {
   done
 }
 
-# One search on one worker with K slots ("K" or "K:shared"); figures from
-# the store.
+# One search on one worker with K slots ("K", "K:graphs", "K:shared");
+# figures from the store.
 run_slots() {
-  local k=${1%%:*} streams=true name=$1
-  [[ "$1" == *:shared ]] && streams=false
+  local k=${1%%:*} streams=true graphs=false name=$1
+  [[ "$1" == *:shared* ]] && streams=false
+  [[ "$1" == *:graphs* ]] && graphs=true
   local run="$work/slots-${name/:/-}" budget=$((k * children_per_slot))
   mkdir -p "$run"
-  say "== worker end to end: --slots=$k --stream_per_slot=$streams," \
+  say "== worker end to end: --slots=$k --stream_per_slot=$streams" \
+    "--cuda_graphs=$graphs," \
     "$budget children of $epochs epoch(s)"
   if ! fits "$limit_s"; then say "skipped: over --budget_s"; return 0; fi
   local idle_mib
@@ -240,6 +250,7 @@ run_slots() {
   timeout "$limit_s" build-gpu/amoeba-worker \
     --controller="127.0.0.1:$(cat "$run/port")" --worker_id="bench-$k" \
     --device="$device" --slots="$k" --stream_per_slot="$streams" \
+    --cuda_graphs="$graphs" \
     --data_dir="cifar10=$data" \
     --spool_dir="$run/spool" --exit_when_finished \
     > "$run/worker.log" 2>&1 || status=$?
@@ -250,7 +261,9 @@ run_slots() {
   wait "$controller" 2>/dev/null || true
   [[ $status -eq 0 ]] || say "worker exit status $status after $wall s" \
     "(124: stopped at --limit_s=$limit_s)"
-  tail -c 2000000 "$run/worker.log" > "$out/worker-slots-${name/:/-}.log"
+  # One file for every run's worker log (the tail of each): what comes
+  # back from a lent machine is limited in files.
+  { echo "==== --slots=$name"; tail -c 400000 "$run/worker.log"; } >> "$out/workers.log"
   grep -E "Error|error|FATAL|out of memory" "$run/worker.log" | head -5 |
     tee -a "$report" || true
   py - "$run/store.db" "$k" "$wall" "${idle_mib:-}" "$run/gpu" "$epochs" \
@@ -296,14 +309,14 @@ PYEOF
 
 IFS=, read -r -a slot_list <<< "$slots"
 for k in "${slot_list[@]}"; do
-  if [[ ! "$k" =~ ^[1-9][0-9]*(:shared)?$ ]]; then
-    say "--slots: '$k' is not K or K:shared"; continue
+  if [[ ! "$k" =~ ^[1-9][0-9]*(:shared|:graphs)*$ ]]; then
+    say "--slots: '$k' is not K, K:graphs or K:shared"; continue
   fi
   run_slots "$k" || say "slots $k: run failed"
 done
 
 # Per launch or per image: the same step at four times the batch.
-bench_bf16 "$big_batch"
+bench_bf16 "$big_batch" --plain_step_graph
 
 if [[ "$bench_device" == cuda ]]; then
   say "== trainer_bench, cuda, fp32, batch $batch_size"

@@ -134,15 +134,23 @@ struct DeviceStreamScope::Guard {};
 #endif
 
 DeviceStreamScope::DeviceStreamScope(const DeviceOptions& options,
-                                     const torch::Device& device) {
+                                     const torch::Device& device, bool force) {
 #if AMOEBA_CUDA_HEADERS
-  if (options.stream_per_thread && device.is_cuda()) {
-    guard_ = std::make_unique<Guard>(
-        c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index()));
+  if (!device.is_cuda() || !(options.stream_per_thread || force)) return;
+  if (c10::cuda::getCurrentCUDAStream(device.index()) !=
+      c10::cuda::getDefaultCUDAStream(device.index())) {
+    return;  // already on a stream of its own
   }
+  // Whatever the default stream still has queued (the network's weights,
+  // just copied there) completes before this stream's first kernel; the
+  // other threads' streams are not waited for.
+  c10::cuda::getDefaultCUDAStream(device.index()).synchronize();
+  guard_ = std::make_unique<Guard>(
+      c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index()));
 #else
   (void)options;
   (void)device;
+  (void)force;
 #endif
 }
 

@@ -36,6 +36,11 @@ struct DeviceOptions {
   // CUDA: each training thread issues its work on a stream of its own (see
   // DeviceStreamScope); false keeps every thread on the default stream.
   bool stream_per_thread = true;
+  // CUDA: capture the training step once as a CUDA graph and replay it
+  // (trainer/step_graph.h). Used where the step allows it (no dropout, drop
+  // path, gradient clipping or fp16 loss scaling) and the build can
+  // capture; otherwise, and on CPU, ignored.
+  bool cuda_graphs = false;
 };
 
 // The device, after checking that it exists (CUDA built in and present,
@@ -73,9 +78,13 @@ class AutocastScope {
 //
 // Work queued inside the scope completes in order on that stream; callers
 // that hand tensors to other threads synchronize first (PrepareData does).
+// A thread already on a stream other than the default stays on it.
 class DeviceStreamScope {
  public:
-  DeviceStreamScope(const DeviceOptions& options, const torch::Device& device);
+  // `force`: a stream of its own even when `options.stream_per_thread` is
+  // false (a CUDA graph cannot be captured on the default stream).
+  DeviceStreamScope(const DeviceOptions& options, const torch::Device& device,
+                    bool force = false);
   ~DeviceStreamScope();
   DeviceStreamScope(const DeviceStreamScope&) = delete;
   DeviceStreamScope& operator=(const DeviceStreamScope&) = delete;

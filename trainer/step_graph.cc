@@ -1,8 +1,13 @@
 #include "trainer/step_graph.h"
 
+#include <torch/version.h>
+
 #include <chrono>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "trainer/momentum_sgd.h"
 #include "trainer/torch_util.h"
 
 #if AMOEBA_CUDA_HEADERS
@@ -12,9 +17,94 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
+// Thread-local capture mode (capture_begin's second argument) came with
+// LibTorch 2.
+#if AMOEBA_CUDA_HEADERS && TORCH_VERSION_MAJOR >= 2
+#define AMOEBA_CAN_CAPTURE 1
+#else
+#define AMOEBA_CAN_CAPTURE 0
+#endif
+
 namespace amoeba {
 
-#if AMOEBA_CUDA_HEADERS
+struct StepGraph::Impl {
+#if AMOEBA_CAN_CAPTURE
+  at::cuda::CUDAGraph graph;
+#endif
+  // The captured kernels read and write these addresses on every replay.
+  torch::Tensor images;
+  torch::Tensor labels;
+  torch::Tensor lr;
+  Outputs outputs;
+};
+
+StepGraph::StepGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StepGraph::~StepGraph() = default;
+
+bool StepGraph::Available() { return AMOEBA_CAN_CAPTURE; }
+
+int64_t StepGraph::batch_size() const { return impl_->images.size(0); }
+const StepGraph::Outputs& StepGraph::outputs() const { return impl_->outputs; }
+const torch::Tensor& StepGraph::labels() const { return impl_->labels; }
+
+absl::StatusOr<std::unique_ptr<StepGraph>> StepGraph::Capture(
+    const Body& body, const torch::Tensor& images,
+    const torch::Tensor& labels) {
+#if AMOEBA_CAN_CAPTURE
+  return GuardTorch(
+      "capturing a training step as a CUDA graph",
+      [&]() -> absl::StatusOr<std::unique_ptr<StepGraph>> {
+        const c10::DeviceIndex index = images.device().index();
+        const c10::cuda::CUDAStream stream =
+            c10::cuda::getCurrentCUDAStream(index);
+        if (!images.is_cuda() ||
+            stream == c10::cuda::getDefaultCUDAStream(index)) {
+          return absl::FailedPreconditionError(
+              "a CUDA graph is captured on a CUDA stream other than the "
+              "default one");
+        }
+        auto impl = std::make_unique<Impl>();
+        impl->images = images.clone();  // keeps channels-last strides
+        impl->labels = labels.clone();
+        impl->lr = torch::zeros({}, images.options().dtype(torch::kFloat32));
+        stream.synchronize();
+        const bool cache_enabled = at::autocast::is_autocast_cache_enabled();
+        at::autocast::set_autocast_cache_enabled(false);
+        try {
+          // Thread-local: other threads (worker slots) may allocate and
+          // launch while this one captures.
+          impl->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+          impl->outputs = body(impl->images, impl->labels, impl->lr);
+          impl->graph.capture_end();
+        } catch (...) {
+          at::autocast::set_autocast_cache_enabled(cache_enabled);
+          throw;
+        }
+        at::autocast::set_autocast_cache_enabled(cache_enabled);
+        return std::unique_ptr<StepGraph>(new StepGraph(std::move(impl)));
+      });
+#else
+  (void)body;
+  (void)images;
+  (void)labels;
+  return absl::UnimplementedError(
+      "CUDA graphs need the CMake build against a CUDA LibTorch 2 or later "
+      "(AMOEBA_CUDA_HEADERS)");
+#endif
+}
+
+void StepGraph::Replay(const torch::Tensor& images, const torch::Tensor& labels,
+                       double lr) {
+  torch::NoGradGuard no_grad;
+  impl_->images.copy_(images);
+  impl_->labels.copy_(labels);
+  impl_->lr.fill_(lr);
+#if AMOEBA_CAN_CAPTURE
+  impl_->graph.replay();
+#endif
+}
+
+#if AMOEBA_CAN_CAPTURE
 namespace {
 
 double MillisecondsPerStep(std::chrono::steady_clock::time_point start,
@@ -29,19 +119,21 @@ double MillisecondsPerStep(std::chrono::steady_clock::time_point start,
 absl::StatusOr<PlainStepTimes> TimeOnCuda(const Genotype& genotype,
                                           const PlainStepOptions& o,
                                           const torch::Device& device) {
+  // Eager steps and the capture on a stream of their own (a capture cannot
+  // use the default stream), after everything queued before.
+  torch::cuda::synchronize(device.index());
+  c10::cuda::CUDAStreamGuard guard(
+      c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index()));
   NetworkOptions network_options = o.network;
   network_options.drop_path = 0;
+  network_options.dropout = 0;
   torch::manual_seed(0);
   Network network(genotype, network_options);
   network->to(device);
   if (o.channels_last) UseChannelsLast(network);
   network->train();
-  torch::optim::SGD optimizer(
-      network->parameters(),
-      torch::optim::SGDOptions(0.01).momentum(0.9).weight_decay(5e-4));
+  MomentumSgd optimizer(network->parameters(), 0.9, 5e-4);
 
-  // Static inputs: a captured graph reads these same addresses every
-  // replay.
   const int c = network_options.input_channels;
   const int s = network_options.image_size;
   torch::Tensor images =
@@ -50,60 +142,43 @@ absl::StatusOr<PlainStepTimes> TimeOnCuda(const Genotype& genotype,
   const torch::Tensor labels = torch::randint(
       0, network_options.num_classes, {o.batch_size},
       torch::TensorOptions(device).dtype(torch::kInt64));
+  const torch::Tensor lr =
+      torch::full({}, 0.01, torch::TensorOptions(device).dtype(torch::kFloat32));
+
+  const StepGraph::Body body = [&](const torch::Tensor& x,
+                                   const torch::Tensor& y,
+                                   const torch::Tensor& step_lr) {
+    StepGraph::Outputs out;
+    {
+      AutocastScope autocast(o.precision, device);
+      NetworkOutput forward = network->forward(x);
+      out.logits = forward.logits;
+      out.loss = Loss(forward.logits, y, 0.0);
+    }
+    optimizer.ZeroGrad();
+    out.loss.backward();
+    optimizer.Step(step_lr);
+    return out;
+  };
+  // Warm-up: creates the gradients and momentum buffers, and lets cuDNN
+  // choose its kernels, before anything is timed or captured.
+  for (int i = 0; i < o.warmup_steps; ++i) body(images, labels, lr);
   torch::cuda::synchronize(device.index());
 
-  // Autocast's cache of casted weights would hand the capture tensors that
-  // die with the cache: graphs run with it off (as PyTorch's own advice).
-  const bool cache_was_enabled = at::autocast::is_autocast_cache_enabled();
-  at::autocast::set_autocast_cache_enabled(false);
-  auto step_body = [&]() {
-    AutocastScope autocast(o.precision, device);
-    NetworkOutput out = network->forward(images);
-    torch::Tensor loss = Loss(out.logits, labels, 0.0);
-    if (out.aux_logits.defined()) {
-      loss = loss + 0.4 * Loss(out.aux_logits, labels, 0.0);
-    }
-    loss.backward();
-    optimizer.step();
-  };
-
-  // Capture needs a stream other than the default one; eager steps run on
-  // the same stream so that the two are timed alike.
-  c10::cuda::CUDAStream stream =
-      c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
   PlainStepTimes times;
-  {
-    c10::cuda::CUDAStreamGuard guard(stream);
-    for (int i = 0; i < o.warmup_steps; ++i) {
-      optimizer.zero_grad();
-      step_body();
-    }
-    stream.synchronize();
-    auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < o.timed_steps; ++i) {
-      optimizer.zero_grad();
-      step_body();
-    }
-    stream.synchronize();
-    times.eager_ms = MillisecondsPerStep(start, o.timed_steps);
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < o.timed_steps; ++i) body(images, labels, lr);
+  torch::cuda::synchronize(device.index());
+  times.eager_ms = MillisecondsPerStep(start, o.timed_steps);
 
-    // Gradients unset before the capture: the captured backward then
-    // writes them (into the graph's memory) instead of adding to them, and
-    // every replay overwrites them.
-    for (auto& p : network->parameters()) p.mutable_grad() = torch::Tensor();
-    at::cuda::CUDAGraph graph;
-    graph.capture_begin();
-    step_body();
-    graph.capture_end();
-    stream.synchronize();
-    graph.replay();  // the first replay uploads the graph
-    stream.synchronize();
-    start = std::chrono::steady_clock::now();
-    for (int i = 0; i < o.timed_steps; ++i) graph.replay();
-    stream.synchronize();
-    times.graph_ms = MillisecondsPerStep(start, o.timed_steps);
-  }
-  at::autocast::set_autocast_cache_enabled(cache_was_enabled);
+  ASSIGN_OR_RETURN(std::unique_ptr<StepGraph> graph,
+                   StepGraph::Capture(body, images, labels));
+  graph->Replay(images, labels, 0.01);  // the first replay uploads the graph
+  torch::cuda::synchronize(device.index());
+  start = std::chrono::steady_clock::now();
+  for (int i = 0; i < o.timed_steps; ++i) graph->Replay(images, labels, 0.01);
+  torch::cuda::synchronize(device.index());
+  times.graph_ms = MillisecondsPerStep(start, o.timed_steps);
   return times;
 }
 
@@ -118,7 +193,7 @@ absl::StatusOr<PlainStepTimes> TimePlainStep(const Genotype& genotype,
     return absl::InvalidArgumentError(
         "batch_size and timed_steps must be positive, warmup_steps >= 1");
   }
-#if AMOEBA_CUDA_HEADERS
+#if AMOEBA_CAN_CAPTURE
   if (!device.is_cuda()) {
     return absl::UnimplementedError(
         absl::StrCat("CUDA graphs need a CUDA device, not ", device.str()));
@@ -129,7 +204,7 @@ absl::StatusOr<PlainStepTimes> TimePlainStep(const Genotype& genotype,
   (void)genotype;
   (void)device;
   return absl::UnimplementedError(
-      "CUDA graphs need the CMake build against a CUDA LibTorch "
+      "CUDA graphs need the CMake build against a CUDA LibTorch 2 or later "
       "(AMOEBA_CUDA_HEADERS)");
 #endif
 }

@@ -13,6 +13,8 @@
 #include "common/status_macros.h"
 #include "trainer/cpu_allocator.h"
 #include "trainer/generator.h"
+#include "trainer/momentum_sgd.h"
+#include "trainer/step_graph.h"
 #include "trainer/torch_util.h"
 #include "trainer/train_parts.h"
 
@@ -90,6 +92,22 @@ absl::Status CheckTrainable(const PreparedData& data) {
   return absl::OkStatus();
 }
 
+// Eager steps before a capture: the first creates the gradients and
+// momentum buffers, the first few let cuDNN's autotuner settle.
+constexpr int64_t kEagerStepsFirst = 3;
+
+// Whether a run captures its step as a CUDA graph: asked for, on CUDA, in
+// a build that can, and with a step that has nothing a graph cannot hold
+// (fp16's skipped steps and gradient clipping read values back to the
+// host; dropout and drop path draw from generators a graph does not
+// advance).
+bool WantsGraph(const TrainOptions& o, const NetworkOptions& network,
+                const torch::Device& device, Precision precision) {
+  return o.device.cuda_graphs && device.is_cuda() && StepGraph::Available() &&
+         precision != Precision::kFloat16 && o.grad_clip_norm == 0 &&
+         network.dropout == 0 && network.drop_path == 0;
+}
+
 // One training run: the schedule, the steps, the reports. Each part of a
 // step has its own helper above; this holds what they share.
 class TrainingRun {
@@ -109,10 +127,8 @@ class TrainingRun {
         // Reading the loss forces a device sync: every step on CPU (free),
         // every 50 steps on a GPU.
         check_every_(device_.is_cuda() ? 50 : 1),
-        optimizer_(network->parameters(),
-                   torch::optim::SGDOptions(o.learning_rate)
-                       .momentum(o.momentum)
-                       .weight_decay(o.weight_decay)),
+        optimizer_(network->parameters(), o.momentum, o.weight_decay),
+        graph_wanted_(WantsGraph(o, network->options(), device_, precision_)),
         order_rng_(o.seed ^ 0x0da7a0dde5ULL),
         augment_generator_(at::detail::createCPUGenerator(o.seed)),
         scaler_(precision_),
@@ -153,7 +169,7 @@ class TrainingRun {
         ++step_;
         continue;
       }
-      Step(idx, lr);
+      RETURN_IF_ERROR(Step(idx, lr));
       const bool end_of_epoch = s + 1 == steps_per_epoch_;
       const bool report =
           end_of_epoch || (o_.progress_every_steps > 0 &&
@@ -166,35 +182,70 @@ class TrainingRun {
     return absl::OkStatus();
   }
 
-  // Forward, loss, backward and the optimizer's step on one batch.
-  void Step(const torch::Tensor& idx, double lr) {
-    SetLearningRate(optimizer_, lr);
+  // The batch, then forward, loss, backward and the optimizer's step:
+  // replayed from the CUDA graph when there is one for this batch size,
+  // else eagerly (and captured, when graphs are wanted, after a few eager
+  // steps have created every lazy state).
+  absl::Status Step(const torch::Tensor& idx, double lr) {
     torch::Tensor x =
         normalizer_.Apply(data_.train.images.index_select(0, idx));
     const torch::Tensor y = data_.train.labels.index_select(0, idx);
     x = Augment(x, o_.augment, augment_generator_);
     if (o_.device.channels_last) x = ToChannelsLast(x);
-    NetworkOutput out;
-    torch::Tensor loss;
-    {
-      AutocastScope autocast(precision_, device_);
-      out = network_->forward(x, static_cast<double>(step_) / total_steps_);
-      loss = Loss(out.logits, y, o_.label_smoothing);
-      if (out.aux_logits.defined()) {
-        loss = loss + o_.aux_weight * Loss(out.aux_logits, y, o_.label_smoothing);
+    if (graph_ != nullptr && x.size(0) == graph_->batch_size()) {
+      graph_->Replay(x, y, lr);
+      running_.Add(graph_->outputs().loss, graph_->outputs().logits,
+                   graph_->labels());
+      ++result_.graph_steps;
+    } else {
+      const StepGraph::Outputs out = StepBody(x, y, lr, nullptr);
+      running_.Add(out.loss, out.logits, y);
+      if (graph_wanted_ && graph_ == nullptr && step_ >= kEagerStepsFirst &&
+          x.size(0) == o_.batch_size) {
+        ASSIGN_OR_RETURN(
+            graph_, StepGraph::Capture(
+                        [this](const torch::Tensor& images,
+                               const torch::Tensor& labels,
+                               const torch::Tensor& step_lr) {
+                          return StepBody(images, labels, 0, &step_lr);
+                        },
+                        x, y));
       }
     }
-    optimizer_.zero_grad();
-    if (scaler_.Backward(loss, network_, device_)) {
+    images_seen_ += idx.size(0);
+    ++step_;
+    return absl::OkStatus();
+  }
+
+  // Forward, loss, backward, optimizer step; the learning rate from
+  // `lr_tensor` when given (a captured step), else `lr`.
+  StepGraph::Outputs StepBody(const torch::Tensor& x, const torch::Tensor& y,
+                              double lr, const torch::Tensor* lr_tensor) {
+    StepGraph::Outputs out;
+    {
+      AutocastScope autocast(precision_, device_);
+      NetworkOutput forward =
+          network_->forward(x, static_cast<double>(step_) / total_steps_);
+      out.logits = forward.logits;
+      out.loss = Loss(forward.logits, y, o_.label_smoothing);
+      if (forward.aux_logits.defined()) {
+        out.loss = out.loss + o_.aux_weight * Loss(forward.aux_logits, y,
+                                                   o_.label_smoothing);
+      }
+    }
+    optimizer_.ZeroGrad();
+    if (scaler_.Backward(out.loss, network_, device_)) {
       if (o_.grad_clip_norm > 0) {
         torch::nn::utils::clip_grad_norm_(network_->parameters(),
                                           o_.grad_clip_norm);
       }
-      optimizer_.step();
+      if (lr_tensor != nullptr) {
+        optimizer_.Step(*lr_tensor);
+      } else {
+        optimizer_.Step(lr);
+      }
     }
-    running_.Add(loss, out.logits, y);
-    images_seen_ += idx.size(0);
-    ++step_;
+    return out;
   }
 
   // Progress since the last report, and the validation accuracy at the end
@@ -245,7 +296,9 @@ class TrainingRun {
   const int64_t steps_per_epoch_;
   const int64_t total_steps_;
   const int64_t check_every_;
-  torch::optim::SGD optimizer_;
+  MomentumSgd optimizer_;
+  const bool graph_wanted_;
+  std::unique_ptr<StepGraph> graph_;  // once captured
   Rng order_rng_;
   torch::Generator augment_generator_;
   LossScaler scaler_;
@@ -380,6 +433,10 @@ absl::StatusOr<TrainedModel> TrainGenotype(
         data.train.channels(), data.train.image_size(), data.train.image_size(),
         data.train.num_classes));
   }
+  // On CUDA the run gets a stream of its own unless its thread has one
+  // (a worker slot); a CUDA graph needs one in any case.
+  DeviceStreamScope stream(options.device, data.device,
+                           /*force=*/options.device.cuda_graphs);
   TrainedModel model;
   model.genotype = genotype;
   model.network_options = network_options;

@@ -102,6 +102,9 @@ struct TrainResult {
   double total_seconds = 0;  // including evaluations
   double images_per_second = 0;
   int64_t steps = 0;
+  // Steps replayed from a CUDA graph (DeviceOptions::cuda_graphs); the
+  // others ran eagerly (the first few, batches of another size).
+  int64_t graph_steps = 0;
 };
 
 // Trains `network` (already on data.device) and evaluates it on the

@@ -105,12 +105,6 @@ inline absl::Status CheckDiverged(double loss_sum, int epoch, int64_t step,
       std::isnan(loss_sum) ? "nan" : "inf", epoch, step, lr));
 }
 
-inline void SetLearningRate(torch::optim::SGD& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) {
-    static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
-  }
-}
-
 }  // namespace amoeba
 
 #endif  // AMOEBA_TRAINER_TRAIN_PARTS_H_

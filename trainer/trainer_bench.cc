@@ -50,7 +50,10 @@ DEFINE_int32(batch_size, 0,
              "training batch size of every configuration (0: its own, 64 or "
              "128); comparing ms/step across sizes tells per-step overhead "
              "(flat) from compute (proportional)");
-DEFINE_bool(cuda_graph, false,
+DEFINE_bool(cuda_graphs, false,
+             "CUDA: the measured training replays its step from a CUDA graph "
+             "(as amoeba-worker --cuda_graphs)");
+DEFINE_bool(plain_step_graph, false,
             "CUDA: also time one plain training step as eager calls and as "
             "a replayed CUDA graph (the difference is host overhead)");
 DEFINE_int32(eval_batch_size, 0,
@@ -81,6 +84,8 @@ struct Measurement {
   double ms_per_step = 0;
   double images_per_second = 0;
   double eval_images_per_second = 0;
+  int64_t steps = 0;        // training steps run
+  int64_t graph_steps = 0;  // of them replayed from a CUDA graph
 };
 
 absl::StatusOr<Measurement> Measure(const Config& c,
@@ -111,6 +116,7 @@ absl::StatusOr<Measurement> Measure(const Config& c,
   options.device.device = device.str();
   options.device.threads = FLAGS_threads;
   options.device.channels_last = FLAGS_channels_last;
+  options.device.cuda_graphs = FLAGS_cuda_graphs;
   auto precision = PrecisionFromName(FLAGS_precision);
   if (!precision.ok()) return precision.status();
   options.device.precision = *precision;
@@ -143,6 +149,8 @@ absl::StatusOr<Measurement> Measure(const Config& c,
   const double seconds = elapsed[total - 1] - elapsed[warmup - 1];
   m.ms_per_step = 1000.0 * seconds / steps;
   m.images_per_second = c.batch * steps / seconds;
+  m.steps = model->result.steps;
+  m.graph_steps = model->result.graph_steps;
 
   // Evaluation throughput (for the validation pass of a search evaluation).
   const auto start = std::chrono::steady_clock::now();
@@ -221,7 +229,12 @@ int Main() {
             "val), extrapolated: %.1f s (%.2f h)\n",
             search_seconds, search_seconds / 3600);
       }
-      if (cuda && FLAGS_cuda_graph) {
+      if (FLAGS_cuda_graphs) {
+        std::cout << absl::StrFormat(
+            "    steps replayed from a CUDA graph: %d of %d\n",
+            m->graph_steps, m->steps);
+      }
+      if (cuda && FLAGS_plain_step_graph) {
         PlainStepOptions plain;
         plain.network = BenchNetworkOptions(c);
         plain.batch_size = c.batch;

@@ -28,6 +28,10 @@ DEFINE_string(worker_id, "",
 DEFINE_string(device, "cpu", "cpu, cuda or cuda:N");
 DEFINE_int32(threads, 0, "CPU threads for training (0 = all cores)");
 DEFINE_int32(slots, 1, "children evaluated at once on this device");
+DEFINE_bool(cuda_graphs, false,
+            "CUDA: replay each child's training step from a CUDA graph "
+            "(CMake build against a CUDA LibTorch 2+; steps with dropout, "
+            "drop path, gradient clipping or fp16 run eagerly)");
 DEFINE_bool(stream_per_slot, true,
             "CUDA: each slot's kernels on a stream of its own, so that the "
             "slots' children overlap on the GPU (false: the shared default "
@@ -101,6 +105,7 @@ int main(int argc, char** argv) {
     device.device = FLAGS_device;
     device.threads = FLAGS_threads;
     device.stream_per_thread = FLAGS_stream_per_slot;
+    device.cuda_graphs = FLAGS_cuda_graphs;
     if (auto d = amoeba::ResolveDevice(device); !d.ok()) {
       std::cerr << "amoeba-worker: " << d.status().message() << std::endl;
       return 2;
