@@ -103,7 +103,7 @@ export TEST_TMPDIR="$work/tmp"
 mkdir -p "$TEST_TMPDIR"
 failed=0
 : > "$out/tests.log"
-for test in cpu_allocator_test dataset_test network_test train_test; do
+for test in cpu_allocator_test dataset_test momentum_sgd_test network_test train_test; do
   if run "$build/$test" >> "$out/tests.log" 2>&1; then
     echo "$test: ok"
   else

@@ -18,6 +18,10 @@ void MomentumSgd::ZeroGrad() {
   }
 }
 
+void MomentumSgd::ClearGrads() {
+  for (auto& p : parameters_) p.mutable_grad() = torch::Tensor();
+}
+
 torch::Tensor MomentumSgd::Direction(size_t i) {
   const torch::Tensor& p = parameters_[i];
   torch::Tensor d_p = p.grad();

@@ -4,8 +4,8 @@
 // no value baked into the kernels it launches, so a step captured in a CUDA
 // graph follows the schedule when the tensor is refilled between replays.
 //
-// Gradients are zeroed in place, never released: a captured step reads and
-// writes the same gradient memory every replay.
+// Gradients are zeroed in place (ZeroGrad), released only on request
+// (ClearGrads, before a CUDA graph capture).
 //
 // Thread safety: one training at a time per optimizer.
 #ifndef AMOEBA_TRAINER_MOMENTUM_SGD_H_
@@ -24,6 +24,12 @@ class MomentumSgd {
 
   // Zeroes every gradient that exists (in place).
   void ZeroGrad();
+
+  // Releases every gradient. Before a CUDA graph capture: the captured
+  // backward then creates the gradients in the graph's own memory, which
+  // the graph keeps for every replay, whatever eager steps do to the
+  // parameters' gradients later.
+  void ClearGrads();
 
   // One step with learning rate `lr`; the same arithmetic, operation by
   // operation, as torch::optim::SGD. Parameters without a gradient are

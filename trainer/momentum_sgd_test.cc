@@ -81,15 +81,21 @@ TEST_CASE("MomentumSgd with a tensor learning rate follows the same path") {
   CHECK_FALSE(torch::equal(a[0], Fixture().model->parameters()[0]));
 }
 
-TEST_CASE("MomentumSgd keeps gradient memory and skips parameters without") {
+TEST_CASE("MomentumSgd zeroes gradients in place, clears them on request, skips parameters without") {
   Fixture f;
   MomentumSgd sgd(f.model->parameters(), 0.9, 0.0);
   f.Loss().backward();
   const torch::Tensor grad = f.model->parameters()[0].grad();
+  const torch::Tensor first = grad.clone();
   const void* before = grad.data_ptr();
   sgd.ZeroGrad();
   CHECK(f.model->parameters()[0].grad().data_ptr() == before);
   CHECK(f.model->parameters()[0].grad().abs().sum().item<double>() == 0.0);
+
+  sgd.ClearGrads();
+  for (const auto& p : f.model->parameters()) CHECK_FALSE(p.grad().defined());
+  f.Loss().backward();  // a fresh gradient, not an accumulated one
+  CHECK(torch::equal(f.model->parameters()[0].grad(), first));
 
   torch::Tensor frozen = torch::ones({2}, torch::requires_grad());
   MomentumSgd only_frozen({frozen}, 0.9, 0.0);

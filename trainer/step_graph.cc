@@ -171,6 +171,7 @@ absl::StatusOr<PlainStepTimes> TimeOnCuda(const Genotype& genotype,
   torch::cuda::synchronize(device.index());
   times.eager_ms = MillisecondsPerStep(start, o.timed_steps);
 
+  optimizer.ClearGrads();
   ASSIGN_OR_RETURN(std::unique_ptr<StepGraph> graph,
                    StepGraph::Capture(body, images, labels));
   graph->Replay(images, labels, 0.01);  // the first replay uploads the graph

@@ -202,6 +202,7 @@ class TrainingRun {
       running_.Add(out.loss, out.logits, y);
       if (graph_wanted_ && graph_ == nullptr && step_ >= kEagerStepsFirst &&
           x.size(0) == o_.batch_size) {
+        optimizer_.ClearGrads();
         ASSIGN_OR_RETURN(
             graph_, StepGraph::Capture(
                         [this](const torch::Tensor& images,

@@ -115,6 +115,20 @@ TEST_CASE("Training is deterministic on CPU for a seed") {
   CHECK(c->result.final_train_loss != a->result.final_train_loss);
 }
 
+TEST_CASE("Asking for CUDA graphs on CPU trains exactly as without") {
+  const PreparedData& data = SmallFashionMnist(256, 128);
+  TrainOptions o = Quick(1);
+  const auto eager = TrainGenotype(NasNetA(), Tiny(4), data, o);
+  o.device.cuda_graphs = true;
+  const auto asked = TrainGenotype(NasNetA(), Tiny(4), data, o);
+  REQUIRE(eager.ok());
+  REQUIRE(asked.ok());
+  CHECK(asked->result.graph_steps == 0);
+  CHECK(asked->result.steps == eager->result.steps);
+  CHECK(asked->result.final_train_loss == eager->result.final_train_loss);
+  CHECK(asked->result.validation_accuracy == eager->result.validation_accuracy);
+}
+
 TEST_CASE("Training stays deterministic when two runs train at once") {
   // Two worker slots train in two threads; drop path and dropout draw
   // random numbers every step, and network initialisation too.
