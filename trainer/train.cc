@@ -49,7 +49,6 @@ torch::Tensor Permutation(int64_t n, Rng& rng, const torch::Device& device) {
   return torch::tensor(order, torch::kInt64).to(device);
 }
 
-
 absl::StatusOr<double> EvaluateImpl(Network& network, const ImageDataset& data,
                                     const Normalizer& normalizer,
                                     const torch::Device& device, int batch_size,
