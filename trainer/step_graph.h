@@ -26,6 +26,9 @@
 
 namespace amoeba {
 
+// One captured training step. Belongs to one training run: not for use from
+// two threads at once. The parameters, optimizer state and the tensors the
+// body captured must outlive it.
 class StepGraph {
  public:
   struct Outputs {
