@@ -82,6 +82,7 @@ py() { env -u LD_LIBRARY_PATH python3 "$@"; }
 torch_prefix="${TORCH_PREFIX:-$(py -c 'import torch; print(torch.utils.cmake_prefix_path)')}"
 cmake_prefix="$torch_prefix"
 deps_lib=""
+deps_args=()
 if compgen -G ".gpu_deps/*.deb" >/dev/null; then
   # (No Python torch: a LibTorch given by TORCH_PREFIX, as in a CPU dry run.)
   abi=$(py -c 'import torch; print(torch._C._GLIBCXX_USE_CXX11_ABI)' 2>/dev/null ||
@@ -116,6 +117,10 @@ if compgen -G ".gpu_deps/*.deb" >/dev/null; then
   if [[ -n "$zlib_runtime" ]]; then ln -sf "$zlib_runtime" "$deps_lib/libz.so"; fi
   # The unpacked prefix first: its CMake files, headers, protoc and plugin.
   cmake_prefix="$deps/usr;$torch_prefix"
+  # pkg-config reads only the host's own files, and a GPU host may have no
+  # pkg-config at all: build as if there were none (a path that cannot
+  # exist), so that a CPU dry run fails where the GPU host would.
+  deps_args=(-DPKG_CONFIG_EXECUTABLE=/dev/null/no-pkg-config)
   export LD_LIBRARY_PATH="$deps_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 
@@ -155,9 +160,13 @@ fi
 
 start=$SECONDS
 build() {  # $1: ON or OFF, a CUDA stream per training thread
+  # Configured afresh every time (nothing found by an earlier configure
+  # stays); what is compiled stays.
+  rm -f build-gpu/CMakeCache.txt
   cmake -S . -B build-gpu -DCMAKE_PREFIX_PATH="$cmake_prefix" \
     -DCMAKE_BUILD_TYPE=Release -DAMOEBA_BUILD_SERVICE=ON \
-    -DAMOEBA_CUDA_HEADERS="$1" "${cudnn_args[@]}" >> "$out/cmake.log" 2>&1 &&
+    -DAMOEBA_CUDA_HEADERS="$1" "${cudnn_args[@]}" "${deps_args[@]}" \
+    >> "$out/cmake.log" 2>&1 &&
     cmake --build build-gpu -j"$(nproc)" \
       --target trainer_bench amoeba-controller amoeba-worker \
       >> "$out/cmake.log" 2>&1
@@ -175,6 +184,22 @@ grep -q "AMOEBA_CUDA_HEADERS=1" build-gpu/CMakeFiles/amoeba_trainer.dir/flags.ma
   say "CUDA headers (stream per slot, graph timing): built in" ||
   say "CUDA headers (stream per slot, graph timing): not built"
 say "built in $((SECONDS - start)) s"
+# With .gpu_deps, the service's libraries come from there and nowhere else
+# (one from the host would be missing on a bare GPU host).
+if [[ -n "$deps_lib" ]]; then
+  leaks=$(grep -E ':(FILEPATH|PATH)=/(usr|lib)' build-gpu/CMakeCache.txt |
+    grep -iE 'grpc|protobuf|protoc|absl|glog|gflags|re2|cares|c-ares|ssl|crypto|sqlite|unwind' || true)
+  # Headers too (the compiler falls back to /usr/include silently).
+  leaks+=$(find build-gpu/CMakeFiles -name '*.o.d' -exec cat {} + |
+    tr ' \\' '\n\n' |
+    grep -E '^/usr/include/(grpc|grpcpp|google/protobuf|absl|glog|gflags|re2|ares|openssl|sqlite3)' |
+    sort -u || true)
+  if [[ -n "$leaks" ]]; then
+    say "gpu_bench: the build took these from the host, not from .gpu_deps:"
+    say "$leaks"
+    exit 1
+  fi
+fi
 # Every library must resolve; say where the service's came from.
 for binary in amoeba-controller amoeba-worker; do
   if ldd "build-gpu/$binary" | grep "not found"; then
