@@ -197,7 +197,9 @@ if [[ -n "$deps_lib" ]]; then
   if [[ -n "$leaks" ]]; then
     say "gpu_bench: the build took these from the host, not from .gpu_deps:"
     say "$leaks"
-    exit 1
+    # Fatal in a dry run (--quick), whose point is to fail where a bare
+    # host would; on the GPU host itself they are there and work.
+    if $quick; then exit 1; fi
   fi
 fi
 # Every library must resolve; say where the service's came from.
