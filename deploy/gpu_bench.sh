@@ -288,8 +288,8 @@ run_slots() {
   wait "$controller" 2>/dev/null || true
   [[ $status -eq 0 ]] || say "worker exit status $status after $wall s" \
     "(124: stopped at --limit_s=$limit_s)"
-  # One file for every run's worker log (the tail of each): what comes
-  # back from a lent machine is limited in files.
+  # One file for every run's worker log (the tail of each), so that the
+  # outputs stay three files however many runs there are.
   { echo "==== --slots=$name"; tail -c 400000 "$run/worker.log"; } >> "$out/workers.log"
   grep -E "Error|error|FATAL|out of memory" "$run/worker.log" | head -5 |
     tee -a "$report" || true
