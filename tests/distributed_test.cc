@@ -26,10 +26,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-const char kController[] = "controller/amoeba-controller";
-const char kWorker[] = "worker/amoeba-worker";
-const char kAmoeba[] = "cli/amoeba";
-
 int Count(const std::string& text, const std::string& what) {
   int n = 0;
   for (size_t at = text.find(what); at != std::string::npos;

@@ -16,10 +16,6 @@
 namespace amoeba {
 namespace {
 
-const char kController[] = "controller/amoeba-controller";
-const char kWorker[] = "worker/amoeba-worker";
-const char kAmoeba[] = "cli/amoeba";
-
 // The "top-10 mean" column of summary.txt, by algorithm.
 std::map<std::string, double> Top10(const std::string& summary) {
   std::map<std::string, double> out;

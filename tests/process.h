@@ -1,6 +1,6 @@
-// Child processes for multi-process tests: start a binary with arguments and
-// a log file, signal it, wait for it with a deadline; run a command line;
-// wait for a controller's port file.
+// Child processes for multi-process tests: the binaries' paths; start a
+// binary with arguments and a log file, signal it, wait for it with a
+// deadline; run a command line; wait for a controller's port file.
 #ifndef AMOEBA_TESTS_PROCESS_H_
 #define AMOEBA_TESTS_PROCESS_H_
 
@@ -18,6 +18,11 @@
 #include <vector>
 
 namespace amoeba {
+
+// The binaries under test, as paths in the test's runfiles (Bazel data).
+inline constexpr char kController[] = "controller/amoeba-controller";
+inline constexpr char kWorker[] = "worker/amoeba-worker";
+inline constexpr char kAmoeba[] = "cli/amoeba";
 
 class Process {
  public:

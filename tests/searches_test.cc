@@ -26,9 +26,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-const char kController[] = "controller/amoeba-controller";
-const char kWorker[] = "worker/amoeba-worker";
-const char kAmoeba[] = "cli/amoeba";
 constexpr int kBudget = 6;
 
 int WaitForPort(const std::string& port_file) {

@@ -13,7 +13,6 @@
 #if AMOEBA_CUDA_HEADERS
 #include <ATen/autocast_mode.h>
 #include <ATen/cuda/CUDAGraph.h>
-#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
 
@@ -120,10 +119,8 @@ absl::StatusOr<PlainStepTimes> TimeOnCuda(const Genotype& genotype,
                                           const PlainStepOptions& o,
                                           const torch::Device& device) {
   // Eager steps and the capture on a stream of their own (a capture cannot
-  // use the default stream), after everything queued before.
-  torch::cuda::synchronize(device.index());
-  c10::cuda::CUDAStreamGuard guard(
-      c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index()));
+  // use the default stream).
+  DeviceStreamScope stream(DeviceOptions(), device, /*force=*/true);
   NetworkOptions network_options = o.network;
   network_options.drop_path = 0;
   network_options.dropout = 0;

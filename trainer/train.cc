@@ -433,8 +433,8 @@ absl::StatusOr<TrainedModel> TrainGenotype(
         data.train.channels(), data.train.image_size(), data.train.image_size(),
         data.train.num_classes));
   }
-  // On CUDA the run gets a stream of its own unless its thread has one
-  // (a worker slot); a CUDA graph needs one in any case.
+  // On CUDA each run gets a stream of its own, so that the runs of a
+  // worker's slots overlap on the GPU; a CUDA graph needs one in any case.
   DeviceStreamScope stream(options.device, data.device,
                            /*force=*/options.device.cuda_graphs);
   TrainedModel model;

@@ -50,8 +50,6 @@ EvaluationResult LibTorchEvaluator::Evaluate(
     return result;
   }
   ConfigureRuntime(device_options_, *device);
-  // This slot's kernels on a stream of its own, overlapping the others'.
-  DeviceStreamScope stream(device_options_, *device);
   auto data = Data(task.settings(), *device);
   if (!data.ok()) {
     result.failure = std::string(data.status().message());
