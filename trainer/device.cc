@@ -141,8 +141,8 @@ DeviceStreamScope::DeviceStreamScope(const DeviceOptions& options,
       c10::cuda::getDefaultCUDAStream(device.index())) {
     return;  // already on a stream of its own
   }
-  // Whatever the default stream still has queued (the network's weights,
-  // just copied there) completes before this stream's first kernel; the
+  // Whatever the default stream still has queued completes before this
+  // stream's first kernel (streams from the pool do not wait for it); the
   // other threads' streams are not waited for.
   c10::cuda::getDefaultCUDAStream(device.index()).synchronize();
   guard_ = std::make_unique<Guard>(
