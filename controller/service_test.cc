@@ -46,12 +46,15 @@ SearchOptions SmallSearch() {
   return o;
 }
 
-// A controller (store + search + server) on a loopback port.
+// A controller (store + search + server) on a loopback port. Its clock is a
+// FakeClock that moves only when a test says so: with the wall clock, a
+// loaded machine could let a 400 ms lease expire between a test's GetTask
+// and its report, and a test would see a reassignment it did not ask for.
 class Controller {
  public:
   Controller(const std::string& path, const SearchOptions& options,
              const std::string& token = kToken) {
-    auto opened = OpenSingleSearchController(path, options);
+    auto opened = OpenSingleSearchController(path, options, &clock_);
     REQUIRE(opened.ok());
     controller_ = std::move(*opened);
     search_ = controller_->Searches().front();
@@ -70,9 +73,11 @@ class Controller {
 
   v1::Controller::Stub& stub() { return *stub_; }
   Search& search() { return *search_; }
+  FakeClock& clock() { return clock_; }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
 
  private:
+  FakeClock clock_;  // outlives the controller and its lease thread
   std::unique_ptr<amoeba::Controller> controller_;
   Search* search_ = nullptr;
   std::unique_ptr<ControllerServer> server_;
@@ -268,22 +273,24 @@ TEST_CASE("A silent worker's child goes to another worker; first result wins") {
   const v1::GetTaskResponse first = GetTask(controller.stub(), "slow");
   REQUIRE(first.has_task());
   CHECK(first.task().attempt() == 1);
-  // Other children exist for "fast" meanwhile; take 4 (the random phase).
-  std::map<int64_t, v1::Task> fast_tasks;
+  // "slow" goes silent for longer than its lease. Expiring by hand makes
+  // the requeue happen now rather than at the lease thread's next turn.
+  controller.clock().Advance(absl::Milliseconds(500));
+  controller.search().ExpireLeases();
+  CHECK(controller.search().Status().running() == 0);
+  // "fast" gets the requeued child; any other child it gets first is
+  // finished at once to keep it free.
   bool reassigned = false;
   v1::Task second;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!reassigned && std::chrono::steady_clock::now() < deadline) {
+  for (int i = 0; i < 20 && !reassigned; ++i) {
     const v1::GetTaskResponse r = GetTask(controller.stub(), "fast");
-    if (r.has_task() && r.task().model_id() == first.task().model_id()) {
+    REQUIRE(r.has_task());
+    if (r.task().model_id() == first.task().model_id()) {
       second = r.task();
       reassigned = true;
-    } else if (r.has_task()) {
-      // Keep "fast" alive and free: finish its other children at once.
+    } else {
       v1::ResultAck ack;
       REQUIRE(Report(controller.stub(), "fast", r.task(), 0.5, &ack).ok());
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
   REQUIRE(reassigned);
@@ -708,11 +715,16 @@ TEST_CASE("Pause, resume, stop and events") {
   Controller controller(FreshSqlitePath("admin.db"), SmallSearch());
   Register(controller.stub(), "w");
   grpc::ClientContext watch_context;
-  watch_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  watch_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   auto events = controller.stub().WatchEvents(&watch_context, v1::WatchEventsRequest());
-  // Only once the server has registered the watch are the next events sure
-  // to reach us; Pause right away could otherwise race the handler.
-  events->WaitForInitialMetadata();
+  // The server marks where the stream starts before it writes the snapshot,
+  // so once the snapshot is read every later event is sure to reach us.
+  // (Initial metadata comes earlier, but on a loaded machine the snapshot
+  // could then be taken after the Pause below.)
+  std::vector<v1::SearchEvent> seen;
+  v1::SearchEvent event;
+  REQUIRE(events->Read(&event));
+  seen.push_back(event);
 
   v1::AdminResponse admin;
   REQUIRE(controller.stub().Pause(Context().get(), v1::AdminRequest(), &admin).ok());
@@ -725,8 +737,6 @@ TEST_CASE("Pause, resume, stop and events") {
   v1::ResultAck ack;
   REQUIRE(Report(controller.stub(), "w", task, 0.7, &ack).ok());
 
-  std::vector<v1::SearchEvent> seen;
-  v1::SearchEvent event;
   while (seen.size() < 4 && events->Read(&event)) seen.push_back(event);
   REQUIRE(seen.size() == 4);
   // A snapshot first: an idle search shows where it stands at once.
@@ -779,10 +789,12 @@ TEST_CASE("WatchEvents streams are capped") {
   // A watcher that leaves frees its place.
   contexts[0]->TryCancel();
   streams[0]->Finish();
+  // The server frees the place when the handler sees the cancellation (at
+  // its next bounded wait): try until admitted, at most 30 s.
   bool admitted = false;
-  for (int i = 0; i < 50 && !admitted; ++i) {
+  for (int i = 0; i < 300 && !admitted; ++i) {
     grpc::ClientContext again;
-    again.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    again.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     auto stream = stub->WatchEvents(&again, v1::WatchEventsRequest());
     v1::SearchEvent snapshot;
     admitted = stream->Read(&snapshot);

@@ -40,7 +40,8 @@ step "Starting the controller (store: $out/search.db, logs in $out/)"
   --port_file="$out/port" --lease_timeout_s=60 --heartbeat_s=5 \
   > "$out/controller.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do [ -s "$out/port" ] && break; sleep 0.1; done
+# It writes the port file once it serves; a loaded machine may take a while.
+for _ in $(seq 1 600); do [ -s "$out/port" ] && break; sleep 0.1; done
 [ -s "$out/port" ] || { echo "controller did not start:"; cat "$out/controller.log"; exit 1; }
 address="127.0.0.1:$(cat "$out/port")"
 echo "controller on $address"
@@ -70,8 +71,10 @@ echo "$best" > "$out/best_genotype.txt"
 "$amoeba" genotype show "$out/best_genotype.txt"
 "$amoeba" genotype dot --output="$out/best_genotype.svg" "$out/best_genotype.txt"
 
-step "Done. Outputs in $out/:"
+step "Done. Outputs in out/quickstart/:"
 ls -1 "$out" | grep -v '^spool'
 echo
-echo "Retrain the best genotype bigger, e.g.:"
-echo "  $amoeba train --N=2 --F=16 --epochs=10 --max_train_images=0 --test $out/best_genotype.txt"
+# Named as the README names the tool: from the top of this clone (Bazel's
+# bazel-bin link), or as plain `amoeba` once deploy/install.sh installed it.
+echo "Retrain the best genotype bigger (from $PWD), e.g.:"
+echo "  bazel-bin/cli/amoeba train --N=2 --F=16 --epochs=10 --max_train_images=0 --test out/quickstart/best_genotype.txt"

@@ -32,7 +32,7 @@ rm -f "$out/port"
   --port_file="$out/port" --lease_timeout_s=120 --heartbeat_s=10 \
   >> "$out/controller.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do [ -s "$out/port" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -s "$out/port" ] && break; sleep 0.1; done
 [ -s "$out/port" ] || { echo "controller did not start:"; tail "$out/controller.log"; exit 1; }
 address="127.0.0.1:$(cat "$out/port")"
 for i in $(seq 0 $((workers - 1))); do

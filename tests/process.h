@@ -88,9 +88,10 @@ inline int RunLogged(const std::string& command_line, const std::string& log) {
 }
 
 // The port a controller wrote to `port_file` (--port_file), waiting up to
-// 15 s for it; 0 when it never came.
+// 60 s for it (a loaded machine can take seconds to start a process); 0 when
+// it never came. The controller writes the file only once it is serving.
 inline int WaitForPortFile(const std::string& port_file) {
-  for (int i = 0; i < 300; ++i) {
+  for (int i = 0; i < 1200; ++i) {
     std::ifstream in(port_file);
     int port = 0;
     if (in >> port && port > 0) return port;
