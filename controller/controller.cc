@@ -292,10 +292,10 @@ absl::StatusOr<v1::GetTaskResponse> Controller::GetTask(
   return response;
 }
 
-absl::StatusOr<bool> Controller::ReportProgress(
+absl::StatusOr<Search::ProgressAnswer> Controller::ReportProgress(
     const v1::ProgressReport& report) {
   absl::StatusOr<Search*> search = Find(report.search_id());
-  if (!search.ok()) return true;  // not a search of ours: moot
+  if (!search.ok()) return Search::ProgressAnswer{true, false};  // moot
   return (*search)->ReportProgress(report);
 }
 

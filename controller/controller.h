@@ -79,7 +79,8 @@ class Controller {
       const v1::GetTaskRequest& request);
   // Whether the worker should cancel the task; a task of a search this
   // controller does not run is always cancelled.
-  absl::StatusOr<bool> ReportProgress(const v1::ProgressReport& report);
+  absl::StatusOr<Search::ProgressAnswer> ReportProgress(
+      const v1::ProgressReport& report);
   // InvalidArgument for a result of a search this controller does not run;
   // otherwise as Search::ReportResult, with `next` from the fair share.
   absl::StatusOr<bool> ReportResult(const v1::ResultReport& report,

@@ -49,7 +49,8 @@ Search::Search(const SearchOptions& options, std::unique_ptr<SearchStore> store,
       clock_(clock),
       search_id_(store_->name()),
       engine_(std::move(engine)),
-      leases_(options.lease_timeout) {}
+      leases_(options.lease_timeout),
+      stopper_(options.early_stopping) {}
 
 void Search::WaitDurable(Writes& writes, const char* what) {
   // The store failing means durability can no longer be promised; the
@@ -319,25 +320,55 @@ void Search::GiveUpLocked(Child& child, const std::string& why,
   unfinished_.erase(model.id);
 }
 
-absl::StatusOr<bool> Search::ReportProgress(const v1::ProgressReport& report) {
-  absl::MutexLock lock(&mu_);
-  const absl::Time now = clock_->Now();
-  RETURN_IF_ERROR(SeenLocked(report.worker_id(), now).status());
-  if (report.model_id() >= engine_.next_id()) {
-    return absl::NotFoundError(
-        absl::StrCat("no child with id ", report.model_id()));
+absl::StatusOr<Search::ProgressAnswer> Search::ReportProgress(
+    const v1::ProgressReport& report) {
+  ProgressAnswer answer;
+  Writes writes;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
+    RETURN_IF_ERROR(SeenLocked(report.worker_id(), now).status());
+    if (report.model_id() >= engine_.next_id()) {
+      return absl::NotFoundError(
+          absl::StrCat("no child with id ", report.model_id()));
+    }
+    if (!report.search_id().empty() && report.search_id() != search_id_) {
+      answer.cancel = true;  // a task of another search: moot here
+      return answer;
+    }
+    if (!leases_.Renew(report.model_id(), report.worker_id(),
+                       report.attempt(), now)) {
+      // Reassigned, finished elsewhere, or stopped: this attempt is moot.
+      answer.cancel = true;
+      return answer;
+    }
+    unfinished_.at(report.model_id()).record.epoch = report.epoch();
+    store_->UpdateProgressAsync(report.model_id(), report.epoch());
+    // Only the holder of the current lease reaches here, so a hurdle
+    // counts a child's fitness from a worker that holds it. A report
+    // without a validation accuracy is neither stopped nor counted.
+    const double fitness = report.validation_accuracy();
+    if (stopper_.IsHurdle(report.epoch()) && fitness >= 0 && fitness <= 1) {
+      const EarlyStopper::Answer decided =
+          stopper_.Decide(report.model_id(), report.epoch(), fitness);
+      if (decided.is_new) {
+        const HurdleReport r{report.model_id(), report.epoch(), fitness,
+                             decided.stop};
+        // Recorded in memory now and queued in the same order, so the
+        // stored reports are always a prefix of the decisions given.
+        if (absl::Status s = stopper_.Record(r); !s.ok()) return s;
+        writes.push_back(store_->AddHurdleReportLater(++hurdle_reports_, r));
+        if (r.stop) {
+          LOG(INFO) << "child " << r.model_id << " stopped early at epoch "
+                    << r.epoch << ": fitness " << r.fitness << " below "
+                    << stopper_.Threshold(r.epoch).value_or(0);
+        }
+      }
+      answer.stop = decided.stop;
+    }
   }
-  if (!report.search_id().empty() && report.search_id() != search_id_) {
-    return true;  // a task of another search: moot here
-  }
-  if (!leases_.Renew(report.model_id(), report.worker_id(), report.attempt(),
-                     now)) {
-    // Reassigned, finished elsewhere, or stopped: this attempt is moot.
-    return true;
-  }
-  unfinished_.at(report.model_id()).record.epoch = report.epoch();
-  store_->UpdateProgressAsync(report.model_id(), report.epoch());
-  return false;
+  WaitDurable(writes, "recording a hurdle report");
+  return answer;
 }
 
 absl::StatusOr<bool> Search::ReportResult(const v1::ResultReport& report,
@@ -376,6 +407,12 @@ absl::StatusOr<bool> Search::ReportResultLocked(const v1::ResultReport& report,
     cancel = ReconcileLocked(report.worker_id(), report.view(), now, writes);
   }
   ASSIGN_OR_RETURN(Child * child, ResultChildLocked(report));
+  if (child != nullptr && report.ok() && report.stopped_epoch() != 0 &&
+      !stopper_.StoppedAt(child->record.id).has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "child ", child->record.id, " was never told to stop (the result "
+        "says it stopped at epoch ", report.stopped_epoch(), ")"));
+  }
   bool recorded = false;
   if (child == nullptr) {
     LOG(INFO) << "duplicate result for child " << report.model_id()
@@ -446,6 +483,13 @@ void Search::CompleteLocked(Child& child, const v1::ResultReport& report,
   }
   model.state = ModelState::kDone;
   model.fitness = report.fitness();
+  // A child told to stop has the fitness it was stopped with, even when
+  // the stop never reached its worker and it trained to the end: the
+  // answer given is never taken back.
+  if (const auto stopped = stopper_.StoppedAt(model.id); stopped) {
+    model.fitness = stopped->fitness;
+    model.stopped_epoch = stopped->epoch;
+  }
   model.parameters = report.parameters();
   model.multiply_adds = report.multiply_adds();
   model.train_seconds = report.train_seconds();

@@ -76,9 +76,19 @@ class Search {
   absl::Status Register(const v1::RegisterRequest& request);
   absl::StatusOr<v1::GetTaskResponse> GetTask(
       const v1::GetTaskRequest& request);
-  // Returns whether the worker should cancel this task. NotFound for a
-  // child that never existed.
-  absl::StatusOr<bool> ReportProgress(const v1::ProgressReport& report);
+  // What a progress report is answered.
+  struct ProgressAnswer {
+    // The attempt is moot (reassigned, finished elsewhere, stopped by an
+    // operator): the worker drops it and reports nothing.
+    bool cancel = false;
+    // Early stopping: the child ends at this report's epoch, its fitness
+    // the report's validation accuracy. Durable before it is answered, and
+    // the same answer for the same child and epoch ever after.
+    bool stop = false;
+  };
+  // NotFound for a child that never existed.
+  absl::StatusOr<ProgressAnswer> ReportProgress(
+      const v1::ProgressReport& report);
   // Returns whether the result was recorded (false: a duplicate, or a stale
   // failure). InvalidArgument for a result of another search or an attempt
   // that does not exist; PermissionDenied when the worker never held that
@@ -233,6 +243,10 @@ class Search {
   // whole history.
   absl::Status Recover() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::Task MakeTask(const Child& child) const;
+  // Sets stopped_epoch of the children early stopping stopped (the rows
+  // read from the store do not carry it). Takes mu_.
+  void FillStoppedEpochs(std::vector<ModelRecord>& models)
+      ABSL_LOCKS_EXCLUDED(mu_);
   EngineCounters Counters() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Publish(v1::SearchEvent::Kind kind, const ModelRecord& model,
                const std::string& message);
@@ -268,6 +282,9 @@ class Search {
   std::optional<ModelRecord> best_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> evaluators_ ABSL_GUARDED_BY(mu_);  // <= kMaxEvaluators
   std::deque<double> completion_times_ ABSL_GUARDED_BY(mu_);  // unix seconds
+  // Early-stopping decisions, rebuilt from the store's hurdle reports.
+  EarlyStopper stopper_ ABSL_GUARDED_BY(mu_);
+  int64_t hurdle_reports_ ABSL_GUARDED_BY(mu_) = 0;  // recorded so far
 };
 
 }  // namespace amoeba

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -55,8 +56,25 @@ absl::Status ValidateSearchOptions(const SearchOptions& o) {
     return absl::InvalidArgumentError(
         "validation images must be >= 1 and max train images >= 0 (0 = all)");
   }
-  return absl::OkStatus();
+  return ValidateEarlyStopping(o.early_stopping, t.epochs());
 }
+
+namespace {
+
+// "none", or "hurdles at 1,3 (10 children)", "median at 2 (q 0.5, 10
+// children)": compared when a search is resumed.
+std::string EarlyStoppingEntry(const EarlyStoppingOptions& e) {
+  if (e.rule == StoppingRule::kNone) return "none";
+  std::string text = absl::StrCat(StoppingRuleName(e.rule), " at ",
+                                  absl::StrJoin(e.epochs, ","), " (");
+  if (e.rule == StoppingRule::kMedian) {
+    absl::StrAppend(&text, "q ", e.quantile, ", ");
+  }
+  absl::StrAppend(&text, e.children, " children)");
+  return text;
+}
+
+}  // namespace
 
 std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
     const SearchOptions& o) {
@@ -79,6 +97,7 @@ std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
       {"validation_images", absl::StrCat(t.validation_images())},
       {"max_train_images", absl::StrCat(t.max_train_images())},
       {"training_seed", absl::StrCat(t.seed())},
+      {"early_stopping", EarlyStoppingEntry(o.early_stopping)},
   };
 }
 
@@ -140,6 +159,15 @@ absl::StatusOr<SearchOptions> SearchOptionsFromConfig(
   o.engine.rl_learning_rate = c.rl_learning_rate();
   o.settings = c.settings();
   o.weight = c.weight();
+  const v1::EarlyStopping& e = c.early_stopping();
+  if (absl::Status s = StoppingRuleFromName(
+          e.has_rule() ? e.rule() : "none", &o.early_stopping.rule);
+      !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("config.", s.message()));
+  }
+  o.early_stopping.epochs.assign(e.epochs().begin(), e.epochs().end());
+  if (e.has_children()) o.early_stopping.children = e.children();
+  if (e.has_quantile()) o.early_stopping.quantile = e.quantile();
   o.heartbeat_interval = defaults.heartbeat_interval;
   o.retry_after = defaults.retry_after;
   o.max_attempts = c.has_max_attempts() ? c.max_attempts() : defaults.max_attempts;
@@ -172,6 +200,13 @@ v1::SearchConfig SearchConfigFromOptions(const SearchOptions& o) {
   c.set_lease_timeout_s(absl::ToDoubleSeconds(o.lease_timeout));
   c.set_max_attempts(o.max_attempts);
   c.set_weight(o.weight);
+  if (o.early_stopping.rule != StoppingRule::kNone) {
+    v1::EarlyStopping* e = c.mutable_early_stopping();
+    e->set_rule(StoppingRuleName(o.early_stopping.rule));
+    for (int epoch : o.early_stopping.epochs) e->add_epochs(epoch);
+    e->set_children(o.early_stopping.children);
+    e->set_quantile(o.early_stopping.quantile);
+  }
   return c;
 }
 

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/training_flags.h"
+#include "controller/early_stopping.h"
 #include "controller/engine.h"
 #include "proto/controller.pb.h"
 
@@ -30,6 +31,8 @@ struct SearchOptions {
   absl::Duration retry_after = absl::Seconds(1);
   // Share of the fleet relative to other running searches.
   double weight = 1;
+  // Stopping hopeless children at a few epochs (off by default).
+  EarlyStoppingOptions early_stopping;
 };
 
 // InvalidArgument naming the bad setting.

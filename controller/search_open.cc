@@ -72,6 +72,18 @@ absl::StatusOr<std::unique_ptr<Search>> Search::Open(
 
 absl::Status Search::Recover() {
   ASSIGN_OR_RETURN(const std::string state, store_->LoadState());
+  // The hurdle reports, replayed in order, give every later report the
+  // answer this search gave before it was restarted.
+  ASSIGN_OR_RETURN(const std::vector<HurdleReport> hurdles,
+                   store_->LoadHurdleReports());
+  for (const HurdleReport& r : hurdles) {
+    if (absl::Status s = stopper_.Record(r); !s.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "the stored hurdle reports do not fit this search's early stopping "
+          "settings: ", s.message()));
+    }
+  }
+  hurdle_reports_ = static_cast<int64_t>(hurdles.size());
   if (state == "paused") run_state_ = RunState::kPaused;
   if (state == "stopped") run_state_ = RunState::kStopped;
   ASSIGN_OR_RETURN(failed_, store_->CountModels("state = 'failed'"));
@@ -79,7 +91,12 @@ absl::Status Search::Recover() {
   ASSIGN_OR_RETURN(
       std::vector<ModelRecord> best,
       store_->QueryModels("state = 'done'", "fitness DESC, id", 1, 0));
-  if (!best.empty()) best_ = std::move(best[0]);
+  if (!best.empty()) {
+    best_ = std::move(best[0]);
+    if (auto stopped = stopper_.StoppedAt(best_->id)) {
+      best_->stopped_epoch = stopped->epoch;
+    }
+  }
   ASSIGN_OR_RETURN(std::vector<std::string> evaluators,
                    store_->DistinctEvaluators());
   for (const std::string& e : evaluators) {

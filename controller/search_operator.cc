@@ -56,6 +56,7 @@ void ToSummary(const ModelRecord& m, v1::ModelSummary* out) {
   out->set_evaluator(m.evaluator);
   out->set_epoch(m.epoch);
   out->set_failures(m.failures);
+  out->set_stopped_epoch(m.stopped_epoch);
 }
 
 }  // namespace
@@ -143,7 +144,27 @@ v1::SearchStatus Search::Status() {
   status.set_workers_online(online);
   status.set_workers_busy(busy);
   for (const std::string& e : evaluators_) status.add_evaluators(e);
+  for (int epoch : options_.early_stopping.epochs) {
+    v1::HurdleStatus* hurdle = status.add_hurdles();
+    hurdle->set_epoch(epoch);
+    if (auto threshold = stopper_.Threshold(epoch)) {
+      hurdle->set_threshold(*threshold);
+    }
+    hurdle->set_reported(stopper_.Reported(epoch));
+    hurdle->set_stopped(stopper_.Stopped(epoch));
+  }
   return status;
+}
+
+void Search::FillStoppedEpochs(std::vector<ModelRecord>& models) {
+  if (!options_.early_stopping.epochs.empty()) {
+    absl::MutexLock lock(&mu_);
+    for (ModelRecord& m : models) {
+      if (auto stopped = stopper_.StoppedAt(m.id)) {
+        m.stopped_epoch = stopped->epoch;
+      }
+    }
+  }
 }
 
 absl::StatusOr<v1::ListModelsResponse> Search::ListModels(
@@ -175,6 +196,7 @@ absl::StatusOr<v1::ListModelsResponse> Search::ListModels(
     order = "finished_at DESC, id";
   }
   ASSIGN_OR_RETURN(auto models, store_->QueryModels(where, order, page, offset));
+  FillStoppedEpochs(models);
   ASSIGN_OR_RETURN(const int64_t total, store_->CountModels(where));
   v1::ListModelsResponse response;
   for (const ModelRecord& m : models) ToSummary(m, response.add_models());
@@ -189,6 +211,11 @@ absl::StatusOr<v1::GetModelResponse> Search::GetModel(int64_t id) {
   ASSIGN_OR_RETURN(std::optional<ModelRecord> model, store_->GetModel(id));
   if (!model.has_value()) {
     return absl::NotFoundError(absl::StrCat("no model with id ", id));
+  }
+  {
+    std::vector<ModelRecord> one{*model};
+    FillStoppedEpochs(one);
+    model->stopped_epoch = one[0].stopped_epoch;
   }
   v1::GetModelResponse response;
   ToSummary(*model, response.mutable_model());

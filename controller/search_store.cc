@@ -356,4 +356,58 @@ std::future<absl::Status> SearchStore::PutStateLater(const std::string& state) {
   });
 }
 
+std::future<absl::Status> SearchStore::AddHurdleReportLater(
+    int64_t seq, const HurdleReport& report) {
+  return store_->Enqueue([key = search_.key, seq, report](sqlite3* db) {
+    Statement s(db, "INSERT INTO hurdles VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    s.Bind(1, key)
+        .Bind(2, seq)
+        .Bind(3, report.model_id)
+        .Bind(4, int64_t{report.epoch})
+        .Bind(5, report.fitness)
+        .Bind(6, int64_t{report.stop ? 1 : 0});
+    return s.Run();
+  });
+}
+
+absl::StatusOr<std::vector<HurdleReport>> SearchStore::LoadHurdleReports() {
+  std::vector<HurdleReport> reports;
+  const int64_t key = search_.key;
+  RETURN_IF_ERROR(store_->Read([&](sqlite3* db) -> absl::Status {
+    // A store opened read-only that no controller of this version wrote
+    // has no such table: no reports.
+    Statement exists(db,
+                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                     "name = 'hurdles'");
+    RETURN_IF_ERROR(exists.status());
+    if (sqlite3_step(exists.get()) != SQLITE_ROW) return absl::OkStatus();
+    Statement s(db,
+                "SELECT seq, model_id, epoch, fitness, stop FROM hurdles "
+                "WHERE search = ?1 ORDER BY seq");
+    RETURN_IF_ERROR(s.status());
+    s.Bind(1, key);
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+      const int64_t seq = sqlite3_column_int64(s.get(), 0);
+      HurdleReport r;
+      r.model_id = sqlite3_column_int64(s.get(), 1);
+      r.epoch = sqlite3_column_int(s.get(), 2);
+      r.fitness = sqlite3_column_double(s.get(), 3);
+      r.stop = sqlite3_column_int(s.get(), 4) != 0;
+      if (seq != static_cast<int64_t>(reports.size()) + 1 ||
+          !(r.fitness >= 0 && r.fitness <= 1) || r.model_id < 1 ||
+          r.epoch < 1) {
+        return absl::DataLossError(absl::StrCat(
+            "row ", seq, " of hurdles (child ", r.model_id, ", epoch ",
+            r.epoch, ", fitness ", r.fitness,
+            ") cannot be a hurdle report; the store was damaged"));
+      }
+      reports.push_back(r);
+    }
+    if (rc != SQLITE_DONE) return sql::SqliteError(db, "reading hurdles");
+    return absl::OkStatus();
+  }));
+  return reports;
+}
+
 }  // namespace amoeba

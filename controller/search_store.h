@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "controller/early_stopping.h"
 #include "controller/store.h"
 
 namespace amoeba {
@@ -69,6 +70,14 @@ class SearchStore {
       const ModelRecord& child, std::optional<int64_t> died,
       const EngineCounters& counters);
   std::future<absl::Status> PutStateLater(const std::string& state);
+  // Early stopping: the `seq`-th hurdle report (1, 2, ...) with its
+  // decision. Queued like the writes above.
+  std::future<absl::Status> AddHurdleReportLater(int64_t seq,
+                                                 const HurdleReport& report);
+  // Every hurdle report, in order; none for a store written before early
+  // stopping existed. DataLoss for a row that cannot be one (a gap in the
+  // sequence, a fitness outside [0, 1]).
+  absl::StatusOr<std::vector<HurdleReport>> LoadHurdleReports();
 
   // Reads for operators, straight from the file (committed data only).
   // `where` and `order_by` are SQL fragments built by the caller from fixed

@@ -188,7 +188,7 @@ TEST_CASE("Stop releases every lease; holders are told to cancel") {
   progress.set_worker_id("a");
   progress.set_model_id(task.model_id());
   progress.set_attempt(task.attempt());
-  CHECK(*h.search->ReportProgress(progress));  // cancel
+  CHECK(h.search->ReportProgress(progress)->cancel);
   v1::GetTaskRequest request;
   request.set_worker_id("a");
   auto answer = h.search->GetTask(request);
@@ -344,6 +344,131 @@ TEST_CASE("ReportProgress for a child that never existed is NotFound") {
   progress.set_attempt(1);
   CHECK(h.search->ReportProgress(progress).status().code() ==
         absl::StatusCode::kNotFound);
+}
+
+v1::ProgressReport Hurdle(const v1::Task& task, const std::string& worker,
+                          int epoch, double validation_accuracy) {
+  v1::ProgressReport progress;
+  progress.set_worker_id(worker);
+  progress.set_model_id(task.model_id());
+  progress.set_attempt(task.attempt());
+  progress.set_search_id(task.search_id());
+  progress.set_epoch(epoch);
+  progress.set_epochs(4);
+  progress.set_validation_accuracy(validation_accuracy);
+  return progress;
+}
+
+TEST_CASE("early stopping: decided by the holder, durable, never taken back") {
+  SearchOptions options = Options();
+  options.engine.budget = 8;
+  options.settings.set_epochs(4);
+  options.early_stopping.rule = StoppingRule::kHurdles;
+  options.early_stopping.epochs = {2};
+  options.early_stopping.children = 2;
+  Harness h("early-stopping.db", options);
+  h.Register("a");
+  h.Register("b");
+  // Two children fix the hurdle at 0.5 (mean of 0.25 and 0.75).
+  const v1::Task first = h.Take("a");
+  const v1::Task second = h.Take("b");
+  CHECK_FALSE(h.search->ReportProgress(Hurdle(first, "a", 2, 0.25))->stop);
+  CHECK_FALSE(h.search->ReportProgress(Hurdle(second, "b", 2, 0.75))->stop);
+  REQUIRE(*h.Report("a", first, true, false, 0.3));
+  REQUIRE(*h.Report("b", second, true, false, 0.8));
+  // A report without a validation accuracy, or at another epoch, is not
+  // judged; a worker that is not the holder is not heard.
+  const v1::Task third = h.Take("a");
+  CHECK_FALSE(h.search->ReportProgress(Hurdle(third, "a", 2, -1))->stop);
+  CHECK_FALSE(h.search->ReportProgress(Hurdle(third, "a", 1, 0.1))->stop);
+  const auto stranger = h.search->ReportProgress(Hurdle(third, "b", 2, 0.1));
+  REQUIRE(stranger.ok());
+  CHECK(stranger->cancel);
+  CHECK_FALSE(stranger->stop);
+  // Below the hurdle: stopped; asked again with another fitness: the same.
+  CHECK(h.search->ReportProgress(Hurdle(third, "a", 2, 0.4))->stop);
+  CHECK(h.search->ReportProgress(Hurdle(third, "a", 2, 0.9))->stop);
+  v1::SearchStatus status = h.search->Status();
+  REQUIRE(status.hurdles_size() == 1);
+  CHECK(status.hurdles(0).threshold() == 0.5);
+  CHECK(status.hurdles(0).reported() == 3);
+  CHECK(status.hurdles(0).stopped() == 1);
+
+  // The controller restarts between the stop and the result: the answer
+  // stands, and the result is recorded with the fitness at the hurdle even
+  // from a worker that never heard the stop and trained to the end.
+  h.Reopen();
+  h.Register("a", 2);
+  CHECK(h.search->ReportProgress(Hurdle(third, "a", 2, 0.9))->stop);
+  REQUIRE(*h.Report("a", third, true, false, 0.95));
+  v1::ModelSummary stopped = h.Model(third.model_id());
+  CHECK(stopped.fitness() == 0.4);
+  CHECK(stopped.stopped_epoch() == 2);
+  CHECK(h.Model(first.model_id()).stopped_epoch() == 0);
+  status = h.search->Status();
+  CHECK(status.hurdles(0).reported() == 3);
+
+  // A result that claims a stop the controller never gave is refused.
+  const v1::Task fourth = h.Take("a");
+  v1::ResultReport liar;
+  liar.set_worker_id("a");
+  liar.set_model_id(fourth.model_id());
+  liar.set_attempt(fourth.attempt());
+  liar.set_search_id(fourth.search_id());
+  liar.set_ok(true);
+  liar.set_fitness(0.9);
+  liar.set_stopped_epoch(2);
+  const auto refused = h.search->ReportResult(liar);
+  CHECK(refused.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(refused.status().message()),
+             Catch::Contains("never told to stop"));
+  // At or above the hurdle: continues, and the result counts as reported.
+  CHECK_FALSE(h.search->ReportProgress(Hurdle(fourth, "a", 2, 0.5))->stop);
+  REQUIRE(*h.Report("a", fourth, true, false, 0.7));
+  CHECK(h.Model(fourth.model_id()).fitness() == 0.7);
+  CHECK(h.search->CheckInvariants().ok());
+}
+
+TEST_CASE("early stopping settings are checked when a search is created") {
+  SearchOptions options = Options();
+  options.settings.set_epochs(3);
+  options.early_stopping.rule = StoppingRule::kMedian;
+  options.early_stopping.epochs = {3};
+  const auto status = ValidateSearchOptions(options);
+  CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(status.message()), Catch::Contains("3 is not below"));
+  v1::SearchConfig config;
+  config.mutable_settings()->set_epochs(5);
+  config.mutable_early_stopping()->set_rule("hurdles");
+  config.mutable_early_stopping()->add_epochs(2);
+  config.mutable_early_stopping()->add_epochs(1);
+  const auto from_config = SearchOptionsFromConfig(config, ControllerDefaults());
+  CHECK(from_config.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(from_config.status().message()),
+             Catch::Contains("increasing"));
+  config.mutable_early_stopping()->set_rule("sometimes");
+  CHECK_THAT(std::string(SearchOptionsFromConfig(config, ControllerDefaults())
+                             .status()
+                             .message()),
+             Catch::Contains("'sometimes' is not one of"));
+  // A valid one round-trips through the stored form.
+  config.mutable_early_stopping()->set_rule("median");
+  config.mutable_early_stopping()->clear_epochs();
+  config.mutable_early_stopping()->add_epochs(2);
+  config.mutable_early_stopping()->set_quantile(0.25);
+  const auto parsed = SearchOptionsFromConfig(config, ControllerDefaults());
+  REQUIRE(parsed.ok());
+  CHECK(parsed->early_stopping.quantile == 0.25);
+  const v1::SearchConfig back = SearchConfigFromOptions(*parsed);
+  CHECK(back.early_stopping().rule() == "median");
+  CHECK(back.early_stopping().epochs_size() == 1);
+  const auto again = SearchOptionsFromConfig(back, ControllerDefaults());
+  REQUIRE(again.ok());
+  CHECK(CheckSameSearch(*parsed, *again).ok());
+  SearchOptions other = *again;
+  other.early_stopping.quantile = 0.5;
+  CHECK_THAT(std::string(CheckSameSearch(*parsed, other).message()),
+             Catch::Contains("setting 'early_stopping'"));
 }
 
 }  // namespace

@@ -182,9 +182,15 @@ grpc::Status ControllerService::ReportProgress(grpc::ServerContext* context,
     if (auto s = CheckFinite(field, value); !s.ok()) return s;
   }
   if (auto s = CheckName("search_id", request->search_id()); !s.ok()) return s;
-  auto cancel = controller_->ReportProgress(*request);
-  if (!cancel.ok()) return ToGrpcStatus(cancel.status());
-  response->set_cancel(*cancel);
+  if (request->validation_accuracy() > 1) {
+    return Invalid(absl::StrCat("validation_accuracy must be at most 1 (< 0: "
+                                "not measured), got ",
+                                request->validation_accuracy()));
+  }
+  auto answer = controller_->ReportProgress(*request);
+  if (!answer.ok()) return ToGrpcStatus(answer.status());
+  response->set_cancel(answer->cancel);
+  response->set_stop(answer->stop);
   return grpc::Status::OK;
 }
 

@@ -65,6 +65,10 @@ struct ModelRecord {
   // hand-out, preemptions included; only failures that may be the child's
   // fault (worker errors, silence) are charged.
   int failures = 0;
+  // Early stopping: the epoch the child was stopped at, 0 when it trained
+  // to the end. Kept in the hurdles table, not in this row; the search
+  // fills it in.
+  int stopped_epoch = 0;
 };
 
 // DataLoss naming the row and field when a stored row cannot be what the

@@ -65,6 +65,14 @@ CREATE INDEX IF NOT EXISTS models_by_state ON models(search, state, fitness);
 CREATE INDEX IF NOT EXISTS models_by_finish ON models(search, finished_at);
 CREATE INDEX IF NOT EXISTS models_alive ON models(search, completion_seq)
   WHERE alive = 1;
+CREATE TABLE IF NOT EXISTS hurdles (
+  search INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  model_id INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  fitness REAL NOT NULL,
+  stop INTEGER NOT NULL,
+  PRIMARY KEY (search, seq));
 )sql";
 
 std::string JsonString(const std::string& text) {

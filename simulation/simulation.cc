@@ -328,10 +328,11 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
     case Rpc::kProgress: {
       v1::ProgressReport request;
       request.ParseFromString(bytes);
-      auto cancel = controller_->ReportProgress(request);
-      if (!cancel.ok()) return {cancel.status(), ""};
+      auto answer = controller_->ReportProgress(request);
+      if (!answer.ok()) return {answer.status(), ""};
       v1::ProgressAck ack;
-      ack.set_cancel(*cancel);
+      ack.set_cancel(answer->cancel);
+      ack.set_stop(answer->stop);
       return {absl::OkStatus(), ack.SerializeAsString()};
     }
     case Rpc::kResult:
