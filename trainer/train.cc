@@ -137,7 +137,8 @@ class TrainingRun {
     result_.parameters = network_->num_parameters();
     result_.multiply_adds = network_->multiply_adds();
     start_ = Clock::now();
-    for (int epoch = 1; epoch <= o_.epochs; ++epoch) {
+    for (int epoch = 1; epoch <= o_.epochs && result_.stopped_epoch == 0;
+         ++epoch) {
       RETURN_IF_ERROR(Epoch(epoch));
     }
     result_.steps = step_;
@@ -282,6 +283,10 @@ class TrainingRun {
     }
     progress.elapsed_seconds = SecondsSince(start_);
     if (callbacks_.on_progress) callbacks_.on_progress(progress);
+    if (progress.validation_accuracy >= 0 && epoch < o_.epochs &&
+        callbacks_.stop_early && callbacks_.stop_early(progress)) {
+      result_.stopped_epoch = epoch;
+    }
     return absl::OkStatus();
   }
 

@@ -90,6 +90,10 @@ struct TrainCallbacks {
   std::function<void(const TrainProgress&)> on_progress;
   // Asked between steps; true stops training with Cancelled.
   std::function<bool()> should_cancel;
+  // Early stopping: asked after on_progress at the end of each epoch that
+  // evaluated the validation set. True ends training there, successfully:
+  // the result's validation_accuracy is that epoch's, stopped_epoch is set.
+  std::function<bool(const TrainProgress&)> stop_early;
 };
 
 struct TrainResult {
@@ -105,6 +109,7 @@ struct TrainResult {
   // Steps replayed from a CUDA graph (DeviceOptions::cuda_graphs); the
   // others ran eagerly (the first few, batches of another size).
   int64_t graph_steps = 0;
+  int stopped_epoch = 0;  // stop_early ended training here; 0: every epoch
 };
 
 // Trains `network` (already on data.device) and evaluates it on the

@@ -48,6 +48,34 @@ NetworkOptions Tiny(int filters) {
   return n;
 }
 
+TEST_CASE("early stopping ends training after the epoch it is asked at") {
+  const PreparedData& data = SmallFashionMnist(256, 128);
+  std::vector<TrainProgress> reports;
+  TrainCallbacks callbacks;
+  callbacks.on_progress = [&](const TrainProgress& p) { reports.push_back(p); };
+  std::vector<int> asked;
+  callbacks.stop_early = [&](const TrainProgress& p) {
+    asked.push_back(p.epoch);
+    return p.epoch == 2;
+  };
+  const auto model = TrainGenotype(AmoebaNetA(), Tiny(4), data, Quick(4), callbacks);
+  REQUIRE(model.ok());
+  CHECK(model->result.stopped_epoch == 2);
+  CHECK(asked == std::vector<int>{1, 2});
+  REQUIRE(reports.size() == 2);
+  CHECK(model->result.validation_accuracy == reports[1].validation_accuracy);
+  // Never asked at the last epoch: there is nothing left to save.
+  asked.clear();
+  callbacks.stop_early = [&](const TrainProgress& p) {
+    asked.push_back(p.epoch);
+    return false;
+  };
+  const auto full = TrainGenotype(AmoebaNetA(), Tiny(4), data, Quick(2), callbacks);
+  REQUIRE(full.ok());
+  CHECK(full->result.stopped_epoch == 0);
+  CHECK(asked == std::vector<int>{1});
+}
+
 TEST_CASE("AmoebaNet-A N=1 F=8 learns Fashion-MNIST") {
   const PreparedData& data = SmallFashionMnist(2000, 1000);
   std::vector<TrainProgress> reports;

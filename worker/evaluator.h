@@ -25,6 +25,10 @@ struct EvaluationProgress {
 struct EvaluationCallbacks {
   std::function<void(const EvaluationProgress&)> on_progress;
   std::function<bool()> should_cancel;  // checked between steps
+  // Early stopping: asked right after on_progress at the end of an epoch
+  // that measured the validation accuracy. True ends the evaluation there,
+  // successfully, with that accuracy as the fitness and stopped_epoch set.
+  std::function<bool(const EvaluationProgress&)> stop_early;
 };
 
 // The outcome of one evaluation. A failed evaluation (ok = false) is a
@@ -39,6 +43,7 @@ struct EvaluationResult {
   bool diverged = false;
   bool cancelled = false;
   std::string failure;
+  int stopped_epoch = 0;  // early stopping: the epoch it ended at, else 0
 };
 
 class Evaluator {

@@ -63,8 +63,7 @@ EvaluationResult LibTorchEvaluator::Evaluate(
   train.device = device_options_;
   TrainCallbacks train_callbacks;
   train_callbacks.should_cancel = callbacks.should_cancel;
-  train_callbacks.on_progress = [&](const TrainProgress& p) {
-    if (!callbacks.on_progress || !p.end_of_epoch) return;
+  auto progress_of = [](const TrainProgress& p) {
     EvaluationProgress e;
     e.epoch = p.epoch;
     e.epochs = p.epochs;
@@ -72,8 +71,17 @@ EvaluationResult LibTorchEvaluator::Evaluate(
     e.train_accuracy = p.train_accuracy;
     e.validation_accuracy = p.validation_accuracy;
     e.images_per_second = p.images_per_second;
-    callbacks.on_progress(e);
+    return e;
   };
+  train_callbacks.on_progress = [&](const TrainProgress& p) {
+    if (!callbacks.on_progress || !p.end_of_epoch) return;
+    callbacks.on_progress(progress_of(p));
+  };
+  if (callbacks.stop_early) {
+    train_callbacks.stop_early = [&](const TrainProgress& p) {
+      return callbacks.stop_early(progress_of(p));
+    };
+  }
   auto model = TrainGenotype(*genotype, network, **data, train, train_callbacks);
   if (!model.ok()) {
     result.failure = std::string(model.status().message());
@@ -87,6 +95,7 @@ EvaluationResult LibTorchEvaluator::Evaluate(
   result.multiply_adds = model->result.multiply_adds;
   result.train_seconds = model->result.train_seconds;
   result.images_per_second = model->result.images_per_second;
+  result.stopped_epoch = model->result.stopped_epoch;
   return result;
 }
 

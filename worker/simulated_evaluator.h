@@ -1,7 +1,9 @@
 // SimulatedEvaluator: NOT a real evaluation. For scale, fault and algorithm
 // tests only. The fitness is a fixed, deterministic function of the
 // genotype's canonical form plus noise seeded by the search, child and
-// attempt, after a configurable duration split into epochs. Two landscapes:
+// attempt, after a configurable duration split into epochs. Every epoch
+// reports a validation fitness on a simulated learning curve (CurveAt) that
+// ends at that fitness, so early stopping can be studied without GPUs. Two landscapes:
 // `structured` (genotype/landscape.h: additive contributions plus pairwise
 // interactions, on which algorithms can be compared) and `hash` (a hash of
 // the genotype: no structure, no algorithm beats random search). Results
@@ -32,6 +34,12 @@ class SimulatedEvaluator final : public Evaluator {
   // The noiseless fitness of a genotype text on the hash landscape, in
   // [0.5, 0.95].
   static double BaseFitness(const std::string& canonical_text);
+  // The simulated learning curve: the validation fitness at `epoch` of
+  // `epochs` of a genotype whose final fitness is `final_fitness`, before
+  // noise. Rises to exactly final_fitness at the last epoch; the shape
+  // depends on the genotype, so curves cross. SIMULATED, not measured.
+  static double CurveAt(const std::string& canonical_text,
+                        double final_fitness, int epoch, int epochs);
 
  private:
   const absl::Duration duration_;

@@ -270,13 +270,19 @@ std::optional<v1::ResultReport> Worker::RunTask(int slot, const v1::Task& task,
   callbacks.should_cancel = [&] {
     return stop->HasBeenNotified() || core_->Cancelled(slot);
   };
+  // The epoch the controller said to stop at (early stopping), asked by
+  // the evaluator right after it reported that epoch. A report that did not
+  // get through stops nothing: the child trains on.
+  int stop_at_epoch = 0;
   callbacks.on_progress = [&](const EvaluationProgress& p) {
     const v1::ProgressReport report = core_->Progress(task, p);
     v1::ProgressAck ack;
-    if (stub_->ReportProgress(Context().get(), report, &ack).ok() &&
-        ack.cancel()) {
-      core_->CancelSlot(slot);
-    }
+    if (!stub_->ReportProgress(Context().get(), report, &ack).ok()) return;
+    if (ack.cancel()) core_->CancelSlot(slot);
+    if (ack.stop()) stop_at_epoch = p.epoch;
+  };
+  callbacks.stop_early = [&](const EvaluationProgress& p) {
+    return stop_at_epoch != 0 && stop_at_epoch == p.epoch;
   };
   const absl::Time start = absl::Now();
   const EvaluationResult result = evaluator_->Evaluate(task, callbacks);
@@ -287,7 +293,11 @@ std::optional<v1::ResultReport> Worker::RunTask(int slot, const v1::Task& task,
               << " cancelled by the controller";
   } else if (result.ok) {
     LOG(INFO) << "slot " << slot << ": child " << task.model_id()
-              << " finished: fitness " << result.fitness << " in "
+              << (result.stopped_epoch > 0
+                      ? absl::StrCat(" stopped early at epoch ",
+                                     result.stopped_epoch)
+                      : std::string(" finished"))
+              << ": fitness " << result.fitness << " in "
               << absl::FormatDuration(
                      absl::Trunc(absl::Now() - start, absl::Milliseconds(100)));
   } else {

@@ -147,6 +147,7 @@ std::optional<v1::ResultReport> WorkerCore::Finish(
   v1::ResultReport report = ReportFor(task);
   report.set_ok(result.ok);
   report.set_fitness(result.fitness);
+  report.set_stopped_epoch(result.stopped_epoch);
   report.set_parameters(result.parameters);
   report.set_multiply_adds(result.multiply_adds);
   report.set_train_seconds(result.train_seconds);
