@@ -5,6 +5,8 @@
 #include <iostream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_format.h"
 #include "cli/connection.h"
 #include "cli/status_command.h"
@@ -29,6 +31,18 @@ DEFINE_int32(max_attempts, 3,
 DEFINE_double(lease_timeout_s, 120,
               "`search create`: a silent worker loses its child after this "
               "(default: the controller's)");
+
+DEFINE_string(early_stopping, "none",
+              "`search create`: none, hurdles (progressive dynamic hurdles) "
+              "or median");
+DEFINE_string(stop_epochs, "",
+              "`search create`: epochs at which a child may be stopped, "
+              "e.g. 1,3 (each below --epochs)");
+DEFINE_int32(stop_children, 10,
+             "`search create`: children whose mean fixes a hurdle (median: "
+             "children before the rule acts)");
+DEFINE_double(stop_quantile, 0.5,
+              "`search create`: median rule: stop below this quantile");
 
 namespace amoeba {
 namespace {
@@ -63,6 +77,18 @@ v1::SearchConfig ConfigFromFlags() {
     t->set_max_train_images(all.max_train_images());
   }
   if (FlagGiven("training_seed")) t->set_seed(all.seed());
+  v1::EarlyStopping* e = c.mutable_early_stopping();
+  if (FlagGiven("early_stopping")) e->set_rule(FLAGS_early_stopping);
+  for (absl::string_view epoch :
+       absl::StrSplit(FLAGS_stop_epochs, ',', absl::SkipWhitespace())) {
+    int value = 0;
+    // A malformed entry is sent as 0, which the controller refuses by name.
+    if (!absl::SimpleAtoi(epoch, &value)) value = 0;
+    e->add_epochs(value);
+  }
+  if (FlagGiven("stop_children")) e->set_children(FLAGS_stop_children);
+  if (FlagGiven("stop_quantile")) e->set_quantile(FLAGS_stop_quantile);
+  if (e->ByteSizeLong() == 0) c.clear_early_stopping();
   return c;
 }
 
@@ -171,7 +197,11 @@ std::string SearchUsage() {
          "  --search_seed=N          (default 1)\n"
          "  --weight=W               share of the fleet (default 1)\n"
          "  --deduplicate            re-mutate children already handed out\n"
-         "  --max_attempts=N --lease_timeout_s=S\n" +
+         "  --max_attempts=N --lease_timeout_s=S\n"
+         "  --early_stopping=RULE    none (default), hurdles or median\n"
+         "  --stop_epochs=E1,E2      epochs a child may be stopped at\n"
+         "  --stop_children=N        children that fix a hurdle (default 10)\n"
+         "  --stop_quantile=Q        median rule's quantile (default 0.5)\n" +
          TrainingFlagsHelp() + "\nconnection flags:\n" + ConnectionFlagsHelp();
 }
 

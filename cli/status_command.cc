@@ -50,6 +50,28 @@ std::string StateWord(v1::SearchState state) {
 
 }  // namespace
 
+namespace {
+
+// " | stopped early: 3/12 at epoch 1 (hurdle 0.6123), ..." when the search
+// stops children early.
+std::string HurdlesText(const v1::SearchStatus& s) {
+  std::string text;
+  for (const v1::HurdleStatus& h : s.hurdles()) {
+    absl::StrAppendFormat(&text, "%s%d/%d at epoch %d", text.empty() ? "" : ", ",
+                          h.stopped(), h.reported(), h.epoch());
+    if (h.has_threshold()) {
+      absl::StrAppendFormat(&text, " (%s %.4f)",
+                            s.config().early_stopping().rule() == "median"
+                                ? "threshold"
+                                : "hurdle",
+                            h.threshold());
+    }
+  }
+  return text.empty() ? text : " | stopped early: " + text;
+}
+
+}  // namespace
+
 std::string ProgressLine(const v1::SearchStatus& s) {
   return absl::StrFormat(
       "%-8s %d/%d done, %d running, %d waiting, %d failed | population %d: "
@@ -61,7 +83,8 @@ std::string ProgressLine(const v1::SearchStatus& s) {
       s.best().id(), s.workers_online(), s.evaluations_per_hour(),
       s.estimated_seconds_left() > 0
           ? absl::StrFormat(", ~%.0fs left", s.estimated_seconds_left())
-          : std::string());
+          : std::string()) +
+         HurdlesText(s);
 }
 
 namespace {

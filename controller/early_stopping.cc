@@ -120,6 +120,13 @@ EarlyStopper::Answer EarlyStopper::Decide(int64_t model_id, int epoch,
   if (auto it = stopped_.find(model_id); it != stopped_.end()) {
     return {true, false};
   }
+  // A child already judged at a later hurdle (this epoch's report of it was
+  // lost, and a second attempt reports it now) passed that later hurdle:
+  // stopping it at an earlier one would contradict the answer it got there.
+  if (auto it = latest_epoch_.find(model_id);
+      it != latest_epoch_.end() && it->second > epoch) {
+    return {false, false};
+  }
   const std::optional<double> threshold = Threshold(epoch);
   return {threshold.has_value() && fitness < *threshold, true};
 }
@@ -139,6 +146,8 @@ absl::Status EarlyStopper::Record(const HurdleReport& report) {
   }
   seen_[report.epoch].push_back(report.fitness);
   decided_[{report.model_id, report.epoch}] = report.stop;
+  int& latest = latest_epoch_[report.model_id];
+  latest = std::max(latest, report.epoch);
   if (report.stop) {
     stopped_[report.model_id] = report;
     ++stopped_count_[report.epoch];

@@ -83,7 +83,8 @@ class EarlyStopper {
   // `epoch`, and whether it is new (then it must be recorded, with
   // Record(), once it is durable). A child and epoch already recorded get
   // the recorded decision; so does any later epoch of a child that was
-  // told to stop.
+  // told to stop, and an earlier epoch of a child already judged at a later
+  // one gets "continue" (it passed that later hurdle) without being counted.
   // REQUIRES: IsHurdle(epoch), 0 <= fitness <= 1.
   struct Answer {
     bool stop = false;
@@ -116,6 +117,7 @@ class EarlyStopper {
   // (model, epoch) -> decision, and model -> the report that stopped it.
   std::map<std::pair<int64_t, int>, bool> decided_;
   std::map<int64_t, HurdleReport> stopped_;
+  std::map<int64_t, int> latest_epoch_;  // model -> latest epoch recorded
 };
 
 }  // namespace amoeba

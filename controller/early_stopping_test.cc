@@ -98,6 +98,15 @@ TEST_CASE("a repeated report gets the first answer and counts once") {
   CHECK_FALSE(passed.stop);
   CHECK_FALSE(passed.is_new);
   CHECK(stopper.Reported(2) == 2);
+  // A child first heard at a later hurdle (its earlier report was lost) is
+  // not judged again at an earlier one.
+  EarlyStopper two(Hurdles({1, 2}, 1));
+  CHECK_FALSE(Report(two, 1, 1, 0.5));
+  CHECK_FALSE(Report(two, 1, 2, 0.5));
+  CHECK_FALSE(Report(two, 2, 2, 0.6));
+  const auto late = two.Decide(2, 1, 0.1);
+  CHECK_FALSE(late.stop);
+  CHECK_FALSE(late.is_new);
   // Recording a decided report twice is refused.
   CHECK_FALSE(stopper.Record({2, 2, 0.3, true}).ok());
 }

@@ -20,6 +20,13 @@ double FitnessOf(const v1::Task& task) {
   return static_cast<double>(fp % 10000) / 10000.0;
 }
 
+// The validation fitness at `epoch` on the way to FitnessOf(task): lower
+// early, rising; -1 (not measured) past the last epoch.
+double ValidationAt(const v1::Task& task, int epoch) {
+  if (epoch >= task.settings().epochs()) return -1;
+  return FitnessOf(task) * (0.5 + 0.5 * epoch / task.settings().epochs());
+}
+
 }  // namespace
 
 SimWorker::SimWorker(World* world, Network* network, std::string id, int slots,
@@ -273,13 +280,22 @@ void SimWorker::ProgressTick(int slot, uint64_t run, int epoch) {
   }
   EvaluationProgress progress;
   progress.epoch = epoch;
+  progress.validation_accuracy = ValidationAt(s.task, epoch);
   const v1::ProgressReport report = core_->Progress(s.task, progress);
   Send<v1::ProgressReport, v1::ProgressAck>(
       Rpc::kProgress, report,
-      [this, slot, run](const absl::Status& status,
-                        const v1::ProgressAck& ack) {
-        if (status.ok() && ack.cancel() && slots_[slot].run == run) {
-          core_->CancelSlot(slot);
+      [this, slot, run, epoch, progress](const absl::Status& status,
+                                         const v1::ProgressAck& ack) {
+        if (!status.ok() || slots_[slot].run != run) return;
+        if (ack.cancel()) core_->CancelSlot(slot);
+        // Told to stop: the evaluation ends now with the fitness it had at
+        // that epoch (unless it ended meanwhile).
+        if (ack.stop() && !ack.cancel() && slots_[slot].running) {
+          EvaluationResult stopped;
+          stopped.ok = true;
+          stopped.fitness = progress.validation_accuracy;
+          stopped.stopped_epoch = epoch;
+          Finish(slot, stopped);
         }
       });
   const uint64_t generation = generation_;

@@ -55,6 +55,12 @@ class Harness {
     std::map<int64_t, Genotype> shadow_genotypes;
     // Children a worker saw acknowledged as recorded, with their fitness.
     std::map<int64_t, double> acked;
+    // Early stopping: every answer given to a hurdle report, by child and
+    // epoch (it may never change, restarts included), and the fitness of
+    // each child told to stop (what it must be recorded with).
+    std::map<std::pair<int64_t, int>, bool> hurdle_answers;
+    std::map<int64_t, double> stopped_fitness;
+    std::map<int64_t, int> stopped_epoch;
   };
 
   void OpenController();
@@ -67,6 +73,10 @@ class Harness {
                                               const std::string& bytes);
   std::pair<absl::Status, std::string> HandleResult(const std::string& bytes);
   void OnAck(const v1::ResultReport& report, const v1::ResultAck& ack);
+  // A progress report answered by the controller: its early-stopping answer
+  // is checked against every earlier one.
+  void ObserveProgress(const v1::ProgressReport& report,
+                       const Search::ProgressAnswer& answer);
   void OnTake(const std::string& worker, const v1::Task& task);
   // The shadow engine: the same Engine, fed the calls the controller's must
   // have made (a new child for every new id handed out, a result for every
@@ -130,6 +140,15 @@ Harness::Harness(const SimulationOptions& options)
     so.max_attempts = defaults_.max_attempts;
     so.retry_after = defaults_.retry_after;
     so.weight = 1 + static_cast<double>(world_.Uniform(3));
+    // One search in three stops children early (hurdles or median at
+    // epochs 1 and 2 of 3).
+    if (world_.Uniform(3) == 0) {
+      so.settings.set_epochs(3);
+      so.early_stopping.rule = world_.Uniform(2) == 0 ? StoppingRule::kHurdles
+                                                      : StoppingRule::kMedian;
+      so.early_stopping.epochs = {1, 2};
+      so.early_stopping.children = 2;
+    }
     search.shadow = std::make_unique<Engine>(so.engine);
     searches_.push_back(std::move(search));
   }
@@ -330,6 +349,7 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
       request.ParseFromString(bytes);
       auto answer = controller_->ReportProgress(request);
       if (!answer.ok()) return {answer.status(), ""};
+      ObserveProgress(request, *answer);
       v1::ProgressAck ack;
       ack.set_cancel(answer->cancel);
       ack.set_stop(answer->stop);
@@ -414,7 +434,11 @@ void Harness::OnAck(const v1::ResultReport& report, const v1::ResultAck& ack) {
     Violation(absl::StrCat(sim->name, " child ", report.model_id(),
                            " was acknowledged as recorded twice"));
   }
-  sim->acked[report.model_id()] = report.fitness();
+  // Recorded with the fitness at the hurdle when it was told to stop.
+  auto stopped = sim->stopped_fitness.find(report.model_id());
+  sim->acked[report.model_id()] = stopped != sim->stopped_fitness.end()
+                                      ? stopped->second
+                                      : report.fitness();
 }
 
 void Harness::ObserveTask(SimSearch& sim, const v1::Task& task) {
@@ -447,7 +471,51 @@ void Harness::ObserveSuccess(SimSearch& sim, const v1::ResultReport& report) {
                            ", which was never handed out, was recorded"));
     return;
   }
-  sim.shadow->AddResult(report.model_id(), it->second, report.fitness());
+  // A child told to stop is recorded with its fitness at the hurdle, even
+  // when its worker never heard the stop and reports its final fitness.
+  auto stopped = sim.stopped_fitness.find(report.model_id());
+  sim.shadow->AddResult(report.model_id(), it->second,
+                        stopped != sim.stopped_fitness.end()
+                            ? stopped->second
+                            : report.fitness());
+}
+
+void Harness::ObserveProgress(const v1::ProgressReport& report,
+                              const Search::ProgressAnswer& answer) {
+  SimSearch* sim = SimSearchNamed(report.search_id());
+  if (sim == nullptr || answer.cancel) return;
+  const EarlyStoppingOptions& rule = sim->options.early_stopping;
+  const bool hurdle =
+      std::find(rule.epochs.begin(), rule.epochs.end(), report.epoch()) !=
+      rule.epochs.end();
+  if (answer.stop && (!hurdle || report.validation_accuracy() < 0)) {
+    Violation(absl::StrCat(sim->name, " child ", report.model_id(),
+                           " told to stop at epoch ", report.epoch(),
+                           ", which is no hurdle with a fitness"));
+    return;
+  }
+  if (!hurdle || report.validation_accuracy() < 0) return;
+  world_.Trace("controller: ", sim->name, " child ", report.model_id(),
+               " attempt ", report.attempt(), " at epoch ", report.epoch(),
+               " fitness ", report.validation_accuracy(),
+               answer.stop ? ": stop" : ": continue");
+  const auto key = std::make_pair(report.model_id(), report.epoch());
+  auto [it, first] = sim->hurdle_answers.emplace(key, answer.stop);
+  // A child stopped at an earlier epoch is told to stop at every later one.
+  auto stop_epoch = sim->stopped_epoch.find(report.model_id());
+  const bool stopped_before = stop_epoch != sim->stopped_epoch.end() &&
+                              stop_epoch->second < report.epoch();
+  if ((!first && it->second != answer.stop) ||
+      (stopped_before && !answer.stop)) {
+    Violation(absl::StrCat(sim->name, " child ", report.model_id(),
+                           " got another early-stopping answer at epoch ",
+                           report.epoch(), " than before"));
+    return;
+  }
+  if (answer.stop && sim->stopped_epoch.count(report.model_id()) == 0) {
+    sim->stopped_fitness[report.model_id()] = report.validation_accuracy();
+    sim->stopped_epoch[report.model_id()] = report.epoch();
+  }
 }
 
 // A task a worker accepts from an answer is still its lease: nothing may
