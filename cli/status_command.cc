@@ -48,10 +48,6 @@ std::string StateWord(v1::SearchState state) {
   return absl::AsciiStrToLower(v1::SearchState_Name(state));
 }
 
-}  // namespace
-
-namespace {
-
 // " | stopped early: 3/12 at epoch 1 (hurdle 0.6123), ..." when the search
 // stops children early.
 std::string HurdlesText(const v1::SearchStatus& s) {

@@ -106,6 +106,9 @@ class EarlyStopper {
   // Children that reported `epoch`, and how many of them were stopped.
   int Reported(int epoch) const;
   int Stopped(int epoch) const;
+  // Reports recorded so far, over every epoch (the next one is number
+  // recorded() + 1 in the store).
+  int64_t recorded() const { return static_cast<int64_t>(decided_.size()); }
 
  private:
   // Fitness at `epoch` of the children before, in report order.

@@ -357,7 +357,8 @@ absl::StatusOr<Search::ProgressAnswer> Search::ReportProgress(
         // Recorded in memory now and queued in the same order, so the
         // stored reports are always a prefix of the decisions given.
         if (absl::Status s = stopper_.Record(r); !s.ok()) return s;
-        writes.push_back(store_->AddHurdleReportLater(++hurdle_reports_, r));
+        writes.push_back(
+            store_->AddHurdleReportLater(stopper_.recorded(), r));
         if (r.stop) {
           LOG(INFO) << "child " << r.model_id << " stopped early at epoch "
                     << r.epoch << ": fitness " << r.fitness << " below "

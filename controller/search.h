@@ -43,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/clock.h"
 #include "controller/engine.h"
 #include "controller/event_log.h"
@@ -245,7 +246,7 @@ class Search {
   v1::Task MakeTask(const Child& child) const;
   // Sets stopped_epoch of the children early stopping stopped (the rows
   // read from the store do not carry it). Takes mu_.
-  void FillStoppedEpochs(std::vector<ModelRecord>& models)
+  void FillStoppedEpochs(absl::Span<ModelRecord> models)
       ABSL_LOCKS_EXCLUDED(mu_);
   EngineCounters Counters() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Publish(v1::SearchEvent::Kind kind, const ModelRecord& model,
@@ -284,7 +285,6 @@ class Search {
   std::deque<double> completion_times_ ABSL_GUARDED_BY(mu_);  // unix seconds
   // Early-stopping decisions, rebuilt from the store's hurdle reports.
   EarlyStopper stopper_ ABSL_GUARDED_BY(mu_);
-  int64_t hurdle_reports_ ABSL_GUARDED_BY(mu_) = 0;  // recorded so far
 };
 
 }  // namespace amoeba

@@ -83,7 +83,6 @@ absl::Status Search::Recover() {
           "settings: ", s.message()));
     }
   }
-  hurdle_reports_ = static_cast<int64_t>(hurdles.size());
   if (state == "paused") run_state_ = RunState::kPaused;
   if (state == "stopped") run_state_ = RunState::kStopped;
   ASSIGN_OR_RETURN(failed_, store_->CountModels("state = 'failed'"));

@@ -156,7 +156,7 @@ v1::SearchStatus Search::Status() {
   return status;
 }
 
-void Search::FillStoppedEpochs(std::vector<ModelRecord>& models) {
+void Search::FillStoppedEpochs(absl::Span<ModelRecord> models) {
   if (!options_.early_stopping.epochs.empty()) {
     absl::MutexLock lock(&mu_);
     for (ModelRecord& m : models) {
@@ -196,7 +196,7 @@ absl::StatusOr<v1::ListModelsResponse> Search::ListModels(
     order = "finished_at DESC, id";
   }
   ASSIGN_OR_RETURN(auto models, store_->QueryModels(where, order, page, offset));
-  FillStoppedEpochs(models);
+  FillStoppedEpochs(absl::MakeSpan(models));
   ASSIGN_OR_RETURN(const int64_t total, store_->CountModels(where));
   v1::ListModelsResponse response;
   for (const ModelRecord& m : models) ToSummary(m, response.add_models());
@@ -212,11 +212,7 @@ absl::StatusOr<v1::GetModelResponse> Search::GetModel(int64_t id) {
   if (!model.has_value()) {
     return absl::NotFoundError(absl::StrCat("no model with id ", id));
   }
-  {
-    std::vector<ModelRecord> one{*model};
-    FillStoppedEpochs(one);
-    model->stopped_epoch = one[0].stopped_epoch;
-  }
+  FillStoppedEpochs(absl::MakeSpan(&*model, 1));
   v1::GetModelResponse response;
   ToSummary(*model, response.mutable_model());
   auto genotype = ParseGenotype(model->genotype);

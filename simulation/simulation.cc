@@ -56,11 +56,16 @@ class Harness {
     // Children a worker saw acknowledged as recorded, with their fitness.
     std::map<int64_t, double> acked;
     // Early stopping: every answer given to a hurdle report, by child and
-    // epoch (it may never change, restarts included), and the fitness of
-    // each child told to stop (what it must be recorded with).
+    // epoch (it may never change, restarts included), and the report at
+    // which each child was first told to stop (its fitness is what the
+    // child must be recorded with).
     std::map<std::pair<int64_t, int>, bool> hurdle_answers;
-    std::map<int64_t, double> stopped_fitness;
-    std::map<int64_t, int> stopped_epoch;
+    std::map<int64_t, HurdleReport> stopped_early;
+    // The fitness a success of `report` must be recorded with.
+    double RecordedFitness(const v1::ResultReport& report) const {
+      auto it = stopped_early.find(report.model_id());
+      return it != stopped_early.end() ? it->second.fitness : report.fitness();
+    }
   };
 
   void OpenController();
@@ -434,11 +439,7 @@ void Harness::OnAck(const v1::ResultReport& report, const v1::ResultAck& ack) {
     Violation(absl::StrCat(sim->name, " child ", report.model_id(),
                            " was acknowledged as recorded twice"));
   }
-  // Recorded with the fitness at the hurdle when it was told to stop.
-  auto stopped = sim->stopped_fitness.find(report.model_id());
-  sim->acked[report.model_id()] = stopped != sim->stopped_fitness.end()
-                                      ? stopped->second
-                                      : report.fitness();
+  sim->acked[report.model_id()] = sim->RecordedFitness(report);
 }
 
 void Harness::ObserveTask(SimSearch& sim, const v1::Task& task) {
@@ -473,11 +474,8 @@ void Harness::ObserveSuccess(SimSearch& sim, const v1::ResultReport& report) {
   }
   // A child told to stop is recorded with its fitness at the hurdle, even
   // when its worker never heard the stop and reports its final fitness.
-  auto stopped = sim.stopped_fitness.find(report.model_id());
   sim.shadow->AddResult(report.model_id(), it->second,
-                        stopped != sim.stopped_fitness.end()
-                            ? stopped->second
-                            : report.fitness());
+                        sim.RecordedFitness(report));
 }
 
 void Harness::ObserveProgress(const v1::ProgressReport& report,
@@ -502,9 +500,9 @@ void Harness::ObserveProgress(const v1::ProgressReport& report,
   const auto key = std::make_pair(report.model_id(), report.epoch());
   auto [it, first] = sim->hurdle_answers.emplace(key, answer.stop);
   // A child stopped at an earlier epoch is told to stop at every later one.
-  auto stop_epoch = sim->stopped_epoch.find(report.model_id());
-  const bool stopped_before = stop_epoch != sim->stopped_epoch.end() &&
-                              stop_epoch->second < report.epoch();
+  auto stop = sim->stopped_early.find(report.model_id());
+  const bool stopped_before =
+      stop != sim->stopped_early.end() && stop->second.epoch < report.epoch();
   if ((!first && it->second != answer.stop) ||
       (stopped_before && !answer.stop)) {
     Violation(absl::StrCat(sim->name, " child ", report.model_id(),
@@ -512,9 +510,9 @@ void Harness::ObserveProgress(const v1::ProgressReport& report,
                            report.epoch(), " than before"));
     return;
   }
-  if (answer.stop && sim->stopped_epoch.count(report.model_id()) == 0) {
-    sim->stopped_fitness[report.model_id()] = report.validation_accuracy();
-    sim->stopped_epoch[report.model_id()] = report.epoch();
+  if (answer.stop && stop == sim->stopped_early.end()) {
+    sim->stopped_early[report.model_id()] = {report.model_id(), report.epoch(),
+                                       report.validation_accuracy(), true};
   }
 }
 
