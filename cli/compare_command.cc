@@ -6,7 +6,9 @@
 #include <cmath>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include "absl/strings/match.h"
@@ -35,16 +37,31 @@ struct Run {
   std::string algorithm;
   std::vector<double> fitness;    // done children, in completion order
   std::vector<double> seconds;    // since the search was created
+  // Epochs trained by the search when each completed: the cost a GPU owner
+  // pays. A child stopped early cost its stopped epoch.
+  std::vector<double> epochs;
+  int stopped = 0;
   std::vector<double> parameters;
   std::vector<double> multiply_adds;
 };
 
-std::string Color(const std::string& algorithm) {
-  if (algorithm == "aging") return "#d0021b";
-  if (algorithm == "non_aging") return "#f5a623";
-  if (algorithm == "random") return "#4a4a4a";
-  if (algorithm == "reinforce") return "#4a90d9";
-  return "#7ed321";
+// An arm named after its algorithm gets the algorithm's colour (the same in
+// every experiment); other arms the next free one.
+std::string Color(const std::string& arm) {
+  static const std::map<std::string, std::string> kAlgorithms = {
+      {"aging", "#d0021b"},
+      {"non_aging", "#f5a623"},
+      {"random", "#4a4a4a"},
+      {"reinforce", "#4a90d9"}};
+  static const char* kOthers[] = {"#7ed321", "#9013fe", "#50e3c2", "#8b572a",
+                                  "#bd10e0", "#417505"};
+  static std::map<std::string, std::string> assigned;
+  if (auto it = kAlgorithms.find(arm); it != kAlgorithms.end()) {
+    return it->second;
+  }
+  auto [it, added] = assigned.emplace(arm, "");
+  if (added) it->second = kOthers[(assigned.size() - 1) % std::size(kOthers)];
+  return it->second;
 }
 
 absl::StatusOr<std::map<std::string, std::vector<Run>>> LoadRuns(
@@ -53,34 +70,47 @@ absl::StatusOr<std::map<std::string, std::vector<Run>>> LoadRuns(
   if (!store.ok()) return store.status();
   auto searches = (*store)->ListSearches();
   if (!searches.ok()) return searches.status();
-  std::map<std::string, std::vector<Run>> by_algorithm;
+  std::map<std::string, std::vector<Run>> by_arm;
   for (const StoredSearch& s : *searches) {
-    if (!absl::StartsWith(s.name, experiment + "-")) continue;
+    const std::string arm = ArmOfSearch(s.name, experiment);
+    if (arm.empty()) continue;
     v1::SearchConfig config;
     if (!google::protobuf::util::JsonStringToMessage(s.config, &config).ok()) {
       return absl::DataLossError(
           absl::StrCat("search ", s.name, ": its stored config does not parse"));
     }
-    auto done = (*store)->OpenSearch(s)->QueryModels("state = 'done'",
-                                                     "completion_seq", -1, 0);
+    std::unique_ptr<SearchStore> search = (*store)->OpenSearch(s);
+    auto done = search->QueryModels("state = 'done'", "completion_seq", -1, 0);
     if (!done.ok()) return done.status();
+    auto hurdles = search->LoadHurdleReports();
+    if (!hurdles.ok()) return hurdles.status();
+    std::map<int64_t, int> stopped_at;
+    for (const HurdleReport& h : *hurdles) {
+      if (h.stop) stopped_at[h.model_id] = h.epoch;
+    }
+    const int full_epochs = std::max(1, config.settings().epochs());
     Run run;
     run.search = s.name;
     run.algorithm = config.algorithm();
+    double epochs = 0;
     for (const ModelRecord& m : *done) {
+      const auto stopped = stopped_at.find(m.id);
+      run.stopped += stopped != stopped_at.end();
+      epochs += stopped != stopped_at.end() ? stopped->second : full_epochs;
       run.fitness.push_back(m.fitness);
       run.seconds.push_back(std::max(0.0, m.finished_at - s.created_at));
+      run.epochs.push_back(epochs);
       run.parameters.push_back(static_cast<double>(m.parameters));
       run.multiply_adds.push_back(static_cast<double>(m.multiply_adds));
     }
-    by_algorithm[run.algorithm].push_back(std::move(run));
+    by_arm[arm].push_back(std::move(run));
   }
-  if (by_algorithm.empty()) {
+  if (by_arm.empty()) {
     return absl::NotFoundError(absl::StrCat(
         "no search of experiment '", experiment, "' in ", path,
-        " (its searches are named ", experiment, "-ALGORITHM-R)"));
+        " (its searches are named ", experiment, "-ARM-R)"));
   }
-  return by_algorithm;
+  return by_arm;
 }
 
 // Mean and standard error over repeats of the top-10 curve against
@@ -101,25 +131,104 @@ Series ChildrenCurve(const std::string& algorithm, const std::vector<Run>& runs)
   return s;
 }
 
-Series TimeCurve(const std::string& algorithm, const std::vector<Run>& runs,
-                 const std::vector<double>& times) {
+// The mean (± s.e. over repeats) of the top-k completed by each cost in
+// `at` (seconds or epochs, `cost` of each completion), where every repeat
+// has results: a mean of fewer would jump. x is the cost / `x_unit`.
+Series CostCurve(const std::string& arm, const std::vector<Run>& runs,
+                 std::vector<double> Run::*cost, const std::vector<double>& at,
+                 int k, double x_unit) {
   std::vector<std::vector<std::optional<double>>> curves;
   for (const Run& r : runs) {
-    curves.push_back(TopKAtTimes(r.fitness, r.seconds, times, kTopK));
+    curves.push_back(TopKAtTimes(r.fitness, r.*cost, at, k));
   }
-  Series s{algorithm, Color(algorithm), {}, true, {}};
-  for (size_t i = 0; i < times.size(); ++i) {
-    std::vector<double> at;
+  Series s{arm, Color(arm), {}, true, {}};
+  for (size_t i = 0; i < at.size(); ++i) {
+    std::vector<double> values;
     for (const auto& c : curves) {
-      if (c[i].has_value()) at.push_back(*c[i]);
+      if (c[i].has_value()) values.push_back(*c[i]);
     }
-    // Only where every repeat has results: a mean of fewer would jump.
-    if (at.size() != runs.size()) continue;
-    const MeanSe m = MeanAndSe(at);
-    s.points.emplace_back(times[i] / 60.0, m.mean);
+    if (values.size() != runs.size()) continue;
+    const MeanSe m = MeanAndSe(values);
+    s.points.emplace_back(at[i] / x_unit, m.mean);
     s.band.emplace_back(m.mean - m.se, m.mean + m.se);
   }
   return s;
+}
+
+// `points` evenly spaced costs up to the largest of any run.
+std::vector<double> CostGrid(
+    const std::map<std::string, std::vector<Run>>& by_arm,
+    std::vector<double> Run::*cost, int points) {
+  double last = 0;
+  for (const auto& [arm, runs] : by_arm) {
+    for (const Run& r : runs) {
+      for (double c : r.*cost) last = std::max(last, c);
+    }
+  }
+  std::vector<double> grid;
+  for (int i = 1; i <= points; ++i) grid.push_back(last * i / points);
+  return grid;
+}
+
+double TotalEpochs(const Run& r) {
+  return r.epochs.empty() ? 0 : r.epochs.back();
+}
+
+// Equal compute: every arm at the same epochs trained per search (the
+// fewest any search of the experiment trained), and the epochs each arm
+// needed to reach the mean best that every arm reached.
+std::string EqualComputeTable(
+    const std::map<std::string, std::vector<Run>>& by_arm) {
+  double budget = std::numeric_limits<double>::infinity();
+  for (const auto& [arm, runs] : by_arm) {
+    for (const Run& r : runs) budget = std::min(budget, TotalEpochs(r));
+  }
+  std::string table = absl::StrFormat(
+      "\nat equal compute: %.0f epochs trained per search (the fewest of any "
+      "search)\n%-14s %21s %21s\n",
+      budget, "arm", "best mean ± se", "top-10 mean ± se");
+  // The level every arm's mean best reached within its own shortest run.
+  double level = std::numeric_limits<double>::infinity();
+  for (const auto& [arm, runs] : by_arm) {
+    std::vector<double> best, top10;
+    double shortest = std::numeric_limits<double>::infinity();
+    for (const Run& r : runs) {
+      best.push_back(TopKAtTimes(r.fitness, r.epochs, {budget}, 1)[0].value_or(0));
+      top10.push_back(
+          TopKAtTimes(r.fitness, r.epochs, {budget}, kTopK)[0].value_or(0));
+      shortest = std::min(shortest, TotalEpochs(r));
+    }
+    std::vector<double> final_best;
+    for (const Run& r : runs) {
+      final_best.push_back(
+          TopKAtTimes(r.fitness, r.epochs, {shortest}, 1)[0].value_or(0));
+    }
+    level = std::min(level, MeanAndSe(final_best).mean);
+    const MeanSe b = MeanAndSe(best);
+    const MeanSe t = MeanAndSe(top10);
+    absl::StrAppendFormat(&table, "%-14s %11.4f ± %.4f %11.4f ± %.4f\n", arm,
+                          b.mean, b.se, t.mean, t.se);
+  }
+  absl::StrAppendFormat(&table,
+                        "\nepochs trained until the mean best reached %.4f "
+                        "(the lowest final mean best of any arm)\n",
+                        level);
+  for (const auto& [arm, runs] : by_arm) {
+    std::vector<std::vector<double>> fitness, epochs;
+    double shortest = std::numeric_limits<double>::infinity();
+    for (const Run& r : runs) {
+      fitness.push_back(r.fitness);
+      epochs.push_back(r.epochs);
+      shortest = std::min(shortest, TotalEpochs(r));
+    }
+    const std::optional<double> reached =
+        FirstCostReaching(fitness, epochs, level, shortest);
+    absl::StrAppendFormat(&table, "%-14s %s\n", arm,
+                          reached.has_value()
+                              ? absl::StrFormat("%.0f epochs", *reached)
+                              : std::string("not reached"));
+  }
+  return table;
 }
 
 bool Write(const std::string& path, const std::string& text) {
@@ -145,41 +254,45 @@ int RunCompareCommand(const std::vector<std::string>& args) {
                ? 1
                : 3;
   }
-  const auto& by_algorithm = *loaded;
+  const auto& by_arm = *loaded;
   const std::string dir = FLAGS_report_dir.empty()
                               ? absl::StrCat(args[0], ".", FLAGS_experiment)
                               : FLAGS_report_dir;
   mkdir(dir.c_str(), 0755);
 
-  double last = 0;
-  for (const auto& [algorithm, runs] : by_algorithm) {
-    for (const Run& r : runs) {
-      for (double t : r.seconds) last = std::max(last, t);
-    }
-  }
-  std::vector<double> times;
-  for (int i = 1; i <= kTimePoints; ++i) times.push_back(last * i / kTimePoints);
-
-  std::vector<Series> by_children, by_time, by_parameters, by_macs;
+  const std::vector<double> times = CostGrid(by_arm, &Run::seconds, kTimePoints);
+  const std::vector<double> epoch_grid =
+      CostGrid(by_arm, &Run::epochs, kTimePoints);
+  std::vector<Series> by_children, by_time, top10_by_epochs, best_by_epochs,
+      by_parameters, by_macs;
   std::string table = absl::StrFormat(
       "experiment %s: mean of the top-%d validation accuracy of each search "
       "(mean ± standard error over repeats)\n\n"
-      "%-10s %7s %9s %18s %9s %13s %13s\n",
-      FLAGS_experiment, kTopK, "algorithm", "repeats", "children",
-      "top-10 mean ± se", "best", "median params", "median MACs");
-  std::map<std::string, std::vector<double>> top10_by_algorithm;
-  for (const auto& [algorithm, runs] : by_algorithm) {
-    by_children.push_back(ChildrenCurve(algorithm, runs));
-    by_time.push_back(TimeCurve(algorithm, runs, times));
-    Series params{algorithm, Color(algorithm), {}, false, {}};
-    Series macs{algorithm, Color(algorithm), {}, false, {}};
+      "%-14s %7s %9s %18s %9s %13s %13s %10s %8s\n",
+      FLAGS_experiment, kTopK, "arm", "repeats", "children",
+      "top-10 mean ± se", "best", "median params", "median MACs",
+      "epochs", "stopped");
+  std::map<std::string, std::vector<double>> top10_by_arm;
+  for (const auto& [arm, runs] : by_arm) {
+    by_children.push_back(ChildrenCurve(arm, runs));
+    by_time.push_back(CostCurve(arm, runs, &Run::seconds, times, kTopK, 60.0));
+    top10_by_epochs.push_back(
+        CostCurve(arm, runs, &Run::epochs, epoch_grid, kTopK, 1.0));
+    best_by_epochs.push_back(
+        CostCurve(arm, runs, &Run::epochs, epoch_grid, 1, 1.0));
+    Series params{arm, Color(arm), {}, false, {}};
+    Series macs{arm, Color(arm), {}, false, {}};
     std::vector<double> top10;
     std::vector<double> all_params, all_macs;
     int64_t children = 0;
+    int64_t stopped = 0;
+    double epochs = 0;
     double best = 0;
     for (const Run& r : runs) {
       top10.push_back(TopKMean(r.fitness, kTopK));
       children += static_cast<int64_t>(r.fitness.size());
+      stopped += r.stopped;
+      epochs += TotalEpochs(r);
       for (size_t i = 0; i < r.fitness.size(); ++i) {
         // A simulated evaluator reports no cost: nothing to place on a log
         // axis.
@@ -202,25 +315,28 @@ int RunCompareCommand(const std::vector<std::string>& args) {
       return v[v.size() / 2];
     };
     const MeanSe m = MeanAndSe(top10);
-    absl::StrAppendFormat(&table, "%-10s %7d %9d %11.4f ± %.4f %9.4f %13.0f %13.0f\n",
-                          algorithm, runs.size(), children, m.mean, m.se, best,
-                          median(all_params), median(all_macs));
-    top10_by_algorithm[algorithm] = top10;
+    absl::StrAppendFormat(
+        &table, "%-14s %7d %9d %11.4f ± %.4f %9.4f %13.0f %13.0f %10.0f %8d\n",
+        arm, runs.size(), children, m.mean, m.se, best, median(all_params),
+        median(all_macs), epochs, stopped);
+    top10_by_arm[arm] = top10;
   }
   absl::StrAppendFormat(
       &table,
-      "\nrank test (Mann-Whitney U, two-sided, on the per-repeat top-%d "
-      "means):\n",
+      "\n(epochs: trained by all repeats together; stopped: children stopped "
+      "early)\n\nrank test (Mann-Whitney U, two-sided, on the per-repeat "
+      "top-%d means):\n",
       kTopK);
-  for (auto a = top10_by_algorithm.begin(); a != top10_by_algorithm.end(); ++a) {
-    for (auto b = std::next(a); b != top10_by_algorithm.end(); ++b) {
+  for (auto a = top10_by_arm.begin(); a != top10_by_arm.end(); ++a) {
+    for (auto b = std::next(a); b != top10_by_arm.end(); ++b) {
       const MeanSe ma = MeanAndSe(a->second);
       const MeanSe mb = MeanAndSe(b->second);
-      absl::StrAppendFormat(&table, "  %-10s vs %-10s  difference %+.4f  p = %.3f\n",
+      absl::StrAppendFormat(&table, "  %-14s vs %-14s  difference %+.4f  p = %.3f\n",
                             a->first, b->first, ma.mean - mb.mean,
                             MannWhitneyP(a->second, b->second));
     }
   }
+  table += EqualComputeTable(by_arm);
   std::cout << table;
 
   ChartOptions curve_options;
@@ -238,6 +354,15 @@ int RunCompareCommand(const std::vector<std::string>& args) {
               SvgChart("Mean top-10 validation accuracy (± s.e. over repeats)",
                        "wall time (minutes)", "mean of the top 10", by_time,
                        curve_options));
+  ok &= Write(dir + "/top10_vs_epochs.svg",
+              SvgChart("Mean top-10 validation accuracy (± s.e. over repeats)",
+                       "epochs trained by the search", "mean of the top 10",
+                       top10_by_epochs, children_options));
+  ok &= Write(dir + "/best_vs_epochs.svg",
+              SvgChart("Best validation accuracy so far (mean ± s.e. over "
+                       "repeats)",
+                       "epochs trained by the search", "best so far",
+                       best_by_epochs, children_options));
   ok &= Write(dir + "/accuracy_vs_parameters.svg",
               SvgChart("Every evaluated model: accuracy against size",
                        "parameters (log scale)", "validation accuracy",
@@ -249,6 +374,7 @@ int RunCompareCommand(const std::vector<std::string>& args) {
   if (!ok) return 3;
   std::cout << "\nwrote " << dir
             << "/{summary.txt, top10_vs_children.svg, top10_vs_time.svg, "
+               "top10_vs_epochs.svg, best_vs_epochs.svg, "
                "accuracy_vs_parameters.svg, accuracy_vs_multiply_adds.svg}\n";
   return 0;
 }
@@ -256,15 +382,17 @@ int RunCompareCommand(const std::vector<std::string>& args) {
 std::string CompareUsage() {
   return "usage: amoeba compare STORE --experiment=NAME [--report_dir=DIR]\n\n"
          "What the paper drew, for the searches of an experiment (named\n"
-         "NAME-ALGORITHM-R, as `amoeba experiment run` makes them), from the\n"
+         "NAME-ARM-R, as `amoeba experiment run` makes them), from the\n"
          "store (read-only, beside a running controller too): in DIR (default\n"
          "STORE.NAME/) the mean of the top-10 validation accuracy so far\n"
-         "against children evaluated and against wall time, one line per\n"
-         "algorithm with a band of ± one standard error over repeats;\n"
-         "accuracy against parameters and against multiply-adds for every\n"
-         "evaluated model; and summary.txt, the table printed: per algorithm\n"
-         "the final top-10 mean ± standard error, and a rank test between\n"
-         "every two algorithms.\n";
+         "against children evaluated, wall time and epochs trained (a child\n"
+         "stopped early costs the epochs it trained), and the best so far\n"
+         "against epochs, one line per arm with a band of ± one standard\n"
+         "error over repeats; accuracy against parameters and against\n"
+         "multiply-adds for every evaluated model; and summary.txt, the table\n"
+         "printed: per arm the final top-10 mean ± standard error, a rank test\n"
+         "between every two arms, and the arms at equal compute (the same\n"
+         "epochs trained).\n";
 }
 
 }  // namespace amoeba

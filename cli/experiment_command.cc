@@ -7,9 +7,12 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
+#include <algorithm>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -30,9 +33,9 @@ namespace {
 constexpr const char* kDefaultAlgorithms[] = {"aging", "non_aging", "random",
                                               "reinforce"};
 
-std::string SearchName(const v1::ExperimentSpec& spec,
-                       const std::string& algorithm, int repeat) {
-  return absl::StrCat(spec.name(), "-", algorithm, "-", repeat);
+std::string SearchName(const v1::ExperimentSpec& spec, const std::string& arm,
+                       int repeat) {
+  return absl::StrCat(spec.name(), "-", arm, "-", repeat);
 }
 
 // The spec, checked: InvalidArgument naming the field.
@@ -54,16 +57,40 @@ absl::StatusOr<v1::ExperimentSpec> ReadSpec(const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": name must be 1 to 40 characters"));
   }
-  if (spec.algorithms().empty()) {
-    for (const char* a : kDefaultAlgorithms) spec.add_algorithms(a);
+  if (!spec.algorithms().empty() && !spec.arms().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": give either algorithms or arms, not both"));
   }
-  for (std::string& a : *spec.mutable_algorithms()) {
-    absl::StatusOr<Algorithm> algorithm = AlgorithmFromName(a);
-    if (!algorithm.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": algorithms: ", algorithm.status().message()));
+  if (spec.arms().empty()) {
+    if (spec.algorithms().empty()) {
+      for (const char* a : kDefaultAlgorithms) spec.add_algorithms(a);
     }
-    a = AlgorithmName(*algorithm);
+    for (const std::string& a : spec.algorithms()) {
+      spec.add_arms()->set_algorithm(a);
+    }
+    spec.clear_algorithms();
+  }
+  std::set<std::string> names;
+  for (v1::ExperimentArm& arm : *spec.mutable_arms()) {
+    absl::StatusOr<Algorithm> algorithm = AlgorithmFromName(arm.algorithm());
+    if (!algorithm.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": algorithms: ", algorithm.status().message()));
+    }
+    arm.set_algorithm(AlgorithmName(*algorithm));
+    if (arm.name().empty()) arm.set_name(arm.algorithm());
+    if (arm.name().size() > 20 ||
+        !std::all_of(arm.name().begin(), arm.name().end(), [](char c) {
+          return absl::ascii_isalnum(c) || c == '_';
+        })) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": arm name '", arm.name(),
+                       "': letters, digits and '_' only, at most 20"));
+    }
+    if (!names.insert(arm.name()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": two arms named '", arm.name(), "'"));
+    }
   }
   if (spec.repeats() == 0) spec.set_repeats(3);
   if (spec.repeats() < 1 || spec.repeats() > 100) {
@@ -72,9 +99,9 @@ absl::StatusOr<v1::ExperimentSpec> ReadSpec(const std::string& path) {
   }
   if (!spec.has_first_seed()) spec.set_first_seed(1);
   // Every search id the name makes must be one the controller takes.
-  for (const std::string& algorithm : spec.algorithms()) {
+  for (const v1::ExperimentArm& arm : spec.arms()) {
     if (absl::Status s = ValidateSearchName(
-            SearchName(spec, algorithm, spec.repeats()));
+            SearchName(spec, arm.name(), spec.repeats()));
         !s.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, ": name: ", s.message()));
@@ -84,18 +111,29 @@ absl::StatusOr<v1::ExperimentSpec> ReadSpec(const std::string& path) {
 }
 
 
+std::vector<std::string> ArmNames(const v1::ExperimentSpec& spec) {
+  std::vector<std::string> names;
+  for (const v1::ExperimentArm& arm : spec.arms()) names.push_back(arm.name());
+  return names;
+}
+
 // Creates every search of the spec that does not exist yet, repeat by
 // repeat so that every algorithm starts about as early.
 int CreateSearches(v1::Controller::Stub& stub, const v1::ExperimentSpec& spec) {
   int created = 0;
   int existing = 0;
   for (int r = 1; r <= spec.repeats(); ++r) {
-    for (const std::string& algorithm : spec.algorithms()) {
+    for (const v1::ExperimentArm& arm : spec.arms()) {
       v1::CreateSearchRequest request;
-      request.set_search_id(SearchName(spec, algorithm, r));
-      *request.mutable_config() = spec.config();
-      request.mutable_config()->set_algorithm(algorithm);
-      request.mutable_config()->set_seed(spec.first_seed() + r - 1);
+      request.set_search_id(SearchName(spec, arm.name(), r));
+      v1::SearchConfig& config = *request.mutable_config();
+      config = spec.config();
+      config.set_algorithm(arm.algorithm());
+      config.set_seed(spec.first_seed() + r - 1);
+      if (arm.has_early_stopping()) {
+        *config.mutable_early_stopping() = arm.early_stopping();
+      }
+      if (arm.has_budget()) config.set_budget(arm.budget());
       v1::CreateSearchResponse response;
       const grpc::Status s =
           stub.CreateSearch(CallContext().get(), request, &response);
@@ -114,14 +152,31 @@ int CreateSearches(v1::Controller::Stub& stub, const v1::ExperimentSpec& spec) {
   std::cout << absl::StrFormat(
                    "experiment %s: %d searches (%s x %d repeats); %d created, "
                    "%d already there",
-                   spec.name(), spec.algorithms_size() * spec.repeats(),
-                   absl::StrJoin(spec.algorithms(), ", "), spec.repeats(),
+                   spec.name(), spec.arms_size() * spec.repeats(),
+                   absl::StrJoin(ArmNames(spec), ", "), spec.repeats(),
                    created, existing)
             << std::endl;
   return 0;
 }
 
 }  // namespace
+
+std::string ArmOfSearch(const std::string& search_id,
+                        const std::string& experiment) {
+  if (!absl::StartsWith(search_id, experiment + "-")) return "";
+  const std::string rest = search_id.substr(experiment.size() + 1);
+  const size_t dash = rest.rfind('-');
+  if (dash == std::string::npos || dash == 0 || dash + 1 == rest.size()) {
+    return "";
+  }
+  for (size_t i = dash + 1; i < rest.size(); ++i) {
+    if (!absl::ascii_isdigit(rest[i])) return "";
+  }
+  const std::string arm = rest.substr(0, dash);
+  // Arms have no '-': "fm-x-aging-1" belongs to experiment "fm-x", not to
+  // an arm "x-aging" of "fm".
+  return absl::StrContains(arm, '-') ? "" : arm;
+}
 
 int RunExperimentCommand(const std::vector<std::string>& args) {
   if (args.size() != 2 || args[0] != "run") {
@@ -139,7 +194,6 @@ int RunExperimentCommand(const std::vector<std::string>& args) {
     return 2;
   }
   if (int rc = CreateSearches(**stub, *spec); rc != 0) return rc;
-  const std::string prefix = spec->name() + "-";
   const auto start = std::chrono::steady_clock::now();
   while (true) {
     v1::ListSearchesResponse all;
@@ -150,7 +204,7 @@ int RunExperimentCommand(const std::vector<std::string>& args) {
                 << " unreachable: " << s.error_message() << "\n";
       return 3;
     }
-    // Per algorithm: children done of the budgets, searches ended, best.
+    // Per arm: children done of the budgets, searches ended, best.
     struct Progress {
       int64_t done = 0;
       int64_t budget = 0;
@@ -158,10 +212,11 @@ int RunExperimentCommand(const std::vector<std::string>& args) {
       int ended = 0;
       double best = 0;
     };
-    std::map<std::string, Progress> by_algorithm;
+    std::map<std::string, Progress> by_arm;
     for (const v1::SearchStatus& search : all.searches()) {
-      if (!absl::StartsWith(search.search_id(), prefix)) continue;
-      Progress& p = by_algorithm[search.config().algorithm()];
+      const std::string arm = ArmOfSearch(search.search_id(), spec->name());
+      if (arm.empty()) continue;
+      Progress& p = by_arm[arm];
       p.done += search.done();
       p.budget += search.config().budget();
       ++p.searches;
@@ -172,10 +227,10 @@ int RunExperimentCommand(const std::vector<std::string>& args) {
                                std::chrono::steady_clock::now() - start)
                                .count();
     std::string line = absl::StrFormat("%6.0fs", elapsed);
-    bool all_ended = !by_algorithm.empty();
-    for (const std::string& algorithm : spec->algorithms()) {
-      const Progress& p = by_algorithm[algorithm];
-      absl::StrAppendFormat(&line, " | %s %d/%d best %.4f", algorithm, p.done,
+    bool all_ended = !by_arm.empty();
+    for (const std::string& arm : ArmNames(*spec)) {
+      const Progress& p = by_arm[arm];
+      absl::StrAppendFormat(&line, " | %s %d/%d best %.4f", arm, p.done,
                             p.budget, p.best);
       all_ended = all_ended && p.searches > 0 && p.ended == p.searches;
     }
@@ -206,9 +261,17 @@ std::string ExperimentUsage() {
          "   \"repeats\": 3, \"config\": {\"population_size\": 20, "
          "\"sample_size\": 5,\n"
          "   \"budget\": 100, \"settings\": {\"epochs\": 1}}}\n\n"
-         "Searches are named NAME-ALGORITHM-R; repeat R of every algorithm\n"
-         "uses seed first_seed + R - 1. Running the command again creates\n"
-         "only what is missing and keeps watching.\n"
+         "Instead of \"algorithms\", \"arms\" compares variants: each arm an\n"
+         "algorithm with its own early stopping or budget, e.g.\n\n"
+         "  \"arms\": [{\"algorithm\": \"aging\"},\n"
+         "           {\"name\": \"aging_hurdles\", \"algorithm\": \"aging\",\n"
+         "            \"early_stopping\": {\"rule\": \"hurdles\", "
+         "\"epochs\": [1]},\n"
+         "            \"budget\": 200}]\n\n"
+         "Searches are named NAME-ARM-R (an arm is named after its algorithm\n"
+         "unless named); repeat R of every arm uses seed first_seed + R - 1.\n"
+         "Running the command again creates only what is missing and keeps\n"
+         "watching.\n"
          "Then: amoeba compare STORE --experiment=NAME.\n\nflags:\n" +
          ConnectionFlagsHelp();
 }

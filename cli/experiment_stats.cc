@@ -42,6 +42,38 @@ std::vector<std::optional<double>> TopKAtTimes(
   return out;
 }
 
+std::optional<double> FirstCostReaching(
+    const std::vector<std::vector<double>>& fitness,
+    const std::vector<std::vector<double>>& cost, double level, double limit) {
+  if (fitness.empty()) return std::nullopt;
+  // The mean of step functions only changes where one of them steps.
+  std::vector<double> steps;
+  for (const auto& c : cost) {
+    for (double v : c) {
+      if (v <= limit) steps.push_back(v);
+    }
+  }
+  std::sort(steps.begin(), steps.end());
+  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+  std::vector<std::vector<std::optional<double>>> best;
+  for (size_t r = 0; r < fitness.size(); ++r) {
+    best.push_back(TopKAtTimes(fitness[r], cost[r], steps, 1));
+  }
+  for (size_t i = 0; i < steps.size(); ++i) {
+    double sum = 0;
+    bool everyone = true;
+    for (const auto& b : best) {
+      if (!b[i].has_value()) {
+        everyone = false;
+        break;
+      }
+      sum += *b[i];
+    }
+    if (everyone && sum / best.size() >= level - 1e-12) return steps[i];
+  }
+  return std::nullopt;
+}
+
 double TopKMean(std::vector<double> fitness, int k) {
   if (fitness.empty()) return 0;
   std::sort(fitness.begin(), fitness.end(), std::greater<double>());

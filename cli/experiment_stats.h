@@ -19,6 +19,15 @@ std::vector<std::optional<double>> TopKAtTimes(
     const std::vector<double>& fitness, const std::vector<double>& completed_at,
     const std::vector<double>& times, int k);
 
+// Repeats of one arm, each with its completions' fitness and the cost spent
+// by the time each completed (e.g. epochs trained so far): the least cost
+// c <= `limit` at which the mean over repeats of the best fitness completed
+// by c reaches `level` (every repeat having a completion by then); nullopt
+// if it never does.
+std::optional<double> FirstCostReaching(
+    const std::vector<std::vector<double>>& fitness,
+    const std::vector<std::vector<double>>& cost, double level, double limit);
+
 // The mean of the k best (all, when fewer).
 double TopKMean(std::vector<double> fitness, int k);
 

@@ -25,6 +25,21 @@ TEST_CASE("Top-k at times counts what completed by then") {
   CHECK(*at[3] == Approx(0.65));
 }
 
+TEST_CASE("The least cost at which the mean best of the repeats reaches a level") {
+  // Repeat 1 reaches 0.8 at cost 10 (its best stays 0.8); repeat 2 has 0.6
+  // at 4 and 0.9 at 12. Mean best: 0.7 at 10, 0.85 at 12.
+  const std::vector<std::vector<double>> fitness = {{0.5, 0.8}, {0.6, 0.9}};
+  const std::vector<std::vector<double>> cost = {{3, 10}, {4, 12}};
+  CHECK(*FirstCostReaching(fitness, cost, 0.55, 100) == Approx(4));  // 0.55
+  CHECK(*FirstCostReaching(fitness, cost, 0.7, 100) == Approx(10));
+  CHECK(*FirstCostReaching(fitness, cost, 0.85, 100) == Approx(12));
+  CHECK_FALSE(FirstCostReaching(fitness, cost, 0.86, 100).has_value());
+  // Not beyond the limit; nothing before every repeat has a completion.
+  CHECK_FALSE(FirstCostReaching(fitness, cost, 0.85, 11).has_value());
+  CHECK_FALSE(FirstCostReaching(fitness, cost, 0.1, 3.5).has_value());
+  CHECK_FALSE(FirstCostReaching({}, {}, 0.1, 100).has_value());
+}
+
 TEST_CASE("Mean and standard error") {
   const MeanSe m = MeanAndSe({1, 2, 3, 4});
   CHECK(m.mean == Approx(2.5));

@@ -4,6 +4,8 @@
 # `amoeba compare`. Outputs in out/experiments/NAME/ (store, logs, figures).
 #
 # Usage: bash deploy/run_experiment.sh SPEC.json [WORKERS]   (default 2)
+# WORKER_FLAGS (environment): more flags for every worker, e.g.
+#   WORKER_FLAGS="--evaluator=simulated --simulated_seconds=0.05 --slots=8"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 spec="$(realpath "$1")"
@@ -38,7 +40,7 @@ address="127.0.0.1:$(cat "$out/port")"
 for i in $(seq 0 $((workers - 1))); do
   "$bin/worker/amoeba-worker" --controller="$address" --worker_id="cpu-$i" \
     --device=cpu --threads=1 --spool_dir="$out/spool-$i" \
-    --exit_when_finished=false >> "$out/worker-$i.log" 2>&1 &
+    --exit_when_finished=false ${WORKER_FLAGS:-} >> "$out/worker-$i.log" 2>&1 &
   pids+=($!)
 done
 echo "controller $address, $workers workers; progress every 60 s"

@@ -92,7 +92,7 @@ TEST_CASE("An experiment of four algorithms runs end to end and compares") {
   // p < 0.05 (the exact test's smallest p here is 2/252).
   CHECK(top10.at("aging") > top10.at("random") + 0.035);
   CHECK(top10.at("non_aging") > top10.at("random") + 0.035);
-  CHECK_THAT(summary, Catch::Contains("aging      vs random      difference +"));
+  CHECK_THAT(summary, Catch::Contains("aging          vs random          difference +"));
   CHECK_THAT(summary, Catch::Contains("p = 0.008"));
   const std::string chart = ReadWholeFile(dir + "/cmp/top10_vs_children.svg");
   for (const char* algorithm : {"aging", "non_aging", "random", "reinforce"}) {
@@ -106,6 +106,113 @@ TEST_CASE("An experiment of four algorithms runs end to end and compares") {
   CHECK(RunLogged(std::string(kAmoeba) + " compare " + dir +
                       "/s.db --experiment=nope",
                   dir + "/nope.log") == 1);
+}
+
+// The "epochs" and "stopped" columns of summary.txt, by arm.
+std::map<std::string, std::pair<double, int>> EpochsAndStopped(
+    const std::string& summary) {
+  std::map<std::string, std::pair<double, int>> out;
+  std::istringstream lines(summary);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string arm, plus_minus;
+    int repeats = 0, children = 0, stopped = 0;
+    double mean = 0, se = 0, best = 0, params = 0, macs = 0, epochs = 0;
+    if (fields >> arm >> repeats >> children >> mean >> plus_minus >> se >>
+            best >> params >> macs >> epochs >> stopped &&
+        repeats > 0) {
+      out[arm] = {epochs, stopped};
+    }
+  }
+  return out;
+}
+
+TEST_CASE("Arms of one algorithm compare early stopping at equal compute") {
+  const std::string dir = FreshTestDir("experiment_arms");
+  Process controller(kController,
+                     {"--store=" + dir + "/s.db", "--port=0",
+                      "--port_file=" + dir + "/port", "--lease_timeout_s=5",
+                      "--heartbeat_s=1"},
+                     dir + "/controller.log");
+  const int port = WaitForPortFile(dir + "/port");
+  REQUIRE(port > 0);
+  const std::string at = "--controller=127.0.0.1:" + std::to_string(port);
+  std::vector<std::unique_ptr<Process>> workers;
+  for (int i = 0; i < 2; ++i) {
+    const std::string id = "sim-" + std::to_string(i);
+    workers.push_back(std::make_unique<Process>(
+        kWorker,
+        std::vector<std::string>{at, "--worker_id=" + id,
+                                 "--evaluator=simulated",
+                                 "--simulated_seconds=0.01", "--slots=8",
+                                 "--spool_dir=" + dir + "/spool-" + id},
+        dir + "/" + id + ".log"));
+  }
+  // Bad arms are refused before anything is created.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"name": "x", "algorithms": ["aging"], "arms": [{"algorithm": "aging"}]})",
+       "either algorithms or arms, not both"},
+      {R"({"name": "x", "arms": [{"algorithm": "aging"}, {"algorithm": "aging"}]})",
+       "two arms named 'aging'"},
+      {R"({"name": "x", "arms": [{"name": "a-b", "algorithm": "aging"}]})",
+       "arm name 'a-b'"},
+  };
+  for (const auto& [spec, message] : bad) {
+    std::ofstream(dir + "/bad.json", std::ios::trunc) << spec;
+    CHECK(RunLogged(std::string(kAmoeba) + " experiment run " + dir +
+                        "/bad.json " + at,
+                    dir + "/bad.log") == 2);
+    CHECK_THAT(ReadWholeFile(dir + "/bad.log"), Catch::Contains(message));
+  }
+  // Hurdles that the controller refuses: the first search is not created.
+  std::ofstream(dir + "/late.json")
+      << R"({"name": "late", "repeats": 1, "arms": [{"algorithm": "aging",)"
+      << R"( "early_stopping": {"rule": "hurdles", "epochs": [4]}}],)"
+      << R"( "config": {"settings": {"epochs": 4}}})";
+  CHECK(RunLogged(std::string(kAmoeba) + " experiment run " + dir +
+                      "/late.json " + at,
+                  dir + "/late.log") == 1);
+  CHECK_THAT(ReadWholeFile(dir + "/late.log"), Catch::Contains("epochs"));
+
+  std::ofstream(dir + "/spec.json")
+      << R"({"name": "es", "repeats": 3, "arms": [)"
+      << R"({"algorithm": "aging"},)"
+      << R"({"name": "aging_median", "algorithm": "aging", "budget": 300,)"
+      << R"( "early_stopping": {"rule": "median", "epochs": [1, 2],)"
+      << R"( "children": 10}}],)"
+      << R"( "config": {"population_size": 20, "sample_size": 5, "budget": 100,)"
+      << R"( "settings": {"epochs": 4}}})";
+  REQUIRE(RunLogged(std::string(kAmoeba) + " experiment run " + dir +
+                        "/spec.json --interval_s=1 --timeout_s=300 " + at,
+                    dir + "/experiment.log") == 0);
+  CHECK_THAT(ReadWholeFile(dir + "/experiment.log"),
+             Catch::Contains("6 searches (aging, aging_median x 3 repeats)"));
+  REQUIRE(RunLogged(std::string(kAmoeba) + " compare " + dir +
+                        "/s.db --experiment=es --report_dir=" + dir + "/cmp",
+                    dir + "/compare.log") == 0);
+  const std::string summary = ReadWholeFile(dir + "/cmp/summary.txt");
+  INFO(summary);
+  const auto columns = EpochsAndStopped(summary);
+  REQUIRE(columns.size() == 2);
+  // Without stopping every child costs its 4 epochs.
+  CHECK(columns.at("aging").first == 3 * 100 * 4);
+  CHECK(columns.at("aging").second == 0);
+  // Median stopping stops children and so trains fewer epochs per child
+  // than the 4 * 600 its children would cost in full.
+  CHECK(columns.at("aging_median").second > 0);
+  CHECK(columns.at("aging_median").first < 3 * 300 * 4);
+  CHECK(columns.at("aging_median").first >= 3 * 300 * 4 -
+                                                 3 * columns.at("aging_median").second);
+  CHECK_THAT(summary, Catch::Contains("at equal compute: 400 epochs trained "
+                                      "per search"));
+  CHECK_THAT(summary, Catch::Contains("epochs trained until the mean best "
+                                      "reached"));
+  const std::string chart = ReadWholeFile(dir + "/cmp/best_vs_epochs.svg");
+  CHECK_THAT(chart, Catch::Contains("data-name=\"aging_median"));
+  CHECK_THAT(chart, Catch::Contains("epochs trained by the search"));
+  CHECK_THAT(ReadWholeFile(dir + "/cmp/top10_vs_epochs.svg"),
+             Catch::Contains("data-name=\"aging\""));
 }
 
 }  // namespace
