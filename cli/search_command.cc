@@ -43,6 +43,9 @@ DEFINE_int32(stop_children, 10,
              "children before the rule acts)");
 DEFINE_double(stop_quantile, 0.5,
               "`search create`: median rule: stop below this quantile");
+DEFINE_int32(stop_window, 0,
+             "`search create`: median rule: of the last N children only "
+             "(0: all)");
 
 namespace amoeba {
 namespace {
@@ -88,6 +91,7 @@ v1::SearchConfig ConfigFromFlags() {
   }
   if (FlagGiven("stop_children")) e->set_children(FLAGS_stop_children);
   if (FlagGiven("stop_quantile")) e->set_quantile(FLAGS_stop_quantile);
+  if (FlagGiven("stop_window")) e->set_window(FLAGS_stop_window);
   if (e->ByteSizeLong() == 0) c.clear_early_stopping();
   return c;
 }
@@ -201,7 +205,8 @@ std::string SearchUsage() {
          "  --early_stopping=RULE    none (default), hurdles or median\n"
          "  --stop_epochs=E1,E2      epochs a child may be stopped at\n"
          "  --stop_children=N        children that fix a hurdle (default 10)\n"
-         "  --stop_quantile=Q        median rule's quantile (default 0.5)\n" +
+         "  --stop_quantile=Q        median rule's quantile (default 0.5)\n"
+         "  --stop_window=N          median of the last N children (0: all)\n" +
          TrainingFlagsHelp() + "\nconnection flags:\n" + ConnectionFlagsHelp();
 }
 

@@ -68,6 +68,16 @@ absl::Status ValidateEarlyStopping(const EarlyStoppingOptions& options,
         "early_stopping.children: ", options.children,
         " (children that fix a hurdle) must be in [1, 1000000]"));
   }
+  if (options.window < 0 || options.window > 1000000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "early_stopping.window: ", options.window,
+        " (recent children the median is of; 0 = all) must be in "
+        "[0, 1000000]"));
+  }
+  if (options.window > 0 && options.rule != StoppingRule::kMedian) {
+    return absl::InvalidArgumentError(
+        "early_stopping.window is a setting of the median rule only");
+  }
   if (!(options.quantile > 0 && options.quantile < 1)) {
     return absl::InvalidArgumentError(
         absl::StrCat("early_stopping.quantile: ", options.quantile,
@@ -99,10 +109,10 @@ std::optional<double> EarlyStopper::Threshold(int epoch) const {
     return std::accumulate(seen.begin(), seen.begin() + n, 0.0) /
            static_cast<double>(n);
   }
-  // The quantile of every earlier child at this epoch, interpolated
-  // linearly between order statistics (numpy's default).
-  std::vector<double> sorted = seen;
-  std::sort(sorted.begin(), sorted.end());
+  // The quantile of the earlier children at this epoch (all, or the last
+  // `window`), interpolated linearly between order statistics (numpy's
+  // default).
+  const std::vector<double>& sorted = quantile_of_.at(epoch);
   const double at = options_.quantile * static_cast<double>(sorted.size() - 1);
   const size_t below = static_cast<size_t>(std::floor(at));
   const size_t above = std::min(below + 1, sorted.size() - 1);
@@ -144,7 +154,19 @@ absl::Status EarlyStopper::Record(const HurdleReport& report) {
         answer.is_new ? " has another decision than its predecessors give"
                       : " is there twice"));
   }
-  seen_[report.epoch].push_back(report.fitness);
+  std::vector<double>& seen = seen_[report.epoch];
+  seen.push_back(report.fitness);
+  if (options_.rule == StoppingRule::kMedian) {
+    std::vector<double>& sorted = quantile_of_[report.epoch];
+    sorted.insert(std::upper_bound(sorted.begin(), sorted.end(), report.fitness),
+                  report.fitness);
+    const size_t window = static_cast<size_t>(options_.window);
+    if (window > 0 && seen.size() > window) {
+      // The report that just left the window.
+      sorted.erase(std::lower_bound(sorted.begin(), sorted.end(),
+                                    seen[seen.size() - 1 - window]));
+    }
+  }
   decided_[{report.model_id, report.epoch}] = report.stop;
   int& latest = latest_epoch_[report.model_id];
   latest = std::max(latest, report.epoch);

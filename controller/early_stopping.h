@@ -10,7 +10,9 @@
 //    the population with it, as in the paper.
 //  * Median stopping (the baseline of Vizier, Katib and Ray Tune): once
 //    `children` children reported epoch e, a child strictly below the
-//    `quantile` of their fitness at e stops (0.5: the median).
+//    `quantile` of their fitness at e stops (0.5: the median). With a
+//    `window`, only the last `window` children that reported e count: an
+//    evolving population outgrows a threshold set by all its past.
 //
 // Decisions are a function of the reports before them, in the order they
 // were recorded: replaying the stored reports in that order rebuilds the
@@ -53,6 +55,9 @@ struct EarlyStoppingOptions {
   int children = 10;
   // Median only: stop below this quantile of the earlier children, in (0, 1).
   double quantile = 0.5;
+  // Median only: the quantile of the last `window` children that reported
+  // the epoch; 0: of all of them.
+  int window = 0;
 };
 
 // InvalidArgument naming the bad setting ("early_stopping.epochs: 5 is not
@@ -115,7 +120,12 @@ class EarlyStopper {
   const std::vector<double>& Seen(int epoch) const;
 
   const EarlyStoppingOptions options_;
-  std::map<int, std::vector<double>> seen_;  // epoch -> fitness, in order
+  // epoch -> fitness of the children that reported it, in report order.
+  std::map<int, std::vector<double>> seen_;
+  // Median: epoch -> the values its quantile is of (all, or the last
+  // `window`), ascending. Kept sorted as reports come: a sort per report
+  // would cost O(n log n) for every child of a 20,000-child search.
+  std::map<int, std::vector<double>> quantile_of_;
   std::map<int, int> stopped_count_;         // epoch -> children stopped
   // (model, epoch) -> decision, and model -> the report that stopped it.
   std::map<std::pair<int64_t, int>, bool> decided_;

@@ -44,6 +44,14 @@ TEST_CASE("settings are checked with the setting named") {
     median.quantile = q;
     CHECK_THAT(message(median, 5), Catch::Contains("fraction in (0, 1)"));
   }
+  median.quantile = 0.5;
+  median.window = -1;
+  CHECK_THAT(message(median, 5), Catch::Contains("early_stopping.window: -1"));
+  median.window = 20;
+  CHECK(ValidateEarlyStopping(median, 5).ok());
+  EarlyStoppingOptions windowed_hurdles = Hurdles({1}, 3);
+  windowed_hurdles.window = 20;
+  CHECK_THAT(message(windowed_hurdles, 5), Catch::Contains("median rule only"));
   EarlyStoppingOptions none;
   none.epochs = {1};
   CHECK_THAT(message(none, 5), Catch::Contains("rule is none"));
@@ -125,6 +133,29 @@ TEST_CASE("median stopping: below the quantile of the earlier children") {
   EarlyStopper lower(o);
   for (int i = 1; i <= 5; ++i) Report(lower, i, 1, 0.1 * i);
   CHECK(*lower.Threshold(1) == Approx(0.2));
+}
+
+TEST_CASE("a median window counts only the last children") {
+  EarlyStoppingOptions o = Hurdles({2}, 3);
+  o.rule = StoppingRule::kMedian;
+  o.window = 3;
+  EarlyStopper stopper(o);
+  // A population that improves: the median of all would lag behind it.
+  for (int i = 1; i <= 3; ++i) CHECK_FALSE(Report(stopper, i, 2, 0.1 * i));
+  CHECK(*stopper.Threshold(2) == Approx(0.2));
+  CHECK_FALSE(Report(stopper, 4, 2, 0.6));  // window .2 .3 .6
+  CHECK(*stopper.Threshold(2) == Approx(0.3));
+  CHECK_FALSE(Report(stopper, 5, 2, 0.7));  // window .3 .6 .7
+  CHECK(*stopper.Threshold(2) == Approx(0.6));
+  CHECK(Report(stopper, 6, 2, 0.5));        // below 0.6; window .6 .7 .5
+  CHECK(*stopper.Threshold(2) == Approx(0.6));
+  CHECK(stopper.Reported(2) == 6);
+  // Equal values leave the window one at a time.
+  EarlyStopper ties(o);
+  for (int i = 1; i <= 5; ++i) Report(ties, i, 2, 0.4);
+  CHECK(*ties.Threshold(2) == Approx(0.4));
+  for (int i = 6; i <= 8; ++i) Report(ties, i, 2, 0.9);
+  CHECK(*ties.Threshold(2) == Approx(0.9));
 }
 
 TEST_CASE("replaying the recorded reports gives every later report the same answer") {

@@ -69,6 +69,7 @@ std::string EarlyStoppingEntry(const EarlyStoppingOptions& e) {
                                   absl::StrJoin(e.epochs, ","), " (");
   if (e.rule == StoppingRule::kMedian) {
     absl::StrAppend(&text, "q ", e.quantile, ", ");
+    if (e.window > 0) absl::StrAppend(&text, "window ", e.window, ", ");
   }
   absl::StrAppend(&text, e.children, " children)");
   return text;
@@ -168,6 +169,7 @@ absl::StatusOr<SearchOptions> SearchOptionsFromConfig(
   o.early_stopping.epochs.assign(e.epochs().begin(), e.epochs().end());
   if (e.has_children()) o.early_stopping.children = e.children();
   if (e.has_quantile()) o.early_stopping.quantile = e.quantile();
+  if (e.has_window()) o.early_stopping.window = e.window();
   o.heartbeat_interval = defaults.heartbeat_interval;
   o.retry_after = defaults.retry_after;
   o.max_attempts = c.has_max_attempts() ? c.max_attempts() : defaults.max_attempts;
@@ -206,6 +208,7 @@ v1::SearchConfig SearchConfigFromOptions(const SearchOptions& o) {
     for (int epoch : o.early_stopping.epochs) e->add_epochs(epoch);
     e->set_children(o.early_stopping.children);
     e->set_quantile(o.early_stopping.quantile);
+    if (o.early_stopping.window > 0) e->set_window(o.early_stopping.window);
   }
   return c;
 }

@@ -6,6 +6,7 @@
 # Usage: bash deploy/run_experiment.sh SPEC.json [WORKERS]   (default 2)
 # WORKER_FLAGS (environment): more flags for every worker, e.g.
 #   WORKER_FLAGS="--evaluator=simulated --simulated_seconds=0.05 --slots=8"
+# OUT_DIR (environment): where the outputs go instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 spec="$(realpath "$1")"
@@ -19,7 +20,7 @@ bazel build //cli:amoeba //controller:amoeba-controller //worker:amoeba-worker \
   //worker:amoeba-worker
 bin="$(bazel info bazel-bin 2>/dev/null)"
 amoeba="$bin/cli/amoeba"
-out="$PWD/out/experiments/$name"
+out="${OUT_DIR:-$PWD/out/experiments/$name}"
 mkdir -p "$out"
 
 pids=()

@@ -145,14 +145,19 @@ Harness::Harness(const SimulationOptions& options)
     so.max_attempts = defaults_.max_attempts;
     so.retry_after = defaults_.retry_after;
     so.weight = 1 + static_cast<double>(world_.Uniform(3));
-    // One search in three stops children early (hurdles or median at
-    // epochs 1 and 2 of 3).
+    // One search in three stops children early (hurdles or median, with or
+    // without a window, at epochs 1 and 2 of 3).
     if (world_.Uniform(3) == 0) {
       so.settings.set_epochs(3);
       so.early_stopping.rule = world_.Uniform(2) == 0 ? StoppingRule::kHurdles
                                                       : StoppingRule::kMedian;
       so.early_stopping.epochs = {1, 2};
       so.early_stopping.children = 2;
+      // Half the median searches count only the last 3 children.
+      if (so.early_stopping.rule == StoppingRule::kMedian &&
+          world_.Uniform(2) == 0) {
+        so.early_stopping.window = 3;
+      }
     }
     search.shadow = std::make_unique<Engine>(so.engine);
     searches_.push_back(std::move(search));

@@ -63,6 +63,37 @@ TEST_CASE("simulated curves rise to the final fitness and cross") {
   CHECK(crossed);
 }
 
+TEST_CASE("with no curve spread, early fitness ranks as final fitness does") {
+  SimulatedEvaluator evaluator(absl::ZeroDuration(), 0.01, 5,
+                               Landscape::kStructured, /*curve_spread=*/0.0);
+  const auto genotypes = RandomGenotypes(30);
+  std::vector<std::pair<double, double>> early_and_final;
+  for (size_t i = 0; i < genotypes.size(); ++i) {
+    double early = 0;
+    EvaluationCallbacks callbacks;
+    callbacks.on_progress = [&](const EvaluationProgress& p) {
+      if (p.epoch == 2) early = p.validation_accuracy;
+    };
+    const EvaluationResult r =
+        evaluator.Evaluate(TaskOf(genotypes[i], i + 1, 10), callbacks);
+    REQUIRE(r.ok);
+    CHECK(early < r.fitness);
+    early_and_final.emplace_back(early, r.fitness);
+  }
+  // Noise (0.01 a reading) is all that can reorder two children: clearly
+  // different final fitness keeps its order at epoch 2.
+  int compared = 0;
+  for (const auto& a : early_and_final) {
+    for (const auto& b : early_and_final) {
+      if (a.second > b.second + 0.05) {
+        ++compared;
+        CHECK(a.first > b.first);
+      }
+    }
+  }
+  CHECK(compared > 0);
+}
+
 TEST_CASE("a simulated evaluation stops where it is told, with that fitness") {
   SimulatedEvaluator evaluator(absl::ZeroDuration(), 0.01, 5);
   const std::string genotype = RandomGenotypes(1)[0];

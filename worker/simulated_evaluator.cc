@@ -18,17 +18,19 @@ double SimulatedEvaluator::BaseFitness(const std::string& canonical_text) {
 }
 
 double SimulatedEvaluator::CurveAt(const std::string& canonical_text,
-                                   double final_fitness, int epoch,
-                                   int epochs) {
-  // A shape per genotype: how far below its final value it starts (20-60%)
-  // and how fast it closes the gap (exponent 0.5: late bloomer ... 3: fast
-  // starter), so curves of different genotypes cross, as real ones do.
+                                   double final_fitness, int epoch, int epochs,
+                                   double spread) {
+  // A shape per genotype: how far below its final value it starts (depth)
+  // and how fast it closes the gap (exponent: small for a late bloomer,
+  // large for a fast starter), so curves of different genotypes cross, as
+  // real ones do; `spread` scales how much the shapes differ.
   const uint64_t fp = FingerprintOfText(canonical_text) * 0x9e3779b97f4a7c15ULL;
-  const double depth = 0.2 + 0.4 * static_cast<double>(fp >> 40) * 0x1.0p-24;
-  const double speed =
-      0.5 + 2.5 * static_cast<double>((fp >> 16) & 0xffffff) * 0x1.0p-24;
+  const double u = static_cast<double>(fp >> 40) * 0x1.0p-24;
+  const double v = static_cast<double>((fp >> 16) & 0xffffff) * 0x1.0p-24;
+  const double depth = 0.4 + spread * 0.4 * (u - 0.5);
+  const double exponent = 1.75 - spread * 2.5 * (v - 0.5);
   const double left = 1.0 - static_cast<double>(epoch) / epochs;
-  return final_fitness * (1.0 - depth * std::pow(left, 3.5 - speed));
+  return final_fitness * (1.0 - depth * std::pow(left, exponent));
 }
 
 EvaluationResult SimulatedEvaluator::Evaluate(
@@ -76,7 +78,8 @@ EvaluationResult SimulatedEvaluator::Evaluate(
     double validation = final_fitness;
     if (epoch < epochs) {
       validation = std::clamp(
-          CurveAt(task.genotype_text(), final_fitness, epoch, epochs) +
+          CurveAt(task.genotype_text(), final_fitness, epoch, epochs,
+                      curve_spread_) +
               noise_ * (2.0 * epoch_noise.UniformDouble() - 1.0),
           0.0, 1.0);
     }

@@ -44,6 +44,11 @@ DEFINE_double(simulated_noise, 0.01, "simulated evaluator: fitness noise");
 DEFINE_string(simulated_landscape, "structured",
               "simulated evaluator: structured (additive plus pairwise "
               "terms; algorithms can be compared) or hash (no structure)");
+DEFINE_double(simulated_curve_spread, 1.0,
+              "simulated evaluator: how much learning-curve shapes differ "
+              "between genotypes, 0 (one shape: early fitness ranks children "
+              "as final fitness does, up to noise) to 1 (early fitness says "
+              "little)");
 DEFINE_uint64(simulated_seed, 1, "simulated evaluator: landscape and noise seed");
 DEFINE_string(data_dir, "",
               "dataset folder (default: the dataset's own): one FOLDER for "
@@ -132,11 +137,18 @@ int main(int argc, char** argv) {
                 << std::endl;
       return 2;
     }
+    if (!(FLAGS_simulated_curve_spread >= 0 &&
+          FLAGS_simulated_curve_spread <= 1)) {
+      std::cerr << "amoeba-worker: --simulated_curve_spread must be in [0, 1]"
+                << std::endl;
+      return 2;
+    }
     evaluator = std::make_unique<amoeba::SimulatedEvaluator>(
         absl::Seconds(FLAGS_simulated_seconds), FLAGS_simulated_noise,
         FLAGS_simulated_seed,
         FLAGS_simulated_landscape == "hash" ? amoeba::Landscape::kHash
-                                            : amoeba::Landscape::kStructured);
+                                            : amoeba::Landscape::kStructured,
+        FLAGS_simulated_curve_spread);
   } else {
     std::cerr << "amoeba-worker: --evaluator must be libtorch or simulated"
               << std::endl;
