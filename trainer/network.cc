@@ -30,6 +30,27 @@ absl::Status ValidateNetworkOptions(const NetworkOptions& o) {
         "image size must be in 8..1024 (two reductions), got %d",
         o.image_size));
   }
+  if (o.stem == Stem::kImageNet && o.image_size < 64) {
+    return bad(absl::StrFormat(
+        "image size must be at least 64 with the ImageNet stem (five "
+        "reductions), got %d",
+        o.image_size));
+  }
+  if (o.stem_filters < 1 || o.stem_filters > 4096) {
+    return bad(absl::StrFormat("stem filters must be in 1..4096, got %d",
+                               o.stem_filters));
+  }
+  if (!(o.aux_scaling > 0 && o.aux_scaling <= 4) ||
+      static_cast<int>(128 * o.aux_scaling) < 1) {
+    return bad(absl::StrFormat("aux scaling must be in (0, 4], got %g",
+                               o.aux_scaling));
+  }
+  if (o.stem == Stem::kImageNet && o.filters < 4) {
+    return bad(absl::StrFormat(
+        "F must be at least 4 with the ImageNet stem (its cells are F/4 "
+        "wide), got %d",
+        o.filters));
+  }
   if (o.num_classes < 2) {
     return bad(absl::StrFormat("need at least 2 classes, got %d",
                                o.num_classes));
@@ -54,15 +75,48 @@ NetworkImpl::NetworkImpl(const Genotype& genotype,
   const FeatureShape input{options.input_channels, options.image_size,
                            options.image_size};
   FeatureShape stem_out;
-  const int stem_channels = std::max(
-      1, static_cast<int>(options.stem_multiplier * options.filters));
-  stem_conv_ = register_module(
-      "stem_conv",
-      MakeConv(input, stem_channels, 3, 3, 1, &multiply_adds_, &stem_out));
-  stem_bn_ = register_module("stem_bn", MakeBatchNorm(stem_channels));
+  if (options.stem == Stem::kImageNet) {
+    // slim.conv2d(inputs, stem_reduction_size, [3, 3], stride=2,
+    // padding='VALID'): 224 -> 111.
+    const int size = (options.image_size - 3) / 2 + 1;
+    stem_out = FeatureShape{options.stem_filters, size, size};
+    stem_conv_ = register_module(
+        "stem_conv",
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(options.input_channels,
+                                                   options.stem_filters, 3)
+                              .stride(2)
+                              .padding(0)
+                              .bias(false)));
+    multiply_adds_ += int64_t{size} * size * options.stem_filters *
+                      options.input_channels * 9;
+  } else {
+    const int stem_channels = std::max(
+        1, static_cast<int>(options.stem_multiplier * options.filters));
+    stem_conv_ = register_module(
+        "stem_conv",
+        MakeConv(input, stem_channels, 3, 3, 1, &multiply_adds_, &stem_out));
+  }
+  stem_bn_ = register_module("stem_bn", MakeBatchNorm(stem_out.channels));
 
   FeatureShape prev_prev = stem_out;
   FeatureShape prev = stem_out;
+  if (options.stem == Stem::kImageNet) {
+    // Two reduction cells at F/4 and F/2 (filter_scaling 1/4 and 1/2, the
+    // width int(F * scaling)); the first one's second input is the stem's
+    // output as it is (its prev_layer is None).
+    for (int i = 0; i < 2; ++i) {
+      const int width = options.filters / (i == 0 ? 4 : 2);
+      NetCell stem_cell(
+          NetCellOptions(genotype.reduction, CellType::kReduction, width, prev,
+                         prev_prev)
+              .first_cell(i == 0),
+          &multiply_adds_);
+      cells_.push_back(
+          register_module(absl::StrCat("stem_cell", i), stem_cell));
+      prev_prev = prev;
+      prev = stem_cell->output_shape();
+    }
+  }
   int width = options.filters;
   for (int stack = 0; stack < 3; ++stack) {
     if (stack > 0) {
@@ -92,18 +146,22 @@ NetworkImpl::NetworkImpl(const Genotype& genotype,
       // over the whole remaining map to 768 + BN + ReLU, linear.
       const int pool = std::min(5, prev.height);
       const int pooled = (prev.height - pool) / 3 + 1;
+      const int projected = static_cast<int>(128 * options.aux_scaling);
+      const int hidden = static_cast<int>(768 * options.aux_scaling);
       aux_head_ = register_module(
           "aux_head",
           torch::nn::Sequential(
               torch::nn::ReLU(),
               torch::nn::AvgPool2d(torch::nn::AvgPool2dOptions(pool).stride(3)),
               torch::nn::Conv2d(
-                  torch::nn::Conv2dOptions(prev.channels, 128, 1).bias(false)),
-              MakeBatchNorm(128), torch::nn::ReLU(),
+                  torch::nn::Conv2dOptions(prev.channels, projected, 1)
+                      .bias(false)),
+              MakeBatchNorm(projected), torch::nn::ReLU(),
               torch::nn::Conv2d(
-                  torch::nn::Conv2dOptions(128, 768, pooled).bias(false)),
-              MakeBatchNorm(768), torch::nn::ReLU(), torch::nn::Flatten(),
-              torch::nn::Linear(768, options.num_classes)));
+                  torch::nn::Conv2dOptions(projected, hidden, pooled)
+                      .bias(false)),
+              MakeBatchNorm(hidden), torch::nn::ReLU(), torch::nn::Flatten(),
+              torch::nn::Linear(hidden, options.num_classes)));
     }
   }
   dropout_ = register_module("dropout", torch::nn::Dropout(options.dropout));

@@ -1,13 +1,18 @@
-// The network of the paper for a genotype (CIFAR-style stem):
+// The network of the paper for a genotype:
 //
-//   stem: 3x3 conv to stem_multiplier * F channels, BN
+//   stem, CIFAR-style: 3x3 conv to stem_multiplier * F channels, BN;
+//   or ImageNet-style (the released code's _imagenet_stem): 3x3 conv with
+//   stride 2 and no padding to stem_filters channels, BN, then two
+//   reduction cells of width F/4 and F/2
 //   three stacks of N normal cells; a reduction cell before stacks 2 and 3;
 //   the width is F in stack 1 and doubles at each reduction cell
 //   head: ReLU, global average pool, dropout, linear
 //
 // with an optional auxiliary head after stack 2 (2/3 depth) and
 // ScheduledDropPath for final training. AmoebaNet-A with N=6, F=36 on CIFAR-10
-// has the paper's 3.2M parameters (see network_test.cc).
+// has the paper's 3.2M parameters, and with the ImageNet stem at N=6,
+// F=190 and F=448 the paper's 86.7M and 469M (see network_test.cc and
+// docs/trainer.md).
 #ifndef AMOEBA_TRAINER_NETWORK_H_
 #define AMOEBA_TRAINER_NETWORK_H_
 
@@ -23,14 +28,21 @@
 
 namespace amoeba {
 
+enum class Stem { kCifar, kImageNet };
+
 struct NetworkOptions {
   int cells_per_stack = 1;  // N
   int filters = 8;          // F
   int input_channels = 1;
   int image_size = 28;  // square images
   int num_classes = 10;
-  double stem_multiplier = 3.0;
+  Stem stem = Stem::kCifar;
+  double stem_multiplier = 3.0;  // CIFAR stem only
+  int stem_filters = 32;         // ImageNet stem only (stem_reduction_size)
   bool aux_head = false;
+  // Width of the auxiliary head's two convolutions, as a fraction of 128 and
+  // 768 (the released ImageNet code: 0.4).
+  double aux_scaling = 1.0;
   // Dropout before the final linear layer (probability of dropping).
   double dropout = 0.0;
   // ScheduledDropPath: the drop probability of the last cell at the end of

@@ -274,3 +274,83 @@ TEST_CASE("Network options are validated") {
 
 }  // namespace
 }  // namespace amoeba
+
+namespace amoeba {
+namespace {
+
+NetworkOptions ImageNet(int n, int f, int image_size) {
+  NetworkOptions o;
+  o.cells_per_stack = n;
+  o.filters = f;
+  o.input_channels = 3;
+  o.image_size = image_size;
+  o.num_classes = 1001;
+  o.stem = Stem::kImageNet;
+  o.aux_head = true;
+  o.aux_scaling = 0.4;
+  return o;
+}
+
+// The released ImageNet code's network (tensorflow/tpu amoeba_net: 1,001
+// classes, stem of 32 filters, aux head scaled by 0.4), counted exactly.
+// AmoebaNet-A N=6 F=190 is the paper's 86.7M without the aux head; at F=448
+// the paper's 469M is the count with it. docs/trainer.md has the table.
+TEST_CASE("ImageNet networks have the released code's exact counts") {
+  torch::NoGradGuard no_grad;
+  struct Expected {
+    const char* name;
+    Genotype genotype;
+    int f;
+    int image_size;
+    int64_t parameters;
+    int64_t with_aux_head;
+    int64_t multiply_adds;
+  };
+  for (const Expected& e : {
+           Expected{"AmoebaNet-A F=190 224", AmoebaNetA(), 190, 224, 86721838,
+                    87358894, 9995376581},
+           Expected{"AmoebaNet-A F=190 331", AmoebaNetA(), 190, 331, 86721838,
+                    87672034, 23133666547},
+           Expected{"AmoebaNet-A F=448 224", AmoebaNetA(), 448, 224, 468158353,
+                    468900673, 54638762272},
+           Expected{"AmoebaNet-A F=448 331", AmoebaNetA(), 448, 331, 468158353,
+                    469213813, 126520764944},
+           Expected{"NASNet-A F=168 331", NasNetA(), 168, 331, 88731327,
+                    89706819, 23516374722},
+       }) {
+    INFO(e.name);
+    Network net(e.genotype, ImageNet(6, e.f, e.image_size));
+    CHECK(net->num_parameters(false) == e.parameters);
+    CHECK(net->num_parameters(true) == e.with_aux_head);
+    CHECK(net->multiply_adds() == e.multiply_adds);
+  }
+}
+
+TEST_CASE("An ImageNet network runs and its stem reduces five times") {
+  NetworkOptions o = ImageNet(1, 8, 224);
+  REQUIRE(ValidateNetworkOptions(o).ok());
+  Network net(AmoebaNetA(), o);
+  net->train();
+  const NetworkOutput out = net->forward(torch::randn({2, 3, 224, 224}));
+  CHECK(out.logits.sizes() == torch::IntArrayRef({2, 1001}));
+  CHECK(out.aux_logits.sizes() == torch::IntArrayRef({2, 1001}));
+  // The 1x1 head reads the last cell: 224 -> 111 (stem conv) -> 56 -> 28
+  // (stem cells) -> 14 -> 7 (reduction cells).
+  int64_t classifier_inputs = 0;
+  for (const auto& p : net->named_parameters()) {
+    if (p.key() == "classifier.weight") classifier_inputs = p.value().size(1);
+  }
+  // Stack 3 is 4F wide per state; the cell concatenates its unused states.
+  CHECK(classifier_inputs % (4 * 8) == 0);
+  // An odd F/2 (F=190: 95) is built, with factorized reductions of 47 + 48.
+  CHECK(ValidateNetworkOptions(ImageNet(1, 190, 224)).ok());
+  NetworkOptions small = ImageNet(1, 8, 32);
+  CHECK_THAT(std::string(ValidateNetworkOptions(small).message()),
+             Catch::Contains("at least 64 with the ImageNet stem"));
+  NetworkOptions narrow = ImageNet(1, 2, 224);
+  CHECK_THAT(std::string(ValidateNetworkOptions(narrow).message()),
+             Catch::Contains("F must be at least 4"));
+}
+
+}  // namespace
+}  // namespace amoeba
