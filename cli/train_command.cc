@@ -40,6 +40,13 @@ DEFINE_bool(cuda_graphs, false,
 DEFINE_string(save, "", "write the trained model to this file");
 DEFINE_bool(test, false, "also evaluate on the test set at the end");
 DEFINE_string(split, "test", "`evaluate`: test or validation");
+DEFINE_string(stem, "cifar",
+              "cifar (3x3 conv, as the search trains) or imagenet (the "
+              "released ImageNet network: stride-2 conv and two reduction "
+              "cells; aux head scaled by 0.4)");
+DEFINE_int32(image_size, 64,
+             "--dataset=folder: the stored and trained image size");
+DEFINE_int32(decode_threads, 2, "--dataset=folder: image decoding threads");
 
 namespace amoeba {
 namespace {
@@ -78,7 +85,11 @@ absl::StatusOr<DataOptions> DataOptionsFromFlags(bool load_test) {
   if (!FLAGS_data_dir.empty()) dirs[""] = FLAGS_data_dir;
   absl::StatusOr<DataOptions> data =
       DataOptionsFromSettings(SettingsFromFlags(), dirs);
-  if (data.ok()) data->load_test = load_test;
+  if (data.ok()) {
+    data->load_test = load_test;
+    data->image_size = FLAGS_image_size;
+    data->decode_threads = FLAGS_decode_threads;
+  }
   return data;
 }
 
@@ -117,6 +128,10 @@ int RunTrainCommand(const std::vector<std::string>& args) {
   }
   if (FLAGS_augment != "default" && FLAGS_augment != "none") {
     std::cerr << "amoeba train: --augment must be default or none\n";
+    return kExitUsage;
+  }
+  if (FLAGS_stem != "cifar" && FLAGS_stem != "imagenet") {
+    std::cerr << "amoeba train: --stem must be cifar or imagenet\n";
     return kExitUsage;
   }
   auto data_options = DataOptionsFromFlags(FLAGS_test);
@@ -166,6 +181,10 @@ int RunTrainCommand(const std::vector<std::string>& args) {
   network.aux_head = FLAGS_aux_head;
   network.drop_path = FLAGS_drop_path;
   network.dropout = FLAGS_dropout;
+  if (FLAGS_stem == "imagenet") {
+    network.stem = Stem::kImageNet;
+    network.aux_scaling = 0.4;  // the released ImageNet hparams
+  }
   if (auto s = ValidateNetworkOptions(network); !s.ok()) {
     std::cerr << "amoeba train: " << s.message() << "\n";
     return kExitUsage;

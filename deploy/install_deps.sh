@@ -21,6 +21,8 @@ PACKAGES=(
   dataset-fashion-mnist      # the demo and CPU tests' data
   graphviz                   # dot: genotype drawings as SVG
   zlib1g-dev                 # gzipped IDX files
+  libturbojpeg0-dev          # JPEG decoding of image-folder datasets
+  libpng-dev                 # PNG decoding of image-folder datasets
   openssl                    # TLS test certificates
 )
 

@@ -1,5 +1,7 @@
 #include "trainer/augment.h"
 
+#include <cmath>
+
 namespace amoeba {
 
 namespace {
@@ -58,6 +60,9 @@ torch::Tensor Normalizer::Apply(const torch::Tensor& images) const {
   return (images.to(torch::kFloat32).div_(255.0) - m) / s;
 }
 
+// The released inception_preprocessing.py's area_range=(0.05, 1.0).
+constexpr double kMinCropArea = 0.05;
+
 torch::Tensor Augment(const torch::Tensor& batch, const AugmentOptions& options,
                       torch::Generator& generator) {
   torch::NoGradGuard no_grad;
@@ -88,6 +93,38 @@ torch::Tensor Augment(const torch::Tensor& batch, const AugmentOptions& options,
         2, rows.view({b, 1, h, 1}).expand({b, c, h, w + 2 * p}));
     out = by_rows.gather(3, cols.view({b, 1, 1, w}).expand({b, c, h, w}));
   }
+  if (options.random_resized_crop) {
+    // Box sides as fractions of the image's: area a, aspect ratio r give
+    // width sqrt(a r) and height sqrt(a / r).
+    const auto cpu_float = torch::TensorOptions().dtype(torch::kFloat32);
+    const torch::Tensor area =
+        torch::rand({b}, generator, cpu_float) * (1.0 - kMinCropArea) +
+        kMinCropArea;
+    const double lo = std::log(3.0 / 4.0), hi = std::log(4.0 / 3.0);
+    const torch::Tensor ratio =
+        (torch::rand({b}, generator, cpu_float) * (hi - lo) + lo).exp();
+    const torch::Tensor bw = (area * ratio).sqrt().clamp_max(1.0);
+    const torch::Tensor bh = (area / ratio).sqrt().clamp_max(1.0);
+    // Centers where the box fits, in [-1, 1] coordinates.
+    const torch::Tensor cx =
+        (torch::rand({b}, generator, cpu_float) * 2 - 1) * (1 - bw);
+    const torch::Tensor cy =
+        (torch::rand({b}, generator, cpu_float) * 2 - 1) * (1 - bh);
+    const torch::Tensor zero = torch::zeros({b}, cpu_float);
+    const torch::Tensor theta =
+        torch::stack({torch::stack({bw, zero, cx}, 1),
+                      torch::stack({zero, bh, cy}, 1)},
+                     1);  // [b, 2, 3]
+    const torch::Tensor grid = torch::nn::functional::affine_grid(
+        ToBatchDevice(theta, device).to(out.dtype()), {b, c, h, w},
+        /*align_corners=*/false);
+    out = torch::nn::functional::grid_sample(
+        out, grid,
+        torch::nn::functional::GridSampleFuncOptions()
+            .mode(torch::kBilinear)
+            .padding_mode(torch::kBorder)
+            .align_corners(false));
+  }
   if (options.horizontal_flip) {
     const torch::Tensor flip =
         ToBatchDevice(torch::randint(0, 2, {b}, generator, cpu_long), device)
@@ -115,6 +152,9 @@ AugmentOptions DefaultAugmentation(DatasetKind kind) {
   AugmentOptions options;
   if (kind == DatasetKind::kCifar10) {
     options.crop_padding = 4;
+    options.horizontal_flip = true;
+  } else if (kind == DatasetKind::kFolder) {
+    options.random_resized_crop = true;
     options.horizontal_flip = true;
   } else {
     options.crop_padding = 2;

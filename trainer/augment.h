@@ -18,6 +18,11 @@ namespace amoeba {
 
 struct AugmentOptions {
   int crop_padding = 0;          // random crop after zero padding; 0 = off
+  // Inception-style: a random box of 5-100 % of the area with an aspect
+  // ratio in [3/4, 4/3] (the released inception_preprocessing.py's ranges;
+  // a box that would not fit is clamped to the image instead of redrawn),
+  // resized back to the image's size (bilinear).
+  bool random_resized_crop = false;
   bool horizontal_flip = false;  // with probability 1/2
   int cutout = 0;                // side of a zeroed square; 0 = off
 };
@@ -48,7 +53,7 @@ torch::Tensor Augment(const torch::Tensor& batch, const AugmentOptions& options,
 
 // The usual augmentation of a dataset: CIFAR-10 crop 4 + flip;
 // Fashion-MNIST crop 2, no flip (garments have a handedness of sorts and
-// the search is short).
+// the search is short); folders of photos random-resized crop + flip.
 AugmentOptions DefaultAugmentation(DatasetKind kind);
 
 }  // namespace amoeba

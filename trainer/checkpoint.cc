@@ -22,11 +22,15 @@ std::vector<double> OptionsToVector(const NetworkOptions& o) {
           o.stem_multiplier,
           o.aux_head ? 1.0 : 0.0,
           o.dropout,
-          o.drop_path};
+          o.drop_path,
+          o.stem == Stem::kImageNet ? 1.0 : 0.0,
+          static_cast<double>(o.stem_filters),
+          o.aux_scaling};
 }
 
 absl::StatusOr<NetworkOptions> OptionsFromVector(const std::vector<double>& v) {
-  if (v.size() != 9) {
+  // 9 values: a model saved before the ImageNet stem existed.
+  if (v.size() != 9 && v.size() != 12) {
     return absl::InvalidArgumentError("network options have the wrong size");
   }
   NetworkOptions o;
@@ -39,6 +43,11 @@ absl::StatusOr<NetworkOptions> OptionsFromVector(const std::vector<double>& v) {
   o.aux_head = v[6] != 0;
   o.dropout = v[7];
   o.drop_path = v[8];
+  if (v.size() == 12) {
+    o.stem = v[9] != 0 ? Stem::kImageNet : Stem::kCifar;
+    o.stem_filters = static_cast<int>(v[10]);
+    o.aux_scaling = v[11];
+  }
   RETURN_IF_ERROR(ValidateNetworkOptions(o));
   return o;
 }

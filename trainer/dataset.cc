@@ -1,5 +1,7 @@
 #include "trainer/dataset.h"
 
+#include <atomic>
+
 #include <zlib.h>
 
 #include <cerrno>
@@ -211,12 +213,30 @@ absl::StatusOr<DatasetKind> DatasetKindFromName(absl::string_view name) {
                                               {{"-", ""}, {"_", ""}});
   if (key == "fashionmnist") return DatasetKind::kFashionMnist;
   if (key == "cifar10") return DatasetKind::kCifar10;
+  if (key == "folder") return DatasetKind::kFolder;
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown dataset '", name, "'; known: fashion_mnist, cifar10"));
+      "unknown dataset '", name, "'; known: fashion_mnist, cifar10, folder"));
 }
 
 std::string DatasetName(DatasetKind kind) {
-  return kind == DatasetKind::kFashionMnist ? "fashion_mnist" : "cifar10";
+  switch (kind) {
+    case DatasetKind::kFashionMnist:
+      return "fashion_mnist";
+    case DatasetKind::kCifar10:
+      return "cifar10";
+    case DatasetKind::kFolder:
+      return "folder";
+  }
+  return "fashion_mnist";
+}
+
+namespace {
+std::atomic<FolderLoader> folder_loader{nullptr};
+}  // namespace
+
+bool InstallFolderLoader(FolderLoader loader) {
+  folder_loader = loader;
+  return true;
 }
 
 std::string DefaultDataDir(DatasetKind kind) {
@@ -297,10 +317,25 @@ ImageDataset Subset(const ImageDataset& data, const torch::Tensor& indices) {
 absl::StatusOr<DataSplit> LoadDataSplit(const DataOptions& options) {
   const std::string dir =
       options.dir.empty() ? DefaultDataDir(options.kind) : options.dir;
-  auto load = [&](bool train) {
-    return options.kind == DatasetKind::kFashionMnist
-               ? LoadFashionMnist(dir, train)
-               : LoadCifar10(dir, train);
+  if (dir.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        DatasetName(options.kind), ": no data directory given (--data_dir)"));
+  }
+  auto load = [&](bool train) -> absl::StatusOr<ImageDataset> {
+    switch (options.kind) {
+      case DatasetKind::kFashionMnist:
+        return LoadFashionMnist(dir, train);
+      case DatasetKind::kCifar10:
+        return LoadCifar10(dir, train);
+      case DatasetKind::kFolder:
+        if (FolderLoader loader = folder_loader.load(); loader != nullptr) {
+          return loader(options, dir, train);
+        }
+        return absl::UnimplementedError(
+            "folder datasets are not built into this binary (it was built "
+            "without TurboJPEG)");
+    }
+    return absl::InvalidArgumentError("unknown dataset kind");
   };
   ASSIGN_OR_RETURN(ImageDataset full, load(/*train=*/true));
   const int64_t n = full.size();

@@ -30,9 +30,11 @@ struct ImageDataset {
   int image_size() const { return static_cast<int>(images.size(2)); }
 };
 
-enum class DatasetKind { kFashionMnist, kCifar10 };
+// kFolder: JPEG/PNG photos in DIR/train/CLASS and DIR/val/CLASS
+// (trainer/folder_dataset.h).
+enum class DatasetKind { kFashionMnist, kCifar10, kFolder };
 
-// "fashion_mnist" or "cifar10" (also "fashion-mnist", "cifar-10").
+// "fashion_mnist", "cifar10" or "folder" (also "fashion-mnist", "cifar-10").
 absl::StatusOr<DatasetKind> DatasetKindFromName(absl::string_view name);
 std::string DatasetName(DatasetKind kind);
 
@@ -66,6 +68,10 @@ struct DataOptions {
   uint64_t split_seed = 0;
   // The test set is loaded only when asked: it is for final evaluation.
   bool load_test = false;
+  // Folder datasets only: the stored (and trained) image size, and the
+  // decoding threads.
+  int image_size = 64;
+  int decode_threads = 2;
 };
 
 struct DataSplit {
@@ -75,6 +81,14 @@ struct DataSplit {
 };
 
 absl::StatusOr<DataSplit> LoadDataSplit(const DataOptions& options);
+
+// The loader of DatasetKind::kFolder (train = DIR/train, else DIR/val).
+// trainer/folder_dataset.cc installs it when it is linked in; the CMake
+// build for GPU hosts leaves it out (no TurboJPEG there), and a folder
+// dataset is then Unimplemented.
+using FolderLoader = absl::StatusOr<ImageDataset> (*)(
+    const DataOptions& options, const std::string& dir, bool train);
+bool InstallFolderLoader(FolderLoader loader);
 
 // The rows of `data` at `indices` (int64 [K]).
 ImageDataset Subset(const ImageDataset& data, const torch::Tensor& indices);

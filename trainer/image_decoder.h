@@ -1,0 +1,46 @@
+// Decoding one image file (JPEG with libjpeg-turbo's TurboJPEG, PNG with
+// libpng) to 8-bit RGB, and the resize + center crop that stores it.
+//
+// The format comes from the file's first bytes, not its name. A JPEG is
+// decoded at the smallest of TurboJPEG's scaling factors (1/8, 1/4, ...)
+// that keeps its shorter side at least `min_side`: decoding a 500x375 photo
+// for a 64-pixel network at 1/4 scale is several times faster than in full.
+// Grayscale becomes RGB; CMYK and YCCK JPEGs (Adobe, inverted) become RGB
+// as R = C * K / 255 (and so on), as PIL converts them.
+//
+// Errors name the file: NotFound (cannot read), InvalidArgument (not a JPEG
+// or PNG, or damaged: truncated data is an error, not a gray bottom).
+// Thread safety: every call is independent.
+#ifndef AMOEBA_TRAINER_IMAGE_DECODER_H_
+#define AMOEBA_TRAINER_IMAGE_DECODER_H_
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace amoeba {
+
+struct DecodedImage {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> rgb;  // height * width * 3, row-major
+};
+
+// REQUIRES: min_side >= 1.
+absl::StatusOr<DecodedImage> DecodeImageFile(const std::string& path,
+                                             int min_side);
+
+// The evaluation view of an image, as Inception's preprocessing takes it:
+// the shorter side resized (bilinear, antialiased) to `size` / `crop`, then
+// the central `size` x `size`. uint8 [3, size, size].
+// REQUIRES: 0 < crop <= 1, size >= 1.
+torch::Tensor ResizeAndCenterCrop(const DecodedImage& image, int size,
+                                  double crop);
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_TRAINER_IMAGE_DECODER_H_
