@@ -105,25 +105,36 @@ torch::Tensor Augment(const torch::Tensor& batch, const AugmentOptions& options,
         (torch::rand({b}, generator, cpu_float) * (hi - lo) + lo).exp();
     const torch::Tensor bw = (area * ratio).sqrt().clamp_max(1.0);
     const torch::Tensor bh = (area / ratio).sqrt().clamp_max(1.0);
-    // Centers where the box fits, in [-1, 1] coordinates.
-    const torch::Tensor cx =
-        (torch::rand({b}, generator, cpu_float) * 2 - 1) * (1 - bw);
-    const torch::Tensor cy =
-        (torch::rand({b}, generator, cpu_float) * 2 - 1) * (1 - bh);
-    const torch::Tensor zero = torch::zeros({b}, cpu_float);
-    const torch::Tensor theta =
-        torch::stack({torch::stack({bw, zero, cx}, 1),
-                      torch::stack({zero, bh, cy}, 1)},
-                     1);  // [b, 2, 3]
-    const torch::Tensor grid = torch::nn::functional::affine_grid(
-        ToBatchDevice(theta, device).to(out.dtype()), {b, c, h, w},
-        /*align_corners=*/false);
-    out = torch::nn::functional::grid_sample(
-        out, grid,
-        torch::nn::functional::GridSampleFuncOptions()
-            .mode(torch::kBilinear)
-            .padding_mode(torch::kBorder)
-            .align_corners(false));
+    // Integer boxes where they fit; each cropped and resized on its own
+    // (bilinear): on CPU several times faster than one grid_sample.
+    const torch::Tensor box_w = (bw * w).round().clamp(1, w).to(torch::kInt64);
+    const torch::Tensor box_h = (bh * h).round().clamp(1, h).to(torch::kInt64);
+    const torch::Tensor x0 =
+        (torch::rand({b}, generator, cpu_float) * (w - box_w + 1))
+            .floor()
+            .to(torch::kInt64);
+    const torch::Tensor y0 =
+        (torch::rand({b}, generator, cpu_float) * (h - box_h + 1))
+            .floor()
+            .to(torch::kInt64);
+    const auto bw_a = box_w.accessor<int64_t, 1>();
+    const auto bh_a = box_h.accessor<int64_t, 1>();
+    const auto x0_a = x0.accessor<int64_t, 1>();
+    const auto y0_a = y0.accessor<int64_t, 1>();
+    std::vector<torch::Tensor> crops;
+    crops.reserve(b);
+    for (int64_t i = 0; i < b; ++i) {
+      const torch::Tensor box = out[i]
+                                    .slice(1, y0_a[i], y0_a[i] + bh_a[i])
+                                    .slice(2, x0_a[i], x0_a[i] + bw_a[i])
+                                    .unsqueeze(0);
+      crops.push_back(torch::nn::functional::interpolate(
+          box, torch::nn::functional::InterpolateFuncOptions()
+                   .size(std::vector<int64_t>{h, w})
+                   .mode(torch::kBilinear)
+                   .align_corners(false)));
+    }
+    out = torch::cat(crops, 0);
   }
   if (options.horizontal_flip) {
     const torch::Tensor flip =

@@ -2,9 +2,9 @@
 // libpng) to 8-bit RGB, and the resize + center crop that stores it.
 //
 // The format comes from the file's first bytes, not its name. A JPEG is
-// decoded at the smallest of TurboJPEG's scaling factors (1/8, 1/4, ...)
-// that keeps its shorter side at least `min_side`: decoding a 500x375 photo
-// for a 64-pixel network at 1/4 scale is several times faster than in full.
+// decoded at the smallest of TurboJPEG's scales 1/8, 1/4, 1/2 that keeps
+// its shorter side at least `min_side` (else in full): decoding a 500x375
+// photo for a 64-pixel network at 1/4 scale is much faster than in full.
 // Grayscale becomes RGB; CMYK and YCCK JPEGs (Adobe, inverted) become RGB
 // as R = C * K / 255 (and so on), as PIL converts them.
 //
