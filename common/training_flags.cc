@@ -1,6 +1,8 @@
 #include "common/training_flags.h"
 
-DEFINE_string(dataset, amoeba::kDefaultDataset, "fashion_mnist or cifar10");
+DEFINE_string(dataset, amoeba::kDefaultDataset,
+              "fashion_mnist, cifar10 or folder (amoeba train: photos in "
+              "DIR/train/CLASS, DIR/val/CLASS)");
 DEFINE_int32(N, amoeba::kDefaultCellsPerStack,
              "normal cells per stack (the paper's N)");
 DEFINE_int32(F, amoeba::kDefaultFilters,
