@@ -44,6 +44,8 @@ DEFINE_int32(size, 224, "the network's image size");
 DEFINE_string(thread_counts, "1,2", "decoding threads to measure");
 DEFINE_int32(max_files, 1000, "files read per measurement");
 DEFINE_int32(batch, 128, "augmentation batch size");
+DEFINE_bool(crop, true, "augmentation: random-resized crop");
+DEFINE_bool(flip, true, "augmentation: horizontal flip");
 
 namespace amoeba {
 namespace {
@@ -195,8 +197,8 @@ int Run() {
   // The per-epoch work: random-resized crop + flip of stored views, in
   // training batches, on one thread.
   AugmentOptions options;
-  options.random_resized_crop = true;
-  options.horizontal_flip = true;
+  options.random_resized_crop = FLAGS_crop;
+  options.horizontal_flip = FLAGS_flip;
   torch::Generator generator = at::detail::createCPUGenerator(1);
   const torch::Tensor batch =
       torch::rand({FLAGS_batch, 3, size, size}, torch::kFloat32);

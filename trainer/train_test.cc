@@ -303,3 +303,42 @@ TEST_CASE("Bad options and devices are errors that say what is wrong") {
 
 }  // namespace
 }  // namespace amoeba
+
+namespace amoeba {
+namespace {
+
+TEST_CASE("A model with the ImageNet stem saves and loads with its stem") {
+  PreparedData data;
+  torch::manual_seed(3);
+  data.train.images = torch::randint(0, 256, {32, 3, 64, 64}, torch::kUInt8);
+  data.train.labels = torch::randint(0, 3, {32}, torch::kInt64);
+  data.train.num_classes = 3;
+  data.validation = data.train;
+  data.normalizer = Normalizer::FromDataset(data.train);
+  NetworkOptions n;
+  n.cells_per_stack = 1;
+  n.filters = 8;
+  n.input_channels = 3;
+  n.image_size = 64;
+  n.num_classes = 3;
+  n.stem = Stem::kImageNet;
+  n.stem_filters = 16;
+  n.aux_head = true;
+  n.aux_scaling = 0.4;
+  const auto model = TrainGenotype(AmoebaNetA(), n, data, Quick(1));
+  REQUIRE(model.ok());
+  const std::string path = TestTempPath("imagenet_model.pt");
+  REQUIRE(SaveModel(*model, path).ok());
+  auto loaded = LoadModel(path);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->network_options.stem == Stem::kImageNet);
+  CHECK(loaded->network_options.stem_filters == 16);
+  CHECK(loaded->network_options.aux_scaling == 0.4);
+  const auto accuracy = EvaluateAccuracy(loaded->network, data.validation,
+                                         loaded->normalizer, torch::kCPU);
+  REQUIRE(accuracy.ok());
+  CHECK(*accuracy == Approx(model->result.validation_accuracy).margin(1e-9));
+}
+
+}  // namespace
+}  // namespace amoeba
