@@ -47,6 +47,12 @@ DEFINE_string(stem, "cifar",
 DEFINE_int32(image_size, 64,
              "--dataset=folder: the stored and trained image size");
 DEFINE_int32(decode_threads, 2, "--dataset=folder: image decoding threads");
+DEFINE_string(recipe, "search",
+              "search (SGD, cosine: as children train) or imagenet (the "
+              "released ImageNet code's: RMSProp, lr 0.015 decayed by 0.97 "
+              "every 2.4 epochs after 3 warm-up epochs, label smoothing 0.1, "
+              "clipping 10, weight decay 4e-5, dropout 0.5, drop path 0.3; "
+              "flags given explicitly win)");
 
 namespace amoeba {
 namespace {
@@ -130,6 +136,10 @@ int RunTrainCommand(const std::vector<std::string>& args) {
     std::cerr << "amoeba train: --augment must be default or none\n";
     return kExitUsage;
   }
+  if (FLAGS_recipe != "search" && FLAGS_recipe != "imagenet") {
+    std::cerr << "amoeba train: --recipe must be search or imagenet\n";
+    return kExitUsage;
+  }
   if (FLAGS_stem != "cifar" && FLAGS_stem != "imagenet") {
     std::cerr << "amoeba train: --stem must be cifar or imagenet\n";
     return kExitUsage;
@@ -148,6 +158,18 @@ int RunTrainCommand(const std::vector<std::string>& args) {
   options.warmup_epochs = FLAGS_warmup_epochs;
   options.label_smoothing = FLAGS_label_smoothing;
   options.grad_clip_norm = FLAGS_grad_clip;
+  if (FLAGS_recipe == "imagenet") {
+    options = ImageNetRecipe(options);
+    // What the command line says explicitly wins over the recipe.
+    if (FlagGiven("lr")) options.learning_rate = settings.learning_rate();
+    if (FlagGiven("weight_decay")) options.weight_decay = settings.weight_decay();
+    if (FlagGiven("momentum")) options.momentum = FLAGS_momentum;
+    if (FlagGiven("warmup_epochs")) options.warmup_epochs = FLAGS_warmup_epochs;
+    if (FlagGiven("label_smoothing")) {
+      options.label_smoothing = FLAGS_label_smoothing;
+    }
+    if (FlagGiven("grad_clip")) options.grad_clip_norm = FLAGS_grad_clip;
+  }
   if (FLAGS_augment == "none") options.augment = AugmentOptions();
   options.augment.cutout = FLAGS_cutout;
   options.device.device = FLAGS_device;
@@ -181,6 +203,11 @@ int RunTrainCommand(const std::vector<std::string>& args) {
   network.aux_head = FLAGS_aux_head;
   network.drop_path = FLAGS_drop_path;
   network.dropout = FLAGS_dropout;
+  if (FLAGS_recipe == "imagenet") {
+    // dense_dropout_keep_prob=0.5, drop_connect_keep_prob=0.7.
+    if (!FlagGiven("dropout")) network.dropout = 0.5;
+    if (!FlagGiven("drop_path")) network.drop_path = 0.3;
+  }
   if (FLAGS_stem == "imagenet") {
     network.stem = Stem::kImageNet;
     network.aux_scaling = 0.4;  // the released ImageNet hparams

@@ -15,31 +15,33 @@
 
 #include <vector>
 
+#include "trainer/optimizer.h"
+
 namespace amoeba {
 
-class MomentumSgd {
+class MomentumSgd final : public Optimizer {
  public:
   MomentumSgd(std::vector<torch::Tensor> parameters, double momentum,
               double weight_decay);
 
   // Zeroes every gradient that exists (in place).
-  void ZeroGrad();
+  void ZeroGrad() override;
 
   // Releases every gradient. Before a CUDA graph capture: the captured
   // backward then creates the gradients in the graph's own memory, which
   // the graph keeps for every replay, whatever eager steps do to the
   // parameters' gradients later.
-  void ClearGrads();
+  void ClearGrads() override;
 
   // One step with learning rate `lr`; the same arithmetic, operation by
   // operation, as torch::optim::SGD. Parameters without a gradient are
   // skipped. The first step creates the momentum buffers.
-  void Step(double lr);
+  void Step(double lr) override;
 
   // One step with learning rate `lr`, a 0-dim float tensor on the
   // parameters' device. Like Step(double), the first step creates the
   // momentum buffers: a step captured in a CUDA graph must not be the first.
-  void Step(const torch::Tensor& lr);
+  void Step(const torch::Tensor& lr) override;
 
  private:
   // The update direction of parameter i (momentum buffer after this step's

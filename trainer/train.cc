@@ -1,8 +1,10 @@
 #include "trainer/train.h"
 
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,8 @@
 #include "trainer/cpu_allocator.h"
 #include "trainer/generator.h"
 #include "trainer/momentum_sgd.h"
+#include "trainer/optimizer.h"
+#include "trainer/rmsprop.h"
 #include "trainer/step_graph.h"
 #include "trainer/torch_util.h"
 #include "trainer/train_parts.h"
@@ -34,9 +38,30 @@ double LearningRateAt(const TrainOptions& o, int64_t step, int64_t total,
   if (step < warmup) {
     return o.learning_rate * static_cast<double>(step + 1) / warmup;
   }
+  if (o.schedule == LrSchedule::kExponential) {
+    // tf.train.exponential_decay(staircase=True) on the global step, then
+    // tf.maximum(lr, 0.0001 * lr) as amoeba_net_model.py does.
+    const double decay_steps =
+        std::max(1.0, o.lr_decay_epochs * static_cast<double>(steps_per_epoch));
+    const double lr =
+        o.learning_rate *
+        std::pow(o.lr_decay, std::floor(static_cast<double>(step) / decay_steps));
+    return std::max(lr, 1e-4 * o.learning_rate);
+  }
   const double span = static_cast<double>(std::max<int64_t>(1, total - warmup));
   const double t = static_cast<double>(step - warmup) / span;
   return 0.5 * o.learning_rate * (1.0 + std::cos(M_PI * t));
+}
+
+std::unique_ptr<Optimizer> MakeOptimizer(const TrainOptions& o,
+                                         std::vector<torch::Tensor> params) {
+  if (o.optimizer == OptimizerKind::kRmsProp) {
+    return std::make_unique<TfRmsProp>(std::move(params), o.rmsprop_decay,
+                                       o.momentum, o.rmsprop_epsilon,
+                                       o.weight_decay);
+  }
+  return std::make_unique<MomentumSgd>(std::move(params), o.momentum,
+                                       o.weight_decay);
 }
 
 // A permutation of [0, n) from amoeba's RNG, as a tensor on `device`.
@@ -126,7 +151,7 @@ class TrainingRun {
         // Reading the loss forces a device sync: every step on CPU (free),
         // every 50 steps on a GPU.
         check_every_(device_.is_cuda() ? 50 : 1),
-        optimizer_(network->parameters(), o.momentum, o.weight_decay),
+        optimizer_(MakeOptimizer(o, network->parameters())),
         graph_wanted_(WantsGraph(o, network->options(), device_, precision_)),
         order_rng_(o.seed ^ 0x0da7a0dde5ULL),
         augment_generator_(at::detail::createCPUGenerator(o.seed)),
@@ -202,7 +227,7 @@ class TrainingRun {
       running_.Add(out.loss, out.logits, y);
       if (graph_wanted_ && graph_ == nullptr && step_ >= kEagerStepsFirst &&
           x.size(0) == o_.batch_size) {
-        optimizer_.ClearGrads();
+        optimizer_->ClearGrads();
         ASSIGN_OR_RETURN(
             graph_, StepGraph::Capture(
                         [this](const torch::Tensor& images,
@@ -234,16 +259,16 @@ class TrainingRun {
                                                    o_.label_smoothing);
       }
     }
-    optimizer_.ZeroGrad();
+    optimizer_->ZeroGrad();
     if (scaler_.Backward(out.loss, network_, device_)) {
       if (o_.grad_clip_norm > 0) {
         torch::nn::utils::clip_grad_norm_(network_->parameters(),
                                           o_.grad_clip_norm);
       }
       if (lr_tensor != nullptr) {
-        optimizer_.Step(*lr_tensor);
+        optimizer_->Step(*lr_tensor);
       } else {
-        optimizer_.Step(lr);
+        optimizer_->Step(lr);
       }
     }
     return out;
@@ -301,7 +326,7 @@ class TrainingRun {
   const int64_t steps_per_epoch_;
   const int64_t total_steps_;
   const int64_t check_every_;
-  MomentumSgd optimizer_;
+  const std::unique_ptr<Optimizer> optimizer_;
   const bool graph_wanted_;
   std::unique_ptr<StepGraph> graph_;  // once captured
   Rng order_rng_;
@@ -345,6 +370,18 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
   if (o.momentum < 0 || o.momentum >= 1) {
     return bad(
         absl::StrFormat("momentum must be in [0, 1), got %g", o.momentum));
+  }
+  if (o.rmsprop_decay < 0 || o.rmsprop_decay >= 1 ||
+      !(o.rmsprop_epsilon > 0)) {
+    return bad(absl::StrFormat(
+        "RMSProp decay must be in [0, 1) and epsilon > 0, got %g and %g",
+        o.rmsprop_decay, o.rmsprop_epsilon));
+  }
+  if (!(o.lr_decay > 0 && o.lr_decay <= 1) || !(o.lr_decay_epochs > 0)) {
+    return bad(absl::StrFormat(
+        "learning-rate decay must be in (0, 1] every > 0 epochs, got %g "
+        "every %g",
+        o.lr_decay, o.lr_decay_epochs));
   }
   if (o.weight_decay < 0) {
     return bad(
@@ -471,6 +508,23 @@ absl::StatusOr<TrainedModel> TrainGenotype(
   if (!result.ok()) return result.status();
   model.result = *std::move(result);
   return model;
+}
+
+TrainOptions ImageNetRecipe(TrainOptions o) {
+  o.optimizer = OptimizerKind::kRmsProp;  // optimizer='rmsprop'
+  o.rmsprop_decay = 0.9;                  // RMSPROP_DECAY
+  o.momentum = 0.9;                       // RMSPROP_MOMENTUM
+  o.rmsprop_epsilon = 1.0;                // RMSPROP_EPSILON
+  o.learning_rate = 0.015;                // lr (train_batch_size=32)
+  o.schedule = LrSchedule::kExponential;  // lr_decay_method='exponential'
+  o.lr_decay = 0.97;                      // lr_decay_value
+  o.lr_decay_epochs = 2.4;                // lr_num_epochs_per_decay
+  o.warmup_epochs = std::min<double>(3.0, o.epochs);  // lr_warmup_epochs
+  o.label_smoothing = 0.1;                // label_smoothing
+  o.grad_clip_norm = 10.0;  // gradient_clipping_by_global_norm
+  o.weight_decay = 4e-5;    // weight_decay
+  o.aux_weight = 0.4;       // model_builder._build_loss weights=0.4
+  return o;
 }
 
 }  // namespace amoeba

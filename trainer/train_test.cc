@@ -342,3 +342,46 @@ TEST_CASE("A model with the ImageNet stem saves and loads with its stem") {
 
 }  // namespace
 }  // namespace amoeba
+
+namespace amoeba {
+namespace {
+
+TEST_CASE("The ImageNet recipe: RMSProp and a staircase exponential decay") {
+  const PreparedData& data = SmallFashionMnist(256, 128);
+  TrainOptions o = ImageNetRecipe(Quick(3));
+  CHECK(o.optimizer == OptimizerKind::kRmsProp);
+  CHECK(o.warmup_epochs == 3);  // capped at the epochs trained
+  o.warmup_epochs = 0;
+  o.lr_decay_epochs = 1;  // one decay per epoch, to see it
+  o.learning_rate = 0.1;
+  REQUIRE(ValidateTrainOptions(o).ok());
+  std::vector<double> lr_at_epoch_end, loss_at_epoch_end;
+  TrainCallbacks callbacks;
+  callbacks.on_progress = [&](const TrainProgress& p) {
+    if (!p.end_of_epoch) return;
+    lr_at_epoch_end.push_back(p.learning_rate);
+    loss_at_epoch_end.push_back(p.train_loss);
+  };
+  const auto r = TrainGenotype(AmoebaNetA(), Tiny(4), data, o, callbacks);
+  REQUIRE(r.ok());
+  REQUIRE(lr_at_epoch_end.size() == 3);
+  // The last step of epoch k is still in decay period k - 1.
+  CHECK(lr_at_epoch_end[0] == Approx(0.1));
+  CHECK(lr_at_epoch_end[1] == Approx(0.1 * 0.97));
+  CHECK(lr_at_epoch_end[2] == Approx(0.1 * 0.97 * 0.97));
+  // It learns: the training loss falls from the first epoch to the last.
+  REQUIRE(loss_at_epoch_end.size() == 3);
+  CHECK(loss_at_epoch_end[2] < loss_at_epoch_end[0]);
+
+  TrainOptions bad = o;
+  bad.rmsprop_epsilon = 0;
+  CHECK_THAT(std::string(ValidateTrainOptions(bad).message()),
+             Catch::Contains("RMSProp"));
+  bad = o;
+  bad.lr_decay = 1.5;
+  CHECK_THAT(std::string(ValidateTrainOptions(bad).message()),
+             Catch::Contains("learning-rate decay"));
+}
+
+}  // namespace
+}  // namespace amoeba
