@@ -34,26 +34,38 @@ std::map<std::string, double> Top10(const std::string& summary) {
   return out;
 }
 
+// A controller with its store in `dir` and `workers` workers with the
+// simulated evaluator, stopped when it goes out of scope.
+struct SimulatedFleet {
+  SimulatedFleet(const std::string& dir, int workers)
+      : controller(kController,
+                   {"--store=" + dir + "/s.db", "--port=0",
+                    "--port_file=" + dir + "/port", "--lease_timeout_s=5",
+                    "--heartbeat_s=1"},
+                   dir + "/controller.log") {
+    const int port = WaitForPortFile(dir + "/port");
+    REQUIRE(port > 0);
+    at = "--controller=127.0.0.1:" + std::to_string(port);
+    for (int i = 0; i < workers; ++i) {
+      const std::string id = "sim-" + std::to_string(i);
+      this->workers.push_back(std::make_unique<Process>(
+          kWorker,
+          std::vector<std::string>{at, "--worker_id=" + id,
+                                   "--evaluator=simulated",
+                                   "--simulated_seconds=0.01", "--slots=8",
+                                   "--spool_dir=" + dir + "/spool-" + id},
+          dir + "/" + id + ".log"));
+    }
+  }
+  Process controller;
+  std::string at;  // --controller=127.0.0.1:PORT
+  std::vector<std::unique_ptr<Process>> workers;
+};
+
 TEST_CASE("An experiment of four algorithms runs end to end and compares") {
   const std::string dir = FreshTestDir("experiment");
-  Process controller(kController,
-                     {"--store=" + dir + "/s.db", "--port=0",
-                      "--port_file=" + dir + "/port", "--lease_timeout_s=5",
-                      "--heartbeat_s=1"},
-                     dir + "/controller.log");
-  const int port = WaitForPortFile(dir + "/port");
-  REQUIRE(port > 0);
-  const std::string at = "--controller=127.0.0.1:" + std::to_string(port);
-  std::vector<std::unique_ptr<Process>> workers;
-  for (int i = 0; i < 4; ++i) {
-    const std::string id = "sim-" + std::to_string(i);
-    workers.push_back(std::make_unique<Process>(
-        kWorker,
-        std::vector<std::string>{at, "--worker_id=" + id, "--evaluator=simulated",
-                                 "--simulated_seconds=0.01", "--slots=8",
-                                 "--spool_dir=" + dir + "/spool-" + id},
-        dir + "/" + id + ".log"));
-  }
+  SimulatedFleet fleet(dir, 4);
+  const std::string& at = fleet.at;
   std::ofstream(dir + "/spec.json")
       << R"({"name": "e2e", "repeats": 5, "config": )"
       << R"({"population_size": 20, "sample_size": 5, "budget": 120}})";
@@ -130,25 +142,8 @@ std::map<std::string, std::pair<double, int>> EpochsAndStopped(
 
 TEST_CASE("Arms of one algorithm compare early stopping at equal compute") {
   const std::string dir = FreshTestDir("experiment_arms");
-  Process controller(kController,
-                     {"--store=" + dir + "/s.db", "--port=0",
-                      "--port_file=" + dir + "/port", "--lease_timeout_s=5",
-                      "--heartbeat_s=1"},
-                     dir + "/controller.log");
-  const int port = WaitForPortFile(dir + "/port");
-  REQUIRE(port > 0);
-  const std::string at = "--controller=127.0.0.1:" + std::to_string(port);
-  std::vector<std::unique_ptr<Process>> workers;
-  for (int i = 0; i < 2; ++i) {
-    const std::string id = "sim-" + std::to_string(i);
-    workers.push_back(std::make_unique<Process>(
-        kWorker,
-        std::vector<std::string>{at, "--worker_id=" + id,
-                                 "--evaluator=simulated",
-                                 "--simulated_seconds=0.01", "--slots=8",
-                                 "--spool_dir=" + dir + "/spool-" + id},
-        dir + "/" + id + ".log"));
-  }
+  SimulatedFleet fleet(dir, 2);
+  const std::string& at = fleet.at;
   // Bad arms are refused before anything is created.
   const std::vector<std::pair<std::string, std::string>> bad = {
       {R"({"name": "x", "algorithms": ["aging"], "arms": [{"algorithm": "aging"}]})",

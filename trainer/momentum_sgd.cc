@@ -6,21 +6,10 @@ namespace amoeba {
 
 MomentumSgd::MomentumSgd(std::vector<torch::Tensor> parameters,
                          double momentum, double weight_decay)
-    : parameters_(std::move(parameters)),
+    : Optimizer(std::move(parameters)),
       buffers_(parameters_.size()),
       momentum_(momentum),
       weight_decay_(weight_decay) {}
-
-void MomentumSgd::ZeroGrad() {
-  torch::NoGradGuard no_grad;
-  for (auto& p : parameters_) {
-    if (p.grad().defined()) p.mutable_grad().zero_();
-  }
-}
-
-void MomentumSgd::ClearGrads() {
-  for (auto& p : parameters_) p.mutable_grad() = torch::Tensor();
-}
 
 torch::Tensor MomentumSgd::Direction(size_t i) {
   const torch::Tensor& p = parameters_[i];

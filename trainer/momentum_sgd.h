@@ -4,9 +4,6 @@
 // no value baked into the kernels it launches, so a step captured in a CUDA
 // graph follows the schedule when the tensor is refilled between replays.
 //
-// Gradients are zeroed in place (ZeroGrad), released only on request
-// (ClearGrads, before a CUDA graph capture).
-//
 // Thread safety: one training at a time per optimizer.
 #ifndef AMOEBA_TRAINER_MOMENTUM_SGD_H_
 #define AMOEBA_TRAINER_MOMENTUM_SGD_H_
@@ -24,15 +21,6 @@ class MomentumSgd final : public Optimizer {
   MomentumSgd(std::vector<torch::Tensor> parameters, double momentum,
               double weight_decay);
 
-  // Zeroes every gradient that exists (in place).
-  void ZeroGrad() override;
-
-  // Releases every gradient. Before a CUDA graph capture: the captured
-  // backward then creates the gradients in the graph's own memory, which
-  // the graph keeps for every replay, whatever eager steps do to the
-  // parameters' gradients later.
-  void ClearGrads() override;
-
   // One step with learning rate `lr`; the same arithmetic, operation by
   // operation, as torch::optim::SGD. Parameters without a gradient are
   // skipped. The first step creates the momentum buffers.
@@ -48,7 +36,6 @@ class MomentumSgd final : public Optimizer {
   // update); creates the buffer on the first step.
   torch::Tensor Direction(size_t i);
 
-  std::vector<torch::Tensor> parameters_;
   std::vector<torch::Tensor> buffers_;  // momentum, one per parameter
   const double momentum_;
   const double weight_decay_;

@@ -12,22 +12,32 @@
 
 #include <torch/torch.h>
 
+#include <utility>
+#include <vector>
+
 namespace amoeba {
 
 class Optimizer {
  public:
+  explicit Optimizer(std::vector<torch::Tensor> parameters)
+      : parameters_(std::move(parameters)) {}
   virtual ~Optimizer() = default;
 
   // Zeroes every gradient that exists (in place).
-  virtual void ZeroGrad() = 0;
+  void ZeroGrad();
   // Releases every gradient. Before a CUDA graph capture: the captured
-  // backward then creates the gradients in the graph's own memory.
-  virtual void ClearGrads() = 0;
+  // backward then creates the gradients in the graph's own memory, which
+  // the graph keeps for every replay, whatever eager steps do to the
+  // parameters' gradients later.
+  void ClearGrads();
   // One step; parameters without a gradient are skipped. The first step
   // creates the optimizer's state: a step captured in a CUDA graph must not
   // be the first.
   virtual void Step(double lr) = 0;
   virtual void Step(const torch::Tensor& lr) = 0;
+
+ protected:
+  std::vector<torch::Tensor> parameters_;
 };
 
 }  // namespace amoeba

@@ -6,24 +6,13 @@ namespace amoeba {
 
 TfRmsProp::TfRmsProp(std::vector<torch::Tensor> parameters, double decay,
                      double momentum, double epsilon, double weight_decay)
-    : parameters_(std::move(parameters)),
+    : Optimizer(std::move(parameters)),
       mean_square_(parameters_.size()),
       momentum_(parameters_.size()),
       decay_(decay),
       momentum_rate_(momentum),
       epsilon_(epsilon),
       weight_decay_(weight_decay) {}
-
-void TfRmsProp::ZeroGrad() {
-  torch::NoGradGuard no_grad;
-  for (auto& p : parameters_) {
-    if (p.grad().defined()) p.mutable_grad().zero_();
-  }
-}
-
-void TfRmsProp::ClearGrads() {
-  for (auto& p : parameters_) p.mutable_grad() = torch::Tensor();
-}
 
 torch::Tensor TfRmsProp::Scaled(size_t i) {
   const torch::Tensor& p = parameters_[i];

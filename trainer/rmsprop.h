@@ -26,8 +26,6 @@ class TfRmsProp final : public Optimizer {
   TfRmsProp(std::vector<torch::Tensor> parameters, double decay,
             double momentum, double epsilon, double weight_decay);
 
-  void ZeroGrad() override;
-  void ClearGrads() override;
   void Step(double lr) override;
   void Step(const torch::Tensor& lr) override;
 
@@ -36,7 +34,6 @@ class TfRmsProp final : public Optimizer {
   // creates ms on the first step.
   torch::Tensor Scaled(size_t i);
 
-  std::vector<torch::Tensor> parameters_;
   std::vector<torch::Tensor> mean_square_;  // one per parameter
   std::vector<torch::Tensor> momentum_;     // one per parameter
   const double decay_;

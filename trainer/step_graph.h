@@ -52,7 +52,7 @@ class StepGraph {
   // batch size) on the current CUDA stream. REQUIRES: the current stream is
   // not the default stream; `body` ran eagerly at least once before (lazy
   // state such as momentum buffers and cuDNN's choices exists); the
-  // gradients are released (MomentumSgd::ClearGrads), so that the captured
+  // gradients are released (Optimizer::ClearGrads), so that the captured
   // backward creates them in memory the graph keeps. Autocast's
   // cast cache is off during the capture (its tensors would not outlive
   // it). Unimplemented when !Available(); Internal when LibTorch or CUDA
