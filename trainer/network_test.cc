@@ -279,10 +279,7 @@ namespace amoeba {
 namespace {
 
 NetworkOptions ImageNet(int n, int f, int image_size) {
-  NetworkOptions o;
-  o.cells_per_stack = n;
-  o.filters = f;
-  o.input_channels = 3;
+  NetworkOptions o = Cifar(n, f);
   o.image_size = image_size;
   o.num_classes = 1001;
   o.stem = Stem::kImageNet;
