@@ -177,11 +177,23 @@ double TotalEpochs(const Run& r) {
 // Equal compute: every arm at the same epochs trained per search (the
 // fewest any search of the experiment trained), and the epochs each arm
 // needed to reach the mean best that every arm reached.
+// The fewest epochs any of `runs` trained.
+double ShortestRun(const std::vector<Run>& runs) {
+  double shortest = std::numeric_limits<double>::infinity();
+  for (const Run& r : runs) shortest = std::min(shortest, TotalEpochs(r));
+  return shortest;
+}
+
+// The mean of the k best `r` had completed after `epochs` (0 before any).
+double TopKByEpochs(const Run& r, double epochs, int k) {
+  return TopKAtTimes(r.fitness, r.epochs, {epochs}, k)[0].value_or(0);
+}
+
 std::string EqualComputeTable(
     const std::map<std::string, std::vector<Run>>& by_arm) {
   double budget = std::numeric_limits<double>::infinity();
   for (const auto& [arm, runs] : by_arm) {
-    for (const Run& r : runs) budget = std::min(budget, TotalEpochs(r));
+    budget = std::min(budget, ShortestRun(runs));
   }
   std::string table = absl::StrFormat(
       "\nat equal compute: %.0f epochs trained per search (the fewest of any "
@@ -190,18 +202,12 @@ std::string EqualComputeTable(
   // The level every arm's mean best reached within its own shortest run.
   double level = std::numeric_limits<double>::infinity();
   for (const auto& [arm, runs] : by_arm) {
-    std::vector<double> best, top10;
-    double shortest = std::numeric_limits<double>::infinity();
+    const double shortest = ShortestRun(runs);
+    std::vector<double> best, top10, final_best;
     for (const Run& r : runs) {
-      best.push_back(TopKAtTimes(r.fitness, r.epochs, {budget}, 1)[0].value_or(0));
-      top10.push_back(
-          TopKAtTimes(r.fitness, r.epochs, {budget}, kTopK)[0].value_or(0));
-      shortest = std::min(shortest, TotalEpochs(r));
-    }
-    std::vector<double> final_best;
-    for (const Run& r : runs) {
-      final_best.push_back(
-          TopKAtTimes(r.fitness, r.epochs, {shortest}, 1)[0].value_or(0));
+      best.push_back(TopKByEpochs(r, budget, 1));
+      top10.push_back(TopKByEpochs(r, budget, kTopK));
+      final_best.push_back(TopKByEpochs(r, shortest, 1));
     }
     level = std::min(level, MeanAndSe(final_best).mean);
     const MeanSe b = MeanAndSe(best);
@@ -215,14 +221,12 @@ std::string EqualComputeTable(
                         level);
   for (const auto& [arm, runs] : by_arm) {
     std::vector<std::vector<double>> fitness, epochs;
-    double shortest = std::numeric_limits<double>::infinity();
     for (const Run& r : runs) {
       fitness.push_back(r.fitness);
       epochs.push_back(r.epochs);
-      shortest = std::min(shortest, TotalEpochs(r));
     }
     const std::optional<double> reached =
-        FirstCostReaching(fitness, epochs, level, shortest);
+        FirstCostReaching(fitness, epochs, level, ShortestRun(runs));
     absl::StrAppendFormat(&table, "%-14s %s\n", arm,
                           reached.has_value()
                               ? absl::StrFormat("%.0f epochs", *reached)

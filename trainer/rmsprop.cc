@@ -24,27 +24,24 @@ torch::Tensor TfRmsProp::Scaled(size_t i) {
   return g / (ms + epsilon_).sqrt();
 }
 
+void TfRmsProp::Apply(size_t i, const torch::Tensor& update) {
+  torch::Tensor& mom = momentum_[i];
+  if (!mom.defined()) mom = torch::zeros_like(parameters_[i]);
+  mom.mul_(momentum_rate_).add_(update);
+  parameters_[i].sub_(mom);
+}
+
 void TfRmsProp::Step(double lr) {
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < parameters_.size(); ++i) {
-    if (!parameters_[i].grad().defined()) continue;
-    const torch::Tensor update = Scaled(i).mul_(lr);
-    torch::Tensor& mom = momentum_[i];
-    if (!mom.defined()) mom = torch::zeros_like(parameters_[i]);
-    mom.mul_(momentum_rate_).add_(update);
-    parameters_[i].sub_(mom);
+    if (parameters_[i].grad().defined()) Apply(i, Scaled(i).mul_(lr));
   }
 }
 
 void TfRmsProp::Step(const torch::Tensor& lr) {
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < parameters_.size(); ++i) {
-    if (!parameters_[i].grad().defined()) continue;
-    const torch::Tensor update = Scaled(i) * lr;
-    torch::Tensor& mom = momentum_[i];
-    if (!mom.defined()) mom = torch::zeros_like(parameters_[i]);
-    mom.mul_(momentum_rate_).add_(update);
-    parameters_[i].sub_(mom);
+    if (parameters_[i].grad().defined()) Apply(i, Scaled(i) * lr);
   }
 }
 

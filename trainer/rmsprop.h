@@ -33,6 +33,8 @@ class TfRmsProp final : public Optimizer {
   // g / sqrt(ms + epsilon) of parameter i after this step's ms update;
   // creates ms on the first step.
   torch::Tensor Scaled(size_t i);
+  // mom <- momentum * mom + update; w <- w - mom (parameter i).
+  void Apply(size_t i, const torch::Tensor& update);
 
   std::vector<torch::Tensor> mean_square_;  // one per parameter
   std::vector<torch::Tensor> momentum_;     // one per parameter
