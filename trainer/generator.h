@@ -30,6 +30,8 @@ class ScopedTrainingGenerator {
   ScopedTrainingGenerator(const ScopedTrainingGenerator&) = delete;
   ScopedTrainingGenerator& operator=(const ScopedTrainingGenerator&) = delete;
 
+  torch::Generator& generator() { return generator_; }
+
  private:
   torch::Generator generator_;
   torch::Generator* previous_;

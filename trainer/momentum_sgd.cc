@@ -41,4 +41,16 @@ void MomentumSgd::Step(const torch::Tensor& lr) {
   }
 }
 
+std::vector<torch::Tensor> MomentumSgd::State() const {
+  std::vector<torch::Tensor> state;
+  state.insert(state.end(), buffers_.begin(), buffers_.end());
+  return state;
+}
+
+std::vector<torch::Tensor*> MomentumSgd::MutableState() {
+  std::vector<torch::Tensor*> slots;
+  for (torch::Tensor& t : buffers_) slots.push_back(&t);
+  return slots;
+}
+
 }  // namespace amoeba

@@ -30,8 +30,10 @@ class MomentumSgd final : public Optimizer {
   // parameters' device. Like Step(double), the first step creates the
   // momentum buffers: a step captured in a CUDA graph must not be the first.
   void Step(const torch::Tensor& lr) override;
+  std::vector<torch::Tensor> State() const override;
 
  private:
+  std::vector<torch::Tensor*> MutableState() override;
   // The update direction of parameter i (momentum buffer after this step's
   // update); creates the buffer on the first step.
   torch::Tensor Direction(size_t i);

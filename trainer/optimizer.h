@@ -36,7 +36,18 @@ class Optimizer {
   virtual void Step(double lr) = 0;
   virtual void Step(const torch::Tensor& lr) = 0;
 
+  // The optimizer's state (momentum buffers, ...) for a checkpoint: a fixed
+  // number of entries per parameter, undefined where a state is not
+  // created yet. SetState takes what State returned (of an optimizer of the
+  // same kind over parameters of the same shapes) and returns false,
+  // changing nothing, when the count or a shape differs.
+  virtual std::vector<torch::Tensor> State() const = 0;
+  bool SetState(const std::vector<torch::Tensor>& state);
+
  protected:
+  // The state entries of SetState, in State()'s order.
+  virtual std::vector<torch::Tensor*> MutableState() = 0;
+
   std::vector<torch::Tensor> parameters_;
 };
 

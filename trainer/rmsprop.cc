@@ -45,4 +45,18 @@ void TfRmsProp::Step(const torch::Tensor& lr) {
   }
 }
 
+std::vector<torch::Tensor> TfRmsProp::State() const {
+  std::vector<torch::Tensor> state;
+  state.insert(state.end(), mean_square_.begin(), mean_square_.end());
+  state.insert(state.end(), momentum_.begin(), momentum_.end());
+  return state;
+}
+
+std::vector<torch::Tensor*> TfRmsProp::MutableState() {
+  std::vector<torch::Tensor*> slots;
+  for (torch::Tensor& t : mean_square_) slots.push_back(&t);
+  for (torch::Tensor& t : momentum_) slots.push_back(&t);
+  return slots;
+}
+
 }  // namespace amoeba

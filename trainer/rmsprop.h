@@ -28,8 +28,10 @@ class TfRmsProp final : public Optimizer {
 
   void Step(double lr) override;
   void Step(const torch::Tensor& lr) override;
+  std::vector<torch::Tensor> State() const override;
 
  private:
+  std::vector<torch::Tensor*> MutableState() override;
   // g / sqrt(ms + epsilon) of parameter i after this step's ms update;
   // creates ms on the first step.
   torch::Tensor Scaled(size_t i);

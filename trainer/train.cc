@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "common/status_macros.h"
 #include "trainer/cpu_allocator.h"
 #include "trainer/generator.h"
+#include "trainer/training_state.h"
 #include "trainer/momentum_sgd.h"
 #include "trainer/optimizer.h"
 #include "trainer/rmsprop.h"
@@ -137,7 +139,8 @@ bool WantsGraph(const TrainOptions& o, const NetworkOptions& network,
 class TrainingRun {
  public:
   TrainingRun(Network& network, const PreparedData& data,
-              const TrainOptions& o, const TrainCallbacks& callbacks)
+              const TrainOptions& o, const TrainCallbacks& callbacks,
+              torch::Generator* training_generator, std::string_view resume)
       : network_(network),
         data_(data),
         o_(o),
@@ -156,15 +159,27 @@ class TrainingRun {
         order_rng_(o.seed ^ 0x0da7a0dde5ULL),
         augment_generator_(at::detail::createCPUGenerator(o.seed)),
         scaler_(precision_),
-        running_(device_) {}
+        running_(device_),
+        training_generator_(training_generator),
+        resume_(resume) {}
 
   absl::StatusOr<TrainResult> Run() {
     result_.parameters = network_->num_parameters();
     result_.multiply_adds = network_->multiply_adds();
     start_ = Clock::now();
-    for (int epoch = 1; epoch <= o_.epochs && result_.stopped_epoch == 0;
-         ++epoch) {
+    int first_epoch = 1;
+    if (!resume_.empty()) {
+      ASSIGN_OR_RETURN(first_epoch, Restore(resume_));
+    }
+    for (int epoch = first_epoch;
+         epoch <= o_.epochs && result_.stopped_epoch == 0; ++epoch) {
       RETURN_IF_ERROR(Epoch(epoch));
+      if (o_.checkpoint_every > 0 && epoch % o_.checkpoint_every == 0 &&
+          epoch < o_.epochs && result_.stopped_epoch == 0 &&
+          callbacks_.save_checkpoint) {
+        ASSIGN_OR_RETURN(std::string state, SaveState(epoch));
+        callbacks_.save_checkpoint(epoch, state);
+      }
     }
     result_.steps = step_;
     result_.train_seconds = train_seconds_;
@@ -175,6 +190,98 @@ class TrainingRun {
   }
 
  private:
+  // The state at the end of `epoch` (see training_state.h).
+  absl::StatusOr<std::string> SaveState(int epoch) {
+    TrainingState state;
+    state.key = o_.checkpoint_key;
+    state.epoch = epoch;
+    state.epochs = o_.epochs;
+    state.step = step_;
+    state.images_seen = images_seen_;
+    state.train_seconds = train_seconds_;
+    state.validation_accuracy = result_.validation_accuracy;
+    state.order_rng = order_rng_.state();
+    state.augment_rng = augment_generator_.get_state();
+    state.training_rng = training_generator_->get_state();
+    state.optimizer = optimizer_->State();
+    for (const auto& p : network_->named_parameters(/*recurse=*/true)) {
+      state.network.emplace_back(p.key(), p.value());
+    }
+    for (const auto& b : network_->named_buffers(/*recurse=*/true)) {
+      state.network.emplace_back(b.key(), b.value());
+    }
+    return SerializeTrainingState(state);
+  }
+
+  // Continues from a saved state; returns the first epoch still to train.
+  // FailedPrecondition, changing nothing, when the state is not of this
+  // run (another job, another network or optimizer, damaged): the caller
+  // then starts over.
+  absl::StatusOr<int> Restore(std::string_view bytes) {
+    auto refuse = [](const std::string& why) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot resume from the checkpoint: ", why));
+    };
+    absl::StatusOr<TrainingState> parsed = ParseTrainingState(bytes);
+    if (!parsed.ok()) return refuse(std::string(parsed.status().message()));
+    TrainingState& state = *parsed;
+    if (state.key != o_.checkpoint_key) {
+      return refuse(absl::StrCat("it is of job '", state.key, "', not '",
+                                 o_.checkpoint_key, "'"));
+    }
+    if (state.epochs != o_.epochs || state.epoch < 1 ||
+        state.epoch >= o_.epochs ||
+        state.step != state.epoch * steps_per_epoch_) {
+      return refuse(absl::StrFormat(
+          "it is at epoch %d of %d (step %d); this run has %d epochs of %d "
+          "steps",
+          state.epoch, state.epochs, state.step, o_.epochs, steps_per_epoch_));
+    }
+    // Every tensor is checked before any is copied.
+    std::map<std::string, torch::Tensor> targets;
+    for (const auto& p : network_->named_parameters(true)) {
+      targets[p.key()] = p.value();
+    }
+    for (const auto& b : network_->named_buffers(true)) {
+      targets[b.key()] = b.value();
+    }
+    if (state.network.size() != targets.size()) {
+      return refuse(absl::StrFormat("it has %d network tensors, this network %d",
+                                    state.network.size(), targets.size()));
+    }
+    for (const auto& [name, value] : state.network) {
+      auto it = targets.find(name);
+      if (it == targets.end() || it->second.sizes() != value.sizes() ||
+          it->second.scalar_type() != value.scalar_type()) {
+        return refuse(absl::StrCat("network tensor '", name,
+                                   "' is missing or of another shape"));
+      }
+    }
+    const std::vector<torch::Tensor> optimizer_before = optimizer_->State();
+    if (!optimizer_->SetState(state.optimizer)) {
+      return refuse("the optimizer state does not fit this optimizer");
+    }
+    try {
+      augment_generator_.set_state(state.augment_rng);
+      training_generator_->set_state(state.training_rng);
+    } catch (const std::exception& e) {
+      optimizer_->SetState(optimizer_before);
+      return refuse(absl::StrCat("damaged generator state: ", e.what()));
+    }
+    {
+      torch::NoGradGuard no_grad;
+      for (const auto& [name, value] : state.network) {
+        targets[name].copy_(value);
+      }
+    }
+    order_rng_ = Rng::FromState(state.order_rng);
+    step_ = state.step;
+    images_seen_ = state.images_seen;
+    train_seconds_ = state.train_seconds;
+    result_.validation_accuracy = state.validation_accuracy;
+    return state.epoch + 1;
+  }
+
   absl::Status Epoch(int epoch) {
     network_->train();
     const auto epoch_start = Clock::now();
@@ -338,15 +445,20 @@ class TrainingRun {
   double train_seconds_ = 0;
   int64_t images_seen_ = 0;
   int64_t step_ = 0;
+  torch::Generator* const training_generator_;
+  const std::string_view resume_;
 };
 
 absl::StatusOr<TrainResult> TrainImpl(Network& network,
                                       const PreparedData& data,
                                       const TrainOptions& o,
-                                      const TrainCallbacks& callbacks) {
+                                      const TrainCallbacks& callbacks,
+                                      torch::Generator* training_generator,
+                                      std::string_view resume) {
   RETURN_IF_ERROR(ValidateTrainOptions(o));
   RETURN_IF_ERROR(CheckTrainable(data));
-  return TrainingRun(network, data, o, callbacks).Run();
+  return TrainingRun(network, data, o, callbacks, training_generator, resume)
+      .Run();
 }
 
 }  // namespace
@@ -433,11 +545,13 @@ absl::StatusOr<PreparedData> PrepareData(const DataSplit& split,
 
 absl::StatusOr<TrainResult> Train(Network& network, const PreparedData& data,
                                   const TrainOptions& options,
-                                  const TrainCallbacks& callbacks) {
+                                  const TrainCallbacks& callbacks,
+                                  std::string_view resume_state) {
   return GuardTorch("training", [&]() {
     // Drop path and dropout of this run draw from its own generator.
     ScopedTrainingGenerator generator(options.seed ^ 0x5eedd4091ULL);
-    return TrainImpl(network, data, options, callbacks);
+    return TrainImpl(network, data, options, callbacks, &generator.generator(),
+                     resume_state);
   });
 }
 
@@ -459,7 +573,7 @@ absl::StatusOr<double> EvaluateAccuracy(Network& network,
 absl::StatusOr<TrainedModel> TrainGenotype(
     const Genotype& genotype, const NetworkOptions& network_options,
     const PreparedData& data, const TrainOptions& options,
-    const TrainCallbacks& callbacks) {
+    const TrainCallbacks& callbacks, std::string_view resume_state) {
   RETURN_IF_ERROR(ValidateGenotype(genotype));
   RETURN_IF_ERROR(ValidateNetworkOptions(network_options));
   RETURN_IF_ERROR(ValidateTrainOptions(options));
@@ -501,7 +615,7 @@ absl::StatusOr<TrainedModel> TrainGenotype(
     return absl::OkStatus();
   }));
   absl::StatusOr<TrainResult> result =
-      Train(model.network, data, options, callbacks);
+      Train(model.network, data, options, callbacks, resume_state);
   // The next network has other shapes: cached blocks of this one would
   // only hold memory.
   ReleaseCachedCpuMemory();

@@ -20,6 +20,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "genotype/genotype.h"
@@ -71,6 +73,13 @@ struct TrainOptions {
   int eval_batch_size = 0;
   uint64_t seed = 1;  // weights, data order, augmentation, drop path
   DeviceOptions device;
+  // Checkpoints: after every this many epochs (not after the last; 0 =
+  // never) the whole training state goes to
+  // TrainCallbacks::save_checkpoint.
+  int checkpoint_every = 0;
+  // Names the job in every checkpoint; a resume state of another key is
+  // refused.
+  std::string checkpoint_key;
 };
 
 absl::Status ValidateTrainOptions(const TrainOptions& options);
@@ -122,6 +131,10 @@ struct TrainCallbacks {
   // evaluated the validation set. True ends training there, successfully:
   // the result's validation_accuracy is that epoch's, stopped_epoch is set.
   std::function<bool(const TrainProgress&)> stop_early;
+  // Receives the serialized TrainingState (training_state.h) at the end of
+  // every TrainOptions::checkpoint_every-th epoch; training goes on
+  // whatever it does with it.
+  std::function<void(int epoch, const std::string& state)> save_checkpoint;
 };
 
 struct TrainResult {
@@ -142,9 +155,18 @@ struct TrainResult {
 
 // Trains `network` (already on data.device) and evaluates it on the
 // validation set.
+//
+// With a `resume_state` (a save_checkpoint state) training continues after
+// the epoch it was saved at, and ends with exactly the weights and
+// accuracy of a run that was never interrupted (on CPU; on CUDA as far as
+// its kernels are deterministic). FailedPrecondition, before any step and
+// with the network unchanged, when the state is not of this run (another
+// checkpoint_key, network, optimizer or epoch count, or damaged): the
+// caller starts over without it.
 absl::StatusOr<TrainResult> Train(Network& network, const PreparedData& data,
                                   const TrainOptions& options,
-                                  const TrainCallbacks& callbacks = {});
+                                  const TrainCallbacks& callbacks = {},
+                                  std::string_view resume_state = {});
 
 // Fraction of `data` (on `device` or moved there batch by batch) that the
 // network classifies correctly, in eval mode without gradients.
@@ -170,7 +192,7 @@ struct TrainedModel {
 absl::StatusOr<TrainedModel> TrainGenotype(
     const Genotype& genotype, const NetworkOptions& network_options,
     const PreparedData& data, const TrainOptions& options,
-    const TrainCallbacks& callbacks = {});
+    const TrainCallbacks& callbacks = {}, std::string_view resume_state = {});
 
 }  // namespace amoeba
 

@@ -383,5 +383,107 @@ TEST_CASE("The ImageNet recipe: RMSProp and a staircase exponential decay") {
              Catch::Contains("learning-rate decay"));
 }
 
+
+// Final training's options: drop path, dropout, an auxiliary head and
+// augmentation all draw random numbers, so a resumed run that restored any
+// generator wrongly would end with other weights.
+struct ResumableRun {
+  NetworkOptions network = Tiny(4);
+  TrainOptions options = Quick(3);
+  ResumableRun() {
+    network.drop_path = 0.2;
+    network.dropout = 0.3;
+    network.aux_head = true;
+    options.augment.cutout = 8;
+    options.checkpoint_every = 1;
+    options.checkpoint_key = "search s, child 7";
+  }
+};
+
+void RequireSameWeights(TrainedModel& a, TrainedModel& b) {
+  auto pa = a.network->named_parameters(true);
+  auto pb = b.network->named_parameters(true);
+  REQUIRE(pa.size() == pb.size());
+  for (const auto& p : pa) {
+    INFO(p.key());
+    REQUIRE(torch::equal(p.value(), pb[p.key()]));
+  }
+  auto ba = a.network->named_buffers(true);
+  auto bb = b.network->named_buffers(true);
+  for (const auto& p : ba) {
+    INFO(p.key());
+    REQUIRE(torch::equal(p.value(), bb[p.key()]));
+  }
+}
+
+TEST_CASE("a run resumed from a checkpoint ends bit for bit as an uninterrupted one") {
+  const PreparedData& data = SmallFashionMnist(300, 100);
+  const Genotype genotype = AmoebaNetA();
+  ResumableRun run;
+  std::map<int, std::string> states;
+  TrainCallbacks callbacks;
+  callbacks.save_checkpoint = [&](int epoch, const std::string& state) {
+    states[epoch] = state;
+  };
+  auto whole = TrainGenotype(genotype, run.network, data, run.options, callbacks);
+  REQUIRE(whole.ok());
+  // After epochs 1 and 2, not after the last.
+  REQUIRE(states.size() == 2);
+  REQUIRE(states.count(1) == 1);
+  REQUIRE(states.count(2) == 1);
+  for (int from : {1, 2}) {
+    INFO("resumed after epoch " << from);
+    std::vector<int> epochs;
+    TrainCallbacks resumed_callbacks;
+    resumed_callbacks.on_progress = [&](const TrainProgress& p) {
+      if (p.end_of_epoch) epochs.push_back(p.epoch);
+    };
+    auto resumed = TrainGenotype(genotype, run.network, data, run.options,
+                                 resumed_callbacks, states[from]);
+    REQUIRE(resumed.ok());
+    REQUIRE(epochs.front() == from + 1);  // nothing trained twice
+    REQUIRE(epochs.back() == 3);
+    REQUIRE(resumed->result.validation_accuracy ==
+            whole->result.validation_accuracy);
+    REQUIRE(resumed->result.steps == whole->result.steps);
+    RequireSameWeights(*whole, *resumed);
+  }
+}
+
+TEST_CASE("a checkpoint of another job, run or a damaged one is refused") {
+  const PreparedData& data = SmallFashionMnist(300, 100);
+  const Genotype genotype = AmoebaNetA();
+  ResumableRun run;
+  std::string state;
+  TrainCallbacks callbacks;
+  callbacks.save_checkpoint = [&](int epoch, const std::string& s) {
+    if (epoch == 1) state = s;
+  };
+  REQUIRE(TrainGenotype(genotype, run.network, data, run.options, callbacks)
+              .ok());
+  REQUIRE(!state.empty());
+  auto refused = [&](const NetworkOptions& network, const TrainOptions& options,
+                     const std::string& bytes) {
+    auto r = TrainGenotype(genotype, network, data, options, {}, bytes);
+    REQUIRE(r.status().code() == absl::StatusCode::kFailedPrecondition);
+    return std::string(r.status().message());
+  };
+  TrainOptions other_job = run.options;
+  other_job.checkpoint_key = "search s, child 8";
+  REQUIRE_THAT(refused(run.network, other_job, state),
+               Catch::Contains("of job 'search s, child 7'"));
+  TrainOptions longer = run.options;
+  longer.epochs = 4;
+  REQUIRE_THAT(refused(run.network, longer, state),
+               Catch::Contains("epoch 1 of 3"));
+  NetworkOptions wider = run.network;
+  wider.filters = 6;
+  REQUIRE_THAT(refused(wider, run.options, state),
+               Catch::Contains("network tensor"));
+  REQUIRE_THAT(refused(run.network, run.options,
+                       state.substr(0, state.size() / 2)),
+               Catch::Contains("not a complete training state"));
+}
+
 }  // namespace
 }  // namespace amoeba
