@@ -18,9 +18,11 @@ absl::StatusOr<Algorithm> AlgorithmFromName(absl::string_view name) {
   if (key == "non_aging" || key == "non-aging") return Algorithm::kNonAging;
   if (key == "random") return Algorithm::kRandom;
   if (key == "reinforce" || key == "rl") return Algorithm::kReinforce;
+  if (key == "final") return Algorithm::kFinal;
   return absl::InvalidArgumentError(
       absl::StrCat("unknown algorithm '", name,
-                   "'; known: aging, non_aging, random, reinforce"));
+                   "'; known: aging, non_aging, random, reinforce (and "
+                   "final, which CreateFinal makes)"));
 }
 
 std::string AlgorithmName(Algorithm algorithm) {
@@ -33,6 +35,8 @@ std::string AlgorithmName(Algorithm algorithm) {
       return "random";
     case Algorithm::kReinforce:
       return "reinforce";
+    case Algorithm::kFinal:
+      return "final";
   }
   return "unknown";
 }
@@ -168,6 +172,9 @@ std::unique_ptr<SearchAlgorithm> MakeSearchAlgorithm(
       return std::make_unique<RandomSearch>();
     case Algorithm::kReinforce:
       return std::make_unique<Reinforce>(options.learning_rate);
+    case Algorithm::kFinal:
+      // The Engine hands out the fixed children itself; nothing learns.
+      return std::make_unique<RandomSearch>();
   }
   return nullptr;
 }

@@ -13,6 +13,8 @@
 //              over every decision of the genotype, trained with REINFORCE
 //              and an exponential-moving-average baseline, asynchronously
 //              as results arrive
+//   final      not a search: final training of a fixed list of genotypes
+//              (the Engine hands them out in order)
 //
 // Random and reinforce keep an aging population too (for status and
 // reports); it does not steer their children.
@@ -40,6 +42,9 @@ enum class Algorithm {
   kNonAging,   // the worst of an S-sample dies
   kRandom,     // every child a fresh random genotype
   kReinforce,  // a policy trained with REINFORCE
+  // Final training (CreateFinal): no search; the children are a fixed list
+  // of genotypes (EngineConfig::fixed_children).
+  kFinal,
 };
 
 absl::StatusOr<Algorithm> AlgorithmFromName(absl::string_view name);

@@ -35,9 +35,9 @@ double UnixSeconds(absl::Time t) {
 
 absl::StatusOr<std::unique_ptr<Controller>> Controller::Open(
     std::unique_ptr<Store> store, const ControllerDefaults& defaults,
-    Clock* clock) {
-  std::unique_ptr<Controller> controller(
-      new Controller(std::move(store), defaults, clock));
+    Clock* clock, std::unique_ptr<CheckpointStore> checkpoints) {
+  std::unique_ptr<Controller> controller(new Controller(
+      std::move(store), defaults, clock, std::move(checkpoints)));
   ASSIGN_OR_RETURN(std::vector<StoredSearch> stored,
                    controller->store_->ListSearches());
   for (const StoredSearch& s : stored) {
@@ -60,7 +60,89 @@ absl::StatusOr<std::unique_ptr<Controller>> Controller::Open(
     }
   }
   LOG(INFO) << "controller opened with " << stored.size() << " search(es)";
+  controller->SweepCheckpoints();
   return controller;
+}
+
+void Controller::NoteCheckpoint(v1::GetTaskResponse* response) {
+  if (checkpoints_ == nullptr || !response->has_task()) return;
+  v1::Task* task = response->mutable_task();
+  if (task->settings().checkpoint_every() <= 0) return;
+  task->set_checkpoint_epoch(
+      checkpoints_->Epoch(task->search_id(), task->model_id()));
+}
+
+void Controller::ForgetFinishedCheckpoint(Search& search, int64_t child) {
+  if (checkpoints_ == nullptr ||
+      search.options().settings.checkpoint_every() <= 0 ||
+      search.IsUnfinished(child)) {
+    return;
+  }
+  checkpoints_->Remove(search.search_id(), child);
+}
+
+void Controller::SweepCheckpoints() {
+  if (checkpoints_ == nullptr) return;
+  int removed = 0;
+  for (const auto& [search_id, child] : checkpoints_->List()) {
+    absl::StatusOr<Search*> search = Find(search_id);
+    if (search.ok() && (*search)->IsUnfinished(child)) continue;
+    checkpoints_->Remove(search_id, child);
+    ++removed;
+  }
+  if (removed > 0) {
+    LOG(INFO) << "removed " << removed
+              << " checkpoint(s) of children that have finished";
+  }
+}
+
+absl::StatusOr<int> Controller::PutCheckpoint(const v1::CheckpointHeader& h,
+                                              std::string_view payload) {
+  if (checkpoints_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "this controller keeps no checkpoints (give it --checkpoint_dir, or "
+        "give the workers a shared --checkpoint_dir)");
+  }
+  absl::StatusOr<Search*> search = Find(h.search_id());
+  if (!search.ok() || h.search_id().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "checkpoint of unknown search '",
+        absl::CHexEscape(h.search_id().substr(0, 64)), "'"));
+  }
+  RETURN_IF_ERROR((*search)->CheckHolder(h.worker_id(), h.model_id(),
+                                         h.attempt()));
+  if (h.epoch() < 1) {
+    return absl::InvalidArgumentError("checkpoint epoch must be >= 1");
+  }
+  if (static_cast<int64_t>(payload.size()) != h.size() ||
+      Crc32(payload) != h.crc32()) {
+    return absl::DataLossError(absl::StrFormat(
+        "checkpoint of child %d arrived damaged: %d bytes (header: %d) or "
+        "checksum mismatch",
+        h.model_id(), payload.size(), h.size()));
+  }
+  ASSIGN_OR_RETURN(const int kept, checkpoints_->Put(h.search_id(),
+                                                     h.model_id(), h.epoch(),
+                                                     payload));
+  LOG(INFO) << "checkpoint of " << h.search_id() << " child " << h.model_id()
+            << " at epoch " << h.epoch() << " from worker " << h.worker_id()
+            << " (" << payload.size() << " bytes)"
+            << (kept == h.epoch() ? "" : "; a newer one is kept");
+  return kept;
+}
+
+absl::StatusOr<CheckpointData> Controller::GetCheckpoint(
+    const v1::CheckpointRequest& request) {
+  if (checkpoints_ == nullptr) {
+    return absl::FailedPreconditionError("this controller keeps no checkpoints");
+  }
+  absl::StatusOr<Search*> search = Find(request.search_id());
+  if (!search.ok() || request.search_id().empty()) {
+    return absl::InvalidArgumentError("checkpoint of an unknown search");
+  }
+  RETURN_IF_ERROR((*search)->CheckHolder(request.worker_id(),
+                                         request.model_id(), request.attempt()));
+  return checkpoints_->Get(request.search_id(), request.model_id());
 }
 
 Controller::~Controller() {
@@ -270,6 +352,13 @@ absl::Status Controller::AssignFrom(const std::vector<Search*>& order,
 
 absl::StatusOr<v1::GetTaskResponse> Controller::GetTask(
     const v1::GetTaskRequest& request) {
+  absl::StatusOr<v1::GetTaskResponse> response = AssignTask(request);
+  if (response.ok()) NoteCheckpoint(&*response);
+  return response;
+}
+
+absl::StatusOr<v1::GetTaskResponse> Controller::AssignTask(
+    const v1::GetTaskRequest& request) {
   std::vector<Search*> searches = Searches();
   // One search: exactly its own protocol (one lock, one durable wait).
   if (searches.size() == 1) return searches.front()->GetTask(request);
@@ -301,6 +390,18 @@ absl::StatusOr<Search::ProgressAnswer> Controller::ReportProgress(
 
 absl::StatusOr<bool> Controller::ReportResult(const v1::ResultReport& report,
                                               v1::GetTaskResponse* next) {
+  Search* owner = nullptr;
+  absl::StatusOr<bool> recorded = RecordResult(report, next, &owner);
+  if (recorded.ok()) {
+    ForgetFinishedCheckpoint(*owner, report.model_id());
+    if (next != nullptr) NoteCheckpoint(next);
+  }
+  return recorded;
+}
+
+absl::StatusOr<bool> Controller::RecordResult(const v1::ResultReport& report,
+                                              v1::GetTaskResponse* next,
+                                              Search** owner_out) {
   absl::StatusOr<Search*> found =
       report.search_id().empty()
           ? absl::StatusOr<Search*>(absl::NotFoundError(""))
@@ -312,6 +413,7 @@ absl::StatusOr<bool> Controller::ReportResult(const v1::ResultReport& report,
         "', which this controller does not run"));
   }
   Search* owner = *found;
+  *owner_out = owner;
   if (next == nullptr || Searches().size() == 1) {
     return owner->ReportResult(report, next);
   }

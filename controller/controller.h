@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -28,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "controller/checkpoint_store.h"
 #include "controller/search.h"
 #include "controller/search_config.h"
 #include "controller/store.h"
@@ -47,7 +49,8 @@ class Controller {
   // search (DataLoss, ...) name it. `clock` must outlive the controller.
   static absl::StatusOr<std::unique_ptr<Controller>> Open(
       std::unique_ptr<Store> store, const ControllerDefaults& defaults,
-      Clock* clock = Clock::Real());
+      Clock* clock = Clock::Real(),
+      std::unique_ptr<CheckpointStore> checkpoints = nullptr);
   // Closes every search, then the store (after its last group commit).
   ~Controller();
 
@@ -69,6 +72,26 @@ class Controller {
   absl::StatusOr<Search*> Find(const std::string& search_id);
   // Every search, oldest first.
   std::vector<Search*> Searches();
+  // Final training of the best models of finished searches (final_
+  // training.cc; the rpc's comment in proto/controller.proto says what it
+  // makes). InvalidArgument with the reason, creating nothing, for a bad
+  // request; otherwise as CreateSearch.
+  absl::StatusOr<Search*> CreateFinal(const v1::CreateFinalRequest& request);
+
+  // ---- checkpoints of long jobs (kept only with a CheckpointStore) ----
+  // Keeps a worker's checkpoint; returns the epoch kept now.
+  // FailedPrecondition when the worker does not hold that attempt now or
+  // no store is configured; DataLoss when the payload does not match the
+  // header's size and CRC; ResourceExhausted beyond the store's limit;
+  // InvalidArgument for an unknown search.
+  absl::StatusOr<int> PutCheckpoint(const v1::CheckpointHeader& header,
+                                    std::string_view payload);
+  // The newest checkpoint of the child, for the holder of its current
+  // lease. NotFound when none is kept; errors otherwise as PutCheckpoint.
+  absl::StatusOr<CheckpointData> GetCheckpoint(
+      const v1::CheckpointRequest& request);
+  // Null when checkpoints are not kept.
+  CheckpointStore* checkpoints() { return checkpoints_.get(); }
 
   // ---- worker side (as Search's, over every search) ----
   absl::Status Register(const v1::RegisterRequest& request);
@@ -100,13 +123,30 @@ class Controller {
 
  private:
   Controller(std::unique_ptr<Store> store, const ControllerDefaults& defaults,
-             Clock* clock)
-      : store_(std::move(store)), defaults_(defaults), clock_(clock) {}
+             Clock* clock, std::unique_ptr<CheckpointStore> checkpoints)
+      : store_(std::move(store)),
+        defaults_(defaults),
+        clock_(clock),
+        checkpoints_(std::move(checkpoints)) {}
+
+  // The epoch of the checkpoint kept for the response's task (if any), so
+  // that the worker knows to resume.
+  void NoteCheckpoint(v1::GetTaskResponse* response);
+  // Removes the checkpoint of a child that has finished (result durable),
+  // and, at open, of every finished child.
+  void ForgetFinishedCheckpoint(Search& search, int64_t child);
+  void SweepCheckpoints();
 
   // Opens a search whose row is in the store and adds it (registering every
   // known worker in it).
   absl::StatusOr<Search*> AddSearch(const StoredSearch& stored,
                                     const SearchOptions& options);
+  // GetTask and ReportResult without the checkpoint bookkeeping.
+  absl::StatusOr<v1::GetTaskResponse> AssignTask(
+      const v1::GetTaskRequest& request);
+  absl::StatusOr<bool> RecordResult(const v1::ResultReport& report,
+                                    v1::GetTaskResponse* next,
+                                    Search** owner);
   // Running searches that could hand out a child now, the most lacking
   // first (`discount`: a search whose leased count is about to drop by one).
   std::vector<Search*> FairShareOrder(const Search* discount = nullptr);
@@ -126,6 +166,7 @@ class Controller {
   const std::unique_ptr<Store> store_;
   const ControllerDefaults defaults_;
   Clock* const clock_;
+  const std::unique_ptr<CheckpointStore> checkpoints_;
 
   // Serializes CreateSearch (name check, store row, registration replay).
   absl::Mutex create_mu_ ABSL_ACQUIRED_BEFORE(mu_);

@@ -23,6 +23,13 @@ absl::Status ValidateEngineConfig(const EngineConfig& c) {
     return absl::InvalidArgumentError(
         absl::StrFormat("budget must be >= 1, got %d", c.budget));
   }
+  if ((c.algorithm == Algorithm::kFinal) !=
+          !c.fixed_children.empty() ||
+      (c.algorithm == Algorithm::kFinal &&
+       static_cast<int64_t>(c.fixed_children.size()) != c.budget)) {
+    return absl::InvalidArgumentError(
+        "fixed children go with the final algorithm, one per budget unit");
+  }
   if (c.dedup_tries < 1 || c.dedup_tries > 1000) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "dedup tries must be in 1..1000, got %d", c.dedup_tries));
@@ -93,6 +100,11 @@ EngineState Engine::state() const {
 NewChild Engine::CreateChild() {
   NewChild child;
   child.id = next_id_++;
+  if (config_.algorithm == Algorithm::kFinal) {
+    // REQUIRES of the caller: WantsChild, so the id is in range.
+    child.genotype = config_.fixed_children.at(child.id - 1);
+    return child;
+  }
   auto propose = [&] {
     Proposal p = algorithm_->Propose(population_, config_.population_size,
                                      rng_);

@@ -46,6 +46,9 @@ struct EngineConfig {
   int dedup_tries = 10;
   // REINFORCE only: the policy's learning rate.
   double rl_learning_rate = 0.2;
+  // Final only: child i (1-based) is fixed_children[i - 1]; exactly
+  // budget (= their number) children are created, whatever their outcome.
+  std::vector<Genotype> fixed_children;
 };
 
 // InvalidArgument naming the bad setting.
@@ -80,8 +83,12 @@ class Engine {
 
   EngineState state() const;
 
-  // Whether another child may be created: completed + in_flight < budget.
+  // Whether another child may be created: completed + in_flight < budget
+  // (final: fewer than budget children created so far).
   bool WantsChild(int64_t in_flight) const {
+    if (config_.algorithm == Algorithm::kFinal) {
+      return next_id_ - 1 < config_.budget;
+    }
     return completed_ + in_flight < config_.budget;
   }
   bool Finished() const { return completed_ >= config_.budget; }

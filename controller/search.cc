@@ -214,7 +214,7 @@ Search::ShareState Search::Share() {
   absl::MutexLock lock(&mu_);
   ShareState share;
   share.wants_worker = run_state_ == RunState::kRunning &&
-                       !engine_.Finished() &&
+                       !DoneLocked() &&
                        (!queue_.empty() || engine_.WantsChild(InFlight()));
   share.leased = static_cast<int64_t>(leases_.size());
   share.created = engine_.next_id() - 1;
@@ -252,7 +252,7 @@ Search::Child* Search::NextChildLocked(absl::Time now, bool* is_new) {
 void Search::AssignTaskLocked(const std::string& worker_id,
                               const v1::WorkerView& view, absl::Time now,
                               v1::GetTaskResponse* response, Writes* writes) {
-  if (engine_.Finished()) {
+  if (DoneLocked()) {
     response->set_search_finished(true);
     return;
   }
@@ -549,7 +549,7 @@ absl::StatusOr<v1::HeartbeatResponse> Search::Heartbeat(
                      AcceptViewLocked(request.worker_id(), request.view(), now,
                                       &writes));
     AddCancels(cancel, search_id_, response.mutable_cancel());
-    response.set_search_finished(engine_.Finished());
+    response.set_search_finished(DoneLocked());
   }
   WaitDurable(writes, "reconciling a worker");
   return response;

@@ -148,6 +148,13 @@ class Search {
   // Called periodically by the server; public for tests.
   void ExpireLeases();
 
+  // OK when `worker_id` holds the current lease of `attempt` of `child`;
+  // FailedPrecondition (a stale or foreign holder) otherwise.
+  absl::Status CheckHolder(const std::string& worker_id, int64_t child,
+                           int attempt);
+  // Whether `child` was created and has not finished (done or failed).
+  bool IsUnfinished(int64_t child);
+
   const SearchOptions& options() const { return options_; }
   const std::string& search_id() const { return search_id_; }
   bool Finished();
@@ -253,6 +260,14 @@ class Search {
                const std::string& message);
   std::string StateName() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::string> SetRunState(RunState state);
+  // The budget is done: every child completed (final training: every
+  // child finished, completed or failed for good, each exactly once).
+  bool DoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (options_.engine.algorithm == Algorithm::kFinal) {
+      return engine_.completed() + failed_ >= options_.engine.budget;
+    }
+    return engine_.Finished();
+  }
   int64_t InFlight() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return static_cast<int64_t>(unfinished_.size());
   }

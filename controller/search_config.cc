@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "genotype/text.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace amoeba {
@@ -52,9 +53,25 @@ absl::Status ValidateSearchOptions(const SearchOptions& o) {
     return absl::InvalidArgumentError(
         "learning rate must be finite and > 0, weight decay finite and >= 0");
   }
-  if (t.validation_images() < 1 || t.max_train_images() < 0) {
+  const bool final = o.engine.algorithm == Algorithm::kFinal;
+  if (t.final_training() != final) {
     return absl::InvalidArgumentError(
-        "validation images must be >= 1 and max train images >= 0 (0 = all)");
+        "settings.final_training goes with algorithm final (CreateFinal) "
+        "only: a search must not select on the test split");
+  }
+  if ((final ? t.validation_images() != 0 : t.validation_images() < 1) ||
+      t.max_train_images() < 0) {
+    return absl::InvalidArgumentError(
+        "validation images must be >= 1 (0 for final training) and max "
+        "train images >= 0 (0 = all)");
+  }
+  if (t.checkpoint_every() < 0 || t.checkpoint_every() > t.epochs()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "checkpoint_every must be in 0..epochs (%d), got %d", t.epochs(),
+        t.checkpoint_every()));
+  }
+  if (final && o.early_stopping.rule != StoppingRule::kNone) {
+    return absl::InvalidArgumentError("final training stops no model early");
   }
   return ValidateEarlyStopping(o.early_stopping, t.epochs());
 }
@@ -73,6 +90,40 @@ std::string EarlyStoppingEntry(const EarlyStoppingOptions& e) {
   }
   absl::StrAppend(&text, e.children, " children)");
   return text;
+}
+
+// A final search's children: every job's genotype, `seeds` times in a
+// row; the budget is their number.
+absl::Status FinalChildren(const v1::SearchConfig& c, SearchOptions* o) {
+  const v1::FinalTraining& f = c.final_training();
+  const int seeds = f.has_seeds() ? f.seeds() : 1;
+  if (f.jobs().empty() || f.jobs_size() > 100000 || seeds < 1 ||
+      seeds > 100) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "config.final_training needs 1..100000 jobs and seeds in 1..100, got "
+        "%d and %d",
+        f.jobs_size(), seeds));
+  }
+  o->final_training = f;
+  o->final_training.set_seeds(seeds);
+  o->engine.fixed_children.clear();
+  for (int i = 0; i < f.jobs_size(); ++i) {
+    absl::StatusOr<Genotype> genotype = ParseGenotype(f.jobs(i).genotype());
+    if (!genotype.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("config.final_training.jobs[%d].genotype: %s", i,
+                          genotype.status().message()));
+    }
+    for (int r = 0; r < seeds; ++r) {
+      o->engine.fixed_children.push_back(Canonicalize(*genotype));
+    }
+  }
+  o->engine.budget = static_cast<int64_t>(o->engine.fixed_children.size());
+  o->engine.population_size =
+      static_cast<int>(std::max<int64_t>(2, o->engine.budget));
+  o->engine.sample_size = 1;
+  o->engine.deduplicate = false;
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -160,6 +211,12 @@ absl::StatusOr<SearchOptions> SearchOptionsFromConfig(
   o.engine.rl_learning_rate = c.rl_learning_rate();
   o.settings = c.settings();
   o.weight = c.weight();
+  if (o.engine.algorithm == Algorithm::kFinal) {
+    RETURN_IF_ERROR(FinalChildren(c, &o));
+  } else if (c.has_final_training()) {
+    return absl::InvalidArgumentError(
+        "config.final_training goes with algorithm final only");
+  }
   const v1::EarlyStopping& e = c.early_stopping();
   if (absl::Status s = StoppingRuleFromName(
           e.has_rule() ? e.rule() : "none", &o.early_stopping.rule);
@@ -202,6 +259,9 @@ v1::SearchConfig SearchConfigFromOptions(const SearchOptions& o) {
   c.set_lease_timeout_s(absl::ToDoubleSeconds(o.lease_timeout));
   c.set_max_attempts(o.max_attempts);
   c.set_weight(o.weight);
+  if (o.engine.algorithm == Algorithm::kFinal) {
+    *c.mutable_final_training() = o.final_training;
+  }
   if (o.early_stopping.rule != StoppingRule::kNone) {
     v1::EarlyStopping* e = c.mutable_early_stopping();
     e->set_rule(StoppingRuleName(o.early_stopping.rule));

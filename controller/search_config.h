@@ -33,6 +33,9 @@ struct SearchOptions {
   double weight = 1;
   // Stopping hopeless children at a few epochs (off by default).
   EarlyStoppingOptions early_stopping;
+  // Algorithm final only: where its children come from (engine.
+  // fixed_children holds their genotypes).
+  v1::FinalTraining final_training;
 };
 
 // InvalidArgument naming the bad setting.

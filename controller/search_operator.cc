@@ -62,7 +62,7 @@ void ToSummary(const ModelRecord& m, v1::ModelSummary* out) {
 }  // namespace
 
 std::string Search::StateName() const {
-  if (engine_.Finished()) return "finished";
+  if (DoneLocked()) return "finished";
   switch (run_state_) {
     case RunState::kRunning:
       return "running";
@@ -82,9 +82,27 @@ v1::SearchState SearchStateFromName(const std::string& name) {
   return v1::SEARCH_STATE_UNSPECIFIED;
 }
 
+absl::Status Search::CheckHolder(const std::string& worker_id, int64_t child,
+                                 int attempt) {
+  absl::MutexLock lock(&mu_);
+  const Lease* lease = leases_.Find(child);
+  if (lease == nullptr || lease->worker_id != worker_id ||
+      lease->attempt != attempt) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "worker '%s' does not hold attempt %d of child %d of search '%s' now",
+        worker_id, attempt, child, search_id_));
+  }
+  return absl::OkStatus();
+}
+
+bool Search::IsUnfinished(int64_t child) {
+  absl::MutexLock lock(&mu_);
+  return unfinished_.count(child) > 0;
+}
+
 bool Search::Finished() {
   absl::MutexLock lock(&mu_);
-  return engine_.Finished();
+  return DoneLocked();
 }
 
 bool Search::WorkerOnline(const WorkerState& w, absl::Time now) const {
@@ -129,7 +147,7 @@ v1::SearchStatus Search::Status() {
       const double per_hour = 3600.0 * completion_times_.size() / span;
       status.set_evaluations_per_hour(per_hour);
       // Only a running search is getting closer to its end.
-      if (run_state_ == RunState::kRunning && !engine_.Finished()) {
+      if (run_state_ == RunState::kRunning && !DoneLocked()) {
         status.set_estimated_seconds_left(3600.0 * status.budget_left() /
                                           per_hour);
       }

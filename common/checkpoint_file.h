@@ -1,0 +1,55 @@
+// The checkpoint file of a long training job, as workers write it to a
+// shared checkpoint folder and the controller keeps uploaded ones: a small
+// header (magic, epoch, payload size, CRC-32 of the payload) and the
+// payload (a trainer TrainingState). The header makes truncation and
+// damage detectable before the payload is parsed.
+//
+// Files are replaced atomically (written to a temporary name, flushed,
+// renamed, the folder flushed): a reader sees an old complete checkpoint or
+// a new complete one, never a mix, whoever crashes.
+//
+// Thread safety: the functions keep no state.
+#ifndef AMOEBA_COMMON_CHECKPOINT_FILE_H_
+#define AMOEBA_COMMON_CHECKPOINT_FILE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace amoeba {
+
+struct CheckpointData {
+  int epoch = 0;  // epochs completed when it was written
+  std::string payload;
+};
+
+// CRC-32 (zlib's) of `bytes`.
+uint32_t Crc32(std::string_view bytes);
+
+// The file's bytes.
+std::string EncodeCheckpoint(int epoch, std::string_view payload);
+// DataLoss naming what is wrong (not a checkpoint, truncated, checksum).
+absl::StatusOr<CheckpointData> DecodeCheckpoint(std::string_view bytes);
+
+// `bytes` at `path`, atomically (see above); creates missing folders.
+absl::Status WriteFileAtomically(const std::string& path,
+                                 std::string_view bytes);
+// NotFound when there is no file; DataLoss when it is larger than
+// `max_bytes`.
+absl::StatusOr<std::string> ReadFileUpTo(const std::string& path,
+                                          int64_t max_bytes);
+
+// The epoch in a checkpoint file's header, reading nothing else: NotFound
+// when there is no file, DataLoss when it has no header.
+absl::StatusOr<int> ReadCheckpointEpoch(const std::string& path);
+
+// Reads and decodes a checkpoint file (errors as both functions).
+absl::StatusOr<CheckpointData> ReadCheckpointFile(const std::string& path,
+                                                  int64_t max_bytes);
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_COMMON_CHECKPOINT_FILE_H_
