@@ -43,6 +43,11 @@ DEFINE_int32(heartbeat_s, 10, "how often workers should heartbeat");
 DEFINE_int32(max_attempts, 3,
              "failures charged to a child (worker errors, expired leases; "
              "not preemption) before it is given up");
+DEFINE_string(checkpoint_dir, "",
+              "where checkpoints uploaded by workers are kept (final "
+              "training); empty: <store>.checkpoints beside the store");
+DEFINE_int64(max_checkpoint_bytes, int64_t{4} << 30,
+             "largest checkpoint a worker may upload");
 DEFINE_string(listen, "127.0.0.1", "address to listen on (0.0.0.0: all)");
 DEFINE_int32(port, 50051, "port (0: any free one)");
 DEFINE_string(port_file, "", "write the port listened on to this file");
@@ -142,7 +147,18 @@ int main(int argc, char** argv) {
 
   auto store = amoeba::Store::Open(FLAGS_store);
   if (!store.ok()) return Fail(std::string(store.status().message()));
-  auto controller = amoeba::Controller::Open(std::move(*store), defaults);
+  const std::string checkpoint_dir = FLAGS_checkpoint_dir.empty()
+                                         ? FLAGS_store + ".checkpoints"
+                                         : FLAGS_checkpoint_dir;
+  auto checkpoints = amoeba::CheckpointStore::Open(
+      {checkpoint_dir, FLAGS_max_checkpoint_bytes});
+  if (!checkpoints.ok()) {
+    return Fail(absl::StrCat("--checkpoint_dir / --max_checkpoint_bytes: ",
+                             checkpoints.status().message()));
+  }
+  auto controller =
+      amoeba::Controller::Open(std::move(*store), defaults,
+                               amoeba::Clock::Real(), std::move(*checkpoints));
   if (!controller.ok()) {
     return Fail(std::string(controller.status().message()));
   }

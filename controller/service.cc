@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/security/server_credentials.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/checkpoint_file.h"
 #include "glog/logging.h"
 
 namespace amoeba {
@@ -394,6 +396,99 @@ grpc::Status ControllerService::CreateSearch(
   if (!search.ok()) return ToGrpcStatus(search.status());
   response->set_search_id((*search)->search_id());
   *response->mutable_status() = (*search)->Status();
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::CreateFinal(
+    grpc::ServerContext* context, const v1::CreateFinalRequest* request,
+    v1::CreateSearchResponse* response) {
+  if (auto s = Authorize(context); !s.ok()) return s;
+  if (!request->search_id().empty()) {
+    if (auto s = ToGrpcStatus(ValidateSearchName(request->search_id()));
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (auto s = CheckName("settings.dataset", request->settings().dataset(), 64);
+      !s.ok()) {
+    return s;
+  }
+  auto search = controller_->CreateFinal(*request);
+  if (!search.ok()) return ToGrpcStatus(search.status());
+  response->set_search_id((*search)->search_id());
+  *response->mutable_status() = (*search)->Status();
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::UploadCheckpoint(
+    grpc::ServerContext* context,
+    grpc::ServerReader<v1::CheckpointChunk>* reader,
+    v1::CheckpointAck* response) {
+  if (auto s = Authorize(context); !s.ok()) return s;
+  v1::CheckpointChunk chunk;
+  if (!reader->Read(&chunk) || !chunk.has_header()) {
+    return Invalid("the first checkpoint message must carry the header");
+  }
+  const v1::CheckpointHeader header = chunk.header();
+  if (auto s = CheckWorkerId(header.worker_id()); !s.ok()) return s;
+  if (header.model_id() < 1 || header.attempt() < 1 || header.size() < 0) {
+    return Invalid("checkpoint header needs model_id, attempt >= 1, size >= 0");
+  }
+  CheckpointStore* store = controller_->checkpoints();
+  // Refused before a byte more is read: the header says how large it is.
+  if (store != nullptr && header.size() > store->max_bytes()) {
+    return grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrFormat("checkpoint of %d bytes is larger than the limit of "
+                        "%d (--max_checkpoint_bytes)",
+                        header.size(), store->max_bytes()));
+  }
+  std::string payload;
+  do {
+    if (chunk.has_header() && payload.size() > 0) {
+      return Invalid("only the first checkpoint message carries a header");
+    }
+    if (static_cast<int64_t>(payload.size() + chunk.data().size()) >
+        header.size()) {
+      return grpc::Status(grpc::StatusCode::DATA_LOSS,
+                          "checkpoint longer than its header says");
+    }
+    payload.append(chunk.data());
+    chunk.Clear();
+  } while (reader->Read(&chunk));
+  auto kept = controller_->PutCheckpoint(header, payload);
+  if (!kept.ok()) return ToGrpcStatus(kept.status());
+  response->set_epoch(*kept);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerService::DownloadCheckpoint(
+    grpc::ServerContext* context, const v1::CheckpointRequest* request,
+    grpc::ServerWriter<v1::CheckpointChunk>* writer) {
+  if (auto s = Authorize(context); !s.ok()) return s;
+  if (auto s = CheckWorkerId(request->worker_id()); !s.ok()) return s;
+  auto checkpoint = controller_->GetCheckpoint(*request);
+  if (!checkpoint.ok()) return ToGrpcStatus(checkpoint.status());
+  const std::string& payload = checkpoint->payload;
+  v1::CheckpointChunk chunk;
+  v1::CheckpointHeader* header = chunk.mutable_header();
+  header->set_worker_id(request->worker_id());
+  header->set_search_id(request->search_id());
+  header->set_model_id(request->model_id());
+  header->set_attempt(request->attempt());
+  header->set_epoch(checkpoint->epoch);
+  header->set_size(static_cast<int64_t>(payload.size()));
+  header->set_crc32(Crc32(payload));
+  size_t at = 0;
+  do {
+    const size_t n = std::min(kCheckpointChunkBytes, payload.size() - at);
+    chunk.set_data(payload.substr(at, n));
+    if (!writer->Write(chunk)) {
+      return grpc::Status(grpc::StatusCode::CANCELLED, "the worker went away");
+    }
+    chunk.clear_header();
+    at += n;
+  } while (at < payload.size());
   return grpc::Status::OK;
 }
 

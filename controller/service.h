@@ -79,6 +79,18 @@ class ControllerService final : public v1::Controller::Service {
   grpc::Status ListSearches(grpc::ServerContext* context,
                             const v1::ListSearchesRequest* request,
                             v1::ListSearchesResponse* response) override;
+  grpc::Status CreateFinal(grpc::ServerContext* context,
+                           const v1::CreateFinalRequest* request,
+                           v1::CreateSearchResponse* response) override;
+  grpc::Status UploadCheckpoint(grpc::ServerContext* context,
+                                grpc::ServerReader<v1::CheckpointChunk>* reader,
+                                v1::CheckpointAck* response) override;
+  grpc::Status DownloadCheckpoint(
+      grpc::ServerContext* context, const v1::CheckpointRequest* request,
+      grpc::ServerWriter<v1::CheckpointChunk>* writer) override;
+
+  // Bytes per DownloadCheckpoint message (well under gRPC's 4 MiB limit).
+  static constexpr size_t kCheckpointChunkBytes = 1 << 20;
 
  private:
   grpc::Status Authorize(grpc::ServerContext* context) const;
