@@ -339,11 +339,15 @@ absl::StatusOr<DataSplit> LoadDataSplit(const DataOptions& options) {
   };
   ASSIGN_OR_RETURN(ImageDataset full, load(/*train=*/true));
   const int64_t n = full.size();
-  if (options.validation_images < 1 || options.validation_images >= n) {
+  // Final training holds nothing out: it is measured on the test split.
+  const int64_t least_validation = options.load_test ? 0 : 1;
+  if (options.validation_images < least_validation ||
+      options.validation_images >= n) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: validation images must be in 1..%d (the training set has %d), "
+        "%s: validation images must be in %d..%d (the training set has %d), "
         "got %d",
-        DatasetName(options.kind), n - 1, n, options.validation_images));
+        DatasetName(options.kind), least_validation, n - 1, n,
+        options.validation_images));
   }
   if (options.max_train_images < 0) {
     return absl::InvalidArgumentError(absl::StrFormat(

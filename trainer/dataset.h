@@ -61,7 +61,8 @@ struct DataOptions {
   std::string dir;  // empty: DefaultDataDir(kind)
   // Images held out of the training set as the validation set (the paper:
   // 5,000 of CIFAR-10's 50,000). Chosen by a fixed permutation of split_seed,
-  // so every worker holds out the same images.
+  // so every worker holds out the same images. 0 only with load_test
+  // (final training: nothing held out).
   int64_t validation_images = 5000;
   // Caps for small runs; 0 = no cap.
   int64_t max_train_images = 0;

@@ -29,6 +29,11 @@ struct EvaluationCallbacks {
   // that measured the validation accuracy. True ends the evaluation there,
   // successfully, with that accuracy as the fitness and stopped_epoch set.
   std::function<bool(const EvaluationProgress&)> stop_early;
+  // Long tasks (settings.checkpoint_every > 0): receives the training state
+  // after every checkpoint_every-th epoch, and is asked once, before
+  // training, for a state to resume from ("" for none).
+  std::function<void(int epoch, const std::string& state)> save_checkpoint;
+  std::function<std::string()> load_checkpoint;
 };
 
 // The outcome of one evaluation. A failed evaluation (ok = false) is a

@@ -25,6 +25,7 @@ absl::StatusOr<std::shared_ptr<const PreparedData>> LibTorchEvaluator::Data(
                   << options.validation_images << ", train cap "
                   << options.max_train_images << ") onto " << device.str();
         ASSIGN_OR_RETURN(DataSplit split, LoadDataSplit(options));
+        if (options.load_test) split.validation = std::move(split.test);
         ASSIGN_OR_RETURN(PreparedData prepared, PrepareData(split, device));
         const int64_t bytes = static_cast<int64_t>(
             prepared.train.images.nbytes() + prepared.train.labels.nbytes() +
@@ -61,6 +62,11 @@ EvaluationResult LibTorchEvaluator::Evaluate(
   TrainOptions train =
       TrainOptionsFromSettings(s, *DatasetKindFromName(s.dataset()));
   train.device = device_options_;
+  // Names the job in its checkpoints: the same child of the same search
+  // with the same genotype and settings (seed included).
+  train.checkpoint_key =
+      absl::StrCat(task.search_id(), "#", task.model_id(), " ",
+                   task.genotype_text(), " ", s.ShortDebugString());
   TrainCallbacks train_callbacks;
   train_callbacks.should_cancel = callbacks.should_cancel;
   auto progress_of = [](const TrainProgress& p) {
@@ -82,7 +88,18 @@ EvaluationResult LibTorchEvaluator::Evaluate(
       return callbacks.stop_early(progress_of(p));
     };
   }
-  auto model = TrainGenotype(*genotype, network, **data, train, train_callbacks);
+  if (callbacks.save_checkpoint) {
+    train_callbacks.save_checkpoint = callbacks.save_checkpoint;
+  }
+  const std::string resume =
+      callbacks.load_checkpoint ? callbacks.load_checkpoint() : std::string();
+  auto model =
+      TrainGenotype(*genotype, network, **data, train, train_callbacks, resume);
+  if (!resume.empty() && absl::IsFailedPrecondition(model.status())) {
+    LOG(WARNING) << "child " << task.model_id() << ": "
+                 << model.status().message() << "; starting over from epoch 0";
+    model = TrainGenotype(*genotype, network, **data, train, train_callbacks);
+  }
   if (!model.ok()) {
     result.failure = std::string(model.status().message());
     result.diverged = model.status().code() == absl::StatusCode::kAborted;

@@ -42,6 +42,9 @@ absl::StatusOr<DataOptions> DataOptionsFromSettings(
                                  : std::string();
   data.validation_images = settings.validation_images();
   data.max_train_images = settings.max_train_images();
+  // Final training measures the test split (in place of the validation
+  // set, which it does not hold out).
+  data.load_test = settings.final_training();
   return data;
 }
 
@@ -71,6 +74,7 @@ TrainOptions TrainOptionsFromSettings(const v1::TrainingSettings& settings,
   train.weight_decay = settings.weight_decay();
   train.seed = settings.seed() == 0 ? 1 : settings.seed();
   train.augment = DefaultAugmentation(kind);
+  train.checkpoint_every = settings.checkpoint_every();
   return train;
 }
 

@@ -114,6 +114,9 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
   const TaskKey key{report.search_id(), report.model_id(), report.attempt()};
   auto done = [&] {
     if (!spool_file.empty()) spool_.Remove(spool_file);
+    // A success is durable now (this one or an earlier duplicate): the
+    // child is done. After a failure it may be retried from its checkpoint.
+    if (report.ok()) checkpointer_->Forget(key.search_id, key.child);
     core_->Delivered(key);
     return true;
   };
@@ -262,6 +265,38 @@ bool Worker::NextTask(int slot, absl::Notification* stop,
   return false;
 }
 
+void Worker::AddCheckpointCallbacks(const v1::Task& task,
+                                    EvaluationCallbacks* callbacks) {
+  if (task.settings().checkpoint_every() <= 0) return;
+  callbacks->save_checkpoint = [this, &task](int epoch,
+                                             const std::string& state) {
+    const absl::Status saved = checkpointer_->Save(task, epoch, state);
+    if (saved.ok()) {
+      LOG(INFO) << "child " << task.model_id() << ": checkpoint after epoch "
+                << epoch << " kept (" << state.size() << " bytes)";
+    } else {
+      LOG(WARNING) << "child " << task.model_id()
+                   << ": checkpoint after epoch " << epoch
+                   << " not kept (training goes on): " << saved;
+    }
+  };
+  callbacks->load_checkpoint = [this, &task]() -> std::string {
+    absl::StatusOr<CheckpointData> loaded = checkpointer_->Load(task);
+    if (absl::IsNotFound(loaded.status())) return "";
+    if (!loaded.ok()) {
+      LOG(WARNING) << "child " << task.model_id()
+                   << ": its checkpoint cannot be used ("
+                   << loaded.status().message()
+                   << "); starting over from epoch 0";
+      return "";
+    }
+    LOG(INFO) << "child " << task.model_id() << " (attempt " << task.attempt()
+              << "): resuming after epoch " << loaded->epoch
+              << " from its checkpoint";
+    return std::move(loaded->payload);
+  };
+}
+
 std::optional<v1::ResultReport> Worker::RunTask(int slot, const v1::Task& task,
                                                 absl::Notification* stop) {
   LOG(INFO) << "slot " << slot << ": received child " << task.model_id()
@@ -284,6 +319,7 @@ std::optional<v1::ResultReport> Worker::RunTask(int slot, const v1::Task& task,
   callbacks.stop_early = [&](const EvaluationProgress& p) {
     return stop_at_epoch != 0 && stop_at_epoch == p.epoch;
   };
+  AddCheckpointCallbacks(task, &callbacks);
   const absl::Time start = absl::Now();
   const EvaluationResult result = evaluator_->Evaluate(task, callbacks);
   std::optional<v1::ResultReport> report =
@@ -392,6 +428,13 @@ absl::Status Worker::Run(absl::Notification* stop) {
   channel_ =
       grpc::CreateCustomChannel(options_.controller, credentials, arguments);
   stub_ = v1::Controller::NewStub(channel_);
+  if (options_.checkpoint_dir.empty()) {
+    checkpointer_ = std::make_unique<ControllerCheckpointer>(
+        stub_.get(), options_.worker_id,
+        [this] { return Context(); }, options_.checkpoint_deadline);
+  } else {
+    checkpointer_ = std::make_unique<FolderCheckpointer>(options_.checkpoint_dir);
+  }
 
   absl::Status registered = RegisterWithBackoff(stop);
   if (!registered.ok()) {

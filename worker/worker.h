@@ -33,6 +33,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "proto/controller.grpc.pb.h"
+#include "worker/checkpointer.h"
 #include "worker/evaluator.h"
 #include "worker/spool.h"
 #include "worker/worker_core.h"
@@ -59,6 +60,11 @@ struct WorkerOptions {
   // End Run once every search of the controller is finished (a one-off
   // run). Off: a fleet daemon keeps asking, for searches created later.
   bool exit_when_finished = true;
+  // Checkpoints of long tasks: a folder every worker reaches (e.g. NFS);
+  // empty: uploaded to the controller.
+  std::string checkpoint_dir;
+  // The deadline of one checkpoint upload or download.
+  absl::Duration checkpoint_deadline = absl::Minutes(10);
 };
 
 class Worker {
@@ -87,6 +93,9 @@ class Worker {
   // asking; false when the slot must end (stop, refused, finished).
   bool NextTask(int slot, absl::Notification* stop,
                 std::optional<NextAnswer>* next, v1::Task* task);
+  // The checkpoint callbacks of a long task (none for others).
+  void AddCheckpointCallbacks(const v1::Task& task,
+                              EvaluationCallbacks* callbacks);
   // Evaluates `task` in `slot`, streaming progress; the report to deliver,
   // or nullopt when the controller cancelled it.
   std::optional<v1::ResultReport> RunTask(int slot, const v1::Task& task,
@@ -114,6 +123,7 @@ class Worker {
   std::unique_ptr<WorkerCore> core_;  // made by Run()
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Controller::Stub> stub_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // made by Run()
   std::atomic<bool> finished_{false};
   std::atomic<bool> refused_{false};
   std::atomic<bool> slots_done_{false};

@@ -65,6 +65,10 @@ DEFINE_string(spool_dir, "amoeba-worker-spool",
               "folder for results not yet acknowledged by the controller");
 DEFINE_int32(rpc_deadline_s, 10, "deadline of each call to the controller");
 DEFINE_int32(max_backoff_s, 30, "longest wait between reconnection attempts");
+DEFINE_string(checkpoint_dir, "",
+              "checkpoints of long tasks (final training) in this folder, "
+              "shared by the fleet (e.g. NFS); empty: uploaded to the "
+              "controller");
 DEFINE_bool(exit_when_finished, true,
             "exit once every search of the controller is finished; false "
             "for a fleet daemon that serves searches created later");
@@ -90,6 +94,7 @@ int main(int argc, char** argv) {
   options.rpc_deadline = absl::Seconds(FLAGS_rpc_deadline_s);
   options.max_backoff = absl::Seconds(FLAGS_max_backoff_s);
   options.exit_when_finished = FLAGS_exit_when_finished;
+  options.checkpoint_dir = FLAGS_checkpoint_dir;
   options.worker_id = FLAGS_worker_id;
   if (options.worker_id.empty()) {
     char host[256] = {0};

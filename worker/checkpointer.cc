@@ -1,0 +1,128 @@
+#include "worker/checkpointer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace amoeba {
+
+std::string FolderCheckpointer::PathOf(const v1::Task& task) const {
+  return absl::StrCat(dir_, "/", task.search_id(), "/", task.model_id(),
+                      ".ckpt");
+}
+
+absl::Status FolderCheckpointer::Save(const v1::Task& task, int epoch,
+                                      const std::string& state) {
+  return WriteFileAtomically(PathOf(task), EncodeCheckpoint(epoch, state));
+}
+
+absl::StatusOr<CheckpointData> FolderCheckpointer::Load(const v1::Task& task) {
+  return ReadCheckpointFile(PathOf(task), max_bytes_);
+}
+
+void FolderCheckpointer::Forget(const std::string& search_id, int64_t child) {
+  v1::Task task;
+  task.set_search_id(search_id);
+  task.set_model_id(child);
+  std::error_code ignored;
+  std::filesystem::remove(PathOf(task), ignored);
+}
+
+ControllerCheckpointer::ControllerCheckpointer(
+    v1::Controller::Stub* stub, std::string worker_id,
+    std::function<std::unique_ptr<grpc::ClientContext>()> context,
+    absl::Duration deadline)
+    : stub_(stub),
+      worker_id_(std::move(worker_id)),
+      context_(std::move(context)),
+      deadline_(deadline) {}
+
+std::unique_ptr<grpc::ClientContext> ControllerCheckpointer::Context() const {
+  std::unique_ptr<grpc::ClientContext> context = context_();
+  context->set_deadline(std::chrono::system_clock::now() +
+                        absl::ToChronoMilliseconds(deadline_));
+  return context;
+}
+
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& s, const std::string& during) {
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      absl::StrCat(during, ": ", s.error_message()));
+}
+
+}  // namespace
+
+absl::Status ControllerCheckpointer::Save(const v1::Task& task, int epoch,
+                                          const std::string& state) {
+  std::unique_ptr<grpc::ClientContext> context = Context();
+  v1::CheckpointAck ack;
+  std::unique_ptr<grpc::ClientWriter<v1::CheckpointChunk>> writer =
+      stub_->UploadCheckpoint(context.get(), &ack);
+  v1::CheckpointChunk chunk;
+  v1::CheckpointHeader* header = chunk.mutable_header();
+  header->set_worker_id(worker_id_);
+  header->set_search_id(task.search_id());
+  header->set_model_id(task.model_id());
+  header->set_attempt(task.attempt());
+  header->set_epoch(epoch);
+  header->set_size(static_cast<int64_t>(state.size()));
+  header->set_crc32(Crc32(state));
+  size_t at = 0;
+  do {
+    const size_t n = std::min(kChunkBytes, state.size() - at);
+    chunk.set_data(state.substr(at, n));
+    // A refusal (too large, stale holder) ends the stream early: Finish
+    // says why.
+    if (!writer->Write(chunk)) break;
+    chunk.clear_header();
+    at += n;
+  } while (at < state.size());
+  writer->WritesDone();
+  const grpc::Status s = writer->Finish();
+  // An ack of a newer epoch than `epoch` is fine too: nothing is lost.
+  if (!s.ok()) return FromGrpc(s, "uploading the checkpoint");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CheckpointData> ControllerCheckpointer::Load(
+    const v1::Task& task) {
+  if (task.checkpoint_epoch() <= 0) {
+    return absl::NotFoundError("the controller keeps no checkpoint of it");
+  }
+  std::unique_ptr<grpc::ClientContext> context = Context();
+  v1::CheckpointRequest request;
+  request.set_worker_id(worker_id_);
+  request.set_search_id(task.search_id());
+  request.set_model_id(task.model_id());
+  request.set_attempt(task.attempt());
+  std::unique_ptr<grpc::ClientReader<v1::CheckpointChunk>> reader =
+      stub_->DownloadCheckpoint(context.get(), request);
+  v1::CheckpointChunk chunk;
+  v1::CheckpointHeader header;
+  CheckpointData data;
+  bool first = true;
+  while (reader->Read(&chunk)) {
+    if (first) {
+      header = chunk.header();
+      first = false;
+    }
+    data.payload.append(chunk.data());
+  }
+  const grpc::Status s = reader->Finish();
+  if (!s.ok()) return FromGrpc(s, "downloading the checkpoint");
+  if (first) return absl::DataLossError("the checkpoint arrived empty");
+  if (static_cast<int64_t>(data.payload.size()) != header.size() ||
+      Crc32(data.payload) != header.crc32()) {
+    return absl::DataLossError(absl::StrFormat(
+        "the checkpoint arrived damaged (%d bytes of %d, or checksum)",
+        data.payload.size(), header.size()));
+  }
+  data.epoch = header.epoch();
+  return data;
+}
+
+}  // namespace amoeba

@@ -1,0 +1,94 @@
+// Where a worker keeps the checkpoints of its long tasks (tasks whose
+// settings have checkpoint_every > 0, e.g. final training), so that the
+// next holder of a task resumes where the last one checkpointed instead of
+// at epoch 0:
+//  * FolderCheckpointer: a folder every worker reaches (--checkpoint_dir,
+//    e.g. on NFS): FOLDER/<search>/<child>.ckpt;
+//  * ControllerCheckpointer: uploaded to the controller (UploadCheckpoint)
+//    and fetched from it (DownloadCheckpoint) when the task says it keeps
+//    one.
+// A checkpoint holds its job's key (trainer/training_state.h): the trainer
+// refuses one of another job, whoever wrote it.
+//
+// Thread safety: all methods may be called from any thread.
+#ifndef AMOEBA_WORKER_CHECKPOINTER_H_
+#define AMOEBA_WORKER_CHECKPOINTER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/checkpoint_file.h"
+#include "proto/controller.grpc.pb.h"
+
+namespace amoeba {
+
+class Checkpointer {
+ public:
+  virtual ~Checkpointer() = default;
+  // Keeps `state`, the training state of `task` after `epoch`. The caller
+  // treats a failure as lost work, not as a failed task.
+  virtual absl::Status Save(const v1::Task& task, int epoch,
+                            const std::string& state) = 0;
+  // The newest checkpoint of `task`'s child: NotFound when there is none;
+  // DataLoss (damaged, truncated) or another error when it cannot be used.
+  virtual absl::StatusOr<CheckpointData> Load(const v1::Task& task) = 0;
+  // The child's result is acknowledged: its checkpoint may go.
+  virtual void Forget(const std::string& search_id, int64_t child) = 0;
+};
+
+class FolderCheckpointer final : public Checkpointer {
+ public:
+  // `max_bytes` bounds what Load reads.
+  explicit FolderCheckpointer(std::string dir,
+                              int64_t max_bytes = int64_t{16} << 30)
+      : dir_(std::move(dir)), max_bytes_(max_bytes) {}
+
+  absl::Status Save(const v1::Task& task, int epoch,
+                    const std::string& state) override;
+  absl::StatusOr<CheckpointData> Load(const v1::Task& task) override;
+  void Forget(const std::string& search_id, int64_t child) override;
+
+  std::string PathOf(const v1::Task& task) const;
+
+ private:
+  const std::string dir_;
+  const int64_t max_bytes_;
+};
+
+class ControllerCheckpointer final : public Checkpointer {
+ public:
+  // `stub` must outlive this object. `context` makes each call's context
+  // (token, deadline); checkpoints are large, so `deadline` is the whole
+  // transfer's.
+  ControllerCheckpointer(
+      v1::Controller::Stub* stub, std::string worker_id,
+      std::function<std::unique_ptr<grpc::ClientContext>()> context,
+      absl::Duration deadline);
+
+  absl::Status Save(const v1::Task& task, int epoch,
+                    const std::string& state) override;
+  // NotFound without a call when the task says the controller keeps none.
+  absl::StatusOr<CheckpointData> Load(const v1::Task& task) override;
+  // The controller removes it itself once the result is durable.
+  void Forget(const std::string& search_id, int64_t child) override {}
+
+  // Bytes per UploadCheckpoint message.
+  static constexpr size_t kChunkBytes = 1 << 20;
+
+ private:
+  std::unique_ptr<grpc::ClientContext> Context() const;
+
+  v1::Controller::Stub* const stub_;
+  const std::string worker_id_;
+  const std::function<std::unique_ptr<grpc::ClientContext>()> context_;
+  const absl::Duration deadline_;
+};
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_WORKER_CHECKPOINTER_H_
