@@ -1,0 +1,129 @@
+// Both checkpointers with real files and a real controller server on
+// 127.0.0.1:0.
+#include "worker/checkpointer.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "catch2/catch.hpp"
+#include "controller/controller.h"
+#include "controller/service.h"
+#include "testing/test_files.h"
+
+namespace amoeba {
+namespace {
+
+v1::Task SomeTask() {
+  v1::Task task;
+  task.set_search_id("fm-final");
+  task.set_model_id(3);
+  task.set_attempt(1);
+  return task;
+}
+
+// 3.5 chunks: the transfer is split and reassembled.
+std::string LargeState() {
+  std::string state;
+  for (size_t i = 0; state.size() < ControllerCheckpointer::kChunkBytes * 7 / 2;
+       ++i) {
+    state.push_back(static_cast<char>(i * 131 % 251));
+  }
+  return state;
+}
+
+TEST_CASE("the folder checkpointer keeps, finds and forgets checkpoints") {
+  const std::string dir = FreshTestDir("folder_checkpointer");
+  FolderCheckpointer checkpointer(dir);
+  const v1::Task task = SomeTask();
+  REQUIRE(checkpointer.Load(task).status().code() ==
+          absl::StatusCode::kNotFound);
+  REQUIRE(checkpointer.Save(task, 1, "one").ok());
+  REQUIRE(checkpointer.Save(task, 2, LargeState()).ok());
+  auto loaded = checkpointer.Load(task);
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->epoch == 2);
+  REQUIRE(loaded->payload == LargeState());
+  REQUIRE(checkpointer.PathOf(task) == dir + "/fm-final/3.ckpt");
+  {  // Cut short (a disk filled up, a copy interrupted).
+    std::filesystem::resize_file(checkpointer.PathOf(task), 1000);
+  }
+  REQUIRE(checkpointer.Load(task).status().code() ==
+          absl::StatusCode::kDataLoss);
+  checkpointer.Forget("fm-final", 3);
+  REQUIRE(!std::filesystem::exists(checkpointer.PathOf(task)));
+}
+
+TEST_CASE("the controller checkpointer uploads and downloads through the rpc") {
+  const std::string path = FreshSqlitePath("controller_checkpointer.db");
+  auto store = Store::Open(path);
+  REQUIRE(store.ok());
+  auto checkpoints = CheckpointStore::Open(
+      {FreshTestDir("controller_checkpointer"), int64_t{64} << 20});
+  REQUIRE(checkpoints.ok());
+  ControllerDefaults defaults;
+  auto controller = Controller::Open(*std::move(store), defaults,
+                                     Clock::Real(), *std::move(checkpoints));
+  REQUIRE(controller.ok());
+  v1::SearchConfig config;
+  config.set_population_size(2);
+  config.set_sample_size(1);
+  config.set_budget(2);
+  REQUIRE((*controller)->CreateSearch("fm", config).ok());
+  v1::RegisterRequest hello;
+  hello.set_worker_id("w");
+  REQUIRE((*controller)->Register(hello).ok());
+  v1::GetTaskRequest ask;
+  ask.set_worker_id("w");
+  for (int i = 0; i < 2; ++i) {
+    auto answer = (*controller)->GetTask(ask);
+    REQUIRE(answer.ok());
+    v1::ResultReport report;
+    report.set_worker_id("w");
+    report.set_search_id("fm");
+    report.set_model_id(answer->task().model_id());
+    report.set_attempt(answer->task().attempt());
+    report.set_ok(true);
+    report.set_fitness(0.5);
+    REQUIRE((*controller)->ReportResult(report).ok());
+  }
+  v1::CreateFinalRequest final_request;
+  final_request.add_source_search_ids("fm");
+  final_request.set_top_k(1);
+  final_request.mutable_settings()->set_checkpoint_every(1);
+  REQUIRE((*controller)->CreateFinal(final_request).ok());
+  auto answer = (*controller)->GetTask(ask);
+  REQUIRE(answer.ok());
+  v1::Task task = answer->task();
+  REQUIRE(task.search_id() == "fm-final");
+
+  auto server = ControllerServer::Start(ControllerServer::Spec(),
+                                        controller->get());
+  REQUIRE(server.ok());
+  auto stub = v1::Controller::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
+                          grpc::InsecureChannelCredentials()));
+  ControllerCheckpointer checkpointer(
+      stub.get(), "w", [] { return std::make_unique<grpc::ClientContext>(); },
+      absl::Seconds(30));
+  // The task says the controller keeps none: no call.
+  REQUIRE(checkpointer.Load(task).status().code() ==
+          absl::StatusCode::kNotFound);
+  REQUIRE(checkpointer.Save(task, 1, LargeState()).ok());
+  task.set_checkpoint_epoch(1);
+  auto loaded = checkpointer.Load(task);
+  INFO(loaded.status().ToString());
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->epoch == 1);
+  REQUIRE(loaded->payload == LargeState());
+  // Another worker holds nothing: refused with the reason.
+  ControllerCheckpointer intruder(
+      stub.get(), "x", [] { return std::make_unique<grpc::ClientContext>(); },
+      absl::Seconds(30));
+  const absl::Status refused = intruder.Save(task, 2, "forged");
+  REQUIRE(refused.code() == absl::StatusCode::kFailedPrecondition);
+  REQUIRE_THAT(std::string(refused.message()), Catch::Contains("does not hold"));
+  (*server)->Shutdown(absl::Seconds(1));
+}
+
+}  // namespace
+}  // namespace amoeba
