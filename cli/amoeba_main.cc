@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/experiment_command.h"
+#include "cli/finalize_command.h"
 #include "cli/genotype_command.h"
 #include "cli/report_command.h"
 #include "cli/search_command.h"
@@ -31,6 +32,8 @@ groups:
   export     the best genotype of a search (text and proto JSON)
   experiment run a comparison: algorithms x repeats as searches on a controller
   compare    the paper's figures and table for an experiment, from its store
+  finalize   final training of the best models of finished searches, on the
+             fleet, resuming from checkpoints (--search or --experiment)
 
 `amoeba GROUP help` (or `amoeba GROUP --help`) describes a group and its
 flags.
@@ -50,6 +53,7 @@ std::string GroupUsage(const std::string& group) {
   if (group == "export") return amoeba::ExportUsage();
   if (group == "experiment") return amoeba::ExperimentUsage();
   if (group == "compare") return amoeba::CompareUsage();
+  if (group == "finalize") return amoeba::FinalizeUsage();
   return "";
 }
 
@@ -102,6 +106,7 @@ int main(int argc, char** argv) {
   if (group == "export") return amoeba::RunExportCommand(args);
   if (group == "experiment") return amoeba::RunExperimentCommand(args);
   if (group == "compare") return amoeba::RunCompareCommand(args);
+  if (group == "finalize") return amoeba::RunFinalizeCommand(args);
   if (group == "train" || group == "evaluate") {
     return group == "train" ? amoeba::RunTrainCommand(args)
                             : amoeba::RunEvaluateCommand(args);

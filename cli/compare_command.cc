@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/compare_final.h"
 #include "cli/experiment_command.h"
 #include "cli/experiment_stats.h"
 #include "cli/svg_plot.h"
@@ -27,6 +28,26 @@ DECLARE_string(report_dir);
 DEFINE_string(experiment, "", "`compare`: the experiment's name");
 
 namespace amoeba {
+
+// An arm named after its algorithm gets the algorithm's colour (the same in
+// every experiment); other arms the next free one.
+std::string ArmColor(const std::string& arm) {
+  static const std::map<std::string, std::string> kAlgorithms = {
+      {"aging", "#d0021b"},
+      {"non_aging", "#f5a623"},
+      {"random", "#4a4a4a"},
+      {"reinforce", "#4a90d9"}};
+  static const char* kOthers[] = {"#7ed321", "#9013fe", "#50e3c2", "#8b572a",
+                                  "#bd10e0", "#417505"};
+  static std::map<std::string, std::string> assigned;
+  if (auto it = kAlgorithms.find(arm); it != kAlgorithms.end()) {
+    return it->second;
+  }
+  auto [it, added] = assigned.emplace(arm, "");
+  if (added) it->second = kOthers[(assigned.size() - 1) % std::size(kOthers)];
+  return it->second;
+}
+
 namespace {
 
 constexpr int kTopK = 10;
@@ -44,25 +65,6 @@ struct Run {
   std::vector<double> parameters;
   std::vector<double> multiply_adds;
 };
-
-// An arm named after its algorithm gets the algorithm's colour (the same in
-// every experiment); other arms the next free one.
-std::string Color(const std::string& arm) {
-  static const std::map<std::string, std::string> kAlgorithms = {
-      {"aging", "#d0021b"},
-      {"non_aging", "#f5a623"},
-      {"random", "#4a4a4a"},
-      {"reinforce", "#4a90d9"}};
-  static const char* kOthers[] = {"#7ed321", "#9013fe", "#50e3c2", "#8b572a",
-                                  "#bd10e0", "#417505"};
-  static std::map<std::string, std::string> assigned;
-  if (auto it = kAlgorithms.find(arm); it != kAlgorithms.end()) {
-    return it->second;
-  }
-  auto [it, added] = assigned.emplace(arm, "");
-  if (added) it->second = kOthers[(assigned.size() - 1) % std::size(kOthers)];
-  return it->second;
-}
 
 absl::StatusOr<std::map<std::string, std::vector<Run>>> LoadRuns(
     const std::string& path, const std::string& experiment) {
@@ -120,7 +122,7 @@ Series ChildrenCurve(const std::string& algorithm, const std::vector<Run>& runs)
   for (const Run& r : runs) length = std::min(length, r.fitness.size());
   std::vector<std::vector<double>> curves;
   for (const Run& r : runs) curves.push_back(TopKSoFar(r.fitness, kTopK));
-  Series s{algorithm, Color(algorithm), {}, true, {}};
+  Series s{algorithm, ArmColor(algorithm), {}, true, {}};
   for (size_t i = 0; i < length; ++i) {
     std::vector<double> at;
     for (const auto& c : curves) at.push_back(c[i]);
@@ -141,7 +143,7 @@ Series CostCurve(const std::string& arm, const std::vector<Run>& runs,
   for (const Run& r : runs) {
     curves.push_back(TopKAtTimes(r.fitness, r.*cost, at, k));
   }
-  Series s{arm, Color(arm), {}, true, {}};
+  Series s{arm, ArmColor(arm), {}, true, {}};
   for (size_t i = 0; i < at.size(); ++i) {
     std::vector<double> values;
     for (const auto& c : curves) {
@@ -284,8 +286,8 @@ int RunCompareCommand(const std::vector<std::string>& args) {
         CostCurve(arm, runs, &Run::epochs, epoch_grid, kTopK, 1.0));
     best_by_epochs.push_back(
         CostCurve(arm, runs, &Run::epochs, epoch_grid, 1, 1.0));
-    Series params{arm, Color(arm), {}, false, {}};
-    Series macs{arm, Color(arm), {}, false, {}};
+    Series params{arm, ArmColor(arm), {}, false, {}};
+    Series macs{arm, ArmColor(arm), {}, false, {}};
     std::vector<double> top10;
     std::vector<double> all_params, all_macs;
     int64_t children = 0;
@@ -341,6 +343,14 @@ int RunCompareCommand(const std::vector<std::string>& args) {
     }
   }
   table += EqualComputeTable(by_arm);
+  absl::StatusOr<FinalModelsReport> finals =
+      WriteFinalModels(args[0], FLAGS_experiment, dir);
+  if (!finals.ok()) {
+    std::cerr << "amoeba compare: final models: " << finals.status().message()
+              << "\n";
+    return 3;
+  }
+  table += finals->table;
   std::cout << table;
 
   ChartOptions curve_options;
@@ -379,7 +389,9 @@ int RunCompareCommand(const std::vector<std::string>& args) {
   std::cout << "\nwrote " << dir
             << "/{summary.txt, top10_vs_children.svg, top10_vs_time.svg, "
                "top10_vs_epochs.svg, best_vs_epochs.svg, "
-               "accuracy_vs_parameters.svg, accuracy_vs_multiply_adds.svg}\n";
+               "accuracy_vs_parameters.svg, accuracy_vs_multiply_adds.svg";
+  for (const std::string& file : finals->files) std::cout << ", " << file;
+  std::cout << "}\n";
   return 0;
 }
 
@@ -396,7 +408,11 @@ std::string CompareUsage() {
          "multiply-adds for every evaluated model; and summary.txt, the table\n"
          "printed: per arm the final top-10 mean ± standard error, a rank test\n"
          "between every two arms, and the arms at equal compute (the same\n"
-         "epochs trained).\n";
+         "epochs trained).\n"
+         "With final training (amoeba finalize --experiment=NAME): the final\n"
+         "models' test accuracy against parameters and multiply-adds (one\n"
+         "marker per final model, every repeat) and, in the table, each arm's\n"
+         "best final model (mean ± s.e. over repeats) with a rank test.\n";
 }
 
 }  // namespace amoeba

@@ -12,6 +12,10 @@ const char* RpcName(Rpc rpc) {
       return "ReportProgress";
     case Rpc::kResult:
       return "ReportResult";
+    case Rpc::kUploadCheckpoint:
+      return "UploadCheckpoint";
+    case Rpc::kDownloadCheckpoint:
+      return "DownloadCheckpoint";
     case Rpc::kHeartbeat:
       return "Heartbeat";
   }

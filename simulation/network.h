@@ -39,7 +39,15 @@ struct NetworkCounts {
   int64_t partitions = 0;
 };
 
-enum class Rpc { kRegister, kGetTask, kProgress, kResult, kHeartbeat };
+enum class Rpc {
+  kRegister,
+  kGetTask,
+  kProgress,
+  kResult,
+  kHeartbeat,
+  kUploadCheckpoint,    // one CheckpointChunk (header and all the data)
+  kDownloadCheckpoint,  // CheckpointRequest -> one CheckpointChunk
+};
 const char* RpcName(Rpc rpc);
 
 class Network {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/checkpoint_file.h"
 #include "genotype/fingerprint.h"
 #include "genotype/genotype_proto.h"
 #include "glog/logging.h"
@@ -28,6 +29,11 @@ double ValidationAt(const v1::Task& task, int epoch) {
 }
 
 }  // namespace
+
+std::string SimulatedCheckpoint(const v1::Task& task, int epoch) {
+  return absl::StrCat(task.search_id(), "#", task.model_id(), " ",
+                      task.genotype_text(), " after epoch ", epoch);
+}
 
 SimWorker::SimWorker(World* world, Network* network, std::string id, int slots,
                      std::string spool_dir, WorkerBehaviour behaviour,
@@ -255,6 +261,10 @@ void SimWorker::Run(int slot) {
     result.ok = true;
     result.fitness = FitnessOf(s.task);
   }
+  if (s.task.settings().checkpoint_every() > 0) {
+    RunLong(slot, run, result);
+    return;
+  }
   const uint64_t generation = generation_;
   world_->After(behaviour_.progress, [this, generation, slot, run] {
     if (generation == generation_) ProgressTick(slot, run, 1);
@@ -266,6 +276,100 @@ void SimWorker::Run(int slot) {
     }
     Finish(slot, result);
   });
+}
+
+void SimWorker::RunLong(int slot, uint64_t run,
+                        const EvaluationResult& outcome) {
+  const v1::Task task = slots_[slot].task;
+  if (task.checkpoint_epoch() <= 0) {
+    LongEpoch(slot, run, 1, outcome);
+    return;
+  }
+  v1::CheckpointRequest request;
+  request.set_worker_id(id_);
+  request.set_search_id(task.search_id());
+  request.set_model_id(task.model_id());
+  request.set_attempt(task.attempt());
+  Send<v1::CheckpointRequest, v1::CheckpointChunk>(
+      Rpc::kDownloadCheckpoint, request,
+      [this, slot, run, outcome, task](const absl::Status& status,
+                                       const v1::CheckpointChunk& checkpoint) {
+        if (slots_[slot].run != run || !slots_[slot].running) return;
+        int from = 0;
+        if (status.ok()) {
+          if (observer_.on_resume) observer_.on_resume(id_, task, checkpoint);
+          from = checkpoint.header().epoch();
+          world_->Trace(id_, "/", slot, " resumes ", task.search_id(),
+                        " child ", task.model_id(), " after epoch ", from);
+        } else {
+          // As the daemon: a checkpoint that cannot be fetched is lost
+          // work, not a failed task.
+          world_->Trace(id_, "/", slot, " starts ", task.search_id(),
+                        " child ", task.model_id(),
+                        " over: no checkpoint (", status.message(), ")");
+        }
+        LongEpoch(slot, run, from + 1, outcome);
+      });
+}
+
+void SimWorker::LongEpoch(int slot, uint64_t run, int epoch,
+                          const EvaluationResult& outcome) {
+  const uint64_t generation = generation_;
+  world_->After(behaviour_.progress, [this, generation, slot, run, epoch,
+                                      outcome] {
+    if (generation != generation_) return;
+    Slot& s = slots_[slot];
+    if (s.run != run || !s.running) return;
+    if (core_->Cancelled(slot)) {
+      EvaluationResult cancelled;
+      cancelled.cancelled = true;
+      cancelled.failure = "cancelled";
+      Finish(slot, cancelled);
+      return;
+    }
+    const v1::Task& task = s.task;
+    const int epochs = task.settings().epochs();
+    if (epoch >= epochs) {
+      Finish(slot, outcome);
+      return;
+    }
+    EvaluationProgress progress;
+    progress.epoch = epoch;
+    progress.epochs = epochs;
+    Send<v1::ProgressReport, v1::ProgressAck>(
+        Rpc::kProgress, core_->Progress(task, progress),
+        [this, slot, run](const absl::Status& status,
+                          const v1::ProgressAck& ack) {
+          if (status.ok() && slots_[slot].run == run && ack.cancel()) {
+            core_->CancelSlot(slot);
+          }
+        });
+    if (epoch % task.settings().checkpoint_every() == 0) {
+      UploadCheckpoint(task, epoch);
+    }
+    LongEpoch(slot, run, epoch + 1, outcome);
+  });
+}
+
+void SimWorker::UploadCheckpoint(const v1::Task& task, int epoch) {
+  v1::CheckpointChunk chunk;
+  const std::string state = SimulatedCheckpoint(task, epoch);
+  v1::CheckpointHeader* header = chunk.mutable_header();
+  header->set_worker_id(id_);
+  header->set_search_id(task.search_id());
+  header->set_model_id(task.model_id());
+  header->set_attempt(task.attempt());
+  header->set_epoch(epoch);
+  header->set_size(static_cast<int64_t>(state.size()));
+  header->set_crc32(Crc32(state));
+  chunk.set_data(state);
+  Send<v1::CheckpointChunk, v1::CheckpointAck>(
+      Rpc::kUploadCheckpoint, chunk,
+      [this, task](const absl::Status& status, const v1::CheckpointAck& ack) {
+        if (status.ok() && observer_.on_checkpoint_ack) {
+          observer_.on_checkpoint_ack(task, ack.epoch());
+        }
+      });
 }
 
 void SimWorker::ProgressTick(int slot, uint64_t run, int epoch) {

@@ -45,7 +45,18 @@ struct WorkerObserver {
       on_ack;
   // The worker accepted `task` from an answer and will run it.
   std::function<void(const std::string& worker, const v1::Task& task)> on_take;
+  // Long tasks: the controller acknowledged a checkpoint of `task` (it
+  // keeps `epoch`, this one or a newer one).
+  std::function<void(const v1::Task& task, int epoch)> on_checkpoint_ack;
+  // Long tasks: the worker resumes `task` from a downloaded checkpoint.
+  std::function<void(const std::string& worker, const v1::Task& task,
+                     const v1::CheckpointChunk& checkpoint)>
+      on_resume;
 };
+
+// The simulated training state of a long task: which job and epoch it is
+// of (a real one is a trainer TrainingState with the same key).
+std::string SimulatedCheckpoint(const v1::Task& task, int epoch);
 
 class SimWorker {
  public:
@@ -100,6 +111,13 @@ class SimWorker {
                 std::optional<v1::Task> task);
   void Run(int slot);
   void ProgressTick(int slot, uint64_t run, int epoch);
+  // A long task (checkpoint_every > 0): resumes from the controller's
+  // checkpoint if it keeps one, then trains epoch by epoch, uploading a
+  // checkpoint every checkpoint_every epochs.
+  void RunLong(int slot, uint64_t run, const EvaluationResult& outcome);
+  void LongEpoch(int slot, uint64_t run, int epoch,
+                 const EvaluationResult& outcome);
+  void UploadCheckpoint(const v1::Task& task, int epoch);
   void Finish(int slot, const EvaluationResult& result);
   void Deliver(v1::ResultReport report, std::string spool_file, int slot,
                std::function<void()> then);

@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "common/checkpoint_file.h"
 #include "controller/controller.h"
 #include "controller/search.h"
 #include "controller/store.h"
@@ -61,6 +63,14 @@ class Harness {
     // child must be recorded with).
     std::map<std::pair<int64_t, int>, bool> hurdle_answers;
     std::map<int64_t, HurdleReport> stopped_early;
+    // Final training (CreateFinal of the search `final_of` once it is
+    // finished; never when that search was stopped or yields no model).
+    std::string final_of;
+    v1::CreateFinalRequest final_request;
+    bool abandoned = false;
+    // Long tasks: the newest checkpoint epoch acknowledged to any worker,
+    // by child.
+    std::map<int64_t, int> checkpoint_acked;
     // The fitness a success of `report` must be recorded with.
     double RecordedFitness(const v1::ResultReport& report) const {
       auto it = stopped_early.find(report.model_id());
@@ -72,6 +82,16 @@ class Harness {
   void CrashController();
   // Creates searches_[index] on the controller (retried while it is down).
   void CreateSearchLater(size_t index, absl::Duration after);
+  // Creates the final training searches_[index] once its source search is
+  // finished (polled).
+  void CreateFinalLater(size_t index, absl::Duration after);
+  std::pair<absl::Status, std::string> HandleCheckpoint(
+      Rpc rpc, const std::string& bytes);
+  // A task handed out must name the newest checkpoint acknowledged for its
+  // child (or a newer one): never less.
+  void ObserveCheckpointEpoch(SimSearch& search, const v1::Task& task);
+  void OnResume(const std::string& worker, const v1::Task& task,
+                const v1::CheckpointChunk& checkpoint);
   SimSearch* SimSearchNamed(const std::string& name);
   Search* Live(const SimSearch& search);
   std::pair<absl::Status, std::string> Handle(Rpc rpc,
@@ -162,6 +182,24 @@ Harness::Harness(const SimulationOptions& options)
     search.shadow = std::make_unique<Engine>(so.engine);
     searches_.push_back(std::move(search));
   }
+  // Half the schedules finalize the first search's best models: long
+  // tasks with checkpoints, resumed by the next holder.
+  if (world_.Uniform(2) == 0) {
+    SimSearch final_search;
+    final_search.name = "search-0-final";
+    final_search.final_of = searches_[0].name;
+    v1::CreateFinalRequest& r = final_search.final_request;
+    r.set_search_id(final_search.name);
+    r.add_source_search_ids(final_search.final_of);
+    r.set_top_k(1 + static_cast<int>(world_.Uniform(3)));
+    r.set_seeds(1 + static_cast<int>(world_.Uniform(2)));
+    r.mutable_settings()->set_epochs(4 + static_cast<int>(world_.Uniform(5)));
+    r.mutable_settings()->set_checkpoint_every(
+        1 + static_cast<int>(world_.Uniform(2)));
+    r.mutable_settings()->set_batch_size(99);
+    r.set_weight(1 + static_cast<double>(world_.Uniform(3)));
+    searches_.push_back(std::move(final_search));
+  }
   store_path_ = o_.dir + "/search.db";
 
   WorkerBehaviour behaviour;
@@ -172,6 +210,17 @@ Harness::Harness(const SimulationOptions& options)
   };
   observer.on_take = [this](const std::string& worker, const v1::Task& task) {
     OnTake(worker, task);
+  };
+  observer.on_checkpoint_ack = [this](const v1::Task& task, int epoch) {
+    SimSearch* sim = SimSearchNamed(task.search_id());
+    if (sim == nullptr) return;
+    int& acked = sim->checkpoint_acked[task.model_id()];
+    acked = std::max(acked, epoch);
+    ++report_.checkpoints;
+  };
+  observer.on_resume = [this](const std::string& worker, const v1::Task& task,
+                              const v1::CheckpointChunk& checkpoint) {
+    OnResume(worker, task, checkpoint);
   };
   const int workers =
       o_.workers > 0 ? o_.workers : 1 + static_cast<int>(world_.Uniform(4));
@@ -196,8 +245,14 @@ void Harness::OpenController() {
         absl::StrCat("the store does not reopen: ", store.status().message()));
     return;
   }
-  auto controller =
-      Controller::Open(*std::move(store), defaults_, &world_.clock());
+  auto checkpoints = CheckpointStore::Open({o_.dir + "/checkpoints", 1 << 20});
+  if (!checkpoints.ok()) {
+    Violation(absl::StrCat("the checkpoint folder does not open: ",
+                           checkpoints.status().message()));
+    return;
+  }
+  auto controller = Controller::Open(*std::move(store), defaults_,
+                                     &world_.clock(), *std::move(checkpoints));
   if (!controller.ok()) {
     Violation(absl::StrCat("the controller does not reopen: ",
                            controller.status().message()));
@@ -271,6 +326,111 @@ void Harness::CreateSearchLater(size_t index, absl::Duration after) {
   });
 }
 
+void Harness::CreateFinalLater(size_t index, absl::Duration after) {
+  world_.After(after, [this, index] {
+    SimSearch& sim = searches_[index];
+    if (sim.created || sim.abandoned) return;
+    SimSearch* source = SimSearchNamed(sim.final_of);
+    if (source->stopped) {
+      sim.abandoned = true;  // a stopped search is never finished
+      world_.Trace("operator: no final training of stopped ", source->name);
+      return;
+    }
+    Search* live = Live(*source);
+    if (live == nullptr || !live->Finished()) {
+      CreateFinalLater(index, absl::Seconds(5));
+      return;
+    }
+    auto search = controller_->CreateFinal(sim.final_request);
+    if (!search.ok()) {
+      if (absl::IsInvalidArgument(search.status()) &&
+          absl::StrContains(search.status().message(),
+                            "no model that trained every epoch")) {
+        sim.abandoned = true;
+        return;
+      }
+      Violation(absl::StrCat("final training ", sim.name,
+                             " cannot be created: ",
+                             search.status().message()));
+      return;
+    }
+    sim.created = true;
+    sim.options = (*search)->options();
+    sim.shadow = std::make_unique<Engine>(sim.options.engine);
+    report_.final_jobs += sim.options.engine.budget;
+    world_.Trace("operator: created ", sim.name, " (",
+                 sim.options.engine.budget, " jobs of ",
+                 sim.options.settings.epochs(), " epochs, checkpoint every ",
+                 sim.options.settings.checkpoint_every(), ")");
+  });
+}
+
+void Harness::ObserveCheckpointEpoch(SimSearch& sim, const v1::Task& task) {
+  if (task.settings().checkpoint_every() <= 0) return;
+  auto it = sim.checkpoint_acked.find(task.model_id());
+  if (it != sim.checkpoint_acked.end() &&
+      task.checkpoint_epoch() < it->second) {
+    Violation(absl::StrCat(sim.name, " child ", task.model_id(), " attempt ",
+                           task.attempt(), " was handed out with checkpoint ",
+                           task.checkpoint_epoch(),
+                           " although epoch ", it->second,
+                           " was acknowledged: work went back more than the "
+                           "checkpoint interval"));
+  }
+}
+
+void Harness::OnResume(const std::string& worker, const v1::Task& task,
+                       const v1::CheckpointChunk& checkpoint) {
+  ++report_.resumes;
+  const int epoch = checkpoint.header().epoch();
+  if (checkpoint.data() != SimulatedCheckpoint(task, epoch)) {
+    Violation(absl::StrCat(worker, " resumed ", task.search_id(), " child ",
+                           task.model_id(), " from a checkpoint of another "
+                           "job or epoch: '", checkpoint.data(), "'"));
+  }
+  if (epoch < task.checkpoint_epoch() ||
+      epoch >= task.settings().epochs()) {
+    Violation(absl::StrCat(worker, " resumed ", task.search_id(), " child ",
+                           task.model_id(), " at epoch ", epoch,
+                           "; the task promised ", task.checkpoint_epoch()));
+  }
+}
+
+std::pair<absl::Status, std::string> Harness::HandleCheckpoint(
+    Rpc rpc, const std::string& bytes) {
+  if (rpc == Rpc::kDownloadCheckpoint) {
+    v1::CheckpointRequest request;
+    request.ParseFromString(bytes);
+    auto checkpoint = controller_->GetCheckpoint(request);
+    if (!checkpoint.ok()) return {checkpoint.status(), ""};
+    v1::CheckpointChunk chunk;
+    chunk.mutable_header()->set_epoch(checkpoint->epoch);
+    chunk.set_data(checkpoint->payload);
+    return {absl::OkStatus(), chunk.SerializeAsString()};
+  }
+  v1::CheckpointChunk chunk;
+  chunk.ParseFromString(bytes);
+  const v1::CheckpointHeader& h = chunk.header();
+  const std::optional<Lease> lease = LeaseOf(h.search_id(), h.model_id());
+  const bool holder = lease.has_value() && lease->worker_id == h.worker_id() &&
+                      lease->attempt == h.attempt();
+  auto kept = controller_->PutCheckpoint(h, chunk.data());
+  world_.Trace("controller: checkpoint of ", h.search_id(), " child ",
+               h.model_id(), " attempt ", h.attempt(), " epoch ", h.epoch(),
+               " from ", h.worker_id(), ": ",
+               kept.ok() ? absl::StrCat("keeps ", *kept)
+                         : kept.status().ToString());
+  if (kept.ok() && !holder) {
+    Violation(absl::StrCat("a checkpoint of ", h.search_id(), " child ",
+                           h.model_id(), " from ", h.worker_id(),
+                           ", which does not hold it, was kept"));
+  }
+  if (!kept.ok()) return {kept.status(), ""};
+  v1::CheckpointAck ack;
+  ack.set_epoch(*kept);
+  return {absl::OkStatus(), ack.SerializeAsString()};
+}
+
 Harness::SimSearch* Harness::SimSearchNamed(const std::string& name) {
   for (SimSearch& s : searches_) {
     if (s.name == name) return &s;
@@ -287,6 +447,7 @@ Search* Harness::Live(const SimSearch& sim) {
 bool Harness::AllDone() {
   if (controller_ == nullptr) return false;
   for (SimSearch& sim : searches_) {
+    if (!sim.final_of.empty() && sim.abandoned) continue;
     Search* search = Live(sim);
     if (search == nullptr) return false;
     if (sim.stopped) {
@@ -346,6 +507,7 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
           return {absl::OkStatus(), response->SerializeAsString()};
         }
         ObserveTask(*sim, response->task());
+        ObserveCheckpointEpoch(*sim, response->task());
         world_.Trace("controller: ", response->task().search_id(), " child ",
                      response->task().model_id(),
                      " attempt ", response->task().attempt(), " -> ",
@@ -367,6 +529,9 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
     }
     case Rpc::kResult:
       return HandleResult(bytes);
+    case Rpc::kUploadCheckpoint:
+    case Rpc::kDownloadCheckpoint:
+      return HandleCheckpoint(rpc, bytes);
     case Rpc::kHeartbeat: {
       v1::HeartbeatRequest request;
       request.ParseFromString(bytes);
@@ -415,6 +580,7 @@ std::pair<absl::Status, std::string> Harness::HandleResult(
       Violation("a task names no search of the controller");
     } else {
       ObserveTask(*next, ack.next().task());
+      ObserveCheckpointEpoch(*next, ack.next().task());
     }
     world_.Trace("controller: ", ack.next().task().search_id(), " child ",
                  ack.next().task().model_id(),
@@ -574,6 +740,21 @@ void Harness::Intrude() {
   if (recorded.ok() && *recorded) {
     Violation(absl::StrCat("a result for child ", report.model_id(),
                            " from a worker that never held it was recorded"));
+  }
+  if (sim.options.settings.checkpoint_every() > 0) {
+    // A checkpoint from a worker that holds nothing is refused too.
+    v1::CheckpointHeader header;
+    header.set_worker_id(kIntruder);
+    header.set_search_id(sim.name);
+    header.set_model_id(report.model_id());
+    header.set_attempt(report.attempt());
+    header.set_epoch(1);
+    header.set_size(6);
+    header.set_crc32(Crc32("forged"));
+    if (controller_->PutCheckpoint(header, "forged").ok()) {
+      Violation(absl::StrCat("the intruder's checkpoint of child ",
+                             report.model_id(), " was kept"));
+    }
   }
   const std::optional<Lease> after = LeaseOf(sim.name, report.model_id());
   if (before.has_value() &&
@@ -800,13 +981,33 @@ void Harness::CheckSearchRows(SimSearch& sim,
     }
   }
   const int64_t budget = sim.options.engine.budget;
+  const bool final = sim.options.engine.algorithm == Algorithm::kFinal;
   if (static_cast<int64_t>(done.size()) > budget) {
     Violation(
         absl::StrCat(done.size(), " children completed; budget ", budget));
   }
   report_.completed += static_cast<int64_t>(done.size());
   if (!at_end || sim.stopped) return;
-  if (static_cast<int64_t>(done.size()) != budget) {
+  if (final) {
+    // Every final job finishes exactly once, done or failed, and leaves no
+    // checkpoint behind once done.
+    const int64_t ended = static_cast<int64_t>(std::count_if(
+        models.begin(), models.end(), [](const ModelRecord& m) {
+          return m.state == ModelState::kDone || m.state == ModelState::kFailed;
+        }));
+    if (ended != budget || static_cast<int64_t>(models.size()) != budget) {
+      Violation(absl::StrCat("the final training ended with ", ended, " of ",
+                             budget, " jobs finished (", models.size(),
+                             " created)"));
+    }
+    for (const ModelRecord* m : done) {
+      if (std::filesystem::exists(absl::StrCat(o_.dir, "/checkpoints/",
+                                               sim.name, "/", m->id, ".ckpt"))) {
+        Violation(absl::StrCat("the checkpoint of finished ", sim.name,
+                               " child ", m->id, " was left behind"));
+      }
+    }
+  } else if (static_cast<int64_t>(done.size()) != budget) {
     Violation(absl::StrCat("the search ended with ", done.size(), " of ",
                            budget, " children completed"));
   }
@@ -828,7 +1029,7 @@ void Harness::CheckSearchRows(SimSearch& sim,
     Violation(absl::StrCat("the population has ", alive.size(),
                            " members; P is ", p));
   }
-  if (sim.options.engine.algorithm != Algorithm::kNonAging) {
+  if (sim.options.engine.algorithm != Algorithm::kNonAging && !final) {
     std::set<int64_t> last;
     for (int64_t seq = budget;
          seq > budget - static_cast<int64_t>(p) && seq > 0; --seq) {
@@ -867,6 +1068,10 @@ SimulationReport Harness::Run() {
   // the workers already run (and the controller may crash around it).
   CreateSearchLater(0, absl::ZeroDuration());
   for (size_t i = 1; i < searches_.size(); ++i) {
+    if (!searches_[i].final_of.empty()) {
+      CreateFinalLater(i, absl::Seconds(5));
+      continue;
+    }
     CreateSearchLater(i, world_.Between(absl::Seconds(1), o_.fault_time / 2));
   }
   for (auto& w : workers_) {
@@ -934,6 +1139,9 @@ void Accumulate(const SimulationReport& one, SimulationReport* total) {
   total->controller_crashes += one.controller_crashes;
   total->operator_actions += one.operator_actions;
   total->intruder_reports += one.intruder_reports;
+  total->final_jobs += one.final_jobs;
+  total->checkpoints += one.checkpoints;
+  total->resumes += one.resumes;
 }
 
 SimulationReport RunSimulation(const SimulationOptions& options) {

@@ -75,6 +75,10 @@ struct SimulationReport {
   int64_t controller_crashes = 0;
   int64_t operator_actions = 0;
   int64_t intruder_reports = 0;
+  // Final training: jobs created, checkpoints acknowledged, resumes.
+  int64_t final_jobs = 0;
+  int64_t checkpoints = 0;
+  int64_t resumes = 0;
 };
 
 // Adds the counts of `one` to `total` (for runs of many schedules).

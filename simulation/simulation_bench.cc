@@ -77,6 +77,11 @@ int main(int argc, char** argv) {
       static_cast<long long>(total.controller_crashes),
       static_cast<long long>(total.operator_actions),
       static_cast<long long>(total.intruder_reports));
+  std::printf(
+      "final training: %lld jobs, %lld checkpoints kept, %lld resumes\n",
+      static_cast<long long>(total.final_jobs),
+      static_cast<long long>(total.checkpoints),
+      static_cast<long long>(total.resumes));
   std::printf("violations: %lld\n", static_cast<long long>(violations));
   return violations == 0 ? 0 : 1;
 }

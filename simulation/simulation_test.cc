@@ -59,12 +59,17 @@ TEST_CASE(
             << total.controller_crashes << " controller crashes, "
             << total.operator_actions << " operator actions (" << stopped
             << " searches stopped), " << total.intruder_reports
-            << " intruder reports" << std::endl;
+            << " intruder reports; final training: " << total.final_jobs
+            << " jobs, " << total.checkpoints << " checkpoints kept, "
+            << total.resumes << " resumes" << std::endl;
   // The faults did happen.
   CHECK(total.controller_crashes > 0);
   CHECK(total.worker_crashes > 0);
   CHECK(total.dropped > 0);
   CHECK(total.intruder_reports > 0);
+  // Final jobs were drawn in, and some resumed from a checkpoint.
+  CHECK(total.final_jobs > 0);
+  CHECK(total.resumes > 0);
 }
 
 TEST_CASE("a seed replays exactly") {

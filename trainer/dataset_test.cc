@@ -232,6 +232,18 @@ TEST_CASE("The validation split is deterministic, disjoint and capped") {
 
   options.validation_images = 15;
   CHECK_THAT(std::string(LoadDataSplit(options).status().message()),
+             Catch::Contains("validation images must be in 0..14"));
+
+  // Final training holds nothing out (it measures the test split); a
+  // search must hold out at least one image.
+  options.validation_images = 0;
+  options.max_train_images = 0;
+  const auto all_train = LoadDataSplit(options);
+  REQUIRE(all_train.ok());
+  CHECK(all_train->train.size() == 15);
+  CHECK(all_train->validation.size() == 0);
+  options.load_test = false;
+  CHECK_THAT(std::string(LoadDataSplit(options).status().message()),
              Catch::Contains("validation images must be in 1..14"));
 }
 
