@@ -24,6 +24,7 @@ DEFINE_double(final_weight, 1, "`finalize`: share of the fleet of each final "
 DEFINE_bool(wait, false, "`finalize`: print progress until every final "
             "search is done");
 DECLARE_string(experiment);
+DECLARE_int32(max_attempts);
 DECLARE_int32(interval_s);
 DECLARE_int32(timeout_s);
 
@@ -151,6 +152,7 @@ int RunFinalizeCommand(const std::vector<std::string>& args) {
     request.set_top_k(FLAGS_top_k);
     request.set_seeds(FLAGS_seeds);
     request.set_weight(FLAGS_final_weight);
+    if (FlagGiven("max_attempts")) request.set_max_attempts(FLAGS_max_attempts);
     *request.mutable_settings() = SettingsFromFlags();
     v1::CreateSearchResponse response;
     const grpc::Status s =
@@ -194,6 +196,8 @@ std::string FinalizeUsage() {
          "  --checkpoint_every=E   epochs between checkpoints (default 1; 0: "
          "none)\n"
          "  --final_weight=W       share of the fleet (default 1)\n"
+         "  --max_attempts=N       failures (lost workers included) before a\n"
+         "                         job is given up (default: the controller's)\n"
          "  --wait                 print progress until done (--interval_s,\n"
          "                         --timeout_s)\n"
          "  --N --F --epochs --batch_size --lr --weight_decay\n"

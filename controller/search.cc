@@ -240,6 +240,9 @@ Search::Child* Search::NextChildLocked(absl::Time now, bool* is_new) {
   record.parent_id = created.parent_id;
   record.mutation =
       created.parent_id < 0 ? "random" : created.mutation.Describe();
+  if (options_.engine.algorithm == Algorithm::kFinal) {
+    record.mutation = FinalJobName(options_.final_training, created.id);
+  }
   record.created_at = UnixSeconds(now);
   *is_new = true;
   return &unfinished_

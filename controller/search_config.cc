@@ -128,6 +128,18 @@ absl::Status FinalChildren(const v1::SearchConfig& c, SearchOptions* o) {
 
 }  // namespace
 
+std::string FinalJobName(const v1::FinalTraining& f, int64_t id) {
+  const int seeds = std::max(1, f.seeds());
+  const int64_t job = (id - 1) / seeds;
+  if (id < 1 || job >= f.jobs_size()) return "final";
+  std::string name = absl::StrCat("final of ", f.jobs(job).search_id(), " #",
+                                  f.jobs(job).model_id());
+  if (seeds > 1) {
+    absl::StrAppend(&name, " seed ", (id - 1) % seeds + 1, " of ", seeds);
+  }
+  return name;
+}
+
 std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
     const SearchOptions& o) {
   const v1::TrainingSettings& t = o.settings;

@@ -41,6 +41,10 @@ struct SearchOptions {
 // InvalidArgument naming the bad setting.
 absl::Status ValidateSearchOptions(const SearchOptions& options);
 
+// What child `id` of a final search trains, for its `mutation` column:
+// "final of SEARCH #MODEL" (and " seed R of S" with several seeds).
+std::string FinalJobName(const v1::FinalTraining& final_training, int64_t id);
+
 // The settings that identify a search (compared when the controller is
 // restarted with the flags that created it), as key/value text.
 std::vector<std::pair<std::string, std::string>> SearchConfigEntries(

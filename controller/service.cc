@@ -435,8 +435,12 @@ grpc::Status ControllerService::UploadCheckpoint(
     return Invalid("checkpoint header needs model_id, attempt >= 1, size >= 0");
   }
   CheckpointStore* store = controller_->checkpoints();
+  if (store == nullptr) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "this controller keeps no checkpoints");
+  }
   // Refused before a byte more is read: the header says how large it is.
-  if (store != nullptr && header.size() > store->max_bytes()) {
+  if (header.size() > store->max_bytes()) {
     return grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
         absl::StrFormat("checkpoint of %d bytes is larger than the limit of "

@@ -16,6 +16,13 @@ std::string FolderCheckpointer::PathOf(const v1::Task& task) const {
 
 absl::Status FolderCheckpointer::Save(const v1::Task& task, int epoch,
                                       const std::string& state) {
+  // A stale holder (its lease moved on, it has not heard yet) must not
+  // replace the new holder's later checkpoint with an earlier one.
+  absl::StatusOr<int> kept = ReadCheckpointEpoch(PathOf(task));
+  if (kept.ok() && *kept >= epoch) {
+    return absl::AlreadyExistsError(absl::StrFormat(
+        "the folder holds a checkpoint of epoch %d already", *kept));
+  }
   return WriteFileAtomically(PathOf(task), EncodeCheckpoint(epoch, state));
 }
 

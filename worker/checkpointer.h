@@ -31,7 +31,8 @@ class Checkpointer {
  public:
   virtual ~Checkpointer() = default;
   // Keeps `state`, the training state of `task` after `epoch`. The caller
-  // treats a failure as lost work, not as a failed task.
+  // treats a failure as lost work, not as a failed task. AlreadyExists when
+  // a checkpoint of that epoch or a later one is kept (nothing is lost).
   virtual absl::Status Save(const v1::Task& task, int epoch,
                             const std::string& state) = 0;
   // The newest checkpoint of `task`'s child: NotFound when there is none;

@@ -39,6 +39,9 @@ TEST_CASE("the folder checkpointer keeps, finds and forgets checkpoints") {
           absl::StatusCode::kNotFound);
   REQUIRE(checkpointer.Save(task, 1, "one").ok());
   REQUIRE(checkpointer.Save(task, 2, LargeState()).ok());
+  // A stale holder's earlier epoch does not replace it.
+  REQUIRE(checkpointer.Save(task, 1, "stale").code() ==
+          absl::StatusCode::kAlreadyExists);
   auto loaded = checkpointer.Load(task);
   REQUIRE(loaded.ok());
   REQUIRE(loaded->epoch == 2);

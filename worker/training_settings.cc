@@ -75,6 +75,9 @@ TrainOptions TrainOptionsFromSettings(const v1::TrainingSettings& settings,
   train.seed = settings.seed() == 0 ? 1 : settings.seed();
   train.augment = DefaultAugmentation(kind);
   train.checkpoint_every = settings.checkpoint_every();
+  // Final training measures the test split once, at the end: looking at it
+  // every epoch would only cost time (and invite choosing by it).
+  train.validate_every_epoch = !settings.final_training();
   return train;
 }
 
