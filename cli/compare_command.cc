@@ -238,11 +238,9 @@ std::string EqualComputeTable(
 }
 
 bool Write(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) std::cerr << "cannot write " << path << "\n";
-  return static_cast<bool>(out);
+  const absl::Status written = WriteTextFile(path, text);
+  if (!written.ok()) std::cerr << written.message() << "\n";
+  return written.ok();
 }
 
 }  // namespace

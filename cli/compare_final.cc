@@ -34,14 +34,6 @@ struct FinalRun {
   int jobs = 0;
 };
 
-absl::Status WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::map<std::string, std::vector<FinalRun>>> LoadFinalRuns(
     const std::string& path, const std::string& experiment) {
   auto store = Store::OpenReadOnly(path);
@@ -88,6 +80,14 @@ absl::StatusOr<std::map<std::string, std::vector<FinalRun>>> LoadFinalRuns(
 }
 
 }  // namespace
+
+absl::Status WriteTextFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
 
 absl::StatusOr<FinalModelsReport> WriteFinalModels(
     const std::string& path, const std::string& experiment,
@@ -168,7 +168,7 @@ absl::StatusOr<FinalModelsReport> WriteFinalModels(
                 options)},
   };
   for (const auto& [name, svg] : charts) {
-    absl::Status written = WriteFile(dir + "/" + name, svg);
+    absl::Status written = WriteTextFile(dir + "/" + name, svg);
     if (!written.ok()) return written;
     report.files.push_back(name);
   }

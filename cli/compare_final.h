@@ -15,6 +15,10 @@ namespace amoeba {
 // The colour of an arm in every chart of `amoeba compare`.
 std::string ArmColor(const std::string& arm);
 
+// Writes `text` to `path` (replacing it). Internal naming the path when it
+// cannot.
+absl::Status WriteTextFile(const std::string& path, const std::string& text);
+
 struct FinalModelsReport {
   std::string table;                // "" when the experiment has none
   std::vector<std::string> files;   // written into the report folder

@@ -17,14 +17,13 @@
 
 DEFINE_int32(top_k, 20, "`finalize`: models per search, best first");
 DEFINE_int32(seeds, 1, "`finalize`: training runs per model");
-DEFINE_int32(checkpoint_every, 1,
-             "`finalize`: checkpoint every this many epochs (0: never)");
 DEFINE_double(final_weight, 1, "`finalize`: share of the fleet of each final "
               "search");
 DEFINE_bool(wait, false, "`finalize`: print progress until every final "
             "search is done");
 DECLARE_string(experiment);
 DECLARE_int32(max_attempts);
+DECLARE_int32(checkpoint_every);
 DECLARE_int32(interval_s);
 DECLARE_int32(timeout_s);
 
@@ -165,13 +164,17 @@ int RunFinalizeCommand(const std::vector<std::string>& args) {
     if (!s.ok()) return Refused(s);
     const v1::SearchConfig& c = response.status().config();
     const v1::TrainingSettings& t = c.settings();
+    const std::string images =
+        t.max_train_images() > 0
+            ? absl::StrFormat("%d training images", t.max_train_images())
+            : std::string("every training image");
     std::cout << absl::StrFormat(
         "created %s: %d model(s) of %s x %d seed(s), N=%d F=%d, %d epochs, "
-        "batch %d, lr %g, every training image, test split, checkpoint every "
-        "%d epoch(s)\n",
+        "batch %d, lr %g, %s, test split, checkpoint every %d epoch(s)\n",
         response.search_id(), c.final_training().jobs_size(), source,
         c.final_training().seeds(), t.cells_per_stack(), t.filters(),
-        t.epochs(), t.batch_size(), t.learning_rate(), t.checkpoint_every());
+        t.epochs(), t.batch_size(), t.learning_rate(), images,
+        t.checkpoint_every());
     finals.push_back(response.search_id());
   }
   return FLAGS_wait ? Wait(**stub, finals) : 0;

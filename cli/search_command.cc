@@ -32,6 +32,10 @@ DEFINE_double(lease_timeout_s, 120,
               "`search create`: a silent worker loses its child after this "
               "(default: the controller's)");
 
+DEFINE_int32(checkpoint_every, 1,
+             "`finalize` (default 1) and `search create` (default 0): "
+             "checkpoint every this many epochs so that a lost worker's task "
+             "resumes there (0: never)");
 DEFINE_string(early_stopping, "none",
               "`search create`: none, hurdles (progressive dynamic hurdles) "
               "or median");
@@ -80,6 +84,9 @@ v1::SearchConfig ConfigFromFlags() {
     t->set_max_train_images(all.max_train_images());
   }
   if (FlagGiven("training_seed")) t->set_seed(all.seed());
+  if (FlagGiven("checkpoint_every")) {
+    t->set_checkpoint_every(FLAGS_checkpoint_every);
+  }
   v1::EarlyStopping* e = c.mutable_early_stopping();
   if (FlagGiven("early_stopping")) e->set_rule(FLAGS_early_stopping);
   for (absl::string_view epoch :
@@ -206,7 +213,9 @@ std::string SearchUsage() {
          "  --stop_epochs=E1,E2      epochs a child may be stopped at\n"
          "  --stop_children=N        children that fix a hurdle (default 10)\n"
          "  --stop_quantile=Q        median rule's quantile (default 0.5)\n"
-         "  --stop_window=N          median of the last N children (0: all)\n" +
+         "  --stop_window=N          median of the last N children (0: all)\n"
+         "  --checkpoint_every=E     checkpoint children every E epochs, for\n"
+         "                           long ones (default 0: never)\n" +
          TrainingFlagsHelp() + "\nconnection flags:\n" + ConnectionFlagsHelp();
 }
 

@@ -60,6 +60,12 @@ grpc::Status CheckView(const v1::WorkerView& view) {
   return grpc::Status::OK;
 }
 
+// A search id a request asks for: empty (one is generated) or a valid name.
+grpc::Status CheckNewSearchId(const std::string& search_id) {
+  if (search_id.empty()) return grpc::Status::OK;
+  return ToGrpcStatus(ValidateSearchName(search_id));
+}
+
 grpc::Status CheckName(const char* field, const std::string& value,
                        size_t limit = kMaxNameBytes) {
   if (value.size() > limit) {
@@ -377,12 +383,7 @@ grpc::Status ControllerService::CreateSearch(
     grpc::ServerContext* context, const v1::CreateSearchRequest* request,
     v1::CreateSearchResponse* response) {
   if (auto s = Authorize(context); !s.ok()) return s;
-  if (!request->search_id().empty()) {
-    if (auto s = ToGrpcStatus(ValidateSearchName(request->search_id()));
-        !s.ok()) {
-      return s;
-    }
-  }
+  if (auto s = CheckNewSearchId(request->search_id()); !s.ok()) return s;
   const v1::TrainingSettings& t = request->config().settings();
   if (auto s = CheckName("config.algorithm", request->config().algorithm(), 64);
       !s.ok()) {
@@ -403,12 +404,7 @@ grpc::Status ControllerService::CreateFinal(
     grpc::ServerContext* context, const v1::CreateFinalRequest* request,
     v1::CreateSearchResponse* response) {
   if (auto s = Authorize(context); !s.ok()) return s;
-  if (!request->search_id().empty()) {
-    if (auto s = ToGrpcStatus(ValidateSearchName(request->search_id()));
-        !s.ok()) {
-      return s;
-    }
-  }
+  if (auto s = CheckNewSearchId(request->search_id()); !s.ok()) return s;
   if (auto s = CheckName("settings.dataset", request->settings().dataset(), 64);
       !s.ok()) {
     return s;

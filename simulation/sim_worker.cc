@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/checkpoint_file.h"
+#include "worker/checkpointer.h"
 #include "genotype/fingerprint.h"
 #include "genotype/genotype_proto.h"
 #include "glog/logging.h"
@@ -320,13 +320,7 @@ void SimWorker::LongEpoch(int slot, uint64_t run, int epoch,
     if (generation != generation_) return;
     Slot& s = slots_[slot];
     if (s.run != run || !s.running) return;
-    if (core_->Cancelled(slot)) {
-      EvaluationResult cancelled;
-      cancelled.cancelled = true;
-      cancelled.failure = "cancelled";
-      Finish(slot, cancelled);
-      return;
-    }
+    if (FinishIfCancelled(slot)) return;
     const v1::Task& task = s.task;
     const int epochs = task.settings().epochs();
     if (epoch >= epochs) {
@@ -354,14 +348,7 @@ void SimWorker::LongEpoch(int slot, uint64_t run, int epoch,
 void SimWorker::UploadCheckpoint(const v1::Task& task, int epoch) {
   v1::CheckpointChunk chunk;
   const std::string state = SimulatedCheckpoint(task, epoch);
-  v1::CheckpointHeader* header = chunk.mutable_header();
-  header->set_worker_id(id_);
-  header->set_search_id(task.search_id());
-  header->set_model_id(task.model_id());
-  header->set_attempt(task.attempt());
-  header->set_epoch(epoch);
-  header->set_size(static_cast<int64_t>(state.size()));
-  header->set_crc32(Crc32(state));
+  *chunk.mutable_header() = CheckpointHeaderFor(id_, task, epoch, state);
   chunk.set_data(state);
   Send<v1::CheckpointChunk, v1::CheckpointAck>(
       Rpc::kUploadCheckpoint, chunk,
@@ -372,16 +359,19 @@ void SimWorker::UploadCheckpoint(const v1::Task& task, int epoch) {
       });
 }
 
+bool SimWorker::FinishIfCancelled(int slot) {
+  if (!core_->Cancelled(slot)) return false;
+  EvaluationResult cancelled;
+  cancelled.cancelled = true;
+  cancelled.failure = "cancelled";
+  Finish(slot, cancelled);
+  return true;
+}
+
 void SimWorker::ProgressTick(int slot, uint64_t run, int epoch) {
   Slot& s = slots_[slot];
   if (s.run != run || !s.running) return;
-  if (core_->Cancelled(slot)) {
-    EvaluationResult cancelled;
-    cancelled.cancelled = true;
-    cancelled.failure = "cancelled";
-    Finish(slot, cancelled);
-    return;
-  }
+  if (FinishIfCancelled(slot)) return;
   EvaluationProgress progress;
   progress.epoch = epoch;
   progress.validation_accuracy = ValidationAt(s.task, epoch);

@@ -111,6 +111,8 @@ class SimWorker {
                 std::optional<v1::Task> task);
   void Run(int slot);
   void ProgressTick(int slot, uint64_t run, int epoch);
+  // When the controller cancelled the slot's task: ends it; true if so.
+  bool FinishIfCancelled(int slot);
   // A long task (checkpoint_every > 0): resumes from the controller's
   // checkpoint if it keeps one, then trains epoch by epoch, uploading a
   // checkpoint every checkpoint_every epochs.

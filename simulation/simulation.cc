@@ -179,6 +179,12 @@ Harness::Harness(const SimulationOptions& options)
         so.early_stopping.window = 3;
       }
     }
+    // Long children (checkpointed every epoch) in a quarter of the others.
+    if (so.early_stopping.rule == StoppingRule::kNone &&
+        world_.Uniform(4) == 0) {
+      so.settings.set_epochs(3);
+      so.settings.set_checkpoint_every(1);
+    }
     search.shadow = std::make_unique<Engine>(so.engine);
     searches_.push_back(std::move(search));
   }

@@ -102,17 +102,6 @@ int64_t WaitWorkerBusy(v1::Controller::Stub& stub, const std::string& id,
   return 0;
 }
 
-// Waits until `file` contains `text`, at most `timeout`.
-bool WaitFileContains(const std::string& file, const std::string& text,
-                      seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ReadWholeFile(file).find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return false;
-}
-
 std::vector<std::string> ControllerArgs(const std::string& dir, int budget,
                                         const std::string& port = "0") {
   return {"--store=" + dir + "/search.db", "--port=" + port,

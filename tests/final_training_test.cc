@@ -21,16 +21,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-bool WaitFileContains(const std::string& file, const std::string& text,
-                      seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ReadWholeFile(file).find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return false;
-}
-
 std::optional<v1::SearchStatus> StatusOf(v1::Controller::Stub& stub,
                                          const std::string& search) {
   grpc::ClientContext context;

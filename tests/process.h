@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "testing/test_files.h"
+
 namespace amoeba {
 
 // The binaries under test, as paths in the test's runfiles (Bazel data).
@@ -98,6 +100,18 @@ inline int WaitForPortFile(const std::string& port_file) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return 0;
+}
+
+// Waits until `file` contains `text`, at most `timeout` (polled every
+// 50 ms).
+inline bool WaitFileContains(const std::string& file, const std::string& text,
+                             std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ReadWholeFile(file).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
 }
 
 }  // namespace amoeba

@@ -9,6 +9,20 @@
 
 namespace amoeba {
 
+v1::CheckpointHeader CheckpointHeaderFor(const std::string& worker_id,
+                                         const v1::Task& task, int epoch,
+                                         const std::string& state) {
+  v1::CheckpointHeader header;
+  header.set_worker_id(worker_id);
+  header.set_search_id(task.search_id());
+  header.set_model_id(task.model_id());
+  header.set_attempt(task.attempt());
+  header.set_epoch(epoch);
+  header.set_size(static_cast<int64_t>(state.size()));
+  header.set_crc32(Crc32(state));
+  return header;
+}
+
 std::string FolderCheckpointer::PathOf(const v1::Task& task) const {
   return absl::StrCat(dir_, "/", task.search_id(), "/", task.model_id(),
                       ".ckpt");
@@ -70,14 +84,7 @@ absl::Status ControllerCheckpointer::Save(const v1::Task& task, int epoch,
   std::unique_ptr<grpc::ClientWriter<v1::CheckpointChunk>> writer =
       stub_->UploadCheckpoint(context.get(), &ack);
   v1::CheckpointChunk chunk;
-  v1::CheckpointHeader* header = chunk.mutable_header();
-  header->set_worker_id(worker_id_);
-  header->set_search_id(task.search_id());
-  header->set_model_id(task.model_id());
-  header->set_attempt(task.attempt());
-  header->set_epoch(epoch);
-  header->set_size(static_cast<int64_t>(state.size()));
-  header->set_crc32(Crc32(state));
+  *chunk.mutable_header() = CheckpointHeaderFor(worker_id_, task, epoch, state);
   size_t at = 0;
   do {
     const size_t n = std::min(kChunkBytes, state.size() - at);

@@ -27,6 +27,12 @@
 
 namespace amoeba {
 
+// The header of `state`, the checkpoint of `task` after `epoch`, as
+// `worker_id` uploads it.
+v1::CheckpointHeader CheckpointHeaderFor(const std::string& worker_id,
+                                         const v1::Task& task, int epoch,
+                                         const std::string& state);
+
 class Checkpointer {
  public:
   virtual ~Checkpointer() = default;

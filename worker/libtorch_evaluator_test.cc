@@ -1,0 +1,107 @@
+// The LibTorch evaluator's final training: the test split as the measure,
+// checkpoints handed out and resumed, and an unusable checkpoint that makes
+// the job start over instead of failing. Real training, small; one
+// evaluation after another (not Catch2 sections, which would train the
+// first one again for each).
+#include "worker/libtorch_evaluator.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "catch2/catch.hpp"
+#include "genotype/genotype_proto.h"
+#include "genotype/known_cells.h"
+#include "genotype/text.h"
+
+namespace amoeba {
+namespace {
+
+v1::Task FinalTask() {
+  v1::Task task;
+  task.set_search_id("fm-final");
+  task.set_model_id(1);
+  task.set_attempt(1);
+  const Genotype genotype = AmoebaNetA();
+  task.set_genotype_text(CanonicalText(genotype));
+  GenotypeToProto(genotype, task.mutable_genotype());
+  v1::TrainingSettings* s = task.mutable_settings();
+  s->set_dataset("fashion_mnist");
+  s->set_cells_per_stack(1);
+  s->set_filters(4);
+  s->set_epochs(3);
+  s->set_batch_size(64);
+  s->set_learning_rate(0.1);
+  s->set_max_train_images(1200);
+  s->set_validation_images(0);
+  s->set_final_training(true);
+  s->set_checkpoint_every(1);
+  s->set_seed(5);
+  return task;
+}
+
+LibTorchEvaluator MakeEvaluator() {
+  DeviceOptions device;
+  device.threads = 2;
+  return LibTorchEvaluator(device, DataDirs());
+}
+
+TEST_CASE("final training resumes from its checkpoint or starts over") {
+  LibTorchEvaluator evaluator = MakeEvaluator();
+  const v1::Task task = FinalTask();
+  std::map<int, std::string> states;
+  std::vector<int> epochs;
+  EvaluationCallbacks callbacks;
+  callbacks.on_progress = [&](const EvaluationProgress& p) {
+    epochs.push_back(p.epoch);
+  };
+  callbacks.save_checkpoint = [&](int epoch, const std::string& state) {
+    states[epoch] = state;
+  };
+  const EvaluationResult whole = evaluator.Evaluate(task, callbacks);
+  REQUIRE(whole.ok);
+  REQUIRE(epochs == std::vector<int>{1, 2, 3});
+  REQUIRE(states.size() == 2);  // after epochs 1 and 2, not after the last
+  // The fitness is measured on Fashion-MNIST's 10,000 test images.
+  REQUIRE(whole.fitness * 10000 == Approx(std::round(whole.fitness * 10000)));
+  REQUIRE(whole.fitness > 0.2);
+
+  {  // Resumed from its own checkpoint: the same result.
+    epochs.clear();
+    callbacks.save_checkpoint = nullptr;
+    callbacks.load_checkpoint = [&] { return states[2]; };
+    const EvaluationResult resumed = evaluator.Evaluate(task, callbacks);
+    REQUIRE(resumed.ok);
+    REQUIRE(epochs == std::vector<int>{3});
+    REQUIRE(resumed.fitness == whole.fitness);
+  }
+  {  // Another job's checkpoint: starts over, the same result.
+    v1::Task other = task;
+    other.set_model_id(2);
+    std::string others_state;
+    EvaluationCallbacks other_callbacks;
+    other_callbacks.save_checkpoint = [&](int epoch, const std::string& s) {
+      if (epoch == 1) others_state = s;
+    };
+    REQUIRE(evaluator.Evaluate(other, other_callbacks).ok);
+    epochs.clear();
+    callbacks.save_checkpoint = nullptr;
+    callbacks.load_checkpoint = [&] { return others_state; };
+    const EvaluationResult over = evaluator.Evaluate(task, callbacks);
+    REQUIRE(over.ok);
+    REQUIRE(epochs == std::vector<int>{1, 2, 3});
+    REQUIRE(over.fitness == whole.fitness);
+  }
+  {  // Damaged bytes: starts over.
+    epochs.clear();
+    callbacks.save_checkpoint = nullptr;
+    callbacks.load_checkpoint = [&] { return std::string("not a state"); };
+    const EvaluationResult over = evaluator.Evaluate(task, callbacks);
+    REQUIRE(over.ok);
+    REQUIRE(epochs == std::vector<int>{1, 2, 3});
+    REQUIRE(over.fitness == whole.fitness);
+  }
+}
+
+}  // namespace
+}  // namespace amoeba
