@@ -100,7 +100,7 @@ absl::StatusOr<FinalModelsReport> WriteFinalModels(
   std::map<std::string, std::vector<double>> best_by_arm;
   std::string& t = report.table;
   t = absl::StrFormat(
-      "\nfinal models (amoeba finalize): test accuracy, every training image\n"
+      "\nfinal models (amoeba finalize): fitness is test accuracy\n"
       "%-14s %7s %6s %7s %20s %9s %14s %14s\n",
       "arm", "repeats", "models", "failed", "best final mean ± se", "top",
       "median params", "median MACs");

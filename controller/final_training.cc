@@ -5,6 +5,8 @@
 // durability as any search; this file only chooses the models and the
 // settings.
 #include <algorithm>
+#include <set>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -22,7 +24,10 @@ absl::Status Invalid(const std::string& why) {
   return absl::InvalidArgumentError(why);
 }
 
-// The best `k` models of `search` that trained every epoch, best first.
+// The best `k` models of `search` that trained every epoch, best first,
+// one per genotype: aging evolution evaluates a genotype again and again
+// (identity mutations, a parent's copies), and training the same network
+// twice is what --seeds is for.
 absl::StatusOr<std::vector<v1::FinalJob>> TopModels(Search& search, int k) {
   v1::ListModelsRequest request;
   request.set_search_id(search.search_id());
@@ -30,11 +35,13 @@ absl::StatusOr<std::vector<v1::FinalJob>> TopModels(Search& search, int k) {
   request.set_order(v1::ListModelsRequest::BY_FITNESS);
   request.set_page_size(kMaxTopK);
   std::vector<v1::FinalJob> jobs;
+  std::set<std::string> genotypes;
   while (static_cast<int>(jobs.size()) < k) {
     ASSIGN_OR_RETURN(v1::ListModelsResponse page, search.ListModels(request));
     for (const v1::ModelSummary& model : page.models()) {
       // An early-stopped child's fitness is of fewer epochs: not comparable.
       if (model.stopped_epoch() > 0) continue;
+      if (!genotypes.insert(model.fingerprint()).second) continue;
       v1::FinalJob job;
       job.set_search_id(search.search_id());
       job.set_model_id(model.id());

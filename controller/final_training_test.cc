@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "catch2/catch.hpp"
@@ -243,9 +244,14 @@ TEST_CASE("final jobs train the top models on the fleet with checkpoints") {
   REQUIRE(config.algorithm() == "final");
   REQUIRE(config.budget() == 6);  // 3 models x 2 seeds
   REQUIRE(config.final_training().jobs_size() == 3);
+  // The best (child 6) first, then the next best of other genotypes.
   REQUIRE(config.final_training().jobs(0).model_id() == 6);
-  REQUIRE(config.final_training().jobs(1).model_id() == 5);
-  REQUIRE(config.final_training().jobs(2).model_id() == 4);
+  REQUIRE(config.final_training().jobs(1).fitness() <
+          config.final_training().jobs(0).fitness());
+  REQUIRE(config.final_training().jobs(2).fitness() <
+          config.final_training().jobs(1).fitness());
+  REQUIRE(config.final_training().jobs(0).genotype() !=
+          config.final_training().jobs(1).genotype());
   REQUIRE(config.settings().final_training());
   REQUIRE(config.settings().validation_images() == 0);
   REQUIRE(config.settings().cells_per_stack() == 2);
@@ -339,6 +345,38 @@ TEST_CASE("final jobs train the top models on the fleet with checkpoints") {
   v1::CreateSearchResponse response;
   REQUIRE(h.CreateFinal(of_final, &response).error_code() ==
           grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_CASE("CreateFinal takes the best distinct genotypes") {
+  FinalHarness h("final_distinct");
+  // Aging evolution with P=2, S=2 copies its parent often (identity
+  // mutations, and S=P picks the same best parent again and again).
+  v1::SearchConfig config = SmallSearch(30);
+  config.set_population_size(2);
+  REQUIRE(h.controller().CreateSearch("s", config).ok());
+  h.Finish("s");
+  v1::ListModelsRequest all;
+  all.set_search_id("s");
+  all.set_page_size(100);
+  auto models = h.controller().Find("s").value()->ListModels(all);
+  REQUIRE(models.ok());
+  std::set<std::string> distinct;
+  for (const auto& m : models->models()) distinct.insert(m.fingerprint());
+  REQUIRE(distinct.size() < 30);  // the search did repeat genotypes
+  v1::CreateFinalRequest request;
+  request.add_source_search_ids("s");
+  request.set_top_k(1000);
+  auto created = h.controller().CreateFinal(request);
+  REQUIRE(created.ok());
+  const v1::FinalTraining& f = (*created)->options().final_training;
+  REQUIRE(f.jobs_size() == static_cast<int>(distinct.size()));
+  std::set<std::string> genotypes;
+  double previous = 2;
+  for (const v1::FinalJob& job : f.jobs()) {
+    REQUIRE(genotypes.insert(job.genotype()).second);
+    REQUIRE(job.fitness() <= previous);  // best first
+    previous = job.fitness();
+  }
 }
 
 TEST_CASE("a restarted controller removes checkpoints of finished children") {
