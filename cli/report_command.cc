@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/svg_plot.h"
@@ -173,16 +174,21 @@ int RunReportCommand(const std::vector<std::string>& args) {
                         top.genotype);
   std::cout << table;
 
+  // A final training's children (amoeba finalize) are scored on the test
+  // split; their mutation column names the job ("final of ...").
+  const std::string measure =
+      absl::StartsWith(top.mutation, "final") ? "test accuracy"
+                                              : "validation accuracy";
   bool ok = WriteText(dir + "/summary.txt", table);
   ok &= WriteText(dir + "/fitness_over_time.svg",
                   SvgChart("Fitness of each child in order of completion",
-                           "children completed", "validation accuracy",
+                           "children completed", measure,
                            {children, best_so_far}));
   ok &= WriteText(dir + "/population_histogram.svg",
                   SvgHistogram(absl::StrFormat("Fitness of the population (%d "
                                                "members)",
                                                population.size()),
-                               "validation accuracy", population, 10));
+                               measure, population, 10));
   ok &= WriteText(dir + "/best_genotype.txt", top.genotype + "\n");
   auto genotype = ParseGenotype(top.genotype);
   if (genotype.ok()) {

@@ -62,11 +62,7 @@ EvaluationResult LibTorchEvaluator::Evaluate(
   TrainOptions train =
       TrainOptionsFromSettings(s, *DatasetKindFromName(s.dataset()));
   train.device = device_options_;
-  // Names the job in its checkpoints: the same child of the same search
-  // with the same genotype and settings (seed included).
-  train.checkpoint_key =
-      absl::StrCat(task.search_id(), "#", task.model_id(), " ",
-                   task.genotype_text(), " ", s.ShortDebugString());
+  train.checkpoint_key = CheckpointKey(task);
   TrainCallbacks train_callbacks;
   train_callbacks.should_cancel = callbacks.should_cancel;
   auto progress_of = [](const TrainProgress& p) {

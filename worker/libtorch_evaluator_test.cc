@@ -29,10 +29,10 @@ v1::Task FinalTask() {
   s->set_dataset("fashion_mnist");
   s->set_cells_per_stack(1);
   s->set_filters(4);
-  s->set_epochs(3);
+  s->set_epochs(2);
   s->set_batch_size(64);
   s->set_learning_rate(0.1);
-  s->set_max_train_images(1200);
+  s->set_max_train_images(800);
   s->set_validation_images(0);
   s->set_final_training(true);
   s->set_checkpoint_every(1);
@@ -60,37 +60,31 @@ TEST_CASE("final training resumes from its checkpoint or starts over") {
   };
   const EvaluationResult whole = evaluator.Evaluate(task, callbacks);
   REQUIRE(whole.ok);
-  REQUIRE(epochs == std::vector<int>{1, 2, 3});
-  REQUIRE(states.size() == 2);  // after epochs 1 and 2, not after the last
+  REQUIRE(epochs == std::vector<int>{1, 2});
+  REQUIRE(states.size() == 1);  // after epoch 1, not after the last
   // The fitness is measured on Fashion-MNIST's 10,000 test images.
   REQUIRE(whole.fitness * 10000 == Approx(std::round(whole.fitness * 10000)));
-  REQUIRE(whole.fitness > 0.2);
+  REQUIRE(whole.fitness > 0.15);  // chance is 0.1
 
   {  // Resumed from its own checkpoint: the same result.
     epochs.clear();
     callbacks.save_checkpoint = nullptr;
-    callbacks.load_checkpoint = [&] { return states[2]; };
+    callbacks.load_checkpoint = [&] { return states[1]; };
     const EvaluationResult resumed = evaluator.Evaluate(task, callbacks);
     REQUIRE(resumed.ok);
-    REQUIRE(epochs == std::vector<int>{3});
+    REQUIRE(epochs == std::vector<int>{2});
     REQUIRE(resumed.fitness == whole.fitness);
   }
-  {  // Another job's checkpoint: starts over, the same result.
+  {  // Another job's checkpoint (this one's, given to child 2): refused,
+     // child 2 starts over.
     v1::Task other = task;
     other.set_model_id(2);
-    std::string others_state;
-    EvaluationCallbacks other_callbacks;
-    other_callbacks.save_checkpoint = [&](int epoch, const std::string& s) {
-      if (epoch == 1) others_state = s;
-    };
-    REQUIRE(evaluator.Evaluate(other, other_callbacks).ok);
     epochs.clear();
     callbacks.save_checkpoint = nullptr;
-    callbacks.load_checkpoint = [&] { return others_state; };
-    const EvaluationResult over = evaluator.Evaluate(task, callbacks);
+    callbacks.load_checkpoint = [&] { return states[1]; };
+    const EvaluationResult over = evaluator.Evaluate(other, callbacks);
     REQUIRE(over.ok);
-    REQUIRE(epochs == std::vector<int>{1, 2, 3});
-    REQUIRE(over.fitness == whole.fitness);
+    REQUIRE(epochs == std::vector<int>{1, 2});
   }
   {  // Damaged bytes: starts over.
     epochs.clear();
@@ -98,7 +92,7 @@ TEST_CASE("final training resumes from its checkpoint or starts over") {
     callbacks.load_checkpoint = [&] { return std::string("not a state"); };
     const EvaluationResult over = evaluator.Evaluate(task, callbacks);
     REQUIRE(over.ok);
-    REQUIRE(epochs == std::vector<int>{1, 2, 3});
+    REQUIRE(epochs == std::vector<int>{1, 2});
     REQUIRE(over.fitness == whole.fitness);
   }
 }

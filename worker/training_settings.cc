@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 
 namespace amoeba {
@@ -52,6 +53,20 @@ std::string DataKey(const DataOptions& data) {
   return absl::StrCat(DatasetName(data.kind), "|", data.dir, "|",
                       data.validation_images, "|", data.max_train_images, "|",
                       data.split_seed, "|", data.load_test ? "test" : "");
+}
+
+std::string CheckpointKey(const v1::Task& task) {
+  // Spelled out field by field: protobuf's text forms are not promised to
+  // stay the same across versions, and a key must match across workers.
+  const v1::TrainingSettings& s = task.settings();
+  return absl::StrCat(
+      task.search_id(), "#", task.model_id(), " ", task.genotype_text(),
+      " | ", s.dataset(), " N=", s.cells_per_stack(), " F=", s.filters(),
+      " epochs=", s.epochs(), " batch=", s.batch_size(),
+      " lr=", absl::StrFormat("%.17g", s.learning_rate()),
+      " wd=", absl::StrFormat("%.17g", s.weight_decay()),
+      " validation=", s.validation_images(), " cap=", s.max_train_images(),
+      " seed=", s.seed(), s.final_training() ? " final" : "");
 }
 
 NetworkOptions NetworkOptionsFromSettings(const v1::TrainingSettings& settings,

@@ -36,6 +36,11 @@ absl::StatusOr<DataOptions> DataOptionsFromSettings(
 std::string DataKey(const DataOptions& data);
 
 // N and F from the settings; image shape and classes from the data.
+// The key a task's checkpoints carry (TrainOptions::checkpoint_key): its
+// search, child, genotype and every training setting. Equal for every
+// attempt of the task, on any worker; different for any other job.
+std::string CheckpointKey(const v1::Task& task);
+
 NetworkOptions NetworkOptionsFromSettings(const v1::TrainingSettings& settings,
                                           const ImageDataset& train);
 

@@ -1,5 +1,8 @@
 #include "worker/training_settings.h"
 
+#include <functional>
+#include <vector>
+
 #include "catch2/catch.hpp"
 #include "common/training_flags.h"
 
@@ -51,6 +54,33 @@ TEST_CASE("A task's settings become the trainer's options, one way") {
                                return t;
                              }(),
                              {})));
+}
+
+TEST_CASE("a checkpoint key is the job's: every attempt alike, any change apart") {
+  v1::Task task;
+  task.set_search_id("fm-final");
+  task.set_model_id(3);
+  task.set_attempt(1);
+  task.set_genotype_text("normal: ...");
+  task.mutable_settings()->set_epochs(10);
+  task.mutable_settings()->set_seed(42);
+  const std::string key = CheckpointKey(task);
+  v1::Task retry = task;
+  retry.set_attempt(2);
+  retry.set_checkpoint_epoch(4);
+  REQUIRE(CheckpointKey(retry) == key);
+  for (auto change : std::vector<std::function<void(v1::Task&)>>{
+           [](v1::Task& t) { t.set_model_id(4); },
+           [](v1::Task& t) { t.set_search_id("other"); },
+           [](v1::Task& t) { t.set_genotype_text("normal: other"); },
+           [](v1::Task& t) { t.mutable_settings()->set_seed(43); },
+           [](v1::Task& t) { t.mutable_settings()->set_learning_rate(0.1); },
+           [](v1::Task& t) { t.mutable_settings()->set_max_train_images(9); },
+       }) {
+    v1::Task other = task;
+    change(other);
+    CHECK(CheckpointKey(other) != key);
+  }
 }
 
 }  // namespace
