@@ -18,10 +18,10 @@
 #include "cli/experiment_command.h"
 #include "cli/experiment_stats.h"
 #include "cli/svg_plot.h"
+#include "common/status_macros.h"
 #include "controller/search_store.h"
 #include "controller/store.h"
 #include "gflags/gflags.h"
-#include "google/protobuf/util/json_util.h"
 #include "proto/controller.pb.h"
 
 DECLARE_string(report_dir);
@@ -76,11 +76,7 @@ absl::StatusOr<std::map<std::string, std::vector<Run>>> LoadRuns(
   for (const StoredSearch& s : *searches) {
     const std::string arm = ArmOfSearch(s.name, experiment);
     if (arm.empty()) continue;
-    v1::SearchConfig config;
-    if (!google::protobuf::util::JsonStringToMessage(s.config, &config).ok()) {
-      return absl::DataLossError(
-          absl::StrCat("search ", s.name, ": its stored config does not parse"));
-    }
+    ASSIGN_OR_RETURN(const v1::SearchConfig config, ParseStoredConfig(s));
     std::unique_ptr<SearchStore> search = (*store)->OpenSearch(s);
     auto done = search->QueryModels("state = 'done'", "completion_seq", -1, 0);
     if (!done.ok()) return done.status();

@@ -10,6 +10,7 @@
 #include "cli/experiment_command.h"
 #include "cli/experiment_stats.h"
 #include "cli/svg_plot.h"
+#include "common/status_macros.h"
 #include "controller/search_store.h"
 #include "controller/store.h"
 #include "google/protobuf/util/json_util.h"
@@ -22,16 +23,12 @@ struct FinalModel {
   double test_accuracy = 0;
   double parameters = 0;
   double multiply_adds = 0;
-  int64_t source_model = 0;
 };
 
 // One final search: the final models of one repeat of an arm.
 struct FinalRun {
-  std::string search;
-  std::string source;
   std::vector<FinalModel> models;  // done jobs only
   int failed = 0;
-  int jobs = 0;
 };
 
 absl::StatusOr<std::map<std::string, std::vector<FinalRun>>> LoadFinalRuns(
@@ -42,22 +39,16 @@ absl::StatusOr<std::map<std::string, std::vector<FinalRun>>> LoadFinalRuns(
   if (!searches.ok()) return searches.status();
   std::map<std::string, std::vector<FinalRun>> by_arm;
   for (const StoredSearch& s : *searches) {
-    v1::SearchConfig config;
-    if (!google::protobuf::util::JsonStringToMessage(s.config, &config).ok()) {
-      return absl::DataLossError(
-          absl::StrCat("search ", s.name, ": its stored config does not parse"));
-    }
+    ASSIGN_OR_RETURN(const v1::SearchConfig config, ParseStoredConfig(s));
     if (config.algorithm() != "final" ||
         config.final_training().jobs().empty()) {
       continue;
     }
-    FinalRun run;
-    run.search = s.name;
-    run.source = config.final_training().jobs(0).search_id();
-    const std::string arm = ArmOfSearch(run.source, experiment);
+    // The arm of the search its models came from.
+    const std::string arm =
+        ArmOfSearch(config.final_training().jobs(0).search_id(), experiment);
     if (arm.empty()) continue;
-    const int seeds = std::max(1, config.final_training().seeds());
-    run.jobs = config.final_training().jobs_size() * seeds;
+    FinalRun run;
     std::unique_ptr<SearchStore> search = (*store)->OpenSearch(s);
     auto models = search->QueryModels("", "id", -1, 0);
     if (!models.ok()) return models.status();
@@ -68,10 +59,6 @@ absl::StatusOr<std::map<std::string, std::vector<FinalRun>>> LoadFinalRuns(
       f.test_accuracy = m.fitness;
       f.parameters = static_cast<double>(m.parameters);
       f.multiply_adds = static_cast<double>(m.multiply_adds);
-      const int job = static_cast<int>((m.id - 1) / seeds);
-      if (job < config.final_training().jobs_size()) {
-        f.source_model = config.final_training().jobs(job).model_id();
-      }
       run.models.push_back(f);
     }
     by_arm[arm].push_back(std::move(run));
@@ -80,6 +67,15 @@ absl::StatusOr<std::map<std::string, std::vector<FinalRun>>> LoadFinalRuns(
 }
 
 }  // namespace
+
+absl::StatusOr<v1::SearchConfig> ParseStoredConfig(const StoredSearch& s) {
+  v1::SearchConfig config;
+  if (!google::protobuf::util::JsonStringToMessage(s.config, &config).ok()) {
+    return absl::DataLossError(
+        absl::StrCat("search ", s.name, ": its stored config does not parse"));
+  }
+  return config;
+}
 
 absl::Status WriteTextFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
