@@ -63,7 +63,6 @@ class CheckpointStore {
   std::vector<std::pair<std::string, int64_t>> List();
 
   int64_t max_bytes() const { return options_.max_bytes; }
-  const std::string& dir() const { return options_.dir; }
 
  private:
   explicit CheckpointStore(const Options& options) : options_(options) {}

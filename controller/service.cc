@@ -444,10 +444,12 @@ grpc::Status ControllerService::UploadCheckpoint(
                         header.size(), store->max_bytes()));
   }
   std::string payload;
+  bool first = true;
   do {
-    if (chunk.has_header() && payload.size() > 0) {
+    if (chunk.has_header() && !first) {
       return Invalid("only the first checkpoint message carries a header");
     }
+    first = false;
     if (static_cast<int64_t>(payload.size() + chunk.data().size()) >
         header.size()) {
       return grpc::Status(grpc::StatusCode::DATA_LOSS,
