@@ -206,6 +206,26 @@ TEST_CASE("train trains, saves, and evaluate reads the model back") {
   CHECK_THAT(e.out, Catch::Contains("validation accuracy " + reported));
 }
 
+TEST_CASE("a training set one image past a whole batch still gets a fitness") {
+  // 129 = 2 x 64 + 1: the last one-image batch is left out of the epoch,
+  // its validation is not.
+  const Result r = Run(
+      "train --dataset=fashion_mnist --N=1 --F=4 --epochs=1 --batch_size=64 "
+      "--max_train_images=129 --validation_images=200 amoebanet-a");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("validation accuracy 0."));
+  CHECK_THAT(r.out, !Catch::Contains("validation accuracy 0.0000"));
+}
+
+TEST_CASE("the retraining example drops paths as the released code does") {
+  // The released code keeps paths with probability 0.7; --drop_path is a
+  // drop probability.
+  const Result r = Run("train help");
+  CHECK_THAT(r.out + r.err, Catch::Contains("--drop_path=0.3"));
+  CHECK_THAT(r.out + r.err, !Catch::Contains("--drop_path=0.7"));
+}
+
 TEST_CASE("train and evaluate report bad input with exit codes") {
   CHECK(Run("train --epochs=1 not-a-genotype").exit_code == 1);
   const Result dataset = Run("train --dataset=imagenet amoebanet-a");

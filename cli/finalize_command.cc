@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "cli/connection.h"
 #include "cli/experiment_command.h"
+#include "common/search_flags.h"
 #include "common/training_flags.h"
 #include "gflags/gflags.h"
 #include "proto/controller.grpc.pb.h"
@@ -22,8 +23,6 @@ DEFINE_double(final_weight, 1, "`finalize`: share of the fleet of each final "
 DEFINE_bool(wait, false, "`finalize`: print progress until every final "
             "search is done");
 DECLARE_string(experiment);
-DECLARE_int32(max_attempts);
-DECLARE_int32(checkpoint_every);
 DECLARE_int32(interval_s);
 DECLARE_int32(timeout_s);
 
@@ -52,7 +51,9 @@ v1::TrainingSettings SettingsFromFlags() {
     t.set_max_train_images(all.max_train_images());
   }
   if (FlagGiven("training_seed")) t.set_seed(all.seed());
-  t.set_checkpoint_every(FLAGS_checkpoint_every);
+  // Final jobs are long: checkpoint every epoch unless told otherwise.
+  t.set_checkpoint_every(FlagGiven("checkpoint_every") ? FLAGS_checkpoint_every
+                                                          : 1);
   return t;
 }
 

@@ -28,7 +28,9 @@ DEFINE_string(augment, "default",
               "none");
 DEFINE_int32(cutout, 0, "cutout square side (0 = off)");
 DEFINE_bool(aux_head, false, "auxiliary head at 2/3 depth (final training)");
-DEFINE_double(drop_path, 0, "ScheduledDropPath maximum (final training)");
+DEFINE_double(drop_path, 0,
+              "ScheduledDropPath: the largest *drop* probability (final "
+              "training; the released code keeps 0.7, i.e. 0.3 here)");
 DEFINE_double(dropout, 0, "dropout before the classifier");
 DEFINE_string(device, "cpu", "cpu, cuda or cuda:N");
 DEFINE_int32(threads, 0, "CPU threads (0 = all cores)");
@@ -47,6 +49,9 @@ DEFINE_string(stem, "cifar",
 DEFINE_int32(image_size, 64,
              "--dataset=folder: the stored and trained image size");
 DEFINE_int32(decode_threads, 2, "--dataset=folder: image decoding threads");
+DEFINE_int64(max_image_pixels, 89478485,
+             "--dataset=folder: files that would decode to more pixels are "
+             "skipped with a warning (PIL's bound)");
 DEFINE_string(recipe, "search",
               "search (SGD, cosine: as children train) or imagenet (the "
               "released ImageNet code's: RMSProp, lr 0.015 decayed by 0.97 "
@@ -95,6 +100,7 @@ absl::StatusOr<DataOptions> DataOptionsFromFlags(bool load_test) {
     data->load_test = load_test;
     data->image_size = FLAGS_image_size;
     data->decode_threads = FLAGS_decode_threads;
+    data->max_image_pixels = FLAGS_max_image_pixels;
   }
   return data;
 }
@@ -110,7 +116,7 @@ train: trains GENOTYPE (a published name, a text, or a file) at --N/--F on
 parameters, multiply-adds and time. Retrain the best model of a search at
 full size, e.g.:
   amoeba train --dataset=cifar10 --data_dir=DIR --N=6 --F=36 --epochs=600 \
-    --batch_size=128 --lr=0.024 --cutout=16 --aux_head --drop_path=0.7 \
+    --batch_size=128 --lr=0.024 --cutout=16 --aux_head --drop_path=0.3 \
     --max_train_images=0 --validation_images=5000 --device=cuda --test \
     --save=best.pt best_genotype.txt
 evaluate: loads a model written by --save and reports its accuracy.

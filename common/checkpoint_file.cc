@@ -1,13 +1,8 @@
 #include "common/checkpoint_file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
+#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -18,6 +13,7 @@ namespace {
 
 constexpr char kMagic[8] = {'A', 'M', 'O', 'E', 'B', 'A', 'C', '1'};
 constexpr size_t kHeaderBytes = sizeof(kMagic) + 4 + 8 + 4;
+static_assert(kHeaderBytes == kCheckpointHeaderBytes);
 
 void PutLittle(uint64_t value, int bytes, std::string* out) {
   for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>(value >> (8 * i)));
@@ -30,19 +26,6 @@ uint64_t GetLittle(std::string_view in, size_t at, int bytes) {
              << (8 * i);
   }
   return value;
-}
-
-absl::Status Errno(const std::string& what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-absl::Status SyncPath(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags);
-  if (fd < 0) return Errno("cannot open", path);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? absl::OkStatus() : Errno("cannot flush", path);
 }
 
 }  // namespace
@@ -59,11 +42,17 @@ uint32_t Crc32(std::string_view bytes) {
   return static_cast<uint32_t>(crc);
 }
 
-std::string EncodeCheckpoint(int epoch, std::string_view payload) {
+std::string EncodeCheckpointHeader(int epoch, uint64_t payload_size,
+                                   uint32_t crc) {
   std::string out(kMagic, sizeof(kMagic));
   PutLittle(static_cast<uint32_t>(epoch), 4, &out);
-  PutLittle(payload.size(), 8, &out);
-  PutLittle(Crc32(payload), 4, &out);
+  PutLittle(payload_size, 8, &out);
+  PutLittle(crc, 4, &out);
+  return out;
+}
+
+std::string EncodeCheckpoint(int epoch, std::string_view payload) {
+  std::string out = EncodeCheckpointHeader(epoch, payload.size(), Crc32(payload));
   out.append(payload);
   return out;
 }
@@ -89,76 +78,6 @@ absl::StatusOr<CheckpointData> DecodeCheckpoint(std::string_view bytes) {
   }
   data.payload = std::string(payload);
   return data;
-}
-
-absl::Status WriteFileAtomically(const std::string& path,
-                                 std::string_view bytes) {
-  const std::filesystem::path target(path);
-  std::error_code error;
-  if (target.has_parent_path()) {
-    std::filesystem::create_directories(target.parent_path(), error);
-    if (error) {
-      return absl::InternalError(absl::StrCat("cannot create ",
-                                              target.parent_path().string(),
-                                              ": ", error.message()));
-    }
-  }
-  const std::string temporary = absl::StrCat(path, ".tmp.", ::getpid());
-  {
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return Errno("cannot create", temporary);
-    size_t written = 0;
-    while (written < bytes.size()) {
-      const ssize_t n =
-          ::write(fd, bytes.data() + written, bytes.size() - written);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        const absl::Status status = Errno("cannot write", temporary);
-        ::close(fd);
-        ::unlink(temporary.c_str());
-        return status;
-      }
-      written += static_cast<size_t>(n);
-    }
-    const bool synced = ::fsync(fd) == 0;
-    ::close(fd);
-    if (!synced) {
-      const absl::Status status = Errno("cannot flush", temporary);
-      ::unlink(temporary.c_str());
-      return status;
-    }
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    const absl::Status status = Errno("cannot rename into", path);
-    ::unlink(temporary.c_str());
-    return status;
-  }
-  return SyncPath(target.has_parent_path() ? target.parent_path().string()
-                                           : std::string("."),
-                  O_RDONLY | O_DIRECTORY);
-}
-
-absl::StatusOr<std::string> ReadFileUpTo(const std::string& path,
-                                          int64_t max_bytes) {
-  std::error_code error;
-  const auto size = std::filesystem::file_size(path, error);
-  if (error) {
-    if (error == std::errc::no_such_file_or_directory) {
-      return absl::NotFoundError(absl::StrCat("no file ", path));
-    }
-    return absl::InternalError(
-        absl::StrCat("cannot read ", path, ": ", error.message()));
-  }
-  if (static_cast<int64_t>(size) > max_bytes) {
-    return absl::DataLossError(absl::StrFormat(
-        "%s has %d bytes, more than the limit of %d", path, size, max_bytes));
-  }
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes(size, '\0');
-  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) {
-    return absl::InternalError(absl::StrCat("cannot read ", path));
-  }
-  return bytes;
 }
 
 absl::StatusOr<int> ReadCheckpointEpoch(const std::string& path) {

@@ -4,9 +4,9 @@
 // payload (a trainer TrainingState). The header makes truncation and
 // damage detectable before the payload is parsed.
 //
-// Files are replaced atomically (written to a temporary name, flushed,
-// renamed, the folder flushed): a reader sees an old complete checkpoint or
-// a new complete one, never a mix, whoever crashes.
+// Files are replaced atomically (common/atomic_file.h): a reader sees an
+// old complete checkpoint or a new complete one, never a mix, whoever
+// crashes.
 //
 // Thread safety: the functions keep no state.
 #ifndef AMOEBA_COMMON_CHECKPOINT_FILE_H_
@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/atomic_file.h"
 
 namespace amoeba {
 
@@ -29,24 +30,26 @@ struct CheckpointData {
 // CRC-32 (zlib's) of `bytes`.
 uint32_t Crc32(std::string_view bytes);
 
+// The header's size in bytes.
+inline constexpr int64_t kCheckpointHeaderBytes = 24;
+
 // The file's bytes.
 std::string EncodeCheckpoint(int epoch, std::string_view payload);
 // DataLoss naming what is wrong (not a checkpoint, truncated, checksum).
 absl::StatusOr<CheckpointData> DecodeCheckpoint(std::string_view bytes);
 
-// `bytes` at `path`, atomically (see above); creates missing folders.
-absl::Status WriteFileAtomically(const std::string& path,
-                                 std::string_view bytes);
-// NotFound when there is no file; DataLoss when it is larger than
-// `max_bytes`.
-absl::StatusOr<std::string> ReadFileUpTo(const std::string& path,
-                                          int64_t max_bytes);
+// The header of a checkpoint of `payload_size` bytes with checksum `crc`,
+// for writers that stream the payload after it.
+std::string EncodeCheckpointHeader(int epoch, uint64_t payload_size,
+                                   uint32_t crc);
 
 // The epoch in a checkpoint file's header, reading nothing else: NotFound
 // when there is no file, DataLoss when it has no header.
 absl::StatusOr<int> ReadCheckpointEpoch(const std::string& path);
 
-// Reads and decodes a checkpoint file (errors as both functions).
+// Reads and decodes a checkpoint file: NotFound when there is none,
+// ResourceExhausted (nothing read) when it is larger than `max_bytes`,
+// DataLoss naming the file when it is damaged.
 absl::StatusOr<CheckpointData> ReadCheckpointFile(const std::string& path,
                                                   int64_t max_bytes);
 

@@ -1,28 +1,189 @@
 #include "controller/checkpoint_store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "common/atomic_file.h"
 #include "glog/logging.h"
 
 namespace amoeba {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+absl::Status Errno(const std::string& what, const std::string& path) {
+  return absl::InternalError(
+      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+}
+
+// Which file a path named when it was read: a damaged file is removed only
+// if the path still names it (a newer upload may have replaced it since).
+struct FileIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  bool operator==(const FileIdentity& o) const {
+    return device == o.device && inode == o.inode;
+  }
+};
+
+struct ReadFile {
+  std::string bytes;
+  FileIdentity identity;
+};
+
+absl::StatusOr<ReadFile> ReadIdentified(const std::string& path,
+                                        int64_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no file ", path));
+    return Errno("cannot read", path);
+  }
+  ReadFile file;
+  struct stat info;
+  if (::fstat(fd, &info) != 0) {
+    const absl::Status status = Errno("cannot read", path);
+    ::close(fd);
+    return status;
+  }
+  file.identity = {info.st_dev, info.st_ino};
+  if (info.st_size > max_bytes) {
+    ::close(fd);
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "the checkpoint kept in %s has %d bytes, more than "
+        "--max_checkpoint_bytes allows now (%d): raise it to resume from it",
+        path, static_cast<int64_t>(info.st_size),
+        max_bytes - kCheckpointHeaderBytes));
+  }
+  file.bytes.resize(static_cast<size_t>(info.st_size));
+  size_t done = 0;
+  while (done < file.bytes.size()) {
+    const ssize_t n =
+        ::read(fd, file.bytes.data() + done, file.bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  // A short read leaves a short buffer: DecodeCheckpoint calls it truncated.
+  file.bytes.resize(done);
+  return file;
+}
+
+std::optional<FileIdentity> IdentityOf(const std::string& path) {
+  struct stat info;
+  if (::stat(path.c_str(), &info) != 0) return std::nullopt;
+  return FileIdentity{info.st_dev, info.st_ino};
+}
+
+uint32_t UpdateCrc(uint32_t crc, std::string_view data) {
+  constexpr size_t kPiece = 1 << 30;
+  uLong value = crc;
+  for (size_t at = 0; at < data.size(); at += kPiece) {
+    const size_t n = std::min(kPiece, data.size() - at);
+    value = crc32(value, reinterpret_cast<const Bytef*>(data.data() + at),
+                  static_cast<uInt>(n));
+  }
+  return static_cast<uint32_t>(value);
+}
+
+// Entries of `dir`, never throwing: a listing error ends the listing with a
+// warning instead of an exception at start-up.
+template <typename Visit>
+void ForEachEntry(const fs::path& dir, Visit visit) {
+  std::error_code error;
+  fs::directory_iterator it(dir, error);
+  for (; !error && it != fs::directory_iterator(); it.increment(error)) {
+    visit(*it);
+  }
+  if (error) {
+    LOG(WARNING) << "checkpoint folder " << dir.string()
+                 << " cannot be listed in full: " << error.message();
+  }
+}
+
+bool IsDirectory(const fs::directory_entry& entry) {
+  std::error_code error;  // a dangling or looping link is not a folder
+  return entry.is_directory(error);
+}
+
+}  // namespace
+
+CheckpointStore::Upload::Upload(CheckpointStore* store, std::string search_id,
+                                int64_t child, int epoch, int64_t size,
+                                uint32_t crc, int fd, std::string temporary)
+    : store_(store),
+      search_id_(std::move(search_id)),
+      child_(child),
+      epoch_(epoch),
+      size_(size),
+      crc_(crc),
+      fd_(fd),
+      temporary_(std::move(temporary)),
+      running_crc_(static_cast<uint32_t>(crc32(0L, Z_NULL, 0))) {}
+
+CheckpointStore::Upload::~Upload() {
+  if (fd_ >= 0) ::close(fd_);
+  // ENOENT after a commit renamed it.
+  if (!temporary_.empty()) ::unlink(temporary_.c_str());
+  store_->EndUpload();
+}
+
+absl::Status CheckpointStore::Upload::Append(std::string_view data) {
+  if (static_cast<int64_t>(data.size()) > size_ - received_) {
+    return absl::DataLossError(absl::StrFormat(
+        "checkpoint longer than its header says (%d bytes)", size_));
+  }
+  if (absl::Status s = WriteAll(fd_, data, temporary_); !s.ok()) return s;
+  received_ += static_cast<int64_t>(data.size());
+  running_crc_ = UpdateCrc(running_crc_, data);
+  return absl::OkStatus();
+}
+
+void CheckpointStore::EndUpload() {
+  absl::MutexLock lock(&mu_);
+  --uploads_;
+}
+
 absl::StatusOr<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(
     const Options& options) {
-  if (options.dir.empty() || options.max_bytes < 1) {
+  if (options.dir.empty() || options.max_bytes < 1 || options.max_uploads < 1) {
     return absl::InvalidArgumentError(
-        "checkpoint folder must be named and the size limit >= 1 byte");
+        "checkpoint folder must be named, the size limit >= 1 byte and the "
+        "uploads at once >= 1");
   }
   std::error_code error;
   fs::create_directories(options.dir, error);
   if (error) {
     return absl::InternalError(absl::StrCat(
         "cannot create checkpoint folder ", options.dir, ": ", error.message()));
+  }
+  // Uploads in flight when the last controller stopped will never finish.
+  int removed = 0;
+  ForEachEntry(options.dir, [&](const fs::directory_entry& search) {
+    if (!IsDirectory(search)) return;
+    ForEachEntry(search.path(), [&](const fs::directory_entry& file) {
+      std::error_code ignored;
+      if (IsTemporaryName(file.path().filename().string()) &&
+          fs::remove(file.path(), ignored)) {
+        ++removed;
+      }
+    });
+  });
+  if (removed > 0) {
+    LOG(INFO) << "removed " << removed
+              << " unfinished checkpoint upload(s) from " << options.dir;
   }
   return std::unique_ptr<CheckpointStore>(new CheckpointStore(options));
 }
@@ -34,75 +195,149 @@ std::string CheckpointStore::PathOf(const std::string& search_id,
   return absl::StrCat(options_.dir, "/", search_id, "/", child, ".ckpt");
 }
 
-int CheckpointStore::EpochLocked(const std::string& search_id, int64_t child) {
-  auto key = std::make_pair(search_id, child);
+int CheckpointStore::EpochLocked(const Key& key) {
   auto it = epochs_.find(key);
   if (it != epochs_.end()) return it->second;
-  absl::StatusOr<int> epoch = ReadCheckpointEpoch(PathOf(search_id, child));
-  const int known = epoch.ok() ? *epoch : 0;
-  epochs_[key] = known;
-  return known;
+  // A header read (24 bytes), only for a child not seen since start-up.
+  absl::StatusOr<int> epoch = ReadCheckpointEpoch(PathOf(key.first, key.second));
+  if (!epoch.ok() || *epoch < 1) return 0;
+  epochs_[key] = *epoch;
+  return *epoch;
+}
+
+absl::StatusOr<std::unique_ptr<CheckpointStore::Upload>>
+CheckpointStore::BeginUpload(const std::string& search_id, int64_t child,
+                             int epoch, int64_t size, uint32_t crc) {
+  if (size < 0 || size > options_.max_bytes) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "checkpoint of %d bytes is larger than the limit of %d "
+        "(--max_checkpoint_bytes)",
+        size, options_.max_bytes));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (uploads_ >= options_.max_uploads) {
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "%d checkpoint uploads are in flight, the most this controller "
+          "takes at once (--max_checkpoint_uploads); the next checkpoint "
+          "will be tried",
+          uploads_));
+    }
+    // Stale before a byte is written: an older or equal epoch is kept.
+    if (EpochLocked({search_id, child}) >= epoch) {
+      return absl::AlreadyExistsError(absl::StrFormat(
+          "a checkpoint of epoch %d or later is kept",
+          EpochLocked({search_id, child})));
+    }
+    ++uploads_;
+  }
+  std::string temporary;
+  absl::StatusOr<int> fd =
+      CreateTemporaryFile(PathOf(search_id, child), &temporary);
+  absl::Status header = fd.status();
+  if (fd.ok()) {
+    header = WriteAll(*fd, EncodeCheckpointHeader(epoch, size, crc), temporary);
+  }
+  // The Upload owns the slot (and the file) from here on, error or not.
+  std::unique_ptr<Upload> upload(
+      new Upload(this, search_id, child, epoch, size, crc, fd.ok() ? *fd : -1,
+                 fd.ok() ? temporary : std::string()));
+  if (!header.ok()) return header;
+  return upload;
+}
+
+absl::StatusOr<int> CheckpointStore::Commit(std::unique_ptr<Upload> upload) {
+  if (upload->received_ != upload->size_ ||
+      upload->running_crc_ != upload->crc_) {
+    return absl::DataLossError(absl::StrFormat(
+        "checkpoint of child %d arrived damaged: %d bytes (header: %d) or "
+        "checksum mismatch",
+        upload->child_, upload->received_, upload->size_));
+  }
+  // The flush of up to max_bytes runs without the lock.
+  const int fd = upload->fd_;
+  upload->fd_ = -1;
+  const bool synced = ::fsync(fd) == 0;
+  const bool closed = ::close(fd) == 0;
+  if (!synced || !closed) return Errno("cannot flush", upload->temporary_);
+  const std::string path = PathOf(upload->search_id_, upload->child_);
+  {
+    absl::MutexLock lock(&mu_);
+    const Key key{upload->search_id_, upload->child_};
+    const int kept = EpochLocked(key);
+    if (upload->epoch_ <= kept) return kept;  // the destructor removes it
+    if (::rename(upload->temporary_.c_str(), path.c_str()) != 0) {
+      return Errno("cannot rename into", path);
+    }
+    epochs_[key] = upload->epoch_;
+  }
+  // Flushing the folder makes the rename durable; a crash before it keeps
+  // the older checkpoint, which is allowed.
+  const int dir = ::open(fs::path(path).parent_path().c_str(),
+                         O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+  return upload->epoch_;
 }
 
 absl::StatusOr<int> CheckpointStore::Put(const std::string& search_id,
                                          int64_t child, int epoch,
                                          std::string_view payload) {
-  if (static_cast<int64_t>(payload.size()) > options_.max_bytes) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "checkpoint of %d bytes is larger than the limit of %d "
-        "(--max_checkpoint_bytes)",
-        payload.size(), options_.max_bytes));
-  }
-  absl::MutexLock lock(&mu_);
-  const int kept = EpochLocked(search_id, child);
-  if (epoch <= kept) return kept;
-  const absl::Status written =
-      WriteFileAtomically(PathOf(search_id, child), EncodeCheckpoint(epoch, payload));
-  if (!written.ok()) return written;
-  epochs_[{search_id, child}] = epoch;
-  return epoch;
+  absl::StatusOr<std::unique_ptr<Upload>> upload =
+      BeginUpload(search_id, child, epoch, static_cast<int64_t>(payload.size()),
+                  Crc32(payload));
+  if (absl::IsAlreadyExists(upload.status())) return Epoch(search_id, child);
+  if (!upload.ok()) return upload.status();
+  if (absl::Status s = (*upload)->Append(payload); !s.ok()) return s;
+  return Commit(*std::move(upload));
 }
 
 int CheckpointStore::Epoch(const std::string& search_id, int64_t child) {
   absl::MutexLock lock(&mu_);
-  return EpochLocked(search_id, child);
+  return EpochLocked({search_id, child});
 }
 
 absl::StatusOr<CheckpointData> CheckpointStore::Get(const std::string& search_id,
                                                     int64_t child) {
-  absl::MutexLock lock(&mu_);
   const std::string path = PathOf(search_id, child);
-  // The header's size is checked against the file by DecodeCheckpoint; the
-  // limit here only bounds what is read into memory.
-  absl::StatusOr<CheckpointData> data =
-      ReadCheckpointFile(path, options_.max_bytes + 64);
-  if (absl::IsDataLoss(data.status())) {
-    LOG(WARNING) << "removing damaged checkpoint: " << data.status().message();
-    std::error_code ignored;
-    fs::remove(path, ignored);
-    epochs_[{search_id, child}] = 0;
+  // Read without the lock: a rename in the meantime replaces the name, not
+  // the file being read.
+  absl::StatusOr<ReadFile> file =
+      ReadIdentified(path, options_.max_bytes + kCheckpointHeaderBytes);
+  if (!file.ok()) return file.status();
+  absl::StatusOr<CheckpointData> data = DecodeCheckpoint(file->bytes);
+  if (data.ok()) return data;
+  const std::string why = absl::StrCat(path, ": ", data.status().message());
+  absl::MutexLock lock(&mu_);
+  if (IdentityOf(path) == file->identity) {
+    LOG(WARNING) << "removing damaged checkpoint " << why;
+    ::unlink(path.c_str());
+    epochs_.erase({search_id, child});
   }
-  return data;
+  return absl::DataLossError(why);
 }
 
 void CheckpointStore::Remove(const std::string& search_id, int64_t child) {
   absl::MutexLock lock(&mu_);
-  std::error_code ignored;
-  if (fs::remove(PathOf(search_id, child), ignored)) {
+  if (::unlink(PathOf(search_id, child).c_str()) == 0) {
     VLOG(1) << "checkpoint of " << search_id << " child " << child
             << " removed";
   }
-  epochs_[{search_id, child}] = 0;
+  epochs_.erase({search_id, child});
+}
+
+size_t CheckpointStore::cached_children() {
+  absl::MutexLock lock(&mu_);
+  return epochs_.size();
 }
 
 std::vector<std::pair<std::string, int64_t>> CheckpointStore::List() {
-  absl::MutexLock lock(&mu_);
   std::vector<std::pair<std::string, int64_t>> found;
-  std::error_code error;
-  for (const auto& search : fs::directory_iterator(options_.dir, error)) {
-    if (!search.is_directory()) continue;
-    std::error_code inner;
-    for (const auto& file : fs::directory_iterator(search.path(), inner)) {
+  ForEachEntry(options_.dir, [&](const fs::directory_entry& search) {
+    if (!IsDirectory(search)) return;
+    ForEachEntry(search.path(), [&](const fs::directory_entry& file) {
       const std::string filename = file.path().filename().string();
       absl::string_view name = filename;
       int64_t child = 0;
@@ -110,8 +345,8 @@ std::vector<std::pair<std::string, int64_t>> CheckpointStore::List() {
           absl::SimpleAtoi(name, &child)) {
         found.emplace_back(search.path().filename().string(), child);
       }
-    }
-  }
+    });
+  });
   return found;
 }
 

@@ -96,8 +96,8 @@ void Controller::SweepCheckpoints() {
   }
 }
 
-absl::StatusOr<int> Controller::PutCheckpoint(const v1::CheckpointHeader& h,
-                                              std::string_view payload) {
+absl::StatusOr<Search*> Controller::CheckpointHolderCheck(
+    const v1::CheckpointHeader& h) {
   if (checkpoints_ == nullptr) {
     return absl::FailedPreconditionError(
         "this controller keeps no checkpoints (give it --checkpoint_dir, or "
@@ -111,24 +111,52 @@ absl::StatusOr<int> Controller::PutCheckpoint(const v1::CheckpointHeader& h,
   }
   RETURN_IF_ERROR((*search)->CheckHolder(h.worker_id(), h.model_id(),
                                          h.attempt()));
+  return *search;
+}
+
+absl::StatusOr<std::unique_ptr<CheckpointStore::Upload>>
+Controller::BeginCheckpoint(const v1::CheckpointHeader& h) {
+  RETURN_IF_ERROR(CheckpointHolderCheck(h).status());
   if (h.epoch() < 1) {
     return absl::InvalidArgumentError("checkpoint epoch must be >= 1");
   }
-  if (static_cast<int64_t>(payload.size()) != h.size() ||
-      Crc32(payload) != h.crc32()) {
-    return absl::DataLossError(absl::StrFormat(
-        "checkpoint of child %d arrived damaged: %d bytes (header: %d) or "
-        "checksum mismatch",
-        h.model_id(), payload.size(), h.size()));
+  absl::StatusOr<std::unique_ptr<CheckpointStore::Upload>> upload =
+      checkpoints_->BeginUpload(h.search_id(), h.model_id(), h.epoch(),
+                                h.size(), h.crc32());
+  if (absl::IsAlreadyExists(upload.status())) {
+    return std::unique_ptr<CheckpointStore::Upload>();
   }
-  ASSIGN_OR_RETURN(const int kept, checkpoints_->Put(h.search_id(),
-                                                     h.model_id(), h.epoch(),
-                                                     payload));
+  return upload;
+}
+
+absl::StatusOr<int> Controller::CommitCheckpoint(
+    const v1::CheckpointHeader& h,
+    std::unique_ptr<CheckpointStore::Upload> upload) {
+  ASSIGN_OR_RETURN(Search* const search, CheckpointHolderCheck(h));
+  if (upload == nullptr) return checkpoints_->Epoch(h.search_id(), h.model_id());
+  ASSIGN_OR_RETURN(const int kept, checkpoints_->Commit(std::move(upload)));
+  // The result may have become durable (and its checkpoint been removed)
+  // between the holder check and the rename: a checkpoint of a finished
+  // child is never kept. Either this sees the child finished, or the
+  // removal after its result runs after the rename above.
+  if (!search->IsUnfinished(h.model_id())) {
+    checkpoints_->Remove(h.search_id(), h.model_id());
+    return absl::FailedPreconditionError(absl::StrCat(
+        "child ", h.model_id(), " finished while its checkpoint arrived"));
+  }
   LOG(INFO) << "checkpoint of " << h.search_id() << " child " << h.model_id()
             << " at epoch " << h.epoch() << " from worker " << h.worker_id()
-            << " (" << payload.size() << " bytes)"
+            << " (" << h.size() << " bytes)"
             << (kept == h.epoch() ? "" : "; a newer one is kept");
   return kept;
+}
+
+absl::StatusOr<int> Controller::PutCheckpoint(const v1::CheckpointHeader& h,
+                                              std::string_view payload) {
+  ASSIGN_OR_RETURN(std::unique_ptr<CheckpointStore::Upload> upload,
+                   BeginCheckpoint(h));
+  if (upload != nullptr) RETURN_IF_ERROR(upload->Append(payload));
+  return CommitCheckpoint(h, std::move(upload));
 }
 
 absl::StatusOr<CheckpointData> Controller::GetCheckpoint(
@@ -522,7 +550,17 @@ absl::StatusOr<v1::ListWorkersResponse> Controller::ListWorkers(
 }
 
 void Controller::ExpireLeases() {
-  for (Search* search : Searches()) search->ExpireLeases();
+  for (Search* search : Searches()) {
+    // A child whose last attempt expires is failed for good: its
+    // checkpoint goes, as after a result.
+    std::vector<int64_t> held;
+    if (checkpoints_ != nullptr &&
+        search->options().settings.checkpoint_every() > 0) {
+      for (const Lease& lease : search->Leases()) held.push_back(lease.child);
+    }
+    search->ExpireLeases();
+    for (int64_t child : held) ForgetFinishedCheckpoint(*search, child);
+  }
 }
 
 absl::Duration Controller::ExpiryPeriod() {

@@ -79,11 +79,24 @@ class Controller {
   absl::StatusOr<Search*> CreateFinal(const v1::CreateFinalRequest& request);
 
   // ---- checkpoints of long jobs (kept only with a CheckpointStore) ----
-  // Keeps a worker's checkpoint; returns the epoch kept now.
-  // FailedPrecondition when the worker does not hold that attempt now or
-  // no store is configured; DataLoss when the payload does not match the
-  // header's size and CRC; ResourceExhausted beyond the store's limit;
-  // InvalidArgument for an unknown search.
+  // An upload of a worker's checkpoint, streamed in by the caller and then
+  // given to CommitCheckpoint. Checked before any payload is read, so a
+  // stale or forged upload costs one message: FailedPrecondition when the
+  // worker does not hold that attempt now or no store is configured;
+  // InvalidArgument for an unknown search or an epoch below 1;
+  // ResourceExhausted beyond the store's size limit or uploads at once.
+  // A null upload: a checkpoint of that epoch or a newer one is kept
+  // already, nothing needs to be read (checkpoints()->Epoch says which).
+  absl::StatusOr<std::unique_ptr<CheckpointStore::Upload>> BeginCheckpoint(
+      const v1::CheckpointHeader& header);
+  // Keeps the upload; returns the epoch kept now. The holder is checked
+  // again (the lease may have moved while the bytes arrived), and a
+  // checkpoint of a child that finished meanwhile is removed at once.
+  // DataLoss when the payload does not match the header's size and CRC.
+  absl::StatusOr<int> CommitCheckpoint(
+      const v1::CheckpointHeader& header,
+      std::unique_ptr<CheckpointStore::Upload> upload);
+  // Both, for a payload in memory.
   absl::StatusOr<int> PutCheckpoint(const v1::CheckpointHeader& header,
                                     std::string_view payload);
   // The newest checkpoint of the child, for the holder of its current
@@ -136,6 +149,9 @@ class Controller {
   // and, at open, of every finished child.
   void ForgetFinishedCheckpoint(Search& search, int64_t child);
   void SweepCheckpoints();
+  // The search of a checkpoint whose sender holds the child now.
+  absl::StatusOr<Search*> CheckpointHolderCheck(
+      const v1::CheckpointHeader& header);
 
   // Opens a search whose row is in the store and adds it (registering every
   // known worker in it).

@@ -12,15 +12,16 @@
 // with the name of the setting.
 // SIGTERM/SIGINT: stop accepting calls, finish running ones, close the store.
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/atomic_file.h"
 #include "common/daemon_setup.h"
+#include "common/program_help.h"
 #include "common/stop_signals.h"
-#include "common/training_flags.h"
+#include "common/search_flags.h"
 #include "controller/controller.h"
 #include "controller/service.h"
 #include "gflags/gflags.h"
@@ -30,24 +31,17 @@ DEFINE_string(store, "amoeba_search.db", "SQLite file of the searches");
 DEFINE_string(search_id, "",
               "id of the search the search flags create or resume (default: "
               "generated; on a store with searches, the first one)");
-DEFINE_double(weight, 1, "share of the fleet of the search the flags create");
-DEFINE_string(algorithm, "aging", "aging, non_aging, random or reinforce");
-DEFINE_double(rl_learning_rate, 0.2, "reinforce only: the policy's learning rate");
-DEFINE_int32(population_size, 100, "P");
-DEFINE_int32(sample_size, 25, "S");
-DEFINE_int64(budget, 1000, "children to evaluate");
-DEFINE_uint64(seed, 1, "search seed");
-DEFINE_bool(deduplicate, false, "re-mutate children already evaluated");
-DEFINE_int32(lease_timeout_s, 120, "a silent worker loses its child after this");
+// Deprecated spelling of --search_seed, kept so that existing units start.
+DEFINE_uint64(seed, 1, "deprecated: use --search_seed");
 DEFINE_int32(heartbeat_s, 10, "how often workers should heartbeat");
-DEFINE_int32(max_attempts, 3,
-             "failures charged to a child (worker errors, expired leases; "
-             "not preemption) before it is given up");
 DEFINE_string(checkpoint_dir, "",
               "where checkpoints uploaded by workers are kept (final "
               "training); empty: <store>.checkpoints beside the store");
 DEFINE_int64(max_checkpoint_bytes, int64_t{4} << 30,
              "largest checkpoint a worker may upload");
+DEFINE_int32(max_checkpoint_uploads, 4,
+             "checkpoint uploads streaming to disk at once; more are refused "
+             "and tried again at the worker's next checkpoint");
 DEFINE_string(listen, "127.0.0.1", "address to listen on (0.0.0.0: all)");
 DEFINE_int32(port, 50051, "port (0: any free one)");
 DEFINE_string(port_file, "", "write the port listened on to this file");
@@ -65,16 +59,6 @@ DEFINE_string(tls_client_ca, "", "PEM CA of client certificates (mutual TLS)");
 
 namespace {
 
-// Whether any flag that describes a search was given.
-bool SearchFlagsGiven() {
-  for (const char* name :
-       {"search_id", "algorithm", "population_size", "sample_size", "budget",
-        "seed", "deduplicate", "weight", "rl_learning_rate"}) {
-    if (amoeba::FlagGiven(name)) return true;
-  }
-  return amoeba::TrainingFlagsGiven();
-}
-
 int Fail(const std::string& message) {
   LOG(ERROR) << message;
   std::cerr << "amoeba-controller: " << message << std::endl;
@@ -84,8 +68,15 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage(
-      "amoeba-controller: runs the searches of a store (docs/operations.md)");
+  const std::string usage =
+      "amoeba-controller: runs the searches of a store (docs/operations.md)";
+  if (amoeba::PrintHelpIfAsked(
+          argc, argv, usage,
+          {"controller/controller_main.cc", "common/search_flags.cc",
+           "common/training_flags.cc"})) {
+    return 0;
+  }
+  gflags::SetUsageMessage(usage);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   amoeba::DisableMutexDeadlockDetection();
   FLAGS_logtostderr = true;
@@ -102,23 +93,24 @@ int main(int argc, char** argv) {
         "--heartbeat_s must be positive and shorter than --lease_timeout_s");
   }
 
+  // The first search: the same flags, the same conversion and the same
+  // checks as `amoeba search create` and the CreateSearch RPC.
+  amoeba::v1::SearchConfig config = amoeba::SearchConfigFromFlags();
+  if (amoeba::FlagGiven("seed")) {
+    if (amoeba::FlagGiven("search_seed")) {
+      return Fail("give --search_seed only (--seed is its old name)");
+    }
+    LOG(WARNING) << "--seed is deprecated: use --search_seed";
+    config.set_seed(FLAGS_seed);
+  }
+  const bool first_search = amoeba::SearchFlagsGiven() ||
+                            amoeba::FlagGiven("search_id") ||
+                            amoeba::FlagGiven("seed");
   amoeba::SearchOptions options;
-  auto algorithm = amoeba::AlgorithmFromName(FLAGS_algorithm);
-  if (!algorithm.ok()) return Fail(std::string(algorithm.status().message()));
-  options.engine.algorithm = *algorithm;
-  options.engine.population_size = FLAGS_population_size;
-  options.engine.sample_size = FLAGS_sample_size;
-  options.engine.budget = FLAGS_budget;
-  options.engine.seed = FLAGS_seed;
-  options.engine.deduplicate = FLAGS_deduplicate;
-  options.engine.rl_learning_rate = FLAGS_rl_learning_rate;
-  options.settings = amoeba::TrainingSettingsFromFlags();
-  options.lease_timeout = absl::Seconds(FLAGS_lease_timeout_s);
-  options.heartbeat_interval = absl::Seconds(FLAGS_heartbeat_s);
-  options.max_attempts = FLAGS_max_attempts;
-  options.weight = FLAGS_weight;
-  const bool first_search = SearchFlagsGiven();
   if (first_search) {
+    auto converted = amoeba::SearchOptionsFromConfig(config, defaults);
+    if (!converted.ok()) return Fail(std::string(converted.status().message()));
+    options = *std::move(converted);
     if (auto s = amoeba::ValidateSearchOptions(options); !s.ok()) {
       return Fail(std::string(s.message()));
     }
@@ -151,9 +143,10 @@ int main(int argc, char** argv) {
                                          ? FLAGS_store + ".checkpoints"
                                          : FLAGS_checkpoint_dir;
   auto checkpoints = amoeba::CheckpointStore::Open(
-      {checkpoint_dir, FLAGS_max_checkpoint_bytes});
+      {checkpoint_dir, FLAGS_max_checkpoint_bytes,
+       FLAGS_max_checkpoint_uploads});
   if (!checkpoints.ok()) {
-    return Fail(absl::StrCat("--checkpoint_dir / --max_checkpoint_bytes: ",
+    return Fail(absl::StrCat("--checkpoint_dir / --max_checkpoint_bytes / --max_checkpoint_uploads: ",
                              checkpoints.status().message()));
   }
   auto controller =
@@ -174,9 +167,9 @@ int main(int argc, char** argv) {
   auto server = amoeba::ControllerServer::Start(spec, controller->get());
   if (!server.ok()) return Fail(std::string(server.status().message()));
   if (!FLAGS_port_file.empty()) {
-    const std::string tmp = FLAGS_port_file + ".tmp";
-    std::ofstream(tmp) << (*server)->port() << "\n";
-    std::rename(tmp.c_str(), FLAGS_port_file.c_str());
+    const absl::Status written = amoeba::WriteFileAtomically(
+        FLAGS_port_file, absl::StrCat((*server)->port(), "\n"));
+    if (!written.ok()) return Fail(absl::StrCat("--port_file: ", written.message()));
   }
 
   absl::Notification stop;

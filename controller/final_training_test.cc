@@ -214,7 +214,8 @@ TEST_CASE("CreateFinal refuses bad requests with the reason and creates nothing"
   REQUIRE_THAT(refused(request), Catch::Contains("top_k must be in 1..1000"));
   request.set_top_k(2);
   request.mutable_settings()->set_filters(1);
-  REQUIRE_THAT(refused(request), Catch::Contains("F in 2..4096"));
+  REQUIRE_THAT(refused(request),
+               Catch::Contains("F (filters) must be in 2..4096, got 1"));
   request.mutable_settings()->set_filters(16);
   request.mutable_settings()->set_checkpoint_every(9);
   REQUIRE_THAT(refused(request), Catch::Contains("checkpoint_every"));
@@ -377,6 +378,42 @@ TEST_CASE("CreateFinal takes the best distinct genotypes") {
     REQUIRE(job.fitness() <= previous);  // best first
     previous = job.fitness();
   }
+}
+
+TEST_CASE("a checkpoint that arrives as its child finishes is not kept") {
+  FinalHarness h("final_late_upload");
+  v1::SearchConfig config = SmallSearch(2);
+  config.mutable_settings()->set_checkpoint_every(1);
+  REQUIRE(h.controller().CreateSearch("s", config).ok());
+  h.Register("a");
+  const v1::Task task = h.GetTask("a").task();
+  v1::CheckpointHeader header =
+      [&] {
+        v1::CheckpointHeader hd;
+        hd.set_worker_id("a");
+        hd.set_search_id("s");
+        hd.set_model_id(task.model_id());
+        hd.set_attempt(task.attempt());
+        hd.set_epoch(1);
+        hd.set_size(5);
+        hd.set_crc32(Crc32("state"));
+        return hd;
+      }();
+  // The upload passes the holder check, then the child's result becomes
+  // durable (and its checkpoint is removed), then the bytes are complete.
+  auto upload = h.controller().BeginCheckpoint(header);
+  REQUIRE(upload.ok());
+  REQUIRE(*upload != nullptr);
+  REQUIRE((*upload)->Append("state").ok());
+  REQUIRE(h.Report("a", task, 0.5).recorded());
+  auto kept = h.controller().CommitCheckpoint(header, *std::move(upload));
+  CHECK(absl::IsFailedPrecondition(kept.status()));
+  CHECK(h.controller().checkpoints()->Epoch("s", task.model_id()) == 0);
+  CHECK(!std::filesystem::exists(
+      absl::StrCat(h.checkpoint_dir(), "/s/", task.model_id(), ".ckpt")));
+  // And a stale upload after the result is refused at its header.
+  CHECK(absl::IsFailedPrecondition(
+      h.controller().BeginCheckpoint(header).status()));
 }
 
 TEST_CASE("a restarted controller removes checkpoints of finished children") {

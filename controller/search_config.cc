@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "common/training_limits.h"
 #include "genotype/text.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -41,17 +42,17 @@ absl::Status ValidateSearchOptions(const SearchOptions& o) {
         "dataset must be fashion_mnist or cifar10, got '",
         t.dataset().substr(0, 64), "'"));
   }
-  if (t.epochs() < 1 || t.epochs() > 10000 || t.batch_size() < 2 ||
-      t.batch_size() > 65536 || t.cells_per_stack() < 1 ||
-      t.cells_per_stack() > 64 || t.filters() < 2 || t.filters() > 4096) {
-    return absl::InvalidArgumentError(
-        "training settings need epochs in 1..10000, batch size in 2..65536, "
-        "N in 1..64, F in 2..4096");
-  }
-  if (!std::isfinite(t.learning_rate()) || t.learning_rate() <= 0 ||
-      !std::isfinite(t.weight_decay()) || t.weight_decay() < 0) {
-    return absl::InvalidArgumentError(
-        "learning rate must be finite and > 0, weight decay finite and >= 0");
+  // The trainer's own bounds (common/training_limits.h): what is accepted
+  // here trains on every worker.
+  for (const absl::Status& check :
+       {CheckEpochs(t.epochs()), CheckBatchSize(t.batch_size()),
+        CheckCellsPerStack(t.cells_per_stack()), CheckFilters(t.filters()),
+        CheckLearningRate(t.learning_rate()),
+        CheckWeightDecay(t.weight_decay())}) {
+    if (!check.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("training settings: ", check.message()));
+    }
   }
   const bool final = o.engine.algorithm == Algorithm::kFinal;
   if (t.final_training() != final) {

@@ -430,35 +430,25 @@ grpc::Status ControllerService::UploadCheckpoint(
   if (header.model_id() < 1 || header.attempt() < 1 || header.size() < 0) {
     return Invalid("checkpoint header needs model_id, attempt >= 1, size >= 0");
   }
-  CheckpointStore* store = controller_->checkpoints();
-  if (store == nullptr) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "this controller keeps no checkpoints");
+  // Who may write, the size and the slot are settled by the header: a
+  // stale or forged uploader is answered after one message, and the
+  // payload streams to a file instead of memory.
+  auto upload = controller_->BeginCheckpoint(header);
+  if (!upload.ok()) return ToGrpcStatus(upload.status());
+  if (*upload != nullptr) {
+    bool first = true;
+    do {
+      if (chunk.has_header() && !first) {
+        return Invalid("only the first checkpoint message carries a header");
+      }
+      first = false;
+      if (auto s = (*upload)->Append(chunk.data()); !s.ok()) {
+        return ToGrpcStatus(s);
+      }
+      chunk.Clear();
+    } while (reader->Read(&chunk));
   }
-  // Refused before a byte more is read: the header says how large it is.
-  if (header.size() > store->max_bytes()) {
-    return grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrFormat("checkpoint of %d bytes is larger than the limit of "
-                        "%d (--max_checkpoint_bytes)",
-                        header.size(), store->max_bytes()));
-  }
-  std::string payload;
-  bool first = true;
-  do {
-    if (chunk.has_header() && !first) {
-      return Invalid("only the first checkpoint message carries a header");
-    }
-    first = false;
-    if (static_cast<int64_t>(payload.size() + chunk.data().size()) >
-        header.size()) {
-      return grpc::Status(grpc::StatusCode::DATA_LOSS,
-                          "checkpoint longer than its header says");
-    }
-    payload.append(chunk.data());
-    chunk.Clear();
-  } while (reader->Read(&chunk));
-  auto kept = controller_->PutCheckpoint(header, payload);
+  auto kept = controller_->CommitCheckpoint(header, *std::move(upload));
   if (!kept.ok()) return ToGrpcStatus(kept.status());
   response->set_epoch(*kept);
   return grpc::Status::OK;

@@ -259,7 +259,7 @@ run_slots() {
     2>/dev/null | head -1 || true)
   build-gpu/amoeba-controller --store="$run/store.db" --port=0 \
     --port_file="$run/port" --search_id=bench --algorithm=aging \
-    --population_size="$budget" --sample_size=2 --budget="$budget" --seed=1 \
+    --population_size="$budget" --sample_size=2 --budget="$budget" --search_seed=1 \
     --dataset=cifar10 --N="$N" --F="$F" --epochs="$epochs" \
     --batch_size="$batch_size" --validation_images="$validation_images" \
     --max_train_images=0 --lease_timeout_s=600 --heartbeat_s=5 \

@@ -87,6 +87,10 @@ class Harness {
   void CreateFinalLater(size_t index, absl::Duration after);
   std::pair<absl::Status, std::string> HandleCheckpoint(
       Rpc rpc, const std::string& bytes);
+  // SimulationOptions::slow_upload: opens the upload now, ends it later.
+  std::pair<absl::Status, std::string> StartSlowUpload(
+      const v1::CheckpointChunk& chunk, bool holder);
+  void FinishSlowUpload(uint64_t id);
   // A task handed out must name the newest checkpoint acknowledged for its
   // child (or a newer one): never less.
   void ObserveCheckpointEpoch(SimSearch& search, const v1::Task& task);
@@ -135,6 +139,14 @@ class Harness {
   std::map<std::tuple<std::string, int64_t, int>, absl::Time> orphan_since_;
   absl::Status violation_;
   SimulationReport report_;
+  // Uploads whose stream has not ended (slow_upload), by id. Declared after
+  // controller_: they hold its checkpoint store and go first.
+  struct OpenUpload {
+    v1::CheckpointHeader header;
+    std::unique_ptr<CheckpointStore::Upload> upload;  // null: newer kept
+  };
+  std::map<uint64_t, OpenUpload> open_uploads_;
+  uint64_t next_upload_ = 0;
 };
 
 Harness::Harness(const SimulationOptions& options)
@@ -420,6 +432,9 @@ std::pair<absl::Status, std::string> Harness::HandleCheckpoint(
   const std::optional<Lease> lease = LeaseOf(h.search_id(), h.model_id());
   const bool holder = lease.has_value() && lease->worker_id == h.worker_id() &&
                       lease->attempt == h.attempt();
+  if (faults_on_ && world_.Chance(o_.slow_upload)) {
+    return StartSlowUpload(chunk, holder);
+  }
   auto kept = controller_->PutCheckpoint(h, chunk.data());
   world_.Trace("controller: checkpoint of ", h.search_id(), " child ",
                h.model_id(), " attempt ", h.attempt(), " epoch ", h.epoch(),
@@ -435,6 +450,65 @@ std::pair<absl::Status, std::string> Harness::HandleCheckpoint(
   v1::CheckpointAck ack;
   ack.set_epoch(*kept);
   return {absl::OkStatus(), ack.SerializeAsString()};
+}
+
+std::pair<absl::Status, std::string> Harness::StartSlowUpload(
+    const v1::CheckpointChunk& chunk, bool holder) {
+  const v1::CheckpointHeader& h = chunk.header();
+  auto upload = controller_->BeginCheckpoint(h);
+  world_.Trace("controller: slow checkpoint upload of ", h.search_id(),
+               " child ", h.model_id(), " attempt ", h.attempt(), " epoch ",
+               h.epoch(), " from ", h.worker_id(), " opened: ",
+               upload.ok() ? "ok" : upload.status().ToString());
+  if (!upload.ok()) return {upload.status(), ""};
+  if (!holder) {
+    Violation(absl::StrCat("an upload of ", h.search_id(), " child ",
+                           h.model_id(), " from ", h.worker_id(),
+                           ", which does not hold it, was opened"));
+  }
+  if (*upload != nullptr) {
+    if (absl::Status s = (*upload)->Append(chunk.data()); !s.ok()) {
+      return {s, ""};
+    }
+  }
+  const uint64_t id = next_upload_++;
+  open_uploads_.emplace(id, OpenUpload{h, *std::move(upload)});
+  ++report_.slow_uploads;
+  world_.After(world_.Between(absl::Seconds(1), absl::Seconds(60)),
+               [this, id] { FinishSlowUpload(id); });
+  // The worker stops waiting before the stream ends.
+  return {absl::DeadlineExceededError("the upload is still streaming"), ""};
+}
+
+void Harness::FinishSlowUpload(uint64_t id) {
+  auto it = open_uploads_.find(id);
+  if (it == open_uploads_.end()) return;  // the controller crashed meanwhile
+  OpenUpload open = std::move(it->second);
+  open_uploads_.erase(it);
+  const v1::CheckpointHeader& h = open.header;
+  auto kept = controller_->CommitCheckpoint(h, std::move(open.upload));
+  world_.Trace("controller: slow checkpoint upload of ", h.search_id(),
+               " child ", h.model_id(), " attempt ", h.attempt(), " ended: ",
+               kept.ok() ? absl::StrCat("keeps ", *kept)
+                         : kept.status().ToString());
+  SimSearch* sim = SimSearchNamed(h.search_id());
+  Search* search = sim != nullptr ? Live(*sim) : nullptr;
+  if (search == nullptr || search->IsUnfinished(h.model_id())) return;
+  if (kept.ok()) {
+    Violation(absl::StrCat("a checkpoint of finished ", h.search_id(),
+                           " child ", h.model_id(), " was acknowledged"));
+  }
+  // A done child keeps no checkpoint (one failed for good may until the
+  // controller's next start).
+  auto model = search->GetModel(h.model_id());
+  if (model.ok() && model->model().state() == v1::MODEL_DONE &&
+      std::filesystem::exists(absl::StrCat(o_.dir, "/checkpoints/",
+                                           h.search_id(), "/", h.model_id(),
+                                           ".ckpt"))) {
+    Violation(absl::StrCat("a checkpoint of finished ", h.search_id(),
+                           " child ", h.model_id(),
+                           " is kept after an upload ended late"));
+  }
 }
 
 Harness::SimSearch* Harness::SimSearchNamed(const std::string& name) {
@@ -472,6 +546,7 @@ void Harness::CrashController() {
   if (controller_ == nullptr) return;
   world_.Trace("controller crashes");
   ++report_.controller_crashes;
+  open_uploads_.clear();  // their streams die with the process
   controller_.reset();
   network_.set_controller_up(false);
   CheckStore(/*at_end=*/false);
@@ -1108,6 +1183,7 @@ SimulationReport Harness::Run() {
       }
     }
   }
+  open_uploads_.clear();
   controller_.reset();
   if (violation_.ok()) CheckStore(/*at_end=*/true);
   report_.status = violation_;
@@ -1148,6 +1224,7 @@ void Accumulate(const SimulationReport& one, SimulationReport* total) {
   total->final_jobs += one.final_jobs;
   total->checkpoints += one.checkpoints;
   total->resumes += one.resumes;
+  total->slow_uploads += one.slow_uploads;
 }
 
 SimulationReport RunSimulation(const SimulationOptions& options) {

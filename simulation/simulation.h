@@ -55,6 +55,12 @@ struct SimulationOptions {
   double intruder = 0.01;
   double message_fault = 0.04;  // each of drop/dup/late, per message
   double spool_write_fails = 0.02;
+  // Per checkpoint upload while faults are on: the header and data arrive,
+  // the end of the stream 1..60 s later, after the worker has given up on
+  // the call; whatever happens in between (the child's result, a new
+  // holder, a controller crash) must not leave a finished child with a
+  // checkpoint or count a stale sender's.
+  double slow_upload = 0.2;
 };
 
 struct SimulationReport {
@@ -79,6 +85,7 @@ struct SimulationReport {
   int64_t final_jobs = 0;
   int64_t checkpoints = 0;
   int64_t resumes = 0;
+  int64_t slow_uploads = 0;  // uploads whose stream ended late
 };
 
 // Adds the counts of `one` to `total` (for runs of many schedules).

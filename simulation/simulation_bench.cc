@@ -78,10 +78,12 @@ int main(int argc, char** argv) {
       static_cast<long long>(total.operator_actions),
       static_cast<long long>(total.intruder_reports));
   std::printf(
-      "final training: %lld jobs, %lld checkpoints kept, %lld resumes\n",
+      "final training: %lld jobs, %lld checkpoints kept, %lld resumes, "
+      "%lld uploads ending late\n",
       static_cast<long long>(total.final_jobs),
       static_cast<long long>(total.checkpoints),
-      static_cast<long long>(total.resumes));
+      static_cast<long long>(total.resumes),
+      static_cast<long long>(total.slow_uploads));
   std::printf("violations: %lld\n", static_cast<long long>(violations));
   return violations == 0 ? 0 : 1;
 }

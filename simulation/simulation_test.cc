@@ -61,7 +61,8 @@ TEST_CASE(
             << " searches stopped), " << total.intruder_reports
             << " intruder reports; final training: " << total.final_jobs
             << " jobs, " << total.checkpoints << " checkpoints kept, "
-            << total.resumes << " resumes" << std::endl;
+            << total.resumes << " resumes, " << total.slow_uploads
+            << " uploads ending late" << std::endl;
   // The faults did happen.
   CHECK(total.controller_crashes > 0);
   CHECK(total.worker_crashes > 0);
@@ -70,6 +71,7 @@ TEST_CASE(
   // Final jobs were drawn in, and some resumed from a checkpoint.
   CHECK(total.final_jobs > 0);
   CHECK(total.resumes > 0);
+  CHECK(total.slow_uploads > 0);
 }
 
 TEST_CASE("a seed replays exactly") {

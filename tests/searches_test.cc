@@ -114,6 +114,57 @@ std::vector<std::string> ControllerArgs(const std::string& dir,
           "--heartbeat_s=1"};
 }
 
+TEST_CASE("amoeba-controller takes the search flags of `amoeba search create`") {
+  const std::string dir = FreshTestDir("controller_search_flags");
+  std::vector<std::string> args = ControllerArgs(dir, "0");
+  for (const char* flag :
+       {"--search_id=first", "--search_seed=7", "--population_size=4",
+        "--sample_size=2", "--budget=9", "--epochs=3", "--checkpoint_every=1",
+        "--early_stopping=median", "--stop_epochs=1,2", "--stop_children=4",
+        "--max_attempts=5"}) {
+    args.push_back(flag);
+  }
+  Process controller(kController, args, dir + "/controller.log");
+  const int port = WaitForPort(dir + "/port");
+  auto stub = Connect(port);
+  auto searches = Searches(*stub);
+  REQUIRE(searches.count("first") == 1);
+  const v1::SearchConfig& c = searches["first"].config();
+  CHECK(c.seed() == 7);
+  CHECK(c.population_size() == 4);
+  CHECK(c.budget() == 9);
+  CHECK(c.settings().epochs() == 3);
+  CHECK(c.settings().checkpoint_every() == 1);
+  CHECK(c.early_stopping().rule() == "median");
+  CHECK(c.early_stopping().epochs_size() == 2);
+  CHECK(c.early_stopping().children() == 4);
+  CHECK(c.max_attempts() == 5);
+  CHECK(c.lease_timeout_s() == 3);  // the controller's --lease_timeout_s
+  controller.Signal(SIGTERM);
+  CHECK(controller.Wait(seconds(30)).has_value());
+
+  // Refused by name, as `amoeba search create` is.
+  CHECK(RunLogged(std::string(kController) + " --store=" + dir +
+                      "/other.db --port=0 --early_stopping=bogus",
+                  dir + "/refused.log") == 2);
+  CHECK_THAT(ReadWholeFile(dir + "/refused.log"), Catch::Contains("bogus"));
+}
+
+TEST_CASE("--help of the daemons shows their own flags, not glog's") {
+  const std::string dir = FreshTestDir("daemon_help");
+  REQUIRE(RunLogged(std::string(kController) + " --help", dir + "/c.log") == 0);
+  const std::string controller = ReadWholeFile(dir + "/c.log");
+  CHECK_THAT(controller, Catch::StartsWith("amoeba-controller: runs"));
+  CHECK_THAT(controller, Catch::Contains("--store (SQLite file of the searches)"));
+  CHECK_THAT(controller, Catch::Contains("--early_stopping"));
+  CHECK_THAT(controller, !Catch::Contains("--logtostderr"));
+  REQUIRE(RunLogged(std::string(kWorker) + " --help", dir + "/w.log") == 0);
+  const std::string worker = ReadWholeFile(dir + "/w.log");
+  CHECK_THAT(worker, Catch::StartsWith("amoeba-worker: evaluates"));
+  CHECK_THAT(worker, Catch::Contains("--spool_dir"));
+  CHECK_THAT(worker, !Catch::Contains("--logtostderr"));
+}
+
 TEST_CASE("Two searches share three real workers, survive a kill -9, finish") {
   const std::string dir = FreshTestDir("two_searches");
   const std::string cifar = MakeCifar(dir + "/cifar");

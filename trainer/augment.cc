@@ -60,8 +60,10 @@ torch::Tensor Normalizer::Apply(const torch::Tensor& images) const {
   return (images.to(torch::kFloat32).div_(255.0) - m) / s;
 }
 
-// The released inception_preprocessing.py's area_range=(0.05, 1.0).
-constexpr double kMinCropArea = 0.05;
+// The released amoeba_net inception_preprocessing.py: preprocess_for_train
+// passes area_range=(min_object_covered, 1.0) with min_object_covered 0.1
+// (the function's own default, 0.05, is what slim's copy uses).
+constexpr double kMinCropArea = 0.1;
 
 torch::Tensor Augment(const torch::Tensor& batch, const AugmentOptions& options,
                       torch::Generator& generator) {

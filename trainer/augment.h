@@ -18,8 +18,8 @@ namespace amoeba {
 
 struct AugmentOptions {
   int crop_padding = 0;          // random crop after zero padding; 0 = off
-  // Inception-style: a random box of 5-100 % of the area with an aspect
-  // ratio in [3/4, 4/3] (the released inception_preprocessing.py's ranges;
+  // Inception-style: a random box of 10-100 % of the area with an aspect
+  // ratio in [3/4, 4/3] (the released amoeba_net preprocessing's ranges;
   // a box that would not fit is clamped to the image instead of redrawn),
   // resized back to the image's size (bilinear).
   bool random_resized_crop = false;

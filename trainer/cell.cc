@@ -50,7 +50,9 @@ NetCellImpl::NetCellImpl(const NetCellOptions& options, int64_t* macs)
       const int stride = reduction && input < kNumCellInputs ? 2 : 1;
       FeatureShape out;
       ops_->push_back(MakeOp(cell.ops[p], states[input], c, stride, macs, &out));
-      is_identity_.push_back(cell.ops[p] == Op::kNone && stride == 1);
+      // As the released code: no drop path after any `none`, also one that
+      // became a strided or width-changing 1x1 conv.
+      skips_drop_path_.push_back(cell.ops[p] == Op::kNone);
       created = out;
     }
     states.push_back(created);
@@ -93,7 +95,7 @@ torch::Tensor NetCellImpl::forward(torch::Tensor prev, torch::Tensor prev_prev,
       const int p = 2 * combination + element;
       torch::Tensor h = ops_[p]->as<torch::nn::Sequential>()->forward(
           states[cell.inputs[p]]);
-      if (!is_identity_[p]) h = DropPath(h, drop);
+      if (!skips_drop_path_[p]) h = DropPath(h, drop);
       sum = element == 0 ? h : sum + h;
     }
     states.push_back(sum);

@@ -59,7 +59,7 @@ class NetCellImpl : public torch::nn::Module {
  private:
   NetCellOptions options_;
   std::vector<int> outputs_;       // states concatenated, ascending
-  std::vector<bool> is_identity_;  // per position: op is a plain identity
+  std::vector<bool> skips_drop_path_;  // per position: the op is `none`
   FeatureShape output_shape_;
 
   torch::nn::Sequential preprocess_prev_{nullptr};

@@ -2,8 +2,10 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/atomic_file.h"
 #include "common/status_macros.h"
 #include "genotype/text.h"
 
@@ -55,7 +57,7 @@ absl::StatusOr<NetworkOptions> OptionsFromVector(const std::vector<double>& v) {
 }  // namespace
 
 absl::Status SaveModel(const TrainedModel& model, const std::string& path) {
-  const std::string temporary = path + ".tmp";
+  std::ostringstream bytes;
   try {
     torch::serialize::OutputArchive archive;
     archive.write("amoeba_format", torch::tensor(kFormatVersion));
@@ -73,17 +75,14 @@ absl::Status SaveModel(const TrainedModel& model, const std::string& path) {
     torch::serialize::OutputArchive weights;
     model.network->save(weights);
     archive.write("model", weights);
-    archive.save_to(temporary);
+    archive.save_to(bytes);
   } catch (const std::exception& e) {
-    std::remove(temporary.c_str());
     return absl::UnavailableError(
         absl::StrCat("cannot write checkpoint ", path, ": ", e.what()));
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    return absl::UnavailableError(
-        absl::StrCat("cannot rename checkpoint into place at ", path));
-  }
+  // Atomic and durable: a crash leaves the old file or the new one whole.
+  const absl::Status written = WriteFileAtomically(path, bytes.str());
+  if (!written.ok()) return absl::UnavailableError(written.message());
   return absl::OkStatus();
 }
 

@@ -73,6 +73,9 @@ struct DataOptions {
   // decoding threads.
   int image_size = 64;
   int decode_threads = 2;
+  // Files that would decode to more pixels are skipped (image_decoder.h's
+  // kDefaultMaxImagePixels, PIL's bound).
+  int64_t max_image_pixels = 89478485;
 };
 
 struct DataSplit {

@@ -49,11 +49,12 @@ absl::StatusOr<FolderDataset> LoadImageFolder(const std::string& dir,
                                               bool train,
                                               const FolderOptions& options) {
   if (options.image_size < 8 || options.image_size > 1024 ||
-      options.threads < 1 || options.threads > 256 || options.max_images < 0) {
+      options.threads < 1 || options.threads > 256 || options.max_images < 0 ||
+      options.max_image_pixels < 1) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "image folder: image size must be in 8..1024 (got %d), threads in "
-        "1..256 (got %d), max images >= 0",
-        options.image_size, options.threads));
+        "1..256 (got %d), max images >= 0, max image pixels >= 1 (got %d)",
+        options.image_size, options.threads, options.max_image_pixels));
   }
   FolderDataset out;
   // Labels always come from train/, so that val/ means the same classes.
@@ -120,13 +121,19 @@ absl::StatusOr<FolderDataset> LoadImageFolder(const std::string& dir,
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < files.size(); i = next++) {
-      absl::StatusOr<DecodedImage> image =
-          DecodeImageFile(files[i].path, decode_side);
-      if (!image.ok()) {
-        errors[i] = std::string(image.status().message());
-        continue;
+      // The thread's exception boundary: an exception escaping a
+      // std::thread would end the process.
+      try {
+        absl::StatusOr<DecodedImage> image = DecodeImageFile(
+            files[i].path, decode_side, options.max_image_pixels);
+        if (!image.ok()) {
+          errors[i] = std::string(image.status().message());
+          continue;
+        }
+        decoded[i] = ResizeAndCenterCrop(*image, size, kCenterCrop);
+      } catch (const std::exception& e) {
+        errors[i] = absl::StrCat(files[i].path, ": ", e.what());
       }
-      decoded[i] = ResizeAndCenterCrop(*image, size, kCenterCrop);
     }
   };
   std::vector<std::thread> threads;
@@ -171,6 +178,7 @@ absl::StatusOr<ImageDataset> LoadFolderSplit(const DataOptions& options,
   FolderOptions folder;
   folder.image_size = options.image_size;
   folder.threads = options.decode_threads;
+  folder.max_image_pixels = options.max_image_pixels;
   absl::StatusOr<FolderDataset> loaded = LoadImageFolder(dir, train, folder);
   if (!loaded.ok()) return loaded.status();
   return std::move(loaded->images);

@@ -11,8 +11,10 @@
 // training augmentation (augment.h: random-resized crop and flip) draws its
 // crops from that stored view.
 //
-// A damaged file (truncated, not an image) is skipped with a warning that
-// names it, and counted; a dataset where nothing decodes is an error.
+// A damaged file (truncated, not an image, larger than max_image_pixels,
+// or anything else its decoding fails on, out of memory included) is
+// skipped with a warning that names it, and counted; a dataset where
+// nothing decodes is an error. Nothing a file holds ends the process.
 #ifndef AMOEBA_TRAINER_FOLDER_DATASET_H_
 #define AMOEBA_TRAINER_FOLDER_DATASET_H_
 
@@ -22,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "trainer/dataset.h"
+#include "trainer/image_decoder.h"
 
 namespace amoeba {
 
@@ -29,6 +32,8 @@ struct FolderOptions {
   int image_size = 64;    // stored (and trained) size, square
   int threads = 2;        // decoding threads
   int64_t max_images = 0;  // per split, 0 = all (the first, in path order)
+  // Files that would decode larger are skipped (image_decoder.h).
+  int64_t max_image_pixels = kDefaultMaxImagePixels;
 };
 
 struct FolderDataset {

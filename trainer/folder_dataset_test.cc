@@ -4,6 +4,7 @@
 
 #include <png.h>
 #include <turbojpeg.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -116,6 +117,98 @@ TEST_CASE("JPEGs decode at reduced scale, in every colour space") {
   CHECK(absl::IsNotFound(DecodeImageFile(dir + "/none.jpg", 8).status()));
 }
 
+// `jpeg` with the frame header (SOF0) claiming width x height.
+std::string WithJpegSize(std::string jpeg, int width, int height) {
+  for (size_t i = 2; i + 9 < jpeg.size(); ++i) {
+    if (static_cast<unsigned char>(jpeg[i]) == 0xff &&
+        static_cast<unsigned char>(jpeg[i + 1]) == 0xc0) {
+      jpeg[i + 5] = static_cast<char>(height >> 8);
+      jpeg[i + 6] = static_cast<char>(height & 0xff);
+      jpeg[i + 7] = static_cast<char>(width >> 8);
+      jpeg[i + 8] = static_cast<char>(width & 0xff);
+      return jpeg;
+    }
+  }
+  FAIL("no SOF0 marker");
+  return jpeg;
+}
+
+// `png` with its IHDR claiming width x height (and a valid CRC).
+std::string WithPngSize(std::string png, uint32_t width, uint32_t height) {
+  auto put = [&](size_t at, uint32_t v) {
+    for (int b = 0; b < 4; ++b) png[at + b] = static_cast<char>(v >> (24 - 8 * b));
+  };
+  put(16, width);
+  put(20, height);
+  put(29, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17)));
+  return png;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+TEST_CASE("Images larger than the pixel limit are refused before allocation") {
+  const std::string dir = FreshTestDir("image_decoder_bombs");
+  Write(dir + "/small.jpg", Jpeg(200, 100, {9, 9, 9}, TJPF_RGB, TJSAMP_444));
+  CHECK(DecodeImageFile(dir + "/small.jpg", 200, 20000).ok());
+  auto over = DecodeImageFile(dir + "/small.jpg", 200, 19999);
+  REQUIRE(absl::IsInvalidArgument(over.status()));
+  CHECK_THAT(std::string(over.status().message()),
+             Catch::Contains("small.jpg: image of 200 x 100 pixels") &&
+                 Catch::Contains("limit of 19999"));
+  // A reduced-scale decode is what counts: 1/2 of it fits.
+  CHECK(DecodeImageFile(dir + "/small.jpg", 50, 5000).ok());
+
+  // Headers that claim 65,000 x 65,000 (12 GB of RGB in full) and
+  // 1,000,000 x 1,000,000 pixels: refused at once, with the default limit.
+  // (A network of 64 pixels decodes that JPEG at 1/8: 8,125 x 8,125 fits
+  // the limit, and the missing data is then an error.)
+  Write(dir + "/bomb.jpg",
+        WithJpegSize(Jpeg(16, 16, {1, 2, 3}, TJPF_RGB, TJSAMP_444), 65000, 65000));
+  auto jpeg = DecodeImageFile(dir + "/bomb.jpg", 65000);
+  REQUIRE(absl::IsInvalidArgument(jpeg.status()));
+  CHECK_THAT(std::string(jpeg.status().message()),
+             Catch::Contains("65000 x 65000"));
+  WritePng(dir + "/small.png", 4, 4, {1, 2, 3});
+  Write(dir + "/bomb.png",
+        WithPngSize(ReadAll(dir + "/small.png"), 1000000, 1000000));
+  auto png = DecodeImageFile(dir + "/bomb.png", 64);
+  REQUIRE(absl::IsInvalidArgument(png.status()));
+  CHECK_THAT(std::string(png.status().message()),
+             Catch::Contains("1000000 x 1000000"));
+}
+
+TEST_CASE("An image folder skips and counts decompression bombs") {
+  const std::string dir = FreshTestDir("image_folder_bombs");
+  for (const std::string c : {"a", "b"}) {
+    for (int i = 0; i < 3; ++i) {
+      Write(dir + "/train/" + c + "/" + std::to_string(i) + ".jpg",
+            Jpeg(40, 40, {i * 50, 20, 20}, TJPF_RGB, TJSAMP_444));
+    }
+  }
+  WritePng(dir + "/small.png", 4, 4, {1, 2, 3});
+  Write(dir + "/train/a/bomb.png",
+        WithPngSize(ReadAll(dir + "/small.png"), 1000000, 1000000));
+  Write(dir + "/train/b/bomb.jpg",
+        WithJpegSize(Jpeg(16, 16, {1, 2, 3}, TJPF_RGB, TJSAMP_444), 65000, 65000));
+  FolderOptions options;
+  options.image_size = 16;
+  options.threads = 2;
+  auto loaded = LoadImageFolder(dir, /*train=*/true, options);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->images.size() == 6);
+  CHECK(loaded->skipped == 2);
+  // A bound below every image: all skipped, an error that says why.
+  options.max_image_pixels = 100;
+  auto none = LoadImageFolder(dir, /*train=*/true, options);
+  REQUIRE_FALSE(none.ok());
+  CHECK_THAT(std::string(none.status().message()),
+             Catch::Contains("none of its 8 files decodes") &&
+                 Catch::Contains("limit of 100 pixels"));
+}
+
 TEST_CASE("A center crop keeps the middle of the shorter side") {
   // Left half black, right half white, 200 x 100: the central 87.5 % of a
   // 64-pixel view keeps both halves, black on the left.
@@ -223,6 +316,32 @@ TEST_CASE("Random-resized crops stay in the image and differ per sample") {
   torch::Generator again = at::detail::createCPUGenerator(3);
   CHECK(torch::equal(Augment(batch, options, again), out));
   CHECK(DefaultAugmentation(DatasetKind::kFolder).random_resized_crop);
+}
+
+TEST_CASE("Random-resized crops cover at least a tenth of the image") {
+  // Channel 0 holds the column, channel 1 the row: a crop resized back
+  // (upsampled, align_corners false) spans exactly its box's columns and
+  // rows, so its value ranges give the box.
+  const torch::Tensor cols =
+      torch::arange(100, torch::kFloat32).view({1, 1, 1, 100}).expand({1, 1, 100, 100});
+  const torch::Tensor rows =
+      torch::arange(100, torch::kFloat32).view({1, 1, 100, 1}).expand({1, 1, 100, 100});
+  const torch::Tensor image = torch::cat({cols, rows, rows}, 1);
+  const torch::Tensor batch = image.expand({2000, 3, 100, 100}).contiguous();
+  AugmentOptions options;
+  options.random_resized_crop = true;
+  torch::Generator generator = at::detail::createCPUGenerator(11);
+  const torch::Tensor out = Augment(batch, options, generator);
+  const torch::Tensor width =
+      out.select(1, 0).amax({1, 2}) - out.select(1, 0).amin({1, 2}) + 1;
+  const torch::Tensor height =
+      out.select(1, 1).amax({1, 2}) - out.select(1, 1).amin({1, 2}) + 1;
+  const torch::Tensor area = width * height / 10000.0;
+  // The released code's area_range (0.1, 1.0); box sides are rounded to
+  // whole pixels (at most 0.5 each), hence the small slack.
+  CHECK(area.min().item<float>() >= 0.095f);
+  CHECK(area.min().item<float>() < 0.13f);
+  CHECK(area.max().item<float>() > 0.95f);
 }
 
 }  // namespace

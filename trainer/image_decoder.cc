@@ -7,20 +7,34 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <memory>
+#include <new>
+#include <stdexcept>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace amoeba {
 namespace {
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+// The file's bytes, refused beyond `max_bytes` before they are read.
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     int64_t max_bytes) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read"));
-  std::string bytes((std::istreambuf_iterator<char>(in)),
-                    std::istreambuf_iterator<char>());
-  if (in.bad()) return absl::NotFoundError(absl::StrCat(path, ": read error"));
+  const std::streamoff size = in.tellg();
+  if (size < 0) return absl::NotFoundError(absl::StrCat(path, ": read error"));
+  if (size > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: a file of %d bytes, larger than any image within the pixel "
+        "limit (--max_image_pixels)",
+        path, static_cast<int64_t>(size)));
+  }
+  std::string bytes(static_cast<size_t>(size), '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), size)) {
+    return absl::NotFoundError(absl::StrCat(path, ": read error"));
+  }
   return bytes;
 }
 
@@ -34,9 +48,17 @@ bool IsPng(const std::string& b) {
                                       0, 8) == 0;
 }
 
+absl::Status TooLarge(const std::string& path, int64_t width, int64_t height,
+                      int64_t max_pixels) {
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "%s: image of %d x %d pixels decodes larger than the limit of %d "
+      "pixels (--max_image_pixels)",
+      path, width, height, max_pixels));
+}
+
 absl::StatusOr<DecodedImage> DecodeJpeg(const std::string& path,
                                         const std::string& bytes,
-                                        int min_side) {
+                                        int min_side, int64_t max_pixels) {
   std::unique_ptr<void, int (*)(tjhandle)> handle(tjInitDecompress(),
                                                   &tjDestroy);
   if (handle == nullptr) {
@@ -65,6 +87,9 @@ absl::StatusOr<DecodedImage> DecodeJpeg(const std::string& path,
       scaled_w = w;
       scaled_h = h;
     }
+  }
+  if (static_cast<int64_t>(scaled_w) * scaled_h > max_pixels) {
+    return TooLarge(path, width, height, max_pixels);
   }
   const bool cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
   const int pixel_size = cmyk ? 4 : 3;
@@ -95,14 +120,33 @@ absl::StatusOr<DecodedImage> DecodeJpeg(const std::string& path,
   return image;
 }
 
+// Frees libpng's read state on every path out, an exception included.
+class PngImage {
+ public:
+  PngImage() {
+    std::memset(&png_, 0, sizeof(png_));
+    png_.version = PNG_IMAGE_VERSION;
+  }
+  ~PngImage() { png_image_free(&png_); }
+  PngImage(const PngImage&) = delete;
+  PngImage& operator=(const PngImage&) = delete;
+  png_image* get() { return &png_; }
+
+ private:
+  png_image png_;
+};
+
 absl::StatusOr<DecodedImage> DecodePng(const std::string& path,
-                                       const std::string& bytes) {
-  png_image png;
-  std::memset(&png, 0, sizeof(png));
-  png.version = PNG_IMAGE_VERSION;
+                                       const std::string& bytes,
+                                       int64_t max_pixels) {
+  PngImage holder;
+  png_image& png = *holder.get();
   if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size())) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not a readable PNG: ", png.message));
+  }
+  if (static_cast<int64_t>(png.width) * png.height > max_pixels) {
+    return TooLarge(path, png.width, png.height, max_pixels);
   }
   png.format = PNG_FORMAT_RGB;
   DecodedImage image;
@@ -110,10 +154,28 @@ absl::StatusOr<DecodedImage> DecodePng(const std::string& path,
   image.height = static_cast<int>(png.height);
   image.rgb.resize(PNG_IMAGE_SIZE(png));
   if (!png_image_finish_read(&png, nullptr, image.rgb.data(), 0, nullptr)) {
-    const std::string message = png.message;
-    png_image_free(&png);
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": damaged PNG: ", message));
+        absl::StrCat(path, ": damaged PNG: ", png.message));
+  }
+  return image;
+}
+
+absl::StatusOr<DecodedImage> Decode(const std::string& path, int min_side,
+                                    int64_t max_pixels) {
+  // A JPEG or PNG within the pixel limit takes at most about 4 bytes a
+  // pixel (PNG's filter bytes and chunks on raw RGBA), plus its metadata.
+  const int64_t max_bytes =
+      std::min<int64_t>(max_pixels, int64_t{1} << 40) * 4 + (int64_t{16} << 20);
+  absl::StatusOr<std::string> bytes = ReadFile(path, max_bytes);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<DecodedImage> image =
+      IsJpeg(*bytes) ? DecodeJpeg(path, *bytes, min_side, max_pixels)
+      : IsPng(*bytes)
+          ? DecodePng(path, *bytes, max_pixels)
+          : absl::InvalidArgumentError(
+                absl::StrCat(path, ": neither a JPEG nor a PNG file"));
+  if (image.ok() && (image->width < 1 || image->height < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": an empty image"));
   }
   return image;
 }
@@ -121,19 +183,18 @@ absl::StatusOr<DecodedImage> DecodePng(const std::string& path,
 }  // namespace
 
 absl::StatusOr<DecodedImage> DecodeImageFile(const std::string& path,
-                                             int min_side) {
-  absl::StatusOr<std::string> bytes = ReadFile(path);
-  if (!bytes.ok()) return bytes.status();
-  absl::StatusOr<DecodedImage> image =
-      IsJpeg(*bytes) ? DecodeJpeg(path, *bytes, min_side)
-      : IsPng(*bytes)
-          ? DecodePng(path, *bytes)
-          : absl::InvalidArgumentError(
-                absl::StrCat(path, ": neither a JPEG nor a PNG file"));
-  if (image.ok() && (image->width < 1 || image->height < 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": an empty image"));
+                                             int min_side,
+                                             int64_t max_pixels) {
+  // A file's bytes and its pixels are allocated here: a bound above the
+  // memory at hand still fails, as an error naming the file.
+  try {
+    return Decode(path, min_side, max_pixels);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(path, ": out of memory decoding it"));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(path, ": ", e.what()));
   }
-  return image;
 }
 
 torch::Tensor ResizeAndCenterCrop(const DecodedImage& image, int size,

@@ -9,8 +9,9 @@
 // as R = C * K / 255 (and so on), as PIL converts them.
 //
 // Errors name the file: NotFound (cannot read), InvalidArgument (not a JPEG
-// or PNG, or damaged: truncated data is an error, not a gray bottom).
-// Thread safety: every call is independent.
+// or PNG, damaged: truncated data is an error, not a gray bottom, or
+// larger than the caller's bound), ResourceExhausted (out of memory).
+// Never throws. Thread safety: every call is independent.
 #ifndef AMOEBA_TRAINER_IMAGE_DECODER_H_
 #define AMOEBA_TRAINER_IMAGE_DECODER_H_
 
@@ -30,9 +31,19 @@ struct DecodedImage {
   std::vector<uint8_t> rgb;  // height * width * 3, row-major
 };
 
-// REQUIRES: min_side >= 1.
-absl::StatusOr<DecodedImage> DecodeImageFile(const std::string& path,
-                                             int min_side);
+// Decoding refuses an image whose decoded size would exceed this many
+// pixels (after a JPEG's reduced-scale decode): a file's header may claim
+// any size, and 65,000 x 65,000 asks for 12 GB. PIL's own bound for
+// decompression bombs (Image.MAX_IMAGE_PIXELS), about 89 megapixels: a
+// 268 MB RGB buffer per decoding thread at most.
+inline constexpr int64_t kDefaultMaxImagePixels = 89478485;
+
+// REQUIRES: min_side >= 1, max_pixels >= 1.
+// InvalidArgument naming the file and both sizes when the image is larger
+// than `max_pixels` (nothing is allocated for it).
+absl::StatusOr<DecodedImage> DecodeImageFile(
+    const std::string& path, int min_side,
+    int64_t max_pixels = kDefaultMaxImagePixels);
 
 // The evaluation view of an image, as Inception's preprocessing takes it:
 // the shorter side resized (bilinear, antialiased) to `size` / `crop`, then

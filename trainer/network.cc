@@ -1,10 +1,10 @@
 #include "trainer/network.h"
 
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/training_limits.h"
 #include "trainer/generator.h"
 
 namespace amoeba {
@@ -13,13 +13,10 @@ absl::Status ValidateNetworkOptions(const NetworkOptions& o) {
   auto bad = [](const std::string& what) {
     return absl::InvalidArgumentError(absl::StrCat("network options: ", what));
   };
-  if (o.cells_per_stack < 1 || o.cells_per_stack > 64) {
-    return bad(absl::StrFormat("N (cells per stack) must be in 1..64, got %d",
-                               o.cells_per_stack));
-  }
-  if (o.filters < 2 || o.filters > 4096) {
-    return bad(absl::StrFormat("F (filters) must be in 2..4096, got %d",
-                               o.filters));
+  // The bounds the controller checks a search's settings with.
+  for (const absl::Status& check :
+       {CheckCellsPerStack(o.cells_per_stack), CheckFilters(o.filters)}) {
+    if (!check.ok()) return bad(std::string(check.message()));
   }
   if (o.input_channels < 1 || o.input_channels > 64) {
     return bad(absl::StrFormat("input channels must be in 1..64, got %d",

@@ -79,6 +79,34 @@ TEST_CASE("conv_1x7_7x1 strides its 1x7 and 7x1, not its bottleneck") {
   }
 }
 
+TEST_CASE("conv_1x7_7x1 narrower than 4 channels has no bottleneck") {
+  torch::NoGradGuard no_grad;
+  int64_t macs = 0;
+  FeatureShape out;
+  auto op = MakeOp(Op::kConv1x7_7x1, FeatureShape{2, 8, 8}, 2, 1, &macs, &out);
+  CHECK(out == FeatureShape{2, 8, 8});
+  // The released code: ReLU, 1x7 2->2, BN, ReLU, 7x1 2->2, BN.
+  int64_t parameters = 0;
+  for (const auto& p : op->parameters()) parameters += p.numel();
+  CHECK(parameters == 2 * 2 * 7 + 4 + 2 * 2 * 7 + 4);
+  CHECK(macs == int64_t{8} * 8 * 2 * 2 * 7 * 2);
+  CHECK(op->forward(torch::randn({2, 2, 8, 8})).sizes() ==
+        torch::IntArrayRef({2, 2, 8, 8}));
+}
+
+TEST_CASE("Batch norm follows the released flags: epsilon 1e-5, decay 0.9") {
+  Network net(AmoebaNetA(), Cifar(1, 8));
+  int norms = 0;
+  for (const auto& module : net->modules(/*include_self=*/false)) {
+    if (auto* bn = module->as<torch::nn::BatchNorm2dImpl>()) {
+      ++norms;
+      CHECK(bn->options.eps() == 1e-5);
+      CHECK(*bn->options.momentum() == 0.1);
+    }
+  }
+  CHECK(norms > 10);
+}
+
 // The paper's Table 1 (no auxiliary head, CIFAR-10): within 2%.
 TEST_CASE("Parameter counts match the paper's Table 1") {
   torch::NoGradGuard no_grad;
@@ -159,7 +187,7 @@ TEST_CASE("Factorized reduction equals the paper's stride-2 formulation") {
         torch::cat({torch::conv2d(x, params["path1.weight"], {}, 2),
                     torch::conv2d(shifted, params["path2.weight"], {}, 2)},
                    1) /
-        std::sqrt(1.0 + 1e-3);
+        std::sqrt(1.0 + kBatchNormEpsilon);
     const torch::Tensor y = reduce->forward(x);
     REQUIRE(y.sizes() == expected.sizes());
     CHECK(torch::allclose(y, expected, 1e-5, 1e-5));

@@ -83,8 +83,11 @@ torch::nn::Conv2d MakeConv(const FeatureShape& in, int out_channels,
 }
 
 torch::nn::BatchNorm2d MakeBatchNorm(int channels) {
-  return torch::nn::BatchNorm2d(
-      torch::nn::BatchNorm2dOptions(channels).eps(1e-3).momentum(0.1));
+  // The released amoeba_net flags: batch_norm_epsilon 1e-5,
+  // batch_norm_decay 0.9 (LibTorch's momentum is 1 - decay).
+  return torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels)
+                                    .eps(kBatchNormEpsilon)
+                                    .momentum(kBatchNormMomentum));
 }
 
 FactorizedReductionImpl::FactorizedReductionImpl(
@@ -187,7 +190,14 @@ torch::nn::Sequential MakeOp(Op op, const FeatureShape& in, int out_channels,
     case Op::kConv1x7_7x1: {
       // The released code's stride placement: the bottleneck keeps every
       // pixel; the 1x7 strides along the width, the 7x1 along the height.
-      const int bottleneck = std::max(1, out_channels / 4);
+      const int bottleneck = out_channels / 4;
+      if (bottleneck < 1) {
+        // As the released code: no bottleneck below 4 channels, the 1x7
+        // and 7x1 at full width, each followed by batch norm.
+        AppendReluConvBn(seq, shape, out_channels, 1, 7, 1, stride, macs);
+        AppendReluConvBn(seq, shape, out_channels, 7, 1, stride, 1, macs);
+        break;
+      }
       AppendReluConvBn(seq, shape, bottleneck, 1, 1, 1, 1, macs);
       AppendReluConvBn(seq, shape, bottleneck, 1, 7, 1, stride, macs);
       AppendReluConvBn(seq, shape, bottleneck, 7, 1, stride, 1, macs);

@@ -41,7 +41,10 @@ torch::nn::Conv2d MakeConv(const FeatureShape& in, int out_channels,
                            int kernel_h, int kernel_w, int stride_h,
                            int stride_w, int64_t* macs, FeatureShape* out);
 
-// Batch norm as in the reference implementation (eps 1e-3).
+// Batch norm with the released amoeba_net flags' batch_norm_epsilon=1e-5
+// and batch_norm_decay=0.9.
+inline constexpr double kBatchNormEpsilon = 1e-5;
+inline constexpr double kBatchNormMomentum = 0.1;
 torch::nn::BatchNorm2d MakeBatchNorm(int channels);
 
 // Two stride-2 1x1 convolutions, the second on the grid shifted by one
@@ -94,7 +97,14 @@ torch::nn::Sequential MakeReluConvBn(const FeatureShape& in, int out_channels,
 //   conv_1x7_7x1:     ReLU, 1x1 to out/4 (no stride), BN, ReLU, 1x7 with
 //                     stride (1, s), BN, ReLU, 7x1 with stride (s, 1), BN,
 //                     ReLU, 1x1 to out, BN: no pixel is dropped before a
-//                     spatial convolution has seen it
+//                     spatial convolution has seen it. Below 4 channels (no
+//                     whole out/4), as the released code: ReLU, 1x7, BN,
+//                     ReLU, 7x1, BN at full width.
+// Where this is not the released code:
+//   dil_sep_conv_3x3 has no released counterpart (the released ops are
+//                     separable convs without dilation and dense dilated
+//                     3x3 convs): it is built from the paper's description,
+//                     one separable layer with dilation 2.
 // REQUIRES: IsValidOp(op), stride in {1, 2}.
 torch::nn::Sequential MakeOp(Op op, const FeatureShape& in, int out_channels,
                              int stride, int64_t* macs, FeatureShape* out);

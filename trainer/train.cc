@@ -14,8 +14,10 @@
 #include "absl/strings/str_format.h"
 #include "common/rng.h"
 #include "common/status_macros.h"
+#include "common/training_limits.h"
 #include "trainer/cpu_allocator.h"
 #include "trainer/generator.h"
+#include "trainer/logging.h"
 #include "trainer/training_state.h"
 #include "trainer/momentum_sgd.h"
 #include "trainer/optimizer.h"
@@ -177,8 +179,16 @@ class TrainingRun {
       if (o_.checkpoint_every > 0 && epoch % o_.checkpoint_every == 0 &&
           epoch < o_.epochs && result_.stopped_epoch == 0 &&
           callbacks_.save_checkpoint) {
-        ASSIGN_OR_RETURN(std::string state, SaveState(epoch));
-        callbacks_.save_checkpoint(epoch, state);
+        // A checkpoint that cannot be written loses only the work since
+        // the last one; training goes on (train.h).
+        absl::StatusOr<std::string> state = SaveState(epoch);
+        if (state.ok()) {
+          callbacks_.save_checkpoint(epoch, *state);
+        } else {
+          ++result_.checkpoints_failed;
+          LOG(WARNING) << "checkpoint after epoch " << epoch
+                       << " not written: " << state.status();
+        }
       }
     }
     result_.steps = step_;
@@ -257,17 +267,19 @@ class TrainingRun {
                                    "' is missing or of another shape"));
       }
     }
-    const std::vector<torch::Tensor> optimizer_before = optimizer_->State();
+    // Both generators' states are tried on scratch generators first, so
+    // that a refusal leaves every part of this run as it was.
+    try {
+      at::detail::createCPUGenerator().set_state(state.augment_rng);
+      at::detail::createCPUGenerator().set_state(state.training_rng);
+    } catch (const std::exception& e) {
+      return refuse(absl::StrCat("damaged generator state: ", e.what()));
+    }
     if (!optimizer_->SetState(state.optimizer)) {
       return refuse("the optimizer state does not fit this optimizer");
     }
-    try {
-      augment_generator_.set_state(state.augment_rng);
-      training_generator_->set_state(state.training_rng);
-    } catch (const std::exception& e) {
-      optimizer_->SetState(optimizer_before);
-      return refuse(absl::StrCat("damaged generator state: ", e.what()));
-    }
+    augment_generator_.set_state(state.augment_rng);
+    training_generator_->set_state(state.training_rng);
     {
       torch::NoGradGuard no_grad;
       for (const auto& [name, value] : state.network) {
@@ -297,11 +309,15 @@ class TrainingRun {
           order.slice(0, s * batch, std::min((s + 1) * batch, n));
       const double lr =
           LearningRateAt(o_, step_, total_steps_, steps_per_epoch_);
-      if (idx.size(0) < 2) {  // batch norm needs two samples
+      // Batch norm needs two samples: a last batch of one image is left
+      // out of this epoch (the shuffle puts another image there next
+      // time), but the step still counts and the epoch still ends with its
+      // report, so validation and early stopping see every epoch.
+      if (idx.size(0) >= 2) {
+        RETURN_IF_ERROR(Step(idx, lr));
+      } else {
         ++step_;
-        continue;
       }
-      RETURN_IF_ERROR(Step(idx, lr));
       const bool end_of_epoch = s + 1 == steps_per_epoch_;
       const bool report =
           end_of_epoch || (o_.progress_every_steps > 0 &&
@@ -467,17 +483,11 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
   auto bad = [](const std::string& what) {
     return absl::InvalidArgumentError(absl::StrCat("training options: ", what));
   };
-  if (o.epochs < 1 || o.epochs > 100000) {
-    return bad(
-        absl::StrFormat("epochs must be in 1..100000, got %d", o.epochs));
-  }
-  if (o.batch_size < 2 || o.batch_size > 65536) {
-    return bad(absl::StrFormat("batch size must be in 2..65536, got %d",
-                               o.batch_size));
-  }
-  if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) {
-    return bad(
-        absl::StrFormat("learning rate must be > 0, got %g", o.learning_rate));
+  // The bounds the controller checks a search's settings with.
+  for (const absl::Status& check :
+       {CheckEpochs(o.epochs), CheckBatchSize(o.batch_size),
+        CheckLearningRate(o.learning_rate), CheckWeightDecay(o.weight_decay)}) {
+    if (!check.ok()) return bad(std::string(check.message()));
   }
   if (o.momentum < 0 || o.momentum >= 1) {
     return bad(
@@ -494,10 +504,6 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
         "learning-rate decay must be in (0, 1] every > 0 epochs, got %g "
         "every %g",
         o.lr_decay, o.lr_decay_epochs));
-  }
-  if (o.weight_decay < 0) {
-    return bad(
-        absl::StrFormat("weight decay must be >= 0, got %g", o.weight_decay));
   }
   if (o.warmup_epochs < 0 || o.warmup_epochs > o.epochs) {
     return bad(absl::StrFormat("warm-up epochs must be in [0, epochs], got %g",

@@ -151,6 +151,8 @@ struct TrainResult {
   // others ran eagerly (the first few, batches of another size).
   int64_t graph_steps = 0;
   int stopped_epoch = 0;  // stop_early ended training here; 0: every epoch
+  // Checkpoints that could not be serialised (logged; training went on).
+  int checkpoints_failed = 0;
 };
 
 // Trains `network` (already on data.device) and evaluates it on the

@@ -79,11 +79,14 @@ class RunningStats {
     count_ = 0;
   }
   double LossSum() const { return loss_.item<double>(); }
-  // The mean loss per step and the accuracy since Reset.
+  // The mean loss per step and the accuracy since Reset; 0 when no step
+  // ran since (a report right before an epoch's skipped one-image batch).
   double MeanLoss(int64_t batch) const {
+    if (count_ == 0) return 0;
     return LossSum() / std::ceil(static_cast<double>(count_) / batch);
   }
   double Accuracy() const {
+    if (count_ == 0) return 0;
     return static_cast<double>(correct_.item<int64_t>()) / count_;
   }
 

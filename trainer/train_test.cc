@@ -1,7 +1,9 @@
 #include "trainer/train.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -10,9 +12,11 @@
 #include <vector>
 
 #include "catch2/catch.hpp"
+#include "common/training_limits.h"
 #include "genotype/known_cells.h"
 #include "testing/test_files.h"
 #include "trainer/checkpoint.h"
+#include "trainer/training_state.h"
 
 namespace amoeba {
 namespace {
@@ -74,6 +78,39 @@ TEST_CASE("early stopping ends training after the epoch it is asked at") {
   REQUIRE(full.ok());
   CHECK(full->result.stopped_epoch == 0);
   CHECK(asked == std::vector<int>{1});
+}
+
+TEST_CASE("an epoch whose last batch holds one image still ends with its report") {
+  // 129 = 2 x 64 + 1: the last batch is skipped (batch norm needs two
+  // samples), the epoch's report and validation are not.
+  const PreparedData& data = SmallFashionMnist(129, 200);
+  for (int every : {0, 2}) {
+    std::vector<TrainProgress> ends;
+    TrainCallbacks callbacks;
+    callbacks.on_progress = [&](const TrainProgress& p) {
+      if (p.end_of_epoch) ends.push_back(p);
+      CHECK(std::isfinite(p.train_loss));
+    };
+    std::vector<int> asked;
+    callbacks.stop_early = [&](const TrainProgress& p) {
+      asked.push_back(p.epoch);
+      return false;
+    };
+    TrainOptions options = Quick(2);
+    options.progress_every_steps = every;
+    const auto model =
+        TrainGenotype(AmoebaNetA(), Tiny(4), data, options, callbacks);
+    REQUIRE(model.ok());
+    REQUIRE(ends.size() == 2);
+    CHECK(ends[0].epoch == 1);
+    CHECK(ends[0].step == 3);
+    CHECK(ends[0].validation_accuracy >= 0);
+    CHECK(ends[1].validation_accuracy >= 0);
+    CHECK(asked == std::vector<int>{1});
+    CHECK(model->result.validation_accuracy == ends[1].validation_accuracy);
+    CHECK(model->result.validation_accuracy > 0);
+    CHECK(model->result.steps == 6);
+  }
 }
 
 TEST_CASE("AmoebaNet-A N=1 F=8 learns Fashion-MNIST") {
@@ -277,6 +314,20 @@ TEST_CASE("Bad options and devices are errors that say what is wrong") {
   o = Quick(1);
   o.learning_rate = -1;
   CHECK_FALSE(ValidateTrainOptions(o).ok());
+  // The controller's bounds (common/training_limits.h): what it refuses at
+  // create time, the trainer refuses too, with the same words.
+  o = Quick(1);
+  o.epochs = kMaxEpochs + 1;
+  CHECK_THAT(std::string(ValidateTrainOptions(o).message()),
+             Catch::Contains("epochs must be in 1..10000, got 10001"));
+  o = Quick(1);
+  o.weight_decay = std::numeric_limits<double>::infinity();
+  CHECK_THAT(std::string(ValidateTrainOptions(o).message()),
+             Catch::Contains("weight decay must be finite"));
+  NetworkOptions wide = Tiny(4);
+  wide.filters = kMaxFilters + 1;
+  CHECK_THAT(std::string(ValidateNetworkOptions(wide).message()),
+             Catch::Contains("F (filters) must be in 2..4096, got 4097"));
   NetworkOptions cifar = Tiny(4);
   cifar.input_channels = 3;
   cifar.image_size = 32;
@@ -483,6 +534,15 @@ TEST_CASE("a checkpoint of another job, run or a damaged one is refused") {
   REQUIRE_THAT(refused(run.network, run.options,
                        state.substr(0, state.size() / 2)),
                Catch::Contains("not a complete training state"));
+  // One generator's state damaged, the other's fine: refused before either
+  // generator or the optimizer is touched.
+  auto parsed = ParseTrainingState(state);
+  REQUIRE(parsed.ok());
+  parsed->training_rng = torch::zeros({3}, torch::kUInt8);
+  auto damaged = SerializeTrainingState(*parsed);
+  REQUIRE(damaged.ok());
+  REQUIRE_THAT(refused(run.network, run.options, *damaged),
+               Catch::Contains("damaged generator state"));
 }
 
 }  // namespace

@@ -1,14 +1,19 @@
 #include "trainer/training_state.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "trainer/torch_util.h"
 
 namespace amoeba {
 namespace {
 
 constexpr int64_t kFormat = 1;
+// More tensors than any network or optimizer has (the ImageNet network at
+// N=6 has a few thousand).
+constexpr int64_t kMaxTensors = int64_t{1} << 20;
 
 torch::Tensor RngTensor(const Rng::State& state) {
   torch::Tensor t = torch::empty({4}, torch::kInt64);
@@ -98,11 +103,28 @@ absl::StatusOr<TrainingState> ParseTrainingState(std::string_view bytes) {
         s.order_rng = RngOf(rng);
         archive.read("augment_rng", s.augment_rng);
         archive.read("training_rng", s.training_rng);
-        s.optimizer.resize(int_of("optimizer.count"));
+        // Counts come from the file: bounded before they size anything.
+        // Every entry takes bytes of the archive, so no honest count
+        // exceeds its size.
+        auto count_of = [&](const char* key) -> absl::StatusOr<int64_t> {
+          const int64_t count = int_of(key);
+          const int64_t bound =
+              std::min<int64_t>(kMaxTensors, static_cast<int64_t>(bytes.size()));
+          if (count < 0 || count > bound) {
+            return absl::InvalidArgumentError(absl::StrFormat(
+                "%s is %d, outside 0..%d", key, count, bound));
+          }
+          return count;
+        };
+        absl::StatusOr<int64_t> optimizer_count = count_of("optimizer.count");
+        if (!optimizer_count.ok()) return optimizer_count.status();
+        s.optimizer.resize(static_cast<size_t>(*optimizer_count));
         for (size_t i = 0; i < s.optimizer.size(); ++i) {
           archive.try_read(absl::StrCat("optimizer.", i), s.optimizer[i]);
         }
-        const int64_t tensors = int_of("network.count");
+        absl::StatusOr<int64_t> network_count = count_of("network.count");
+        if (!network_count.ok()) return network_count.status();
+        const int64_t tensors = *network_count;
         for (int64_t i = 0; i < tensors; ++i) {
           c10::IValue name;
           archive.read(absl::StrCat("network.name.", i), name);

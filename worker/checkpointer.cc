@@ -3,9 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "common/atomic_file.h"
+#include "common/status_macros.h"
 
 namespace amoeba {
 
@@ -23,33 +28,86 @@ v1::CheckpointHeader CheckpointHeaderFor(const std::string& worker_id,
   return header;
 }
 
-std::string FolderCheckpointer::PathOf(const v1::Task& task) const {
-  return absl::StrCat(dir_, "/", task.search_id(), "/", task.model_id(),
-                      ".ckpt");
+std::string FolderCheckpointer::PathOf(const v1::Task& task, int epoch) const {
+  return absl::StrCat(dir_, "/", task.search_id(), "/", task.model_id(), ".e",
+                      epoch, ".ckpt");
+}
+
+std::vector<std::pair<int, std::string>> FolderCheckpointer::Files(
+    const std::string& search_id, int64_t child) const {
+  std::vector<std::pair<int, std::string>> files;
+  const std::filesystem::path folder = std::filesystem::path(dir_) / search_id;
+  const std::string prefix = absl::StrCat(child, ".");
+  std::error_code error;
+  std::filesystem::directory_iterator it(folder, error);
+  for (; !error && it != std::filesystem::directory_iterator();
+       it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    absl::string_view rest = name;
+    if (IsTemporaryName(name) || !absl::ConsumePrefix(&rest, prefix) ||
+        !absl::ConsumeSuffix(&rest, "ckpt")) {
+      continue;
+    }
+    int epoch = 0;
+    if (rest.empty()) {  // <child>.ckpt: the single-file layout
+      absl::StatusOr<int> header = ReadCheckpointEpoch(it->path().string());
+      epoch = header.ok() ? *header : 0;
+    } else if (!absl::ConsumePrefix(&rest, "e") ||
+               !absl::ConsumeSuffix(&rest, ".") ||
+               !absl::SimpleAtoi(rest, &epoch) || epoch < 1) {
+      continue;
+    }
+    files.emplace_back(epoch, it->path().string());
+  }
+  std::sort(files.begin(), files.end(), std::greater<>());
+  return files;
 }
 
 absl::Status FolderCheckpointer::Save(const v1::Task& task, int epoch,
                                       const std::string& state) {
-  // A stale holder (its lease moved on, it has not heard yet) must not
-  // replace the new holder's later checkpoint with an earlier one.
-  absl::StatusOr<int> kept = ReadCheckpointEpoch(PathOf(task));
-  if (kept.ok() && *kept >= epoch) {
+  // Saves a write when a newer holder is known to be ahead; correctness
+  // does not rest on it (see the class comment).
+  const auto before = Files(task.search_id(), task.model_id());
+  if (!before.empty() && before.front().first >= epoch) {
     return absl::AlreadyExistsError(absl::StrFormat(
-        "the folder holds a checkpoint of epoch %d already", *kept));
+        "the folder holds a checkpoint of epoch %d already",
+        before.front().first));
   }
-  return WriteFileAtomically(PathOf(task), EncodeCheckpoint(epoch, state));
+  RETURN_IF_ERROR(
+      WriteFileAtomically(PathOf(task, epoch), EncodeCheckpoint(epoch, state)));
+  for (const auto& [older, path] : Files(task.search_id(), task.model_id())) {
+    if (older >= epoch) continue;
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<CheckpointData> FolderCheckpointer::Load(const v1::Task& task) {
-  return ReadCheckpointFile(PathOf(task), max_bytes_);
+  const auto files = Files(task.search_id(), task.model_id());
+  if (files.empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        "no checkpoint of child ", task.model_id(), " in ", dir_, "/",
+        task.search_id()));
+  }
+  absl::Status newest_error;
+  for (const auto& [epoch, path] : files) {
+    absl::StatusOr<CheckpointData> data = ReadCheckpointFile(path, max_bytes_);
+    if (data.ok()) return data;
+    // Removed since it was listed (a newer writer cleaned up): go on.
+    if (absl::IsNotFound(data.status())) continue;
+    if (newest_error.ok()) newest_error = data.status();
+  }
+  if (!newest_error.ok()) return newest_error;
+  return absl::NotFoundError(
+      absl::StrCat("no checkpoint of child ", task.model_id(), " reads"));
 }
 
 void FolderCheckpointer::Forget(const std::string& search_id, int64_t child) {
-  v1::Task task;
-  task.set_search_id(search_id);
-  task.set_model_id(child);
-  std::error_code ignored;
-  std::filesystem::remove(PathOf(task), ignored);
+  for (const auto& [epoch, path] : Files(search_id, child)) {
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+  }
 }
 
 ControllerCheckpointer::ControllerCheckpointer(

@@ -18,6 +18,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -48,6 +50,13 @@ class Checkpointer {
   virtual void Forget(const std::string& search_id, int64_t child) = 0;
 };
 
+// One file per child and epoch, FOLDER/<search>/<child>.e<epoch>.ckpt,
+// written atomically (common/atomic_file.h). Writers on many hosts share
+// the folder with no lock between them, so nothing here checks and then
+// acts: a writer adds its epoch's file and removes only files of older
+// epochs, and Load takes the newest file that reads whole. A stale holder
+// that writes an older epoch last adds a file nobody loads; the newest
+// epoch's file is never removed by anyone but Forget.
 class FolderCheckpointer final : public Checkpointer {
  public:
   // `max_bytes` bounds what Load reads.
@@ -57,12 +66,21 @@ class FolderCheckpointer final : public Checkpointer {
 
   absl::Status Save(const v1::Task& task, int epoch,
                     const std::string& state) override;
+  // The newest checkpoint that reads whole; DataLoss naming the newest
+  // file when there are files and none does.
   absl::StatusOr<CheckpointData> Load(const v1::Task& task) override;
   void Forget(const std::string& search_id, int64_t child) override;
 
-  std::string PathOf(const v1::Task& task) const;
+  // The file of `task`'s checkpoint at `epoch`.
+  std::string PathOf(const v1::Task& task, int epoch) const;
 
  private:
+  // The epochs of the child's files, newest first, with their paths
+  // (a file of the older single-file layout, <child>.ckpt, counts with the
+  // epoch in its header).
+  std::vector<std::pair<int, std::string>> Files(const std::string& search_id,
+                                                 int64_t child) const;
+
   const std::string dir_;
   const int64_t max_bytes_;
 };

@@ -31,6 +31,15 @@ std::string LargeState() {
   return state;
 }
 
+int FilesIn(const std::string& dir) {
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    (void)e;
+    ++files;
+  }
+  return files;
+}
+
 TEST_CASE("the folder checkpointer keeps, finds and forgets checkpoints") {
   const std::string dir = FreshTestDir("folder_checkpointer");
   FolderCheckpointer checkpointer(dir);
@@ -46,14 +55,46 @@ TEST_CASE("the folder checkpointer keeps, finds and forgets checkpoints") {
   REQUIRE(loaded.ok());
   REQUIRE(loaded->epoch == 2);
   REQUIRE(loaded->payload == LargeState());
-  REQUIRE(checkpointer.PathOf(task) == dir + "/fm-final/3.ckpt");
+  REQUIRE(checkpointer.PathOf(task, 2) == dir + "/fm-final/3.e2.ckpt");
+  REQUIRE(FilesIn(dir + "/fm-final") == 1);  // epoch 1's file is gone
   {  // Cut short (a disk filled up, a copy interrupted).
-    std::filesystem::resize_file(checkpointer.PathOf(task), 1000);
+    std::filesystem::resize_file(checkpointer.PathOf(task, 2), 1000);
   }
   REQUIRE(checkpointer.Load(task).status().code() ==
           absl::StatusCode::kDataLoss);
   checkpointer.Forget("fm-final", 3);
-  REQUIRE(!std::filesystem::exists(checkpointer.PathOf(task)));
+  REQUIRE(FilesIn(dir + "/fm-final") == 0);
+}
+
+TEST_CASE("a stale holder's older checkpoint written last never wins") {
+  // Two hosts share the folder. The stale holder checked while only epoch
+  // 1 was there and writes epoch 2 after the new holder wrote epoch 3.
+  const std::string dir = FreshTestDir("folder_checkpointer_race");
+  FolderCheckpointer stale(dir), current(dir);
+  const v1::Task task = SomeTask();
+  REQUIRE(current.Save(task, 1, "one").ok());
+  REQUIRE(current.Save(task, 3, "three").ok());
+  // The stale write lands last (its check is what the race skips).
+  REQUIRE(WriteFileAtomically(stale.PathOf(task, 2),
+                              EncodeCheckpoint(2, "two, stale"))
+              .ok());
+  auto loaded = current.Load(task);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->epoch == 3);
+  CHECK(loaded->payload == "three");
+  // The newest damaged: the one before it is used rather than none.
+  std::filesystem::resize_file(current.PathOf(task, 3), 30);
+  auto fallback = current.Load(task);
+  REQUIRE(fallback.ok());
+  CHECK(fallback->epoch == 2);
+  // A file of the single-file layout is still found.
+  const std::string dir2 = FreshTestDir("folder_checkpointer_legacy");
+  REQUIRE(WriteFileAtomically(dir2 + "/fm-final/3.ckpt",
+                              EncodeCheckpoint(4, "four"))
+              .ok());
+  auto legacy = FolderCheckpointer(dir2).Load(task);
+  REQUIRE(legacy.ok());
+  CHECK(legacy->epoch == 4);
 }
 
 TEST_CASE("the controller checkpointer uploads and downloads through the rpc") {

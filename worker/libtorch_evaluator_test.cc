@@ -30,8 +30,11 @@ v1::Task FinalTask() {
   s->set_cells_per_stack(1);
   s->set_filters(4);
   s->set_epochs(2);
-  s->set_batch_size(64);
-  s->set_learning_rate(0.1);
+  // Batch 32 at lr 0.05: enough steps that the batch-norm statistics and
+  // the weights settle in 2 epochs (0.56..0.65 validation accuracy over
+  // five seeds with `amoeba train`; batch 64 at lr 0.1 gave 0.09..0.31).
+  s->set_batch_size(32);
+  s->set_learning_rate(0.05);
   s->set_max_train_images(800);
   s->set_validation_images(0);
   s->set_final_training(true);
@@ -64,7 +67,7 @@ TEST_CASE("final training resumes from its checkpoint or starts over") {
   REQUIRE(states.size() == 1);  // after epoch 1, not after the last
   // The fitness is measured on Fashion-MNIST's 10,000 test images.
   REQUIRE(whole.fitness * 10000 == Approx(std::round(whole.fitness * 10000)));
-  REQUIRE(whole.fitness > 0.15);  // chance is 0.1
+  REQUIRE(whole.fitness > 0.3);  // chance is 0.1
 
   {  // Resumed from its own checkpoint: the same result.
     epochs.clear();

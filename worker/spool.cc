@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/atomic_file.h"
 
 namespace amoeba {
 namespace {
@@ -38,34 +39,12 @@ absl::Status Errno(const std::string& what) {
   return absl::UnavailableError(absl::StrCat(what, ": ", std::strerror(errno)));
 }
 
-// Writes `data` to `path` atomically and durably: a temporary file, fsync,
-// rename, fsync of the folder. Nothing is left behind on failure.
-absl::Status WriteDurably(const std::string& dir, const std::string& path,
-                          const std::string& data) {
-  const std::string tmp = path + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return Errno(absl::StrCat("cannot create ", tmp));
-  const bool written = write(fd, data.data(), data.size()) ==
-                           static_cast<ssize_t>(data.size()) &&
-                       fsync(fd) == 0;
-  const absl::Status write_error =
-      written ? absl::OkStatus() : Errno(absl::StrCat("cannot write ", tmp));
-  close(fd);
-  if (!write_error.ok()) {
-    std::remove(tmp.c_str());
-    return write_error;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const absl::Status error = Errno(absl::StrCat("cannot rename ", tmp));
-    std::remove(tmp.c_str());
-    return error;
-  }
-  const int dir_fd = open(dir.c_str(), O_RDONLY);
-  if (dir_fd >= 0) {
-    fsync(dir_fd);
-    close(dir_fd);
-  }
-  return absl::OkStatus();
+// Writes `data` to `path` atomically and durably (common/atomic_file.h).
+// Unavailable when it cannot: the disk is full or read-only.
+absl::Status WriteDurably(const std::string& path, const std::string& data) {
+  const absl::Status written = WriteFileAtomically(path, data);
+  if (written.ok()) return written;
+  return absl::UnavailableError(written.message());
 }
 
 }  // namespace
@@ -95,7 +74,7 @@ absl::StatusOr<std::string> Spool::Write(const v1::ResultReport& report) const {
   const std::string data =
       absl::StrFormat("%s %d %016x\n", kMagic, payload.size(), Fnv1a(payload)) +
       payload;
-  if (absl::Status s = WriteDurably(dir_, path, data); !s.ok()) return s;
+  if (absl::Status s = WriteDurably(path, data); !s.ok()) return s;
   return path;
 }
 
@@ -145,7 +124,7 @@ absl::StatusOr<uint64_t> Spool::NextIncarnation(uint64_t now_micros) const {
     if (in && std::getline(in, text) && !absl::SimpleAtoi(text, &last)) last = 0;
   }
   const uint64_t next = std::max(now_micros, last + 1);
-  if (absl::Status s = WriteDurably(dir_, path, absl::StrCat(next, "\n"));
+  if (absl::Status s = WriteDurably(path, absl::StrCat(next, "\n"));
       !s.ok()) {
     return absl::UnavailableError(absl::StrCat(
         "cannot record the incarnation in ", path, ": ", s.message()));

@@ -43,7 +43,8 @@ TEST_CASE("a truncated spool file is DataLoss, an unwritable spool an error") {
   const std::string data = ReadWholeFile(*path);
   std::ofstream(*path, std::ios::binary | std::ios::trunc) << data.substr(0, 5);
   CHECK(spool.Read(*path).status().code() == absl::StatusCode::kDataLoss);
-  const Spool missing(spool.dir() + "/no/such/folder");
+  // A spool folder that cannot exist: its parent is a file.
+  const Spool missing(*path + "/folder");
   CHECK_FALSE(missing.Init().ok());
   auto failed = missing.Write(Report(1));
   REQUIRE_FALSE(failed.ok());

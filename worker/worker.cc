@@ -112,11 +112,14 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
                      std::optional<NextAnswer>* next) {
   report.set_next_task(next != nullptr);
   const TaskKey key{report.search_id(), report.model_id(), report.attempt()};
-  auto done = [&] {
+  // `recorded`: the controller recorded this success, so the child is done
+  // and its checkpoint may go. Anything else keeps the checkpoint: after a
+  // failure the child is retried from it, a result refused for good may
+  // be of a stale attempt whose child another worker is training from it,
+  // and a success not recorded was recorded before (and forgotten then).
+  auto done = [&](bool recorded) {
     if (!spool_file.empty()) spool_.Remove(spool_file);
-    // A success is durable now (this one or an earlier duplicate): the
-    // child is done. After a failure it may be retried from its checkpoint.
-    if (report.ok()) checkpointer_->Forget(key.search_id, key.child);
+    if (recorded) checkpointer_->Forget(key.search_id, key.child);
     core_->Delivered(key);
     return true;
   };
@@ -139,7 +142,7 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
       }
       // A controller that predates next_task leaves `next` unset; the slot
       // then asks with GetTask as before.
-      return done();
+      return done(report.ok() && ack.recorded());
     }
     if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
       // The controller restarted and no longer knows us.
@@ -149,7 +152,7 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
     if (!Transient(s.error_code())) {
       LOG(ERROR) << "controller rejected the result of child " << key.child << ": "
                  << s.error_message() << "; dropping it";
-      return done();
+      return done(/*recorded=*/false);
     }
     if (stop->HasBeenNotified()) {
       LOG(WARNING) << "stopping with the result of child " << key.child

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/daemon_setup.h"
+#include "common/program_help.h"
 #include "common/stop_signals.h"
 #include "gflags/gflags.h"
 #include "trainer/cpu_allocator.h"
@@ -74,7 +75,13 @@ DEFINE_bool(exit_when_finished, true,
             "for a fleet daemon that serves searches created later");
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage("amoeba-worker: evaluates children for a controller");
+  const std::string usage =
+      "amoeba-worker: evaluates children for a controller "
+      "(docs/operations.md)";
+  if (amoeba::PrintHelpIfAsked(argc, argv, usage, {"worker/worker_main.cc"})) {
+    return 0;
+  }
+  gflags::SetUsageMessage(usage);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   amoeba::DisableMutexDeadlockDetection();
   // Before any thread uses LibTorch: reuse large CPU blocks across training

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "catch2/catch.hpp"
+#include "common/checkpoint_file.h"
 #include "controller/search.h"
 #include "controller/service.h"
 #include "testing/test_files.h"
@@ -112,10 +113,10 @@ TEST_CASE("a two-slot worker finishes a search; every child handed out once") {
 TEST_CASE("a result whose spool write fails is still delivered") {
   Controller controller("worker-spool-fails.db", 4);
   const std::string spool = FreshTestDir("worker-spool-fails");
-  // The spool file of child 1 cannot be written: its temporary name is taken
-  // by a folder.
+  // The spool file of child 1 cannot be written: its name is taken by a
+  // folder that is not empty, which no rename replaces.
   std::filesystem::create_directories(absl::StrCat(
-      spool, "/", controller.search->search_id(), "-1-1.result.tmp"));
+      spool, "/", controller.search->search_id(), "-1-1.result/in"));
   REQUIRE(RunWorker(controller.Options(spool)).ok());
   auto child = controller.search->GetModel(1);
   REQUIRE(child.ok());
@@ -137,12 +138,20 @@ TEST_CASE("a spooled result of another search is refused and dropped") {
   REQUIRE(Spool(spool).Write(old).ok());
   // A damaged spool file is removed, not sent.
   std::ofstream(spool + "/s-000000000001-2-1.result") << "amoeba-result 99 0\n";
-  REQUIRE(RunWorker(controller.Options(spool)).ok());
+  // The refused result's child may still be trained from its shared
+  // checkpoint by whoever holds it: the checkpoint stays.
+  WorkerOptions options = controller.Options(spool);
+  options.checkpoint_dir = FreshTestDir("worker-other-search-checkpoints");
+  const std::string checkpoint =
+      options.checkpoint_dir + "/s-000000000001/1.e2.ckpt";
+  REQUIRE(WriteFileAtomically(checkpoint, EncodeCheckpoint(2, "state")).ok());
+  REQUIRE(RunWorker(options).ok());
   auto child = controller.search->GetModel(1);
   REQUIRE(child.ok());
   CHECK(child->model().fitness() != 0.99);
   CHECK(controller.search->Status().done() == 3);
   CHECK(Spool(spool).List().empty());
+  CHECK(std::filesystem::exists(checkpoint));
 }
 
 }  // namespace
