@@ -17,7 +17,6 @@
 #include "common/training_limits.h"
 #include "trainer/cpu_allocator.h"
 #include "trainer/generator.h"
-#include "trainer/logging.h"
 #include "trainer/training_state.h"
 #include "trainer/momentum_sgd.h"
 #include "trainer/optimizer.h"
@@ -186,8 +185,9 @@ class TrainingRun {
           callbacks_.save_checkpoint(epoch, *state);
         } else {
           ++result_.checkpoints_failed;
-          LOG(WARNING) << "checkpoint after epoch " << epoch
-                       << " not written: " << state.status();
+          result_.checkpoint_error = absl::StrCat(
+              "checkpoint after epoch ", epoch,
+              " not serialised: ", state.status().message());
         }
       }
     }

@@ -151,8 +151,10 @@ struct TrainResult {
   // others ran eagerly (the first few, batches of another size).
   int64_t graph_steps = 0;
   int stopped_epoch = 0;  // stop_early ended training here; 0: every epoch
-  // Checkpoints that could not be serialised (logged; training went on).
+  // Checkpoints that could not be serialised (training went on), and the
+  // last such error, for the caller to log.
   int checkpoints_failed = 0;
+  std::string checkpoint_error;
 };
 
 // Trains `network` (already on data.device) and evaluates it on the

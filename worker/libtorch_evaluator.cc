@@ -102,6 +102,12 @@ EvaluationResult LibTorchEvaluator::Evaluate(
     result.cancelled = model.status().code() == absl::StatusCode::kCancelled;
     return result;
   }
+  if (model->result.checkpoints_failed > 0) {
+    LOG(WARNING) << "child " << task.model_id() << ": "
+                 << model->result.checkpoints_failed
+                 << " checkpoint(s) could not be written, the last: "
+                 << model->result.checkpoint_error;
+  }
   result.ok = true;
   result.fitness = model->result.validation_accuracy;
   result.parameters = model->result.parameters;

@@ -112,14 +112,15 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
                      std::optional<NextAnswer>* next) {
   report.set_next_task(next != nullptr);
   const TaskKey key{report.search_id(), report.model_id(), report.attempt()};
-  // `recorded`: the controller recorded this success, so the child is done
-  // and its checkpoint may go. Anything else keeps the checkpoint: after a
-  // failure the child is retried from it, a result refused for good may
-  // be of a stale attempt whose child another worker is training from it,
-  // and a success not recorded was recorded before (and forgotten then).
-  auto done = [&](bool recorded) {
+  // `child_done`: the controller acknowledged this success, recorded or
+  // not (a success goes unrecorded only when its child is finished), so it is
+  // done and its checkpoint may go. Anything else keeps the checkpoint:
+  // after a failure the child is retried from it, and a result refused for
+  // good says nothing of the child, which another worker may be training
+  // from it.
+  auto done = [&](bool child_done) {
     if (!spool_file.empty()) spool_.Remove(spool_file);
-    if (recorded) checkpointer_->Forget(key.search_id, key.child);
+    if (child_done) checkpointer_->Forget(key.search_id, key.child);
     core_->Delivered(key);
     return true;
   };
@@ -142,7 +143,7 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
       }
       // A controller that predates next_task leaves `next` unset; the slot
       // then asks with GetTask as before.
-      return done(report.ok() && ack.recorded());
+      return done(report.ok());
     }
     if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
       // The controller restarted and no longer knows us.
@@ -152,7 +153,7 @@ bool Worker::Deliver(v1::ResultReport report, const std::string& spool_file,
     if (!Transient(s.error_code())) {
       LOG(ERROR) << "controller rejected the result of child " << key.child << ": "
                  << s.error_message() << "; dropping it";
-      return done(/*recorded=*/false);
+      return done(/*child_done=*/false);
     }
     if (stop->HasBeenNotified()) {
       LOG(WARNING) << "stopping with the result of child " << key.child
