@@ -31,7 +31,11 @@ uint64_t GetLittle(std::string_view in, size_t at, int bytes) {
 }  // namespace
 
 uint32_t Crc32(std::string_view bytes) {
-  uLong crc = crc32(0L, Z_NULL, 0);
+  return Crc32Update(static_cast<uint32_t>(crc32(0L, Z_NULL, 0)), bytes);
+}
+
+uint32_t Crc32Update(uint32_t start, std::string_view bytes) {
+  uLong crc = start;
   // zlib takes uInt lengths: feed large payloads in pieces.
   constexpr size_t kPiece = 1 << 30;
   for (size_t at = 0; at < bytes.size(); at += kPiece) {
@@ -57,16 +61,27 @@ std::string EncodeCheckpoint(int epoch, std::string_view payload) {
   return out;
 }
 
-absl::StatusOr<CheckpointData> DecodeCheckpoint(std::string_view bytes) {
+absl::StatusOr<CheckpointFileHeader> DecodeCheckpointHeader(
+    std::string_view bytes) {
   if (bytes.size() < kHeaderBytes ||
       bytes.substr(0, sizeof(kMagic)) !=
           std::string_view(kMagic, sizeof(kMagic))) {
     return absl::DataLossError("not an amoeba checkpoint (no header)");
   }
+  CheckpointFileHeader header;
+  header.epoch = static_cast<int>(GetLittle(bytes, 8, 4));
+  header.payload_size = GetLittle(bytes, 12, 8);
+  header.crc = static_cast<uint32_t>(GetLittle(bytes, 20, 4));
+  return header;
+}
+
+absl::StatusOr<CheckpointData> DecodeCheckpoint(std::string_view bytes) {
+  absl::StatusOr<CheckpointFileHeader> header = DecodeCheckpointHeader(bytes);
+  if (!header.ok()) return header.status();
   CheckpointData data;
-  data.epoch = static_cast<int>(GetLittle(bytes, 8, 4));
-  const uint64_t size = GetLittle(bytes, 12, 8);
-  const uint32_t crc = static_cast<uint32_t>(GetLittle(bytes, 20, 4));
+  data.epoch = header->epoch;
+  const uint64_t size = header->payload_size;
+  const uint32_t crc = header->crc;
   if (bytes.size() - kHeaderBytes != size) {
     return absl::DataLossError(absl::StrFormat(
         "checkpoint truncated or padded: %d payload bytes, the header says %d",

@@ -27,8 +27,22 @@ struct CheckpointData {
   std::string payload;
 };
 
-// CRC-32 (zlib's) of `bytes`.
+// CRC-32 (zlib's) of `bytes`; Crc32Update continues `crc` (of the bytes
+// before) over `bytes`, for data that comes in pieces.
 uint32_t Crc32(std::string_view bytes);
+uint32_t Crc32Update(uint32_t crc, std::string_view bytes);
+
+// What a checkpoint file's header says.
+struct CheckpointFileHeader {
+  int epoch = 0;
+  uint64_t payload_size = 0;
+  uint32_t crc = 0;
+};
+
+// The header in the first kCheckpointHeaderBytes of a file; DataLoss when
+// they are not one.
+absl::StatusOr<CheckpointFileHeader> DecodeCheckpointHeader(
+    std::string_view first_bytes);
 
 // The header's size in bytes.
 inline constexpr int64_t kCheckpointHeaderBytes = 24;

@@ -28,15 +28,7 @@ absl::Status Errno(const std::string& what, const std::string& path) {
       absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
 }
 
-// Which file a path named when it was read: a damaged file is removed only
-// if the path still names it (a newer upload may have replaced it since).
-struct FileIdentity {
-  dev_t device = 0;
-  ino_t inode = 0;
-  bool operator==(const FileIdentity& o) const {
-    return device == o.device && inode == o.inode;
-  }
-};
+using FileIdentity = CheckpointStore::FileIdentity;
 
 struct ReadFile {
   std::string bytes;
@@ -57,7 +49,8 @@ absl::StatusOr<ReadFile> ReadIdentified(const std::string& path,
     ::close(fd);
     return status;
   }
-  file.identity = {info.st_dev, info.st_ino};
+  file.identity = {static_cast<uint64_t>(info.st_dev),
+                   static_cast<uint64_t>(info.st_ino)};
   if (info.st_size > max_bytes) {
     ::close(fd);
     return absl::ResourceExhaustedError(absl::StrFormat(
@@ -84,18 +77,8 @@ absl::StatusOr<ReadFile> ReadIdentified(const std::string& path,
 std::optional<FileIdentity> IdentityOf(const std::string& path) {
   struct stat info;
   if (::stat(path.c_str(), &info) != 0) return std::nullopt;
-  return FileIdentity{info.st_dev, info.st_ino};
-}
-
-uint32_t UpdateCrc(uint32_t crc, std::string_view data) {
-  constexpr size_t kPiece = 1 << 30;
-  uLong value = crc;
-  for (size_t at = 0; at < data.size(); at += kPiece) {
-    const size_t n = std::min(kPiece, data.size() - at);
-    value = crc32(value, reinterpret_cast<const Bytef*>(data.data() + at),
-                  static_cast<uInt>(n));
-  }
-  return static_cast<uint32_t>(value);
+  return FileIdentity{static_cast<uint64_t>(info.st_dev),
+                      static_cast<uint64_t>(info.st_ino)};
 }
 
 // Entries of `dir`, never throwing: a listing error ends the listing with a
@@ -147,7 +130,7 @@ absl::Status CheckpointStore::Upload::Append(std::string_view data) {
   }
   if (absl::Status s = WriteAll(fd_, data, temporary_); !s.ok()) return s;
   received_ += static_cast<int64_t>(data.size());
-  running_crc_ = UpdateCrc(running_crc_, data);
+  running_crc_ = Crc32Update(running_crc_, data);
   return absl::OkStatus();
 }
 
@@ -310,13 +293,106 @@ absl::StatusOr<CheckpointData> CheckpointStore::Get(const std::string& search_id
   absl::StatusOr<CheckpointData> data = DecodeCheckpoint(file->bytes);
   if (data.ok()) return data;
   const std::string why = absl::StrCat(path, ": ", data.status().message());
+  RemoveDamaged(search_id, child, path, file->identity, why);
+  return absl::DataLossError(why);
+}
+
+CheckpointStore::Reader::Reader(CheckpointStore* store, std::string search_id,
+                               int64_t child, std::string path, int fd,
+                               FileIdentity identity,
+                               const CheckpointFileHeader& header)
+    : store_(store),
+      search_id_(std::move(search_id)),
+      child_(child),
+      path_(std::move(path)),
+      fd_(fd),
+      identity_(identity),
+      header_(header),
+      running_crc_(Crc32("")) {}
+
+CheckpointStore::Reader::~Reader() { ::close(fd_); }
+
+absl::StatusOr<std::string> CheckpointStore::Reader::Read(size_t max) {
+  const uint64_t left = header_.payload_size - read_;
+  std::string piece(static_cast<size_t>(std::min<uint64_t>(max, left)), '\0');
+  size_t done = 0;
+  while (done < piece.size()) {
+    const ssize_t n = ::read(fd_, piece.data() + done, piece.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("cannot read", path_);
+    if (n == 0) break;  // shorter than its header says: Finish tells
+    done += static_cast<size_t>(n);
+  }
+  piece.resize(done);
+  read_ += done;
+  running_crc_ = Crc32Update(running_crc_, piece);
+  return piece;
+}
+
+absl::Status CheckpointStore::Reader::Finish() {
+  char extra;
+  const bool longer = ::read(fd_, &extra, 1) > 0;
+  if (read_ == header_.payload_size && !longer &&
+      running_crc_ == header_.crc) {
+    return absl::OkStatus();
+  }
+  const std::string why = absl::StrFormat(
+      "%s: %s", path_,
+      read_ != header_.payload_size || longer
+          ? "checkpoint truncated or padded"
+          : "checkpoint damaged: checksum mismatch");
+  store_->RemoveDamaged(search_id_, child_, path_, identity_, why);
+  return absl::DataLossError(why);
+}
+
+absl::StatusOr<std::unique_ptr<CheckpointStore::Reader>>
+CheckpointStore::OpenReader(const std::string& search_id, int64_t child) {
+  const std::string path = PathOf(search_id, child);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(absl::StrCat("no checkpoint of child ", child));
+    }
+    return Errno("cannot read", path);
+  }
+  struct stat info;
+  std::string first(kCheckpointHeaderBytes, '\0');
+  ssize_t got = 0;
+  if (::fstat(fd, &info) != 0) {
+    const absl::Status status = Errno("cannot read", path);
+    ::close(fd);
+    return status;
+  }
+  do {
+    got = ::pread(fd, first.data(), first.size(), 0);
+  } while (got < 0 && errno == EINTR);
+  const FileIdentity identity{static_cast<uint64_t>(info.st_dev),
+                              static_cast<uint64_t>(info.st_ino)};
+  absl::StatusOr<CheckpointFileHeader> header =
+      got == static_cast<ssize_t>(first.size())
+          ? DecodeCheckpointHeader(first)
+          : absl::DataLossError("not an amoeba checkpoint (no header)");
+  if (!header.ok()) {
+    ::close(fd);
+    const std::string why = absl::StrCat(path, ": ", header.status().message());
+    RemoveDamaged(search_id, child, path, identity, why);
+    return absl::DataLossError(why);
+  }
+  ::lseek(fd, kCheckpointHeaderBytes, SEEK_SET);
+  return std::unique_ptr<Reader>(
+      new Reader(this, search_id, child, path, fd, identity, *header));
+}
+
+void CheckpointStore::RemoveDamaged(const std::string& search_id, int64_t child,
+                                    const std::string& path,
+                                    const FileIdentity& identity,
+                                    const std::string& why) {
   absl::MutexLock lock(&mu_);
-  if (IdentityOf(path) == file->identity) {
+  if (IdentityOf(path) == identity) {
     LOG(WARNING) << "removing damaged checkpoint " << why;
     ::unlink(path.c_str());
     epochs_.erase({search_id, child});
   }
-  return absl::DataLossError(why);
 }
 
 void CheckpointStore::Remove(const std::string& search_id, int64_t child) {

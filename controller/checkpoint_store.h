@@ -81,6 +81,51 @@ class CheckpointStore {
     uint32_t running_crc_;
   };
 
+  // Which file a path named when it was opened: a damaged file is removed
+  // only if the path still names it (a newer upload may have replaced it).
+  struct FileIdentity {
+    uint64_t device = 0;
+    uint64_t inode = 0;
+    bool operator==(const FileIdentity& o) const {
+      return device == o.device && inode == o.inode;
+    }
+  };
+
+  // A kept checkpoint read in pieces (DownloadCheckpoint): memory holds one
+  // piece, not the file, whatever its size. A newer upload replacing the
+  // file meanwhile does not disturb it (it reads the file it opened).
+  class Reader {
+   public:
+    ~Reader();
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+
+    int epoch() const { return header_.epoch; }
+    uint64_t size() const { return header_.payload_size; }
+    uint32_t crc() const { return header_.crc; }
+    // Up to `max` more payload bytes; fewer (or none) at the end.
+    absl::StatusOr<std::string> Read(size_t max);
+    // After the last piece: DataLoss, removing the file, when what was read
+    // is not the payload its header describes (size, checksum).
+    absl::Status Finish();
+
+   private:
+    friend class CheckpointStore;
+    Reader(CheckpointStore* store, std::string search_id, int64_t child,
+           std::string path, int fd, FileIdentity identity,
+           const CheckpointFileHeader& header);
+
+    CheckpointStore* const store_;
+    const std::string search_id_;
+    const int64_t child_;
+    const std::string path_;
+    const int fd_;
+    const FileIdentity identity_;
+    const CheckpointFileHeader header_;
+    uint64_t read_ = 0;
+    uint32_t running_crc_;
+  };
+
   // Creates the folder if needed and removes temporary files a crash left.
   // InvalidArgument for an empty folder name or limits below 1; Internal
   // when the folder cannot be created.
@@ -110,6 +155,10 @@ class CheckpointStore {
   // max_bytes (the limit was lowered since it was written).
   absl::StatusOr<CheckpointData> Get(const std::string& search_id,
                                      int64_t child);
+  // The child's checkpoint for reading in pieces. NotFound when none is
+  // kept; DataLoss, removing the file, when its header is damaged.
+  absl::StatusOr<std::unique_ptr<Reader>> OpenReader(
+      const std::string& search_id, int64_t child);
   // Removes the child's checkpoint (its result is durable). Idempotent.
   void Remove(const std::string& search_id, int64_t child);
   // Every (search, child) with a file, for the sweep after a restart.
@@ -128,6 +177,10 @@ class CheckpointStore {
   std::string PathOf(const std::string& search_id, int64_t child) const;
   int EpochLocked(const Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndUpload();
+  // Removes a damaged file if `path` still names the file read.
+  void RemoveDamaged(const std::string& search_id, int64_t child,
+                     const std::string& path, const FileIdentity& identity,
+                     const std::string& why);
 
   // Constant after construction.
   const Options options_;

@@ -122,6 +122,46 @@ TEST_CASE("lowering the size limit keeps the larger checkpoints already kept") {
   auto raised = OpenStore(dir, 1 << 20);
   REQUIRE(raised->Get("s", 1).ok());
   CHECK(raised->Get("s", 1)->payload == std::string(100, 'w'));
+  // Downloads read it in pieces, whatever the limit.
+  auto reader = lowered->OpenReader("s", 1);
+  REQUIRE(reader.ok());
+  CHECK((*reader)->epoch() == 2);
+  CHECK((*reader)->size() == 100);
+  std::string read;
+  for (int i = 0; i < 100; ++i) {
+    auto piece = (*reader)->Read(7);
+    REQUIRE(piece.ok());
+    if (piece->empty()) break;
+    read += *piece;
+  }
+  CHECK(read == std::string(100, 'w'));
+  CHECK((*reader)->Finish().ok());
+}
+
+TEST_CASE("a damaged file read in pieces is found at the end and removed") {
+  const std::string dir = FreshTestDir("checkpoint_store_reader");
+  auto store = OpenStore(dir);
+  REQUIRE(*store->Put("s", 1, 3, "a payload of some bytes") == 3);
+  CHECK(absl::IsNotFound(store->OpenReader("s", 2).status()));
+  {
+    std::fstream file(dir + "/s/1.ckpt",
+                      std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(-2, std::ios::end);
+    file.put('#');
+  }
+  auto reader = store->OpenReader("s", 1);
+  REQUIRE(reader.ok());
+  REQUIRE((*reader)->Read(1 << 20).ok());
+  const absl::Status finished = (*reader)->Finish();
+  CHECK(absl::IsDataLoss(finished));
+  CHECK_THAT(std::string(finished.message()), Catch::Contains("checksum"));
+  CHECK(!std::filesystem::exists(dir + "/s/1.ckpt"));
+  CHECK(store->Epoch("s", 1) == 0);
+  // A file without a header is refused at once, and removed.
+  REQUIRE(*store->Put("s", 4, 1, "x") == 1);
+  std::filesystem::resize_file(dir + "/s/4.ckpt", 10);
+  CHECK(absl::IsDataLoss(store->OpenReader("s", 4).status()));
+  CHECK(!std::filesystem::exists(dir + "/s/4.ckpt"));
 }
 
 TEST_CASE("the epoch cache holds only children that have a file") {

@@ -159,7 +159,7 @@ absl::StatusOr<int> Controller::PutCheckpoint(const v1::CheckpointHeader& h,
   return CommitCheckpoint(h, std::move(upload));
 }
 
-absl::StatusOr<CheckpointData> Controller::GetCheckpoint(
+absl::Status Controller::CheckCheckpointReader(
     const v1::CheckpointRequest& request) {
   if (checkpoints_ == nullptr) {
     return absl::FailedPreconditionError("this controller keeps no checkpoints");
@@ -168,9 +168,20 @@ absl::StatusOr<CheckpointData> Controller::GetCheckpoint(
   if (!search.ok() || request.search_id().empty()) {
     return absl::InvalidArgumentError("checkpoint of an unknown search");
   }
-  RETURN_IF_ERROR((*search)->CheckHolder(request.worker_id(),
-                                         request.model_id(), request.attempt()));
+  return (*search)->CheckHolder(request.worker_id(), request.model_id(),
+                                request.attempt());
+}
+
+absl::StatusOr<CheckpointData> Controller::GetCheckpoint(
+    const v1::CheckpointRequest& request) {
+  RETURN_IF_ERROR(CheckCheckpointReader(request));
   return checkpoints_->Get(request.search_id(), request.model_id());
+}
+
+absl::StatusOr<std::unique_ptr<CheckpointStore::Reader>>
+Controller::OpenCheckpoint(const v1::CheckpointRequest& request) {
+  RETURN_IF_ERROR(CheckCheckpointReader(request));
+  return checkpoints_->OpenReader(request.search_id(), request.model_id());
 }
 
 Controller::~Controller() {

@@ -103,6 +103,9 @@ class Controller {
   // lease. NotFound when none is kept; errors otherwise as PutCheckpoint.
   absl::StatusOr<CheckpointData> GetCheckpoint(
       const v1::CheckpointRequest& request);
+  // The same, to be read in pieces (DownloadCheckpoint streams it).
+  absl::StatusOr<std::unique_ptr<CheckpointStore::Reader>> OpenCheckpoint(
+      const v1::CheckpointRequest& request);
   // Null when checkpoints are not kept.
   CheckpointStore* checkpoints() { return checkpoints_.get(); }
 
@@ -149,6 +152,8 @@ class Controller {
   // and, at open, of every finished child.
   void ForgetFinishedCheckpoint(Search& search, int64_t child);
   void SweepCheckpoints();
+  // OK when the requester holds the child now and checkpoints are kept.
+  absl::Status CheckCheckpointReader(const v1::CheckpointRequest& request);
   // The search of a checkpoint whose sender holds the child now.
   absl::StatusOr<Search*> CheckpointHolderCheck(
       const v1::CheckpointHeader& header);

@@ -459,28 +459,36 @@ grpc::Status ControllerService::DownloadCheckpoint(
     grpc::ServerWriter<v1::CheckpointChunk>* writer) {
   if (auto s = Authorize(context); !s.ok()) return s;
   if (auto s = CheckWorkerId(request->worker_id()); !s.ok()) return s;
-  auto checkpoint = controller_->GetCheckpoint(*request);
-  if (!checkpoint.ok()) return ToGrpcStatus(checkpoint.status());
-  const std::string& payload = checkpoint->payload;
+  // Streamed from the file: one message in memory, whatever the size.
+  auto reader = controller_->OpenCheckpoint(*request);
+  if (!reader.ok()) return ToGrpcStatus(reader.status());
   v1::CheckpointChunk chunk;
   v1::CheckpointHeader* header = chunk.mutable_header();
   header->set_worker_id(request->worker_id());
   header->set_search_id(request->search_id());
   header->set_model_id(request->model_id());
   header->set_attempt(request->attempt());
-  header->set_epoch(checkpoint->epoch);
-  header->set_size(static_cast<int64_t>(payload.size()));
-  header->set_crc32(Crc32(payload));
-  size_t at = 0;
+  header->set_epoch((*reader)->epoch());
+  header->set_size(static_cast<int64_t>((*reader)->size()));
+  header->set_crc32((*reader)->crc());
+  uint64_t sent = 0;
+  bool first = true;
   do {
-    const size_t n = std::min(kCheckpointChunkBytes, payload.size() - at);
-    chunk.set_data(payload.substr(at, n));
+    auto piece = (*reader)->Read(kCheckpointChunkBytes);
+    if (!piece.ok()) return ToGrpcStatus(piece.status());
+    // Shorter than its header says: Finish reports it.
+    if (piece->empty() && !first) break;
+    first = false;
+    sent += piece->size();
+    chunk.set_data(*std::move(piece));
     if (!writer->Write(chunk)) {
       return grpc::Status(grpc::StatusCode::CANCELLED, "the worker went away");
     }
     chunk.clear_header();
-    at += n;
-  } while (at < payload.size());
+  } while (sent < (*reader)->size());
+  // A damaged file is found here, after its bytes went out: the worker
+  // checks size and checksum too, and the status says DATA_LOSS.
+  if (auto s = (*reader)->Finish(); !s.ok()) return ToGrpcStatus(s);
   return grpc::Status::OK;
 }
 
