@@ -19,8 +19,8 @@
 #include "cli/experiment_stats.h"
 #include "cli/svg_plot.h"
 #include "common/status_macros.h"
-#include "controller/search_store.h"
-#include "controller/store.h"
+#include "store/search_store.h"
+#include "store/store.h"
 #include "gflags/gflags.h"
 #include "proto/controller.pb.h"
 

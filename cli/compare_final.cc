@@ -11,8 +11,8 @@
 #include "cli/experiment_stats.h"
 #include "cli/svg_plot.h"
 #include "common/status_macros.h"
-#include "controller/search_store.h"
-#include "controller/store.h"
+#include "store/search_store.h"
+#include "store/store.h"
 #include "google/protobuf/util/json_util.h"
 #include "proto/controller.pb.h"
 

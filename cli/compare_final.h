@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "controller/store.h"
+#include "store/store.h"
 #include "proto/controller.pb.h"
 
 namespace amoeba {

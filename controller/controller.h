@@ -29,10 +29,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
-#include "controller/checkpoint_store.h"
+#include "store/checkpoint_store.h"
 #include "controller/search.h"
 #include "controller/search_config.h"
-#include "controller/store.h"
+#include "store/store.h"
 #include "proto/controller.pb.h"
 
 namespace amoeba {

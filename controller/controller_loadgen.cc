@@ -32,7 +32,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/daemon_setup.h"
-#include "genotype/landscape.h"
+#include "evolution/landscape.h"
 #include "genotype/text.h"
 #include "gflags/gflags.h"
 #include "proto/controller.grpc.pb.h"

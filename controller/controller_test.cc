@@ -379,7 +379,7 @@ TEST_CASE("A previous-version store opens as a controller of its one search") {
   const std::string path = FreshSqlitePath("v1-controller.db");
   {
     std::ofstream(path, std::ios::binary)
-        << ReadWholeFile("controller/testdata/store_v1.db");
+        << ReadWholeFile("store/testdata/store_v1.db");
   }
   auto store = Store::Open(path);
   REQUIRE(store.ok());

@@ -45,11 +45,11 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "common/clock.h"
-#include "controller/engine.h"
+#include "evolution/engine.h"
 #include "controller/event_log.h"
 #include "controller/lease_table.h"
 #include "controller/search_config.h"
-#include "controller/search_store.h"
+#include "store/search_store.h"
 #include "genotype/genotype.h"
 #include "proto/controller.pb.h"
 

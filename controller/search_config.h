@@ -12,8 +12,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/training_flags.h"
-#include "controller/early_stopping.h"
-#include "controller/engine.h"
+#include "evolution/early_stopping.h"
+#include "evolution/engine.h"
 #include "proto/controller.pb.h"
 
 namespace amoeba {

@@ -15,7 +15,7 @@
 #include "common/checkpoint_file.h"
 #include "controller/controller.h"
 #include "controller/search.h"
-#include "controller/store.h"
+#include "store/store.h"
 #include "genotype/text.h"
 #include "simulation/network.h"
 #include "simulation/sim_worker.h"

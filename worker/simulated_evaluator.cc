@@ -7,7 +7,7 @@
 #include "common/rng.h"
 #include "absl/strings/str_cat.h"
 #include "genotype/fingerprint.h"
-#include "genotype/landscape.h"
+#include "evolution/landscape.h"
 #include "genotype/text.h"
 
 namespace amoeba {

@@ -4,7 +4,7 @@
 // attempt, after a configurable duration split into epochs. Every epoch
 // reports a validation fitness on a simulated learning curve (CurveAt) that
 // ends at that fitness, so early stopping can be studied without GPUs. Two landscapes:
-// `structured` (genotype/landscape.h: additive contributions plus pairwise
+// `structured` (evolution/landscape.h: additive contributions plus pairwise
 // interactions, on which algorithms can be compared) and `hash` (a hash of
 // the genotype: no structure, no algorithm beats random search). Results
 // carry the evaluator name "simulated", which the controller records and

@@ -1,8 +1,8 @@
 // SQLite helpers shared by the store's parts (store.cc, search_store.cc,
 // store_migrate.cc): errors as absl::Status and cached prepared statements.
 // Internal to controller/; not a general SQLite wrapper.
-#ifndef AMOEBA_CONTROLLER_SQLITE_UTIL_H_
-#define AMOEBA_CONTROLLER_SQLITE_UTIL_H_
+#ifndef AMOEBA_STORE_SQLITE_UTIL_H_
+#define AMOEBA_STORE_SQLITE_UTIL_H_
 
 #include <sqlite3.h>
 
@@ -130,4 +130,4 @@ std::string Text(sqlite3_stmt* s, int column);
 }  // namespace sql
 }  // namespace amoeba
 
-#endif  // AMOEBA_CONTROLLER_SQLITE_UTIL_H_
+#endif  // AMOEBA_STORE_SQLITE_UTIL_H_

@@ -7,8 +7,8 @@
 // ready) only after its transaction is committed and synced.
 //
 // Thread safety: all methods may be called from any thread.
-#ifndef AMOEBA_CONTROLLER_SEARCH_STORE_H_
-#define AMOEBA_CONTROLLER_SEARCH_STORE_H_
+#ifndef AMOEBA_STORE_SEARCH_STORE_H_
+#define AMOEBA_STORE_SEARCH_STORE_H_
 
 #include <cstdint>
 #include <future>
@@ -18,8 +18,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "controller/early_stopping.h"
-#include "controller/store.h"
+#include "evolution/early_stopping.h"
+#include "store/store.h"
 
 namespace amoeba {
 
@@ -103,4 +103,4 @@ class SearchStore {
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_CONTROLLER_SEARCH_STORE_H_
+#endif  // AMOEBA_STORE_SEARCH_STORE_H_

@@ -1,4 +1,4 @@
-#include "controller/engine.h"
+#include "evolution/engine.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 
 #include "catch2/catch.hpp"
 #include "genotype/fingerprint.h"
-#include "genotype/landscape.h"
+#include "evolution/landscape.h"
 #include "genotype/mutation.h"
 #include "genotype/text.h"
 

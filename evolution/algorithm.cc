@@ -1,4 +1,4 @@
-#include "controller/algorithm.h"
+#include "evolution/algorithm.h"
 
 #include <algorithm>
 #include <cmath>

@@ -10,8 +10,8 @@
 // A `kill -9` at any moment loses no write that has returned OK.
 //
 // Thread safety: all methods may be called from any thread.
-#ifndef AMOEBA_CONTROLLER_STORE_H_
-#define AMOEBA_CONTROLLER_STORE_H_
+#ifndef AMOEBA_STORE_STORE_H_
+#define AMOEBA_STORE_STORE_H_
 
 #include <sqlite3.h>
 
@@ -185,4 +185,4 @@ class Store {
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_CONTROLLER_STORE_H_
+#endif  // AMOEBA_STORE_STORE_H_

@@ -14,8 +14,8 @@
 // the random phase hands out random children until P have completed.
 //
 // Thread safety: none. The controller serializes calls.
-#ifndef AMOEBA_CONTROLLER_ENGINE_H_
-#define AMOEBA_CONTROLLER_ENGINE_H_
+#ifndef AMOEBA_EVOLUTION_ENGINE_H_
+#define AMOEBA_EVOLUTION_ENGINE_H_
 
 #include <cstdint>
 #include <deque>
@@ -28,7 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/rng.h"
-#include "controller/algorithm.h"
+#include "evolution/algorithm.h"
 #include "genotype/genotype.h"
 #include "genotype/mutation.h"
 
@@ -124,4 +124,4 @@ class Engine {
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_CONTROLLER_ENGINE_H_
+#endif  // AMOEBA_EVOLUTION_ENGINE_H_

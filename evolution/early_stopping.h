@@ -23,8 +23,8 @@
 //
 // Pure: no I/O, no clock, no threads. Thread safety: none; the search
 // serializes calls.
-#ifndef AMOEBA_CONTROLLER_EARLY_STOPPING_H_
-#define AMOEBA_CONTROLLER_EARLY_STOPPING_H_
+#ifndef AMOEBA_EVOLUTION_EARLY_STOPPING_H_
+#define AMOEBA_EVOLUTION_EARLY_STOPPING_H_
 
 #include <cstdint>
 #include <map>
@@ -135,4 +135,4 @@ class EarlyStopper {
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_CONTROLLER_EARLY_STOPPING_H_
+#endif  // AMOEBA_EVOLUTION_EARLY_STOPPING_H_

@@ -1,4 +1,4 @@
-#include "controller/early_stopping.h"
+#include "evolution/early_stopping.h"
 
 #include <vector>
 

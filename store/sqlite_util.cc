@@ -1,4 +1,4 @@
-#include "controller/sqlite_util.h"
+#include "store/sqlite_util.h"
 
 #include "absl/strings/str_cat.h"
 

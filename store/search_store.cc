@@ -1,12 +1,12 @@
-#include "controller/search_store.h"
+#include "store/search_store.h"
 
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "controller/sqlite_util.h"
-#include "controller/store_schema.h"
+#include "store/sqlite_util.h"
+#include "store/store_schema.h"
 
 namespace amoeba {
 namespace {

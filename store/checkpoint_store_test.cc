@@ -1,4 +1,4 @@
-#include "controller/checkpoint_store.h"
+#include "store/checkpoint_store.h"
 
 #include <filesystem>
 #include <fstream>

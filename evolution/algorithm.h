@@ -18,8 +18,8 @@
 //
 // Random and reinforce keep an aging population too (for status and
 // reports); it does not steer their children.
-#ifndef AMOEBA_CONTROLLER_ALGORITHM_H_
-#define AMOEBA_CONTROLLER_ALGORITHM_H_
+#ifndef AMOEBA_EVOLUTION_ALGORITHM_H_
+#define AMOEBA_EVOLUTION_ALGORITHM_H_
 
 #include <array>
 #include <cstdint>
@@ -144,4 +144,4 @@ class ReinforcePolicy {
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_CONTROLLER_ALGORITHM_H_
+#endif  // AMOEBA_EVOLUTION_ALGORITHM_H_

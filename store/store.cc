@@ -1,4 +1,4 @@
-#include "controller/store.h"
+#include "store/store.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -19,9 +19,9 @@
 #include "absl/time/time.h"
 #include "common/status_macros.h"
 #include "common/utf8.h"
-#include "controller/search_store.h"
-#include "controller/sqlite_util.h"
-#include "controller/store_schema.h"
+#include "store/search_store.h"
+#include "store/sqlite_util.h"
+#include "store/store_schema.h"
 
 namespace amoeba {
 

@@ -1,4 +1,4 @@
-#include "controller/store_schema.h"
+#include "store/store_schema.h"
 
 #include <map>
 #include <string>
@@ -10,7 +10,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
-#include "controller/sqlite_util.h"
+#include "store/sqlite_util.h"
 
 namespace amoeba {
 namespace store_schema {

@@ -1,4 +1,4 @@
-#include "genotype/landscape.h"
+#include "evolution/landscape.h"
 
 #include <algorithm>
 #include <cmath>

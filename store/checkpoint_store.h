@@ -21,8 +21,8 @@
 // task hand-out asking Epoch() never waits behind a multi-GB write.
 //
 // Thread safety: all methods may be called from any thread.
-#ifndef AMOEBA_CONTROLLER_CHECKPOINT_STORE_H_
-#define AMOEBA_CONTROLLER_CHECKPOINT_STORE_H_
+#ifndef AMOEBA_STORE_CHECKPOINT_STORE_H_
+#define AMOEBA_STORE_CHECKPOINT_STORE_H_
 
 #include <cstdint>
 #include <map>
@@ -193,4 +193,4 @@ class CheckpointStore {
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_CONTROLLER_CHECKPOINT_STORE_H_
+#endif  // AMOEBA_STORE_CHECKPOINT_STORE_H_

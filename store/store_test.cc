@@ -1,4 +1,4 @@
-#include "controller/store.h"
+#include "store/store.h"
 
 #include <sqlite3.h>
 
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "catch2/catch.hpp"
-#include "controller/search_store.h"
+#include "store/search_store.h"
 #include "testing/test_files.h"
 
 namespace amoeba {
@@ -127,12 +127,12 @@ TEST_CASE("Searches in one store keep their rows apart") {
 }
 
 TEST_CASE("A store written by the previous version is upgraded in place") {
-  // controller/testdata/store_v1.db was written by amoeba-controller before
+  // store/testdata/store_v1.db was written by amoeba-controller before
   // stores held many searches: aging, P=4, S=2, budget 10, all 10 done.
   const std::string path = FreshSqlitePath("upgraded.db");
   {
     std::ofstream(path, std::ios::binary)
-        << ReadWholeFile("controller/testdata/store_v1.db");
+        << ReadWholeFile("store/testdata/store_v1.db");
   }
   REQUIRE(ReadWholeFile(path).size() > 4096);
   {
@@ -172,7 +172,7 @@ TEST_CASE("A previous-version store is upgraded only by a writer") {
   const std::string path = FreshSqlitePath("not-upgraded.db");
   {
     std::ofstream(path, std::ios::binary)
-        << ReadWholeFile("controller/testdata/store_v1.db");
+        << ReadWholeFile("store/testdata/store_v1.db");
   }
   auto reader = Store::OpenReadOnly(path);
   REQUIRE_FALSE(reader.ok());

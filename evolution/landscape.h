@@ -7,8 +7,8 @@
 // Mutations that improve one decision improve the fitness, so evolution can
 // climb and a policy can learn, unlike on a hash of the genotype, where no
 // algorithm beats random search.
-#ifndef AMOEBA_GENOTYPE_LANDSCAPE_H_
-#define AMOEBA_GENOTYPE_LANDSCAPE_H_
+#ifndef AMOEBA_EVOLUTION_LANDSCAPE_H_
+#define AMOEBA_EVOLUTION_LANDSCAPE_H_
 
 #include <cstdint>
 
@@ -22,4 +22,4 @@ double StructuredFitness(const Genotype& genotype, uint64_t seed);
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_GENOTYPE_LANDSCAPE_H_
+#endif  // AMOEBA_EVOLUTION_LANDSCAPE_H_

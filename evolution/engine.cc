@@ -1,4 +1,4 @@
-#include "controller/engine.h"
+#include "evolution/engine.h"
 
 #include <utility>
 

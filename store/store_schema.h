@@ -1,7 +1,7 @@
 // The store file's schema (docs/store.md) and its upgrades. Internal to the
 // store (store.cc, search_store.cc).
-#ifndef AMOEBA_CONTROLLER_STORE_SCHEMA_H_
-#define AMOEBA_CONTROLLER_STORE_SCHEMA_H_
+#ifndef AMOEBA_STORE_STORE_SCHEMA_H_
+#define AMOEBA_STORE_STORE_SCHEMA_H_
 
 #include <sqlite3.h>
 
@@ -39,4 +39,4 @@ absl::Status CreateOrUpgrade(sqlite3* db, const std::string& format);
 }  // namespace store_schema
 }  // namespace amoeba
 
-#endif  // AMOEBA_CONTROLLER_STORE_SCHEMA_H_
+#endif  // AMOEBA_STORE_STORE_SCHEMA_H_
