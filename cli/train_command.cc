@@ -9,7 +9,7 @@
 #include "gflags/gflags.h"
 #include "genotype/fingerprint.h"
 #include "genotype/text.h"
-#include "trainer/checkpoint.h"
+#include "trainer/saved_model.h"
 #include "trainer/cpu_allocator.h"
 #include "trainer/train.h"
 #include "worker/training_settings.h"

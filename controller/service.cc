@@ -42,8 +42,9 @@ grpc::Status CheckWorkerId(const std::string& id) {
   return grpc::Status::OK;
 }
 
-// A worker holds at most as many tasks as it has slots (1024 at most) plus
-// results waiting for delivery; the bound keeps a hostile view cheap.
+// A worker holds at most as many tasks as it has slots (a registered
+// capacity is at most 1024; amoeba-worker runs at most 64) plus results
+// waiting for delivery; the bound keeps a hostile view cheap.
 constexpr int kMaxHeldTasks = 4096;
 
 grpc::Status CheckView(const v1::WorkerView& view) {

@@ -225,11 +225,6 @@ double ReinforcePolicy::OpProbability(CellType cell, int combination,
   return Softmax(At(cell, combination).op_logits)[static_cast<int>(op)];
 }
 
-double ReinforcePolicy::InputProbability(CellType cell, int combination,
-                                         int input) const {
-  return Softmax(At(cell, combination).input_logits)[input];
-}
-
 std::string ReinforcePolicy::Save() const {
   // %.17g: every double comes back bit for bit, so a restarted controller
   // continues the same policy.

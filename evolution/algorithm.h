@@ -115,9 +115,8 @@ class ReinforcePolicy {
 
   Genotype Sample(Rng& rng) const;
   void Update(const Genotype& genotype, double fitness);
-  // The probability of `op` at (cell, combination) and of `input`.
+  // The probability of `op` at (cell, combination).
   double OpProbability(CellType cell, int combination, Op op) const;
-  double InputProbability(CellType cell, int combination, int input) const;
   double baseline() const { return baseline_; }
   int64_t updates() const { return updates_; }
 

@@ -296,10 +296,6 @@ absl::Status SearchStore::InsertChild(const ModelRecord& child,
   return InsertChildLater(child, counters).get();
 }
 
-absl::Status SearchStore::UpdateModel(const ModelRecord& model) {
-  return UpdateModelLater(model).get();
-}
-
 absl::Status SearchStore::RecordCompletion(const ModelRecord& child,
                                            std::optional<int64_t> died,
                                            const EngineCounters& counters) {

@@ -49,8 +49,6 @@ class SearchStore {
   // transaction. Durable on return.
   absl::Status InsertChild(const ModelRecord& child,
                            const EngineCounters& counters);
-  // Replaces a model's row (state, attempts, worker, progress, result).
-  absl::Status UpdateModel(const ModelRecord& model);
   // A completed child, the member that died (alive = 0) and the counters, in
   // one transaction.
   absl::Status RecordCompletion(const ModelRecord& child,

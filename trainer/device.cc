@@ -46,20 +46,6 @@ absl::StatusOr<Precision> PrecisionFromName(absl::string_view name) {
       "unknown precision '", name, "'; known: auto, fp32, bf16, fp16"));
 }
 
-std::string PrecisionName(Precision precision) {
-  switch (precision) {
-    case Precision::kAuto:
-      return "auto";
-    case Precision::kFloat32:
-      return "fp32";
-    case Precision::kBFloat16:
-      return "bf16";
-    case Precision::kFloat16:
-      return "fp16";
-  }
-  return "unknown";
-}
-
 absl::StatusOr<torch::Device> ResolveDevice(const DeviceOptions& options) {
   const std::string name = absl::AsciiStrToLower(options.device);
   if (name == "cpu") return torch::Device(torch::kCPU);

@@ -21,7 +21,6 @@ enum class Precision {
 };
 
 absl::StatusOr<Precision> PrecisionFromName(absl::string_view name);
-std::string PrecisionName(Precision precision);
 
 struct DeviceOptions {
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"

@@ -25,8 +25,8 @@
 
 #include "absl/status/statusor.h"
 #include "genotype/genotype.h"
-#include "trainer/augment.h"
-#include "trainer/dataset.h"
+#include "data/augment.h"
+#include "data/dataset.h"
 #include "trainer/device.h"
 #include "trainer/network.h"
 

@@ -15,7 +15,7 @@
 #include "common/training_limits.h"
 #include "genotype/known_cells.h"
 #include "testing/test_files.h"
-#include "trainer/checkpoint.h"
+#include "trainer/saved_model.h"
 #include "trainer/training_state.h"
 
 namespace amoeba {

@@ -39,8 +39,9 @@ class Checkpointer {
  public:
   virtual ~Checkpointer() = default;
   // Keeps `state`, the training state of `task` after `epoch`. The caller
-  // treats a failure as lost work, not as a failed task. AlreadyExists when
-  // a checkpoint of that epoch or a later one is kept (nothing is lost).
+  // treats a failure as lost work, not as a failed task. A checkpoint of
+  // that epoch or a later one already kept is nothing lost: the folder
+  // says AlreadyExists, the controller acknowledges (OK).
   virtual absl::Status Save(const v1::Task& task, int epoch,
                             const std::string& state) = 0;
   // The newest checkpoint of `task`'s child: NotFound when there is none;

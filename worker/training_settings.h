@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "proto/controller.pb.h"
-#include "trainer/dataset.h"
+#include "data/dataset.h"
 #include "trainer/network.h"
 #include "trainer/train.h"
 

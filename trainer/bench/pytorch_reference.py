@@ -182,7 +182,7 @@ def main():
         idx = order[step * batch:(step + 1) * batch]
         x = (images.index_select(0, idx).float().div_(255) - mean) / std
         x = random_crop(x, 4 if channels == 3 else 2, gen)
-        if channels == 3:  # CIFAR-style flip, as trainer/augment.cc
+        if channels == 3:  # CIFAR-style flip, as data/augment.cc
             flip = torch.randint(0, 2, (x.shape[0],), generator=gen).bool()
             x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
         if args.channels_last:

@@ -1,6 +1,6 @@
 // Image folders of real JPEG and PNG files, written here with TurboJPEG and
 // libpng: odd sizes, grayscale, CMYK, a truncated file, a text file.
-#include "trainer/folder_dataset.h"
+#include "data/folder_dataset.h"
 
 #include <png.h>
 #include <turbojpeg.h>
@@ -13,8 +13,8 @@
 
 #include "catch2/catch.hpp"
 #include "testing/test_files.h"
-#include "trainer/augment.h"
-#include "trainer/image_decoder.h"
+#include "data/augment.h"
+#include "data/image_decoder.h"
 
 namespace amoeba {
 namespace {

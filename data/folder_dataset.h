@@ -15,23 +15,25 @@
 // or anything else its decoding fails on, out of memory included) is
 // skipped with a warning that names it, and counted; a dataset where
 // nothing decodes is an error. Nothing a file holds ends the process.
-#ifndef AMOEBA_TRAINER_FOLDER_DATASET_H_
-#define AMOEBA_TRAINER_FOLDER_DATASET_H_
+#ifndef AMOEBA_DATA_FOLDER_DATASET_H_
+#define AMOEBA_DATA_FOLDER_DATASET_H_
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "trainer/dataset.h"
-#include "trainer/image_decoder.h"
+#include "data/dataset.h"
+#include "data/image_decoder.h"
 
 namespace amoeba {
 
 struct FolderOptions {
   int image_size = 64;    // stored (and trained) size, square
   int threads = 2;        // decoding threads
-  int64_t max_images = 0;  // per split, 0 = all (the first, in path order)
+  // Per split, 0 = all; else taken round-robin over the classes (in path
+  // order within each), so that every class keeps some.
+  int64_t max_images = 0;
   // Files that would decode larger are skipped (image_decoder.h).
   int64_t max_image_pixels = kDefaultMaxImagePixels;
 };
@@ -51,4 +53,4 @@ absl::StatusOr<FolderDataset> LoadImageFolder(const std::string& dir,
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_TRAINER_FOLDER_DATASET_H_
+#endif  // AMOEBA_DATA_FOLDER_DATASET_H_

@@ -1,4 +1,4 @@
-#include "trainer/dataset.h"
+#include "data/dataset.h"
 
 #include <atomic>
 

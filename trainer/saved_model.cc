@@ -1,4 +1,4 @@
-#include "trainer/checkpoint.h"
+#include "trainer/saved_model.h"
 
 #include <cstdio>
 #include <fstream>

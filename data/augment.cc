@@ -1,4 +1,4 @@
-#include "trainer/augment.h"
+#include "data/augment.h"
 
 #include <cmath>
 

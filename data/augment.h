@@ -5,14 +5,14 @@
 //
 // Random numbers come from a CPU torch::Generator seeded by the caller, so a
 // seed gives the same augmentation on any device.
-#ifndef AMOEBA_TRAINER_AUGMENT_H_
-#define AMOEBA_TRAINER_AUGMENT_H_
+#ifndef AMOEBA_DATA_AUGMENT_H_
+#define AMOEBA_DATA_AUGMENT_H_
 
 #include <torch/torch.h>
 
 #include <cstdint>
 
-#include "trainer/dataset.h"
+#include "data/dataset.h"
 
 namespace amoeba {
 
@@ -58,4 +58,4 @@ AugmentOptions DefaultAugmentation(DatasetKind kind);
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_TRAINER_AUGMENT_H_
+#endif  // AMOEBA_DATA_AUGMENT_H_

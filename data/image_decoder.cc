@@ -1,4 +1,4 @@
-#include "trainer/image_decoder.h"
+#include "data/image_decoder.h"
 
 #include <png.h>
 #include <turbojpeg.h>

@@ -1,8 +1,8 @@
 // Saving a trained model and loading it back for evaluation: the weights
 // plus everything needed to rebuild the network (genotype text, network
 // options, input normalization) in one LibTorch archive.
-#ifndef AMOEBA_TRAINER_CHECKPOINT_H_
-#define AMOEBA_TRAINER_CHECKPOINT_H_
+#ifndef AMOEBA_TRAINER_SAVED_MODEL_H_
+#define AMOEBA_TRAINER_SAVED_MODEL_H_
 
 #include <string>
 
@@ -24,4 +24,4 @@ absl::StatusOr<TrainedModel> LoadModel(const std::string& path);
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_TRAINER_CHECKPOINT_H_
+#endif  // AMOEBA_TRAINER_SAVED_MODEL_H_

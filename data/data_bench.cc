@@ -28,9 +28,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "gflags/gflags.h"
-#include "trainer/augment.h"
-#include "trainer/dataset.h"
-#include "trainer/image_decoder.h"
+#include "data/augment.h"
+#include "data/dataset.h"
+#include "data/image_decoder.h"
 
 DEFINE_string(write_folder, "",
               "write a JPEG image folder from Fashion-MNIST here first");
@@ -222,7 +222,7 @@ int Run() {
 
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(
-      "images/s of the image-folder pipeline; see trainer/data_bench.cc");
+      "images/s of the image-folder pipeline; see data/data_bench.cc");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   return amoeba::Run();
 }

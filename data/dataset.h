@@ -7,8 +7,8 @@
 //
 // Every loader checks what it reads; a missing, truncated or corrupt file is
 // an error that names the file and the problem, never a crash.
-#ifndef AMOEBA_TRAINER_DATASET_H_
-#define AMOEBA_TRAINER_DATASET_H_
+#ifndef AMOEBA_DATA_DATASET_H_
+#define AMOEBA_DATA_DATASET_H_
 
 #include <torch/torch.h>
 
@@ -31,7 +31,7 @@ struct ImageDataset {
 };
 
 // kFolder: JPEG/PNG photos in DIR/train/CLASS and DIR/val/CLASS
-// (trainer/folder_dataset.h).
+// (data/folder_dataset.h).
 enum class DatasetKind { kFashionMnist, kCifar10, kFolder };
 
 // "fashion_mnist", "cifar10" or "folder" (also "fashion-mnist", "cifar-10").
@@ -87,7 +87,7 @@ struct DataSplit {
 absl::StatusOr<DataSplit> LoadDataSplit(const DataOptions& options);
 
 // The loader of DatasetKind::kFolder (train = DIR/train, else DIR/val).
-// trainer/folder_dataset.cc installs it when it is linked in; the CMake
+// data/folder_dataset.cc installs it when it is linked in; the CMake
 // build for GPU hosts leaves it out (no TurboJPEG there), and a folder
 // dataset is then Unimplemented.
 using FolderLoader = absl::StatusOr<ImageDataset> (*)(
@@ -99,4 +99,4 @@ ImageDataset Subset(const ImageDataset& data, const torch::Tensor& indices);
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_TRAINER_DATASET_H_
+#endif  // AMOEBA_DATA_DATASET_H_

@@ -1,4 +1,4 @@
-#include "trainer/folder_dataset.h"
+#include "data/folder_dataset.h"
 
 #include <algorithm>
 #include <atomic>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
-#include "trainer/image_decoder.h"
+#include "data/image_decoder.h"
 
 namespace amoeba {
 namespace {

@@ -12,8 +12,8 @@
 // or PNG, damaged: truncated data is an error, not a gray bottom, or
 // larger than the caller's bound), ResourceExhausted (out of memory).
 // Never throws. Thread safety: every call is independent.
-#ifndef AMOEBA_TRAINER_IMAGE_DECODER_H_
-#define AMOEBA_TRAINER_IMAGE_DECODER_H_
+#ifndef AMOEBA_DATA_IMAGE_DECODER_H_
+#define AMOEBA_DATA_IMAGE_DECODER_H_
 
 #include <torch/torch.h>
 
@@ -54,4 +54,4 @@ torch::Tensor ResizeAndCenterCrop(const DecodedImage& image, int size,
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_TRAINER_IMAGE_DECODER_H_
+#endif  // AMOEBA_DATA_IMAGE_DECODER_H_

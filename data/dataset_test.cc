@@ -1,4 +1,4 @@
-#include "trainer/dataset.h"
+#include "data/dataset.h"
 
 #include <zlib.h>
 
@@ -8,7 +8,7 @@
 
 #include "catch2/catch.hpp"
 #include "testing/test_files.h"
-#include "trainer/augment.h"
+#include "data/augment.h"
 
 namespace amoeba {
 namespace {
