@@ -181,7 +181,8 @@ std::string CheckpointStore::PathOf(const std::string& search_id,
 int CheckpointStore::EpochLocked(const Key& key) {
   auto it = epochs_.find(key);
   if (it != epochs_.end()) return it->second;
-  // A header read (24 bytes), only for a child not seen since start-up.
+  // A header read (24 bytes) for a child with a file not cached yet; for a
+  // child without one, a failed open (nothing is cached for it).
   absl::StatusOr<int> epoch = ReadCheckpointEpoch(PathOf(key.first, key.second));
   if (!epoch.ok() || *epoch < 1) return 0;
   epochs_[key] = *epoch;
