@@ -123,10 +123,37 @@ std::vector<std::string> SimulatedWorker(const std::string& dir, int port,
           "--rpc_deadline_s=2"};
 }
 
+// Every child, once `budget` are done in the store. ListModels reads the
+// store, and a result is counted in the status as it is recorded, before
+// its group commit is durable (its ack waits for that): the rows can trail
+// a status that already says FINISHED by one commit. Waits (at most
+// `timeout`) for that commit instead of for a time.
+std::vector<v1::ModelSummary> SettledHistory(v1::Controller::Stub& stub,
+                                             int budget, seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<v1::ModelSummary> models;
+  while (true) {
+    models = History(stub);
+    int done = 0;
+    int unfinished = 0;
+    for (const auto& m : models) {
+      if (m.state() == v1::MODEL_DONE) ++done;
+      if (m.state() == v1::MODEL_PENDING || m.state() == v1::MODEL_RUNNING) {
+        ++unfinished;
+      }
+    }
+    if ((done == budget && unfinished == 0) ||
+        std::chrono::steady_clock::now() > deadline) {
+      return models;
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
 void CheckEveryChildOnce(v1::Controller::Stub& stub, int budget) {
   std::set<int64_t> ids;
   int done = 0;
-  for (const auto& m : History(stub)) {
+  for (const auto& m : SettledHistory(stub, budget, seconds(30))) {
     CHECK(ids.insert(m.id()).second);
     if (m.state() == v1::MODEL_DONE) ++done;
   }
@@ -342,7 +369,7 @@ TEST_CASE("Fault drill: random worker kills and a controller restart") {
   int done = 0;
   int unfinished = 0;
   int64_t max_id = 0;
-  for (const auto& m : History(*stub)) {
+  for (const auto& m : SettledHistory(*stub, kBudget, seconds(30))) {
     CHECK(ids.insert(m.id()).second);
     max_id = std::max<int64_t>(max_id, m.id());
     if (m.state() == v1::MODEL_DONE) ++done;

@@ -4,6 +4,7 @@
 // killed with -9 and restarted; both finish their budgets exactly.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -104,6 +105,24 @@ std::vector<v1::ModelSummary> Models(v1::Controller::Stub& stub,
   v1::ListModelsResponse response;
   REQUIRE(stub.ListModels(&context, request, &response).ok());
   return {response.models().begin(), response.models().end()};
+}
+
+// The search's children once none is pending or running in the store (at
+// most 30 s): ListModels reads the store, which can trail a status that
+// says FINISHED by one group commit.
+std::vector<v1::ModelSummary> SettledModels(v1::Controller::Stub& stub,
+                                            const std::string& search) {
+  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+  while (true) {
+    std::vector<v1::ModelSummary> models = Models(stub, search);
+    const bool settled = std::none_of(
+        models.begin(), models.end(), [](const v1::ModelSummary& m) {
+          return m.state() == v1::MODEL_PENDING ||
+                 m.state() == v1::MODEL_RUNNING;
+        });
+    if (settled || std::chrono::steady_clock::now() > deadline) return models;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
 }
 
 std::vector<std::string> ControllerArgs(const std::string& dir,
@@ -260,7 +279,7 @@ TEST_CASE("Two searches share three real workers, survive a kill -9, finish") {
     CHECK(s.evaluators(0) == "libtorch");
     std::set<int64_t> ids;
     int done = 0;
-    for (const auto& m : Models(*stub, search)) {
+    for (const auto& m : SettledModels(*stub, search)) {
       CHECK(ids.insert(m.id()).second);  // every child once
       if (m.state() == v1::MODEL_DONE) {
         ++done;
