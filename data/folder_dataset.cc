@@ -28,10 +28,15 @@ absl::StatusOr<std::vector<std::string>> SortedEntries(const fs::path& dir,
         absl::StrCat(dir.string(), ": no such directory"));
   }
   std::vector<std::string> names;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir, error)) {
-    const std::string name = e.path().filename().string();
+  // The error_code forms throughout: a link that loops, or an entry that
+  // vanishes, is skipped or reported, never thrown.
+  fs::directory_iterator it(dir, error);
+  for (; !error && it != fs::directory_iterator(); it.increment(error)) {
+    const std::string name = it->path().filename().string();
     if (name.empty() || name[0] == '.') continue;
-    if (directories ? e.is_directory() : e.is_regular_file()) {
+    std::error_code kind_error;
+    if (directories ? it->is_directory(kind_error)
+                    : it->is_regular_file(kind_error)) {
       names.push_back(name);
     }
   }

@@ -298,6 +298,25 @@ TEST_CASE("An image folder loads its classes and skips damaged files") {
              Catch::Contains("none of its 2 files decodes"));
 }
 
+TEST_CASE("Links that loop in an image folder are skipped, not thrown on") {
+  const std::string dir = FreshTestDir("image_folder_links");
+  for (const std::string c : {"a", "b"}) {
+    Write(dir + "/train/" + c + "/0.jpg",
+          Jpeg(40, 40, {200, 20, 20}, TJPF_RGB, TJSAMP_444));
+  }
+  // Asking whether such a link is a folder or a file fails (ELOOP).
+  std::filesystem::create_symlink(dir + "/train/loop", dir + "/train/loop");
+  std::filesystem::create_symlink(dir + "/train/a/x.jpg",
+                                  dir + "/train/a/x.jpg");
+  FolderOptions options;
+  options.image_size = 16;
+  options.threads = 1;
+  auto loaded = LoadImageFolder(dir, /*train=*/true, options);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->classes == std::vector<std::string>{"a", "b"});
+  CHECK(loaded->images.size() == 2);
+}
+
 TEST_CASE("Random-resized crops stay in the image and differ per sample") {
   // A gradient image: every crop's mean lies within the image's range, and
   // the crops of one batch differ.
