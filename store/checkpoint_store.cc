@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "common/atomic_file.h"
+#include "common/status_macros.h"
 #include "glog/logging.h"
 
 namespace amoeba {
@@ -29,50 +30,6 @@ absl::Status Errno(const std::string& what, const std::string& path) {
 }
 
 using FileIdentity = CheckpointStore::FileIdentity;
-
-struct ReadFile {
-  std::string bytes;
-  FileIdentity identity;
-};
-
-absl::StatusOr<ReadFile> ReadIdentified(const std::string& path,
-                                        int64_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no file ", path));
-    return Errno("cannot read", path);
-  }
-  ReadFile file;
-  struct stat info;
-  if (::fstat(fd, &info) != 0) {
-    const absl::Status status = Errno("cannot read", path);
-    ::close(fd);
-    return status;
-  }
-  file.identity = {static_cast<uint64_t>(info.st_dev),
-                   static_cast<uint64_t>(info.st_ino)};
-  if (info.st_size > max_bytes) {
-    ::close(fd);
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "the checkpoint kept in %s has %d bytes, more than "
-        "--max_checkpoint_bytes allows now (%d): raise it to resume from it",
-        path, static_cast<int64_t>(info.st_size),
-        max_bytes - kCheckpointHeaderBytes));
-  }
-  file.bytes.resize(static_cast<size_t>(info.st_size));
-  size_t done = 0;
-  while (done < file.bytes.size()) {
-    const ssize_t n =
-        ::read(fd, file.bytes.data() + done, file.bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  // A short read leaves a short buffer: DecodeCheckpoint calls it truncated.
-  file.bytes.resize(done);
-  return file;
-}
 
 std::optional<FileIdentity> IdentityOf(const std::string& path) {
   struct stat info;
@@ -285,17 +242,20 @@ int CheckpointStore::Epoch(const std::string& search_id, int64_t child) {
 
 absl::StatusOr<CheckpointData> CheckpointStore::Get(const std::string& search_id,
                                                     int64_t child) {
-  const std::string path = PathOf(search_id, child);
   // Read without the lock: a rename in the meantime replaces the name, not
   // the file being read.
-  absl::StatusOr<ReadFile> file =
-      ReadIdentified(path, options_.max_bytes + kCheckpointHeaderBytes);
-  if (!file.ok()) return file.status();
-  absl::StatusOr<CheckpointData> data = DecodeCheckpoint(file->bytes);
-  if (data.ok()) return data;
-  const std::string why = absl::StrCat(path, ": ", data.status().message());
-  RemoveDamaged(search_id, child, path, file->identity, why);
-  return absl::DataLossError(why);
+  ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, OpenReader(search_id, child));
+  if (static_cast<int64_t>(reader->size()) > options_.max_bytes) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "the checkpoint kept of %s child %d has %d bytes, more than "
+        "--max_checkpoint_bytes allows now (%d): raise it to read it whole",
+        search_id, child, reader->size(), options_.max_bytes));
+  }
+  CheckpointData data;
+  data.epoch = reader->epoch();
+  ASSIGN_OR_RETURN(data.payload, reader->Read(reader->size()));
+  RETURN_IF_ERROR(reader->Finish());
+  return data;
 }
 
 CheckpointStore::Reader::Reader(CheckpointStore* store, std::string search_id,
@@ -373,6 +333,16 @@ CheckpointStore::OpenReader(const std::string& search_id, int64_t child) {
       got == static_cast<ssize_t>(first.size())
           ? DecodeCheckpointHeader(first)
           : absl::DataLossError("not an amoeba checkpoint (no header)");
+  // Kept files never change once renamed in: a size that disagrees with
+  // the header is damage, found before any byte is read (or allocated).
+  if (header.ok() &&
+      header->payload_size !=
+          static_cast<uint64_t>(info.st_size) - kCheckpointHeaderBytes) {
+    header = absl::DataLossError(absl::StrFormat(
+        "checkpoint truncated or padded: %d payload bytes, the header says %d",
+        static_cast<int64_t>(info.st_size) - kCheckpointHeaderBytes,
+        header->payload_size));
+  }
   if (!header.ok()) {
     ::close(fd);
     const std::string why = absl::StrCat(path, ": ", header.status().message());

@@ -156,7 +156,8 @@ class CheckpointStore {
   absl::StatusOr<CheckpointData> Get(const std::string& search_id,
                                      int64_t child);
   // The child's checkpoint for reading in pieces. NotFound when none is
-  // kept; DataLoss, removing the file, when its header is damaged.
+  // kept; DataLoss, removing the file, when its header is damaged or
+  // disagrees with the file's size (nothing read yet).
   absl::StatusOr<std::unique_ptr<Reader>> OpenReader(
       const std::string& search_id, int64_t child);
   // Removes the child's checkpoint (its result is durable). Idempotent.

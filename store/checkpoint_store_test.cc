@@ -157,6 +157,12 @@ TEST_CASE("a damaged file read in pieces is found at the end and removed") {
   CHECK_THAT(std::string(finished.message()), Catch::Contains("checksum"));
   CHECK(!std::filesystem::exists(dir + "/s/1.ckpt"));
   CHECK(store->Epoch("s", 1) == 0);
+  // A file shorter than its header says is refused at once, before any
+  // byte of it goes out, and removed.
+  REQUIRE(*store->Put("s", 5, 1, "twelve bytes") == 1);
+  std::filesystem::resize_file(dir + "/s/5.ckpt", kCheckpointHeaderBytes + 5);
+  CHECK(absl::IsDataLoss(store->OpenReader("s", 5).status()));
+  CHECK(!std::filesystem::exists(dir + "/s/5.ckpt"));
   // A file without a header is refused at once, and removed.
   REQUIRE(*store->Put("s", 4, 1, "x") == 1);
   std::filesystem::resize_file(dir + "/s/4.ckpt", 10);
