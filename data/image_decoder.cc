@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <new>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/atomic_file.h"
 
 namespace amoeba {
 namespace {
@@ -20,20 +20,11 @@ namespace {
 // The file's bytes, refused beyond `max_bytes` before they are read.
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      int64_t max_bytes) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read"));
-  const std::streamoff size = in.tellg();
-  if (size < 0) return absl::NotFoundError(absl::StrCat(path, ": read error"));
-  if (size > max_bytes) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: a file of %d bytes, larger than any image within the pixel "
-        "limit (--max_image_pixels)",
-        path, static_cast<int64_t>(size)));
-  }
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.seekg(0);
-  if (!in.read(bytes.data(), size)) {
-    return absl::NotFoundError(absl::StrCat(path, ": read error"));
+  absl::StatusOr<std::string> bytes = ReadFileUpTo(path, max_bytes);
+  if (absl::IsResourceExhausted(bytes.status())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        bytes.status().message(),
+        ": larger than any image within the pixel limit (--max_image_pixels)"));
   }
   return bytes;
 }
