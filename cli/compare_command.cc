@@ -19,8 +19,7 @@
 #include "cli/experiment_stats.h"
 #include "cli/svg_plot.h"
 #include "common/status_macros.h"
-#include "store/search_store.h"
-#include "store/store.h"
+#include "store/store_reader.h"
 #include "gflags/gflags.h"
 #include "proto/controller.pb.h"
 
@@ -68,19 +67,18 @@ struct Run {
 
 absl::StatusOr<std::map<std::string, std::vector<Run>>> LoadRuns(
     const std::string& path, const std::string& experiment) {
-  auto store = Store::OpenReadOnly(path);
+  auto store = StoreReader::Open(path);
   if (!store.ok()) return store.status();
-  auto searches = (*store)->ListSearches();
+  auto searches = (*store)->Searches();
   if (!searches.ok()) return searches.status();
   std::map<std::string, std::vector<Run>> by_arm;
   for (const StoredSearch& s : *searches) {
     const std::string arm = ArmOfSearch(s.name, experiment);
     if (arm.empty()) continue;
-    ASSIGN_OR_RETURN(const v1::SearchConfig config, ParseStoredConfig(s));
-    std::unique_ptr<SearchStore> search = (*store)->OpenSearch(s);
-    auto done = search->QueryModels("state = 'done'", "completion_seq", -1, 0);
+    ASSIGN_OR_RETURN(const v1::SearchConfig config, StoreReader::Config(s));
+    auto done = (*store)->FinishedChildren(s);
     if (!done.ok()) return done.status();
-    auto hurdles = search->LoadHurdleReports();
+    auto hurdles = (*store)->HurdleReports(s);
     if (!hurdles.ok()) return hurdles.status();
     std::map<int64_t, int> stopped_at;
     for (const HurdleReport& h : *hurdles) {

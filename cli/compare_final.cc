@@ -11,8 +11,7 @@
 #include "cli/experiment_stats.h"
 #include "cli/svg_plot.h"
 #include "common/status_macros.h"
-#include "store/search_store.h"
-#include "store/store.h"
+#include "store/store_reader.h"
 #include "google/protobuf/util/json_util.h"
 #include "proto/controller.pb.h"
 
@@ -33,13 +32,13 @@ struct FinalRun {
 
 absl::StatusOr<std::map<std::string, std::vector<FinalRun>>> LoadFinalRuns(
     const std::string& path, const std::string& experiment) {
-  auto store = Store::OpenReadOnly(path);
+  auto store = StoreReader::Open(path);
   if (!store.ok()) return store.status();
-  auto searches = (*store)->ListSearches();
+  auto searches = (*store)->Searches();
   if (!searches.ok()) return searches.status();
   std::map<std::string, std::vector<FinalRun>> by_arm;
   for (const StoredSearch& s : *searches) {
-    ASSIGN_OR_RETURN(const v1::SearchConfig config, ParseStoredConfig(s));
+    ASSIGN_OR_RETURN(const v1::SearchConfig config, StoreReader::Config(s));
     if (config.algorithm() != "final" ||
         config.final_training().jobs().empty()) {
       continue;
@@ -49,8 +48,7 @@ absl::StatusOr<std::map<std::string, std::vector<FinalRun>>> LoadFinalRuns(
         ArmOfSearch(config.final_training().jobs(0).search_id(), experiment);
     if (arm.empty()) continue;
     FinalRun run;
-    std::unique_ptr<SearchStore> search = (*store)->OpenSearch(s);
-    auto models = search->QueryModels("", "id", -1, 0);
+    auto models = (*store)->Children(s);
     if (!models.ok()) return models.status();
     for (const ModelRecord& m : *models) {
       if (m.state == ModelState::kFailed) ++run.failed;
@@ -67,15 +65,6 @@ absl::StatusOr<std::map<std::string, std::vector<FinalRun>>> LoadFinalRuns(
 }
 
 }  // namespace
-
-absl::StatusOr<v1::SearchConfig> ParseStoredConfig(const StoredSearch& s) {
-  v1::SearchConfig config;
-  if (!google::protobuf::util::JsonStringToMessage(s.config, &config).ok()) {
-    return absl::DataLossError(
-        absl::StrCat("search ", s.name, ": its stored config does not parse"));
-  }
-  return config;
-}
 
 absl::Status WriteTextFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);

@@ -9,17 +9,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "store/store.h"
-#include "proto/controller.pb.h"
 
 namespace amoeba {
 
 // The colour of an arm in every chart of `amoeba compare`.
 std::string ArmColor(const std::string& arm);
-
-// The config a search row holds. DataLoss naming the search when it does
-// not parse.
-absl::StatusOr<v1::SearchConfig> ParseStoredConfig(const StoredSearch& s);
 
 // Writes `text` to `path` (replacing it). Internal naming the path when it
 // cannot.

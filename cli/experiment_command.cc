@@ -19,10 +19,10 @@
 #include "absl/strings/str_join.h"
 #include "cli/connection.h"
 #include "evolution/algorithm.h"
-#include "store/store.h"
 #include "gflags/gflags.h"
 #include "google/protobuf/util/json_util.h"
 #include "proto/controller.grpc.pb.h"
+#include "store/store.h"  // ValidateSearchName
 
 DECLARE_int32(interval_s);
 DECLARE_int32(timeout_s);

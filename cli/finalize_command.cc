@@ -11,8 +11,8 @@
 #include "absl/strings/str_split.h"
 #include "cli/connection.h"
 #include "cli/experiment_command.h"
-#include "common/search_flags.h"
-#include "common/training_flags.h"
+#include "settings/search_flags.h"
+#include "settings/training_flags.h"
 #include "gflags/gflags.h"
 #include "proto/controller.grpc.pb.h"
 

@@ -12,8 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/svg_plot.h"
 #include "absl/strings/str_join.h"
-#include "store/search_store.h"
-#include "store/store.h"
+#include "store/store_reader.h"
 #include "genotype/dot.h"
 #include "genotype/genotype_proto.h"
 #include "genotype/text.h"
@@ -45,11 +44,11 @@ absl::StatusOr<std::vector<ModelRecord>> LoadDone(const std::string& path,
                                                   std::vector<ModelRecord>* all) {
   // Read-only: a report never writes, never turns a stray file into a
   // store, and runs beside the controller that writes this one.
-  auto store = Store::OpenReadOnly(path);
+  auto store = StoreReader::Open(path);
   if (!store.ok()) return store.status();
   StoredSearch chosen;
   if (FLAGS_search.empty()) {
-    auto searches = (*store)->ListSearches();
+    auto searches = (*store)->Searches();
     if (!searches.ok()) return searches.status();
     if (searches->size() != 1) {
       std::vector<std::string> names;
@@ -67,7 +66,7 @@ absl::StatusOr<std::vector<ModelRecord>> LoadDone(const std::string& path,
     if (!found.ok()) return found.status();
     chosen = *found;
   }
-  auto models = (*store)->OpenSearch(chosen)->LoadModels();
+  auto models = (*store)->Children(chosen);
   if (!models.ok()) return models.status();
   *all = *models;
   std::vector<ModelRecord> done;
@@ -226,7 +225,7 @@ int RunStoreCommand(const std::vector<std::string>& args) {
     std::cerr << StoreUsage();
     return kExitUsage;
   }
-  auto store = Store::OpenReadOnly(args[1]);
+  auto store = StoreReader::Open(args[1]);
   if (!store.ok()) {
     std::cerr << "amoeba store check: " << store.status().message() << "\n";
     return kExitEnvironment;

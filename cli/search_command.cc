@@ -8,7 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/connection.h"
 #include "cli/status_command.h"
-#include "common/search_flags.h"
+#include "settings/search_flags.h"
 #include "gflags/gflags.h"
 #include "proto/controller.grpc.pb.h"
 

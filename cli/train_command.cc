@@ -5,14 +5,14 @@
 
 #include "absl/strings/str_format.h"
 #include "cli/genotype_input.h"
-#include "common/training_flags.h"
+#include "settings/training_flags.h"
 #include "gflags/gflags.h"
 #include "genotype/fingerprint.h"
 #include "genotype/text.h"
 #include "trainer/saved_model.h"
 #include "trainer/cpu_allocator.h"
 #include "trainer/train.h"
-#include "worker/training_settings.h"
+#include "settings/training_settings.h"
 
 DECLARE_uint64(seed);
 

@@ -19,9 +19,9 @@
 #include "absl/time/time.h"
 #include "common/atomic_file.h"
 #include "common/daemon_setup.h"
-#include "common/program_help.h"
+#include "settings/program_help.h"
 #include "common/stop_signals.h"
-#include "common/search_flags.h"
+#include "settings/search_flags.h"
 #include "controller/controller.h"
 #include "controller/service.h"
 #include "gflags/gflags.h"
@@ -72,8 +72,8 @@ int main(int argc, char** argv) {
       "amoeba-controller: runs the searches of a store (docs/operations.md)";
   if (amoeba::PrintHelpIfAsked(
           argc, argv, usage,
-          {"controller/controller_main.cc", "common/search_flags.cc",
-           "common/training_flags.cc"})) {
+          {"controller/controller_main.cc", "settings/search_flags.cc",
+           "settings/training_flags.cc"})) {
     return 0;
   }
   gflags::SetUsageMessage(usage);

@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/training_flags.h"
+#include "settings/training_flags.h"
 #include "evolution/early_stopping.h"
 #include "evolution/engine.h"
 #include "proto/controller.pb.h"
@@ -20,7 +20,7 @@ namespace amoeba {
 
 struct SearchOptions {
   EngineConfig engine;
-  // Unset: the defaults of common/training_flags.h.
+  // Unset: the defaults of settings/training_flags.h.
   v1::TrainingSettings settings = DefaultTrainingSettings();
   absl::Duration lease_timeout = absl::Seconds(120);
   absl::Duration heartbeat_interval = absl::Seconds(10);

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "worker/training_settings.h"
+#include "settings/training_settings.h"
 #include "genotype/genotype_proto.h"
 #include "trainer/logging.h"
 

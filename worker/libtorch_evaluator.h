@@ -13,7 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "trainer/train.h"
 #include "worker/data_cache.h"
-#include "worker/training_settings.h"
+#include "settings/training_settings.h"
 #include "worker/evaluator.h"
 
 namespace amoeba {

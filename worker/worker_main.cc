@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/daemon_setup.h"
-#include "common/program_help.h"
+#include "settings/program_help.h"
 #include "common/stop_signals.h"
 #include "gflags/gflags.h"
 #include "trainer/cpu_allocator.h"

@@ -5,8 +5,8 @@
 //
 //   --dataset --N --F --epochs --batch_size --lr --weight_decay
 //   --validation_images --max_train_images --training_seed
-#ifndef AMOEBA_COMMON_TRAINING_FLAGS_H_
-#define AMOEBA_COMMON_TRAINING_FLAGS_H_
+#ifndef AMOEBA_SETTINGS_TRAINING_FLAGS_H_
+#define AMOEBA_SETTINGS_TRAINING_FLAGS_H_
 
 #include <cstdint>
 #include <string>
@@ -59,4 +59,4 @@ std::string TrainingFlagsHelp();
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_COMMON_TRAINING_FLAGS_H_
+#endif  // AMOEBA_SETTINGS_TRAINING_FLAGS_H_

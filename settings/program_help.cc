@@ -1,4 +1,4 @@
-#include "common/program_help.h"
+#include "settings/program_help.h"
 
 #include <algorithm>
 #include <iostream>

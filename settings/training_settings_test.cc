@@ -1,10 +1,10 @@
-#include "worker/training_settings.h"
+#include "settings/training_settings.h"
 
 #include <functional>
 #include <vector>
 
 #include "catch2/catch.hpp"
-#include "common/training_flags.h"
+#include "settings/training_flags.h"
 
 namespace amoeba {
 namespace {

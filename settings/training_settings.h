@@ -2,8 +2,8 @@
 // takes: the data to load, the network's size and the training options.
 // The LibTorch evaluator and `amoeba train` both use it, so a child trains
 // exactly as `amoeba train` with the same settings does.
-#ifndef AMOEBA_WORKER_TRAINING_SETTINGS_H_
-#define AMOEBA_WORKER_TRAINING_SETTINGS_H_
+#ifndef AMOEBA_SETTINGS_TRAINING_SETTINGS_H_
+#define AMOEBA_SETTINGS_TRAINING_SETTINGS_H_
 
 #include <map>
 #include <string>
@@ -51,4 +51,4 @@ TrainOptions TrainOptionsFromSettings(const v1::TrainingSettings& settings,
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_WORKER_TRAINING_SETTINGS_H_
+#endif  // AMOEBA_SETTINGS_TRAINING_SETTINGS_H_

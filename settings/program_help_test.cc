@@ -1,4 +1,4 @@
-#include "common/program_help.h"
+#include "settings/program_help.h"
 
 #include "catch2/catch.hpp"
 #include "gflags/gflags.h"
@@ -12,7 +12,7 @@ namespace {
 TEST_CASE("the program's own flags are listed, the logging flags are not") {
   (void)FLAGS_program_help_test_flag;
   const std::string help =
-      ProgramHelp("usage: test", {"common/program_help_test.cc"});
+      ProgramHelp("usage: test", {"settings/program_help_test.cc"});
   CHECK(help.rfind("usage: test\n", 0) == 0);
   CHECK_THAT(help, Catch::Contains("--program_help_test_flag (a flag of this "
                                    "program) type: int32 default: 7"));

@@ -8,12 +8,12 @@
 //   --lease_timeout_s --checkpoint_every --early_stopping --stop_epochs
 //   --stop_children --stop_quantile --stop_window
 // plus the training flags of training_flags.h.
-#ifndef AMOEBA_COMMON_SEARCH_FLAGS_H_
-#define AMOEBA_COMMON_SEARCH_FLAGS_H_
+#ifndef AMOEBA_SETTINGS_SEARCH_FLAGS_H_
+#define AMOEBA_SETTINGS_SEARCH_FLAGS_H_
 
 #include <string>
 
-#include "common/training_flags.h"
+#include "settings/training_flags.h"
 #include "gflags/gflags.h"
 #include "proto/controller.pb.h"
 
@@ -52,4 +52,4 @@ std::string SearchFlagsHelp();
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_COMMON_SEARCH_FLAGS_H_
+#endif  // AMOEBA_SETTINGS_SEARCH_FLAGS_H_

@@ -1,4 +1,4 @@
-#include "worker/training_settings.h"
+#include "settings/training_settings.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"

@@ -1,8 +1,8 @@
 // `--help` of the daemons: the program's own flags first, instead of
 // gflags' listing, which sorts by source file and so opens with glog's
 // logging flags. Logging flags are still there with --helpfull.
-#ifndef AMOEBA_COMMON_PROGRAM_HELP_H_
-#define AMOEBA_COMMON_PROGRAM_HELP_H_
+#ifndef AMOEBA_SETTINGS_PROGRAM_HELP_H_
+#define AMOEBA_SETTINGS_PROGRAM_HELP_H_
 
 #include <string>
 #include <vector>
@@ -23,4 +23,4 @@ bool PrintHelpIfAsked(int argc, char** argv, const std::string& usage,
 
 }  // namespace amoeba
 
-#endif  // AMOEBA_COMMON_PROGRAM_HELP_H_
+#endif  // AMOEBA_SETTINGS_PROGRAM_HELP_H_

@@ -1,4 +1,4 @@
-#include "common/training_flags.h"
+#include "settings/training_flags.h"
 
 #include "catch2/catch.hpp"
 

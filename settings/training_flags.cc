@@ -1,4 +1,4 @@
-#include "common/training_flags.h"
+#include "settings/training_flags.h"
 
 DEFINE_string(dataset, amoeba::kDefaultDataset,
               "fashion_mnist, cifar10 or folder (amoeba train: photos in "

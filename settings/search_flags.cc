@@ -1,4 +1,4 @@
-#include "common/search_flags.h"
+#include "settings/search_flags.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
