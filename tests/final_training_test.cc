@@ -99,15 +99,15 @@ TEST_CASE("A final job whose worker is killed resumes elsewhere, bit for bit") {
 
   const std::string finalize =
       std::string(kAmoeba) + " finalize --controller=" + address +
-      " --search=src --top_k=1 --N=1 --F=6 --epochs=5 --batch_size=64 "
-      "--max_train_images=1500 --checkpoint_every=1";
+      " --search=src --top_k=1 --N=1 --F=4 --epochs=3 --batch_size=32 "
+      "--lr=0.05 --max_train_images=800 --checkpoint_every=1";
   REQUIRE(RunLogged(finalize, dir + "/finalize.log") == 0);
   REQUIRE_THAT(ReadWholeFile(dir + "/finalize.log"),
                Catch::Contains("created src-final: 1 model(s) of src"));
 
   auto victim = std::make_unique<Process>(
       kWorker, LibTorchWorker(dir, port, "victim"), dir + "/victim.log");
-  // Killed right after its first checkpoint: four epochs are still to go.
+  // Killed right after its first checkpoint: two epochs are still to go.
   REQUIRE(WaitFileContains(dir + "/victim.log", "checkpoint after epoch 1 kept",
                            seconds(300)));
   victim->Signal(SIGKILL);
@@ -135,10 +135,11 @@ TEST_CASE("A final job whose worker is killed resumes elsewhere, bit for bit") {
     request.set_top_k(1);
     v1::TrainingSettings* t = request.mutable_settings();
     t->set_cells_per_stack(1);
-    t->set_filters(6);
-    t->set_epochs(5);
-    t->set_batch_size(64);
-    t->set_max_train_images(1500);
+    t->set_filters(4);
+    t->set_epochs(3);
+    t->set_batch_size(32);
+    t->set_learning_rate(0.05);
+    t->set_max_train_images(800);
     t->set_checkpoint_every(1);
     grpc::ClientContext context;
     v1::CreateSearchResponse response;

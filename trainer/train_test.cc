@@ -42,7 +42,7 @@ TrainOptions Quick(int epochs) {
   o.batch_size = 64;
   o.learning_rate = 0.05;
   o.augment = DefaultAugmentation(DatasetKind::kFashionMnist);
-  o.device.threads = 2;
+  o.device.threads = 1;
   return o;
 }
 
