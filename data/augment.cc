@@ -1,5 +1,7 @@
 #include "data/augment.h"
 
+#include <torch/nn/functional/upsampling.h>
+
 #include <cmath>
 
 namespace amoeba {

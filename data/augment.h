@@ -8,7 +8,8 @@
 #ifndef AMOEBA_DATA_AUGMENT_H_
 #define AMOEBA_DATA_AUGMENT_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <cstdint>
 

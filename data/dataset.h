@@ -10,7 +10,7 @@
 #ifndef AMOEBA_DATA_DATASET_H_
 #define AMOEBA_DATA_DATASET_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cstdint>
 #include <string>

@@ -1,5 +1,7 @@
 #include "data/image_decoder.h"
 
+#include <torch/nn/functional/upsampling.h>
+
 #include <png.h>
 #include <turbojpeg.h>
 

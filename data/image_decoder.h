@@ -15,7 +15,7 @@
 #ifndef AMOEBA_DATA_IMAGE_DECODER_H_
 #define AMOEBA_DATA_IMAGE_DECODER_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cstdint>
 #include <string>

@@ -1,5 +1,7 @@
 #include "trainer/device.h"
 
+#include <torch/cuda.h>
+#include <torch/utils.h>
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 

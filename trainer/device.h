@@ -3,7 +3,7 @@
 #ifndef AMOEBA_TRAINER_DEVICE_H_
 #define AMOEBA_TRAINER_DEVICE_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <memory>
 #include <string>

@@ -14,7 +14,8 @@
 #ifndef AMOEBA_TRAINER_GENERATOR_H_
 #define AMOEBA_TRAINER_GENERATOR_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <cstdint>
 #include <mutex>

@@ -8,7 +8,7 @@
 #ifndef AMOEBA_TRAINER_MOMENTUM_SGD_H_
 #define AMOEBA_TRAINER_MOMENTUM_SGD_H_
 
-#include <torch/torch.h>
+#include <torch/optim/sgd.h>
 
 #include <vector>
 

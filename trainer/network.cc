@@ -1,5 +1,7 @@
 #include "trainer/network.h"
 
+#include <torch/nn/modules/activation.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"

@@ -1,5 +1,7 @@
 #include "trainer/ops.h"
 
+#include <torch/nn/modules/activation.h>
+
 #include <algorithm>
 
 namespace amoeba {

@@ -10,7 +10,7 @@
 #ifndef AMOEBA_TRAINER_OPTIMIZER_H_
 #define AMOEBA_TRAINER_OPTIMIZER_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <utility>
 #include <vector>

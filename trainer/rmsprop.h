@@ -13,7 +13,7 @@
 #ifndef AMOEBA_TRAINER_RMSPROP_H_
 #define AMOEBA_TRAINER_RMSPROP_H_
 
-#include <torch/torch.h>
+#include <torch/optim/rmsprop.h>
 
 #include <vector>
 

@@ -1,5 +1,6 @@
 #include "trainer/step_graph.h"
 
+#include <torch/cuda.h>
 #include <torch/version.h>
 
 #include <chrono>

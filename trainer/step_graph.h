@@ -14,7 +14,7 @@
 #ifndef AMOEBA_TRAINER_STEP_GRAPH_H_
 #define AMOEBA_TRAINER_STEP_GRAPH_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <functional>
 #include <memory>

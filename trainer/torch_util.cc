@@ -1,5 +1,7 @@
 #include "trainer/torch_util.h"
 
+#include <torch/nn/functional/loss.h>
+
 #include <new>
 #include <string>
 

@@ -3,7 +3,7 @@
 #ifndef AMOEBA_TRAINER_TORCH_UTIL_H_
 #define AMOEBA_TRAINER_TORCH_UTIL_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <exception>
 

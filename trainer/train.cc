@@ -1,6 +1,8 @@
 #include "trainer/train.h"
 
 
+#include <torch/nn/utils/clip_grad.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>

@@ -16,7 +16,7 @@
 #ifndef AMOEBA_TRAINER_TRAIN_H_
 #define AMOEBA_TRAINER_TRAIN_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cstdint>
 #include <functional>

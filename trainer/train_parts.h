@@ -4,7 +4,7 @@
 #ifndef AMOEBA_TRAINER_TRAIN_PARTS_H_
 #define AMOEBA_TRAINER_TRAIN_PARTS_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cmath>
 #include <cstdint>

@@ -1,5 +1,7 @@
 #include "trainer/train.h"
 
+#include <torch/cuda.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>

@@ -8,7 +8,7 @@
 #ifndef AMOEBA_TRAINER_TRAINING_STATE_H_
 #define AMOEBA_TRAINER_TRAINING_STATE_H_
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cstdint>
 #include <string>

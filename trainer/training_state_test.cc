@@ -1,5 +1,7 @@
 #include "trainer/training_state.h"
 
+#include <torch/serialize.h>
+
 #include <sstream>
 
 #include "catch2/catch.hpp"
