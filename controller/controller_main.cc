@@ -23,7 +23,7 @@
 #include "common/stop_signals.h"
 #include "settings/search_flags.h"
 #include "controller/controller.h"
-#include "controller/service.h"
+#include "controller/server.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 

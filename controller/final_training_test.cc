@@ -12,7 +12,7 @@
 #include "catch2/catch.hpp"
 #include "common/checkpoint_file.h"
 #include "controller/controller.h"
-#include "controller/service.h"
+#include "controller/server.h"
 #include "proto/controller.grpc.pb.h"
 #include "testing/test_files.h"
 

@@ -1,6 +1,6 @@
 // The amoeba.v1.Controller gRPC service over a Controller (many searches,
-// one fleet), and the server that
-// hosts it (Spec + Start, as tensorstore's tsgrpc servers).
+// one fleet): one handler per RPC. The server that hosts it is server.h;
+// the checks every handler makes of its request are request_checks.h.
 //
 // Every handler validates its request first and answers InvalidArgument
 // with a message that says what is wrong; worker and admin RPCs need the
@@ -107,56 +107,6 @@ class ControllerService final : public v1::Controller::Service {
   const int max_watchers_;
   std::atomic<bool> shutting_down_{false};
   std::atomic<int> watchers_{0};
-};
-
-// absl::Status -> grpc::Status with the same code and message.
-grpc::Status ToGrpcStatus(const absl::Status& status);
-
-class ControllerServer {
- public:
-  struct Spec {
-    std::string address = "127.0.0.1";
-    int port = 0;  // 0: any free port; port() tells which
-    std::string token;
-    // TLS from PEM files; with a client CA, clients must present a
-    // certificate it signed (mutual TLS).
-    std::string tls_cert_file;
-    std::string tls_key_file;
-    std::string tls_client_ca_file;
-    int max_message_bytes = 4 << 20;
-    // Listening beyond loopback without a token is refused unless this is
-    // set (then it is logged as a warning): anyone who can reach the port
-    // could report results, take children and stop the search.
-    bool insecure = false;
-    // Concurrent WatchEvents streams allowed (each holds a thread).
-    int max_watchers = 64;
-  };
-
-  // InvalidArgument when `spec` would listen beyond loopback without a token
-  // and without `insecure` (Start checks it too; callers check first so
-  // that nothing is created before the refusal).
-  static absl::Status CheckSecurity(const Spec& spec);
-
-  // Starts serving `controller` (which must outlive the server), plus
-  // server reflection and a lease-expiry thread.
-  static absl::StatusOr<std::unique_ptr<ControllerServer>> Start(
-      const Spec& spec, Controller* controller);
-
-  ~ControllerServer();
-  int port() const { return port_; }
-  // Stops accepting calls, lets running ones finish (up to `deadline`).
-  void Shutdown(absl::Duration deadline = absl::Seconds(5));
-
- private:
-  ControllerServer() = default;
-
-  int port_ = 0;
-  Controller* controller_ = nullptr;
-  std::unique_ptr<ControllerService> service_;
-  std::unique_ptr<grpc::Server> server_;
-  absl::Notification stop_leases_;
-  std::thread lease_thread_;
-  bool shut_down_ = false;
 };
 
 }  // namespace amoeba

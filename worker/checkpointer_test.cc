@@ -7,7 +7,7 @@
 
 #include "catch2/catch.hpp"
 #include "controller/controller.h"
-#include "controller/service.h"
+#include "controller/server.h"
 #include "testing/test_files.h"
 
 namespace amoeba {

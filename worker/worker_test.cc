@@ -16,7 +16,7 @@
 #include "catch2/catch.hpp"
 #include "common/checkpoint_file.h"
 #include "controller/search.h"
-#include "controller/service.h"
+#include "controller/server.h"
 #include "testing/test_files.h"
 #include "worker/spool.h"
 
