@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "cli/genotype_input.h"
+#include "common/status_macros.h"
 #include "settings/training_flags.h"
 #include "gflags/gflags.h"
 #include "genotype/fingerprint.h"
@@ -125,41 +126,29 @@ evaluate: loads a model written by --save and reports its accuracy.
 )";
 }
 
-int RunTrainCommand(const std::vector<std::string>& args) {
-  InstallCachingCpuAllocator();
-  if (args.size() != 1) {
-    std::cerr << "amoeba train: expected one GENOTYPE, got " << args.size()
-              << "\n\n"
-              << TrainUsage();
-    return kExitUsage;
-  }
-  const auto genotype = GenotypeFromArgument(args[0]);
-  if (!genotype.ok()) {
-    std::cerr << "amoeba train: " << genotype.status().message() << "\n";
-    return kExitFailed;
-  }
+namespace {
+
+// "amoeba train: MESSAGE" on stderr; returns `exit_code`.
+int TrainFailure(const absl::Status& status, int exit_code) {
+  std::cerr << "amoeba train: " << status.message() << "\n";
+  return exit_code;
+}
+
+// The training options `amoeba train`'s flags ask for: a search child's
+// settings, the final-training extras, the recipe (explicit flags win over
+// it) and the device. InvalidArgument naming the flag when one is wrong.
+absl::StatusOr<TrainOptions> TrainOptionsFromFlags(
+    const v1::TrainingSettings& settings, DatasetKind kind) {
   if (FLAGS_augment != "default" && FLAGS_augment != "none") {
-    std::cerr << "amoeba train: --augment must be default or none\n";
-    return kExitUsage;
+    return absl::InvalidArgumentError("--augment must be default or none");
   }
   if (FLAGS_recipe != "search" && FLAGS_recipe != "imagenet") {
-    std::cerr << "amoeba train: --recipe must be search or imagenet\n";
-    return kExitUsage;
+    return absl::InvalidArgumentError("--recipe must be search or imagenet");
   }
   if (FLAGS_stem != "cifar" && FLAGS_stem != "imagenet") {
-    std::cerr << "amoeba train: --stem must be cifar or imagenet\n";
-    return kExitUsage;
+    return absl::InvalidArgumentError("--stem must be cifar or imagenet");
   }
-  auto data_options = DataOptionsFromFlags(FLAGS_test);
-  if (!data_options.ok()) {
-    std::cerr << "amoeba train: " << data_options.status().message() << "\n";
-    return kExitUsage;
-  }
-
-  // As a search's child trains with these settings, plus the options only
-  // a final training uses.
-  const v1::TrainingSettings settings = SettingsFromFlags();
-  TrainOptions options = TrainOptionsFromSettings(settings, data_options->kind);
+  TrainOptions options = TrainOptionsFromSettings(settings, kind);
   options.momentum = FLAGS_momentum;
   options.warmup_epochs = FLAGS_warmup_epochs;
   options.label_smoothing = FLAGS_label_smoothing;
@@ -180,32 +169,16 @@ int RunTrainCommand(const std::vector<std::string>& args) {
   options.augment.cutout = FLAGS_cutout;
   options.device.device = FLAGS_device;
   options.device.threads = FLAGS_threads;
-  auto precision = PrecisionFromName(FLAGS_precision);
-  if (!precision.ok()) {
-    std::cerr << "amoeba train: " << precision.status().message() << "\n";
-    return kExitUsage;
-  }
-  options.device.precision = *precision;
+  ASSIGN_OR_RETURN(options.device.precision, PrecisionFromName(FLAGS_precision));
   options.device.cuda_graphs = FLAGS_cuda_graphs;
-  if (auto s = ValidateTrainOptions(options); !s.ok()) {
-    std::cerr << "amoeba train: " << s.message() << "\n";
-    return kExitUsage;
-  }
-  const auto device = ResolveDevice(options.device);
-  if (!device.ok()) {
-    std::cerr << "amoeba train: " << device.status().message() << "\n";
-    return ExitCodeFor(device.status());
-  }
-  ConfigureRuntime(options.device, *device);
+  RETURN_IF_ERROR(ValidateTrainOptions(options));
+  return options;
+}
 
-  std::cout << "loading " << DatasetName(data_options->kind) << " ..."
-            << std::endl;
-  const auto split = LoadDataSplit(*data_options);
-  if (!split.ok()) {
-    std::cerr << "amoeba train: " << split.status().message() << "\n";
-    return ExitCodeFor(split.status());
-  }
-  NetworkOptions network = NetworkOptionsFromSettings(settings, split->train);
+// The network the flags ask for, on images like `train`'s.
+absl::StatusOr<NetworkOptions> NetworkOptionsFromFlags(
+    const v1::TrainingSettings& settings, const ImageDataset& train) {
+  NetworkOptions network = NetworkOptionsFromSettings(settings, train);
   network.aux_head = FLAGS_aux_head;
   network.drop_path = FLAGS_drop_path;
   network.dropout = FLAGS_dropout;
@@ -218,45 +191,27 @@ int RunTrainCommand(const std::vector<std::string>& args) {
     network.stem = Stem::kImageNet;
     network.aux_scaling = 0.4;  // the released ImageNet hparams
   }
-  if (auto s = ValidateNetworkOptions(network); !s.ok()) {
-    std::cerr << "amoeba train: " << s.message() << "\n";
-    return kExitUsage;
-  }
-  const auto data = PrepareData(*split, *device);
-  if (!data.ok()) {
-    std::cerr << "amoeba train: " << data.status().message() << "\n";
-    return ExitCodeFor(data.status());
-  }
-  std::cout << absl::StrFormat(
-                   "genotype %s (fingerprint %s)\nN=%d F=%d, %d train / %d "
-                   "validation images of %dx%dx%d, %d epochs, batch %d, on %s",
-                   FormatGenotype(*genotype),
-                   FingerprintHex(Fingerprint(*genotype)),
-                   network.cells_per_stack, network.filters,
-                   split->train.size(), split->validation.size(),
-                   network.input_channels, network.image_size,
-                   network.image_size, options.epochs, options.batch_size,
-                   DescribeDevice(*device))
-            << std::endl;
+  RETURN_IF_ERROR(ValidateNetworkOptions(network));
+  return network;
+}
 
-  TrainCallbacks callbacks;
-  callbacks.on_progress = [](const TrainProgress& p) {
-    std::cout << absl::StrFormat(
-                     "epoch %d/%d  loss %.4f  train_acc %.4f  %s  lr %.5f  "
-                     "%.0f img/s  %.1fs",
-                     p.epoch, p.epochs, p.train_loss, p.train_accuracy,
-                     p.validation_accuracy >= 0
-                         ? absl::StrFormat("val_acc %.4f", p.validation_accuracy)
-                         : std::string("val_acc -"),
-                     p.learning_rate, p.images_per_second, p.elapsed_seconds)
-              << std::endl;
-  };
-  auto model = TrainGenotype(*genotype, network, *data, options, callbacks);
-  if (!model.ok()) {
-    std::cerr << "amoeba train: " << model.status().message() << "\n";
-    return ExitCodeFor(model.status());
-  }
-  const TrainResult& r = model->result;
+void PrintEpoch(const TrainProgress& p) {
+  std::cout << absl::StrFormat(
+                   "epoch %d/%d  loss %.4f  train_acc %.4f  %s  lr %.5f  "
+                   "%.0f img/s  %.1fs",
+                   p.epoch, p.epochs, p.train_loss, p.train_accuracy,
+                   p.validation_accuracy >= 0
+                       ? absl::StrFormat("val_acc %.4f", p.validation_accuracy)
+                       : std::string("val_acc -"),
+                   p.learning_rate, p.images_per_second, p.elapsed_seconds)
+            << std::endl;
+}
+
+// After training: the result line, the test accuracy (--test) and the saved
+// model (--save). Returns the exit code.
+int FinishTraining(TrainedModel& model, const DataSplit& split,
+                   const torch::Device& device) {
+  const TrainResult& r = model.result;
   std::cout << absl::StrFormat(
                    "validation accuracy %.4f | parameters %s | multiply-adds "
                    "%s per image | training %.1fs (%.0f img/s), total %.1fs",
@@ -265,24 +220,71 @@ int RunTrainCommand(const std::vector<std::string>& args) {
                    r.images_per_second, r.total_seconds)
             << std::endl;
   if (FLAGS_test) {
-    const auto test = EvaluateAccuracy(model->network, split->test,
-                                       model->normalizer, *device);
-    if (!test.ok()) {
-      std::cerr << "amoeba train: " << test.status().message() << "\n";
-      return ExitCodeFor(test.status());
-    }
+    const auto test =
+        EvaluateAccuracy(model.network, split.test, model.normalizer, device);
+    if (!test.ok()) return TrainFailure(test.status(), ExitCodeFor(test.status()));
     std::cout << absl::StrFormat("test accuracy %.4f (%d images)", *test,
-                                 split->test.size())
+                                 split.test.size())
               << std::endl;
   }
   if (!FLAGS_save.empty()) {
-    if (auto s = SaveModel(*model, FLAGS_save); !s.ok()) {
-      std::cerr << "amoeba train: " << s.message() << "\n";
-      return kExitEnvironment;
+    if (auto s = SaveModel(model, FLAGS_save); !s.ok()) {
+      return TrainFailure(s, kExitEnvironment);
     }
     std::cout << "saved " << FLAGS_save << std::endl;
   }
   return kExitOk;
+}
+
+}  // namespace
+
+int RunTrainCommand(const std::vector<std::string>& args) {
+  InstallCachingCpuAllocator();
+  if (args.size() != 1) {
+    std::cerr << "amoeba train: expected one GENOTYPE, got " << args.size()
+              << "\n\n"
+              << TrainUsage();
+    return kExitUsage;
+  }
+  const auto genotype = GenotypeFromArgument(args[0]);
+  if (!genotype.ok()) return TrainFailure(genotype.status(), kExitFailed);
+  auto data_options = DataOptionsFromFlags(FLAGS_test);
+  if (!data_options.ok()) return TrainFailure(data_options.status(), kExitUsage);
+  // As a search's child trains with these settings, plus the options only
+  // a final training uses.
+  const v1::TrainingSettings settings = SettingsFromFlags();
+  const auto options = TrainOptionsFromFlags(settings, data_options->kind);
+  if (!options.ok()) return TrainFailure(options.status(), kExitUsage);
+  const auto device = ResolveDevice(options->device);
+  if (!device.ok()) {
+    return TrainFailure(device.status(), ExitCodeFor(device.status()));
+  }
+  ConfigureRuntime(options->device, *device);
+
+  std::cout << "loading " << DatasetName(data_options->kind) << " ..."
+            << std::endl;
+  const auto split = LoadDataSplit(*data_options);
+  if (!split.ok()) return TrainFailure(split.status(), ExitCodeFor(split.status()));
+  const auto network = NetworkOptionsFromFlags(settings, split->train);
+  if (!network.ok()) return TrainFailure(network.status(), kExitUsage);
+  const auto data = PrepareData(*split, *device);
+  if (!data.ok()) return TrainFailure(data.status(), ExitCodeFor(data.status()));
+  std::cout << absl::StrFormat(
+                   "genotype %s (fingerprint %s)\nN=%d F=%d, %d train / %d "
+                   "validation images of %dx%dx%d, %d epochs, batch %d, on %s",
+                   FormatGenotype(*genotype),
+                   FingerprintHex(Fingerprint(*genotype)),
+                   network->cells_per_stack, network->filters,
+                   split->train.size(), split->validation.size(),
+                   network->input_channels, network->image_size,
+                   network->image_size, options->epochs, options->batch_size,
+                   DescribeDevice(*device))
+            << std::endl;
+  TrainCallbacks callbacks;
+  callbacks.on_progress = PrintEpoch;
+  auto model = TrainGenotype(*genotype, *network, *data, *options, callbacks);
+  if (!model.ok()) return TrainFailure(model.status(), ExitCodeFor(model.status()));
+  return FinishTraining(*model, *split, *device);
 }
 
 int RunEvaluateCommand(const std::vector<std::string>& args) {
