@@ -237,6 +237,143 @@ bool Write(const std::string& path, const std::string& text) {
   return written.ok();
 }
 
+// Every chart of `amoeba compare`, one series per arm.
+struct CompareCharts {
+  std::vector<Series> by_children, by_time, top10_by_epochs, best_by_epochs,
+      by_parameters, by_macs;
+};
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+// One arm's line of the summary table; its models go onto the cost charts
+// and the per-repeat top-10 means into `top10`.
+std::string ArmLine(const std::string& arm, const std::vector<Run>& runs,
+                    CompareCharts* charts, std::vector<double>* top10) {
+  Series params{arm, ArmColor(arm), {}, false, {}};
+  Series macs{arm, ArmColor(arm), {}, false, {}};
+  std::vector<double> all_params, all_macs;
+  int64_t children = 0;
+  int64_t stopped = 0;
+  double epochs = 0;
+  double best = 0;
+  for (const Run& r : runs) {
+    top10->push_back(TopKMean(r.fitness, kTopK));
+    children += static_cast<int64_t>(r.fitness.size());
+    stopped += r.stopped;
+    epochs += TotalEpochs(r);
+    for (size_t i = 0; i < r.fitness.size(); ++i) {
+      // A simulated evaluator reports no cost: nothing to place on a log
+      // axis.
+      if (r.parameters[i] > 0) {
+        params.points.emplace_back(r.parameters[i], r.fitness[i]);
+      }
+      if (r.multiply_adds[i] > 0) {
+        macs.points.emplace_back(r.multiply_adds[i], r.fitness[i]);
+      }
+      all_params.push_back(r.parameters[i]);
+      all_macs.push_back(r.multiply_adds[i]);
+      best = std::max(best, r.fitness[i]);
+    }
+  }
+  charts->by_parameters.push_back(params);
+  charts->by_macs.push_back(macs);
+  const MeanSe m = MeanAndSe(*top10);
+  return absl::StrFormat(
+      "%-14s %7d %9d %11.4f ± %.4f %9.4f %13.0f %13.0f %10.0f %8d\n", arm,
+      runs.size(), children, m.mean, m.se, best, Median(all_params),
+      Median(all_macs), epochs, stopped);
+}
+
+// Every pair of arms: the difference of their mean top-10 and its p-value.
+std::string RankTests(
+    const std::map<std::string, std::vector<double>>& top10_by_arm) {
+  std::string text = absl::StrFormat(
+      "\n(epochs: trained by all repeats together; stopped: children stopped "
+      "early)\n\nrank test (Mann-Whitney U, two-sided, on the per-repeat "
+      "top-%d means):\n",
+      kTopK);
+  for (auto a = top10_by_arm.begin(); a != top10_by_arm.end(); ++a) {
+    for (auto b = std::next(a); b != top10_by_arm.end(); ++b) {
+      const MeanSe ma = MeanAndSe(a->second);
+      const MeanSe mb = MeanAndSe(b->second);
+      absl::StrAppendFormat(&text, "  %-14s vs %-14s  difference %+.4f  p = %.3f\n",
+                            a->first, b->first, ma.mean - mb.mean,
+                            MannWhitneyP(a->second, b->second));
+    }
+  }
+  return text;
+}
+
+// The summary table and the curves of every arm.
+std::string Summarize(const std::map<std::string, std::vector<Run>>& by_arm,
+                      CompareCharts* charts) {
+  const std::vector<double> times = CostGrid(by_arm, &Run::seconds, kTimePoints);
+  const std::vector<double> epoch_grid =
+      CostGrid(by_arm, &Run::epochs, kTimePoints);
+  std::string table = absl::StrFormat(
+      "experiment %s: mean of the top-%d validation accuracy of each search "
+      "(mean ± standard error over repeats)\n\n"
+      "%-14s %7s %9s %18s %9s %13s %13s %10s %8s\n",
+      FLAGS_experiment, kTopK, "arm", "repeats", "children",
+      "top-10 mean ± se", "best", "median params", "median MACs",
+      "epochs", "stopped");
+  std::map<std::string, std::vector<double>> top10_by_arm;
+  for (const auto& [arm, runs] : by_arm) {
+    charts->by_children.push_back(ChildrenCurve(arm, runs));
+    charts->by_time.push_back(
+        CostCurve(arm, runs, &Run::seconds, times, kTopK, 60.0));
+    charts->top10_by_epochs.push_back(
+        CostCurve(arm, runs, &Run::epochs, epoch_grid, kTopK, 1.0));
+    charts->best_by_epochs.push_back(
+        CostCurve(arm, runs, &Run::epochs, epoch_grid, 1, 1.0));
+    table += ArmLine(arm, runs, charts, &top10_by_arm[arm]);
+  }
+  table += RankTests(top10_by_arm);
+  table += EqualComputeTable(by_arm);
+  return table;
+}
+
+// Writes every chart into `dir`; false (after saying which) when one
+// cannot be written.
+bool WriteCharts(const std::string& dir, const CompareCharts& charts) {
+  ChartOptions curve_options;
+  curve_options.legend_outside = true;
+  ChartOptions children_options = curve_options;
+  children_options.integer_x = true;
+  ChartOptions cost_options = curve_options;
+  cost_options.log_x = true;
+  bool ok = Write(dir + "/top10_vs_children.svg",
+                  SvgChart("Mean top-10 validation accuracy (± s.e. over repeats)",
+                           "children evaluated", "mean of the top 10",
+                           charts.by_children, children_options));
+  ok &= Write(dir + "/top10_vs_time.svg",
+              SvgChart("Mean top-10 validation accuracy (± s.e. over repeats)",
+                       "wall time (minutes)", "mean of the top 10",
+                       charts.by_time, curve_options));
+  ok &= Write(dir + "/top10_vs_epochs.svg",
+              SvgChart("Mean top-10 validation accuracy (± s.e. over repeats)",
+                       "epochs trained by the search", "mean of the top 10",
+                       charts.top10_by_epochs, children_options));
+  ok &= Write(dir + "/best_vs_epochs.svg",
+              SvgChart("Best validation accuracy so far (mean ± s.e. over "
+                       "repeats)",
+                       "epochs trained by the search", "best so far",
+                       charts.best_by_epochs, children_options));
+  ok &= Write(dir + "/accuracy_vs_parameters.svg",
+              SvgChart("Every evaluated model: accuracy against size",
+                       "parameters (log scale)", "validation accuracy",
+                       charts.by_parameters, cost_options));
+  ok &= Write(dir + "/accuracy_vs_multiply_adds.svg",
+              SvgChart("Every evaluated model: accuracy against cost",
+                       "multiply-adds per image (log scale)",
+                       "validation accuracy", charts.by_macs, cost_options));
+  return ok;
+}
+
 }  // namespace
 
 int RunCompareCommand(const std::vector<std::string>& args) {
@@ -252,89 +389,12 @@ int RunCompareCommand(const std::vector<std::string>& args) {
                ? 1
                : 3;
   }
-  const auto& by_arm = *loaded;
   const std::string dir = FLAGS_report_dir.empty()
                               ? absl::StrCat(args[0], ".", FLAGS_experiment)
                               : FLAGS_report_dir;
   mkdir(dir.c_str(), 0755);
-
-  const std::vector<double> times = CostGrid(by_arm, &Run::seconds, kTimePoints);
-  const std::vector<double> epoch_grid =
-      CostGrid(by_arm, &Run::epochs, kTimePoints);
-  std::vector<Series> by_children, by_time, top10_by_epochs, best_by_epochs,
-      by_parameters, by_macs;
-  std::string table = absl::StrFormat(
-      "experiment %s: mean of the top-%d validation accuracy of each search "
-      "(mean ± standard error over repeats)\n\n"
-      "%-14s %7s %9s %18s %9s %13s %13s %10s %8s\n",
-      FLAGS_experiment, kTopK, "arm", "repeats", "children",
-      "top-10 mean ± se", "best", "median params", "median MACs",
-      "epochs", "stopped");
-  std::map<std::string, std::vector<double>> top10_by_arm;
-  for (const auto& [arm, runs] : by_arm) {
-    by_children.push_back(ChildrenCurve(arm, runs));
-    by_time.push_back(CostCurve(arm, runs, &Run::seconds, times, kTopK, 60.0));
-    top10_by_epochs.push_back(
-        CostCurve(arm, runs, &Run::epochs, epoch_grid, kTopK, 1.0));
-    best_by_epochs.push_back(
-        CostCurve(arm, runs, &Run::epochs, epoch_grid, 1, 1.0));
-    Series params{arm, ArmColor(arm), {}, false, {}};
-    Series macs{arm, ArmColor(arm), {}, false, {}};
-    std::vector<double> top10;
-    std::vector<double> all_params, all_macs;
-    int64_t children = 0;
-    int64_t stopped = 0;
-    double epochs = 0;
-    double best = 0;
-    for (const Run& r : runs) {
-      top10.push_back(TopKMean(r.fitness, kTopK));
-      children += static_cast<int64_t>(r.fitness.size());
-      stopped += r.stopped;
-      epochs += TotalEpochs(r);
-      for (size_t i = 0; i < r.fitness.size(); ++i) {
-        // A simulated evaluator reports no cost: nothing to place on a log
-        // axis.
-        if (r.parameters[i] > 0) {
-          params.points.emplace_back(r.parameters[i], r.fitness[i]);
-        }
-        if (r.multiply_adds[i] > 0) {
-          macs.points.emplace_back(r.multiply_adds[i], r.fitness[i]);
-        }
-        all_params.push_back(r.parameters[i]);
-        all_macs.push_back(r.multiply_adds[i]);
-        best = std::max(best, r.fitness[i]);
-      }
-    }
-    by_parameters.push_back(params);
-    by_macs.push_back(macs);
-    auto median = [](std::vector<double> v) {
-      if (v.empty()) return 0.0;
-      std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-      return v[v.size() / 2];
-    };
-    const MeanSe m = MeanAndSe(top10);
-    absl::StrAppendFormat(
-        &table, "%-14s %7d %9d %11.4f ± %.4f %9.4f %13.0f %13.0f %10.0f %8d\n",
-        arm, runs.size(), children, m.mean, m.se, best, median(all_params),
-        median(all_macs), epochs, stopped);
-    top10_by_arm[arm] = top10;
-  }
-  absl::StrAppendFormat(
-      &table,
-      "\n(epochs: trained by all repeats together; stopped: children stopped "
-      "early)\n\nrank test (Mann-Whitney U, two-sided, on the per-repeat "
-      "top-%d means):\n",
-      kTopK);
-  for (auto a = top10_by_arm.begin(); a != top10_by_arm.end(); ++a) {
-    for (auto b = std::next(a); b != top10_by_arm.end(); ++b) {
-      const MeanSe ma = MeanAndSe(a->second);
-      const MeanSe mb = MeanAndSe(b->second);
-      absl::StrAppendFormat(&table, "  %-14s vs %-14s  difference %+.4f  p = %.3f\n",
-                            a->first, b->first, ma.mean - mb.mean,
-                            MannWhitneyP(a->second, b->second));
-    }
-  }
-  table += EqualComputeTable(by_arm);
+  CompareCharts charts;
+  std::string table = Summarize(*loaded, &charts);
   absl::StatusOr<FinalModelsReport> finals =
       WriteFinalModels(args[0], FLAGS_experiment, dir);
   if (!finals.ok()) {
@@ -344,40 +404,8 @@ int RunCompareCommand(const std::vector<std::string>& args) {
   }
   table += finals->table;
   std::cout << table;
-
-  ChartOptions curve_options;
-  curve_options.legend_outside = true;
-  ChartOptions children_options = curve_options;
-  children_options.integer_x = true;
-  ChartOptions cost_options = curve_options;
-  cost_options.log_x = true;
-  bool ok = Write(dir + "/summary.txt", table);
-  ok &= Write(dir + "/top10_vs_children.svg",
-              SvgChart("Mean top-10 validation accuracy (± s.e. over repeats)",
-                       "children evaluated", "mean of the top 10",
-                       by_children, children_options));
-  ok &= Write(dir + "/top10_vs_time.svg",
-              SvgChart("Mean top-10 validation accuracy (± s.e. over repeats)",
-                       "wall time (minutes)", "mean of the top 10", by_time,
-                       curve_options));
-  ok &= Write(dir + "/top10_vs_epochs.svg",
-              SvgChart("Mean top-10 validation accuracy (± s.e. over repeats)",
-                       "epochs trained by the search", "mean of the top 10",
-                       top10_by_epochs, children_options));
-  ok &= Write(dir + "/best_vs_epochs.svg",
-              SvgChart("Best validation accuracy so far (mean ± s.e. over "
-                       "repeats)",
-                       "epochs trained by the search", "best so far",
-                       best_by_epochs, children_options));
-  ok &= Write(dir + "/accuracy_vs_parameters.svg",
-              SvgChart("Every evaluated model: accuracy against size",
-                       "parameters (log scale)", "validation accuracy",
-                       by_parameters, cost_options));
-  ok &= Write(dir + "/accuracy_vs_multiply_adds.svg",
-              SvgChart("Every evaluated model: accuracy against cost",
-                       "multiply-adds per image (log scale)",
-                       "validation accuracy", by_macs, cost_options));
-  if (!ok) return 3;
+  const bool summary_written = Write(dir + "/summary.txt", table);
+  if (!WriteCharts(dir, charts) || !summary_written) return 3;
   std::cout << "\nwrote " << dir
             << "/{summary.txt, top10_vs_children.svg, top10_vs_time.svg, "
                "top10_vs_epochs.svg, best_vs_epochs.svg, "

@@ -1,8 +1,13 @@
 #include "cli/report_command.h"
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -111,6 +116,105 @@ std::string ExportUsage() {
          "  --export_format=text|json|both   (default both)\n";
 }
 
+namespace {
+
+// The summary: counts, the ten best children, the best genotype.
+std::string ReportTable(const std::vector<ModelRecord>& all,
+                        const std::vector<ModelRecord>& done) {
+  int failed = 0;
+  int alive = 0;
+  for (const ModelRecord& m : all) failed += m.state == ModelState::kFailed;
+  for (const ModelRecord& m : done) alive += m.alive;
+  std::vector<ModelRecord> ranked = done;
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.fitness > b.fitness || (a.fitness == b.fitness && a.id < b.id);
+  });
+  std::string table = absl::StrFormat(
+      "models: %d created, %d done, %d failed, %d in the population\n\n"
+      "%-6s %-9s %-11s %-14s %-8s %-7s %s\n",
+      all.size(), done.size(), failed, alive, "id", "fitness", "parameters",
+      "multiply-adds", "parent", "alive", "mutation");
+  for (size_t i = 0; i < std::min<size_t>(10, ranked.size()); ++i) {
+    const ModelRecord& m = ranked[i];
+    absl::StrAppendFormat(&table, "%-6d %-9.4f %-11d %-14d %-8d %-7s %s\n",
+                          m.id, m.fitness, m.parameters, m.multiply_adds,
+                          m.parent_id, m.alive ? "yes" : "no", m.mutation);
+  }
+  const ModelRecord& top = Best(done);
+  absl::StrAppendFormat(&table,
+                        "\nbest: model %d, fitness %.4f, %d parameters, %d "
+                        "multiply-adds per image\n  %s\n",
+                        top.id, top.fitness, top.parameters, top.multiply_adds,
+                        top.genotype);
+  return table;
+}
+
+// Graphviz's dot, run without a shell (any folder name is safe); false
+// when it is missing or fails.
+bool RunDot(const std::string& dot_path, const std::string& svg_path) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null",
+                                   O_WRONLY, 0);
+  std::string program = "dot", format = "-Tsvg", output = "-o";
+  std::string svg = svg_path, dot = dot_path;
+  char* argv[] = {program.data(), format.data(), output.data(), svg.data(),
+                  dot.data(), nullptr};
+  pid_t pid = 0;
+  const int spawned =
+      posix_spawnp(&pid, "dot", &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return false;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return false;
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// The charts, the summary and the best genotype (text, dot, svg) in `dir`.
+bool WriteReportFiles(const std::string& dir, const std::string& table,
+                      const std::vector<ModelRecord>& done) {
+  std::vector<double> population;
+  Series children{"each child", "#4a90d9", {}, false};
+  Series best_so_far{"best so far", "#d0021b", {}, true};
+  double best = -1;
+  for (const ModelRecord& m : done) {
+    children.points.emplace_back(m.completion_seq, m.fitness);
+    best = std::max(best, m.fitness);
+    best_so_far.points.emplace_back(m.completion_seq, best);
+    if (m.alive) population.push_back(m.fitness);
+  }
+  const ModelRecord& top = Best(done);
+  // A final training's children (amoeba finalize) are scored on the test
+  // split; their mutation column names the job ("final of ...").
+  const std::string measure =
+      absl::StartsWith(top.mutation, "final") ? "test accuracy"
+                                              : "validation accuracy";
+  bool ok = WriteText(dir + "/summary.txt", table);
+  ok &= WriteText(dir + "/fitness_over_time.svg",
+                  SvgChart("Fitness of each child in order of completion",
+                           "children completed", measure,
+                           {children, best_so_far}));
+  ok &= WriteText(dir + "/population_histogram.svg",
+                  SvgHistogram(absl::StrFormat("Fitness of the population (%d "
+                                               "members)",
+                                               population.size()),
+                               measure, population, 10));
+  ok &= WriteText(dir + "/best_genotype.txt", top.genotype + "\n");
+  auto genotype = ParseGenotype(top.genotype);
+  if (genotype.ok()) {
+    const std::string dot_path = dir + "/best_genotype.dot";
+    ok &= WriteText(dot_path, GenotypeToDot(*genotype));
+    if (!RunDot(dot_path, dir + "/best_genotype.svg")) {
+      std::cerr << "graphviz 'dot' failed; best_genotype.dot is there to draw\n";
+    }
+  }
+  return ok;
+}
+
+}  // namespace
+
 int RunReportCommand(const std::vector<std::string>& args) {
   if (args.size() == 1 && args[0] == "help") {
     std::cout << ReportUsage();
@@ -133,74 +237,9 @@ int RunReportCommand(const std::vector<std::string>& args) {
   const std::string dir =
       FLAGS_report_dir.empty() ? args[0] + ".report" : FLAGS_report_dir;
   mkdir(dir.c_str(), 0755);
-
-  int failed = 0;
-  int alive = 0;
-  for (const ModelRecord& m : all) failed += m.state == ModelState::kFailed;
-  std::vector<double> population;
-  Series children{"each child", "#4a90d9", {}, false};
-  Series best_so_far{"best so far", "#d0021b", {}, true};
-  double best = -1;
-  for (const ModelRecord& m : *done) {
-    children.points.emplace_back(m.completion_seq, m.fitness);
-    best = std::max(best, m.fitness);
-    best_so_far.points.emplace_back(m.completion_seq, best);
-    if (m.alive) {
-      population.push_back(m.fitness);
-      ++alive;
-    }
-  }
-  std::vector<ModelRecord> ranked = *done;
-  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-    return a.fitness > b.fitness || (a.fitness == b.fitness && a.id < b.id);
-  });
-  std::string table = absl::StrFormat(
-      "models: %d created, %d done, %d failed, %d in the population\n\n"
-      "%-6s %-9s %-11s %-14s %-8s %-7s %s\n",
-      all.size(), done->size(), failed, alive, "id", "fitness", "parameters",
-      "multiply-adds", "parent", "alive", "mutation");
-  for (size_t i = 0; i < std::min<size_t>(10, ranked.size()); ++i) {
-    const ModelRecord& m = ranked[i];
-    absl::StrAppendFormat(&table, "%-6d %-9.4f %-11d %-14d %-8d %-7s %s\n",
-                          m.id, m.fitness, m.parameters, m.multiply_adds,
-                          m.parent_id, m.alive ? "yes" : "no", m.mutation);
-  }
-  const ModelRecord& top = Best(*done);
-  absl::StrAppendFormat(&table,
-                        "\nbest: model %d, fitness %.4f, %d parameters, %d "
-                        "multiply-adds per image\n  %s\n",
-                        top.id, top.fitness, top.parameters, top.multiply_adds,
-                        top.genotype);
+  const std::string table = ReportTable(all, *done);
   std::cout << table;
-
-  // A final training's children (amoeba finalize) are scored on the test
-  // split; their mutation column names the job ("final of ...").
-  const std::string measure =
-      absl::StartsWith(top.mutation, "final") ? "test accuracy"
-                                              : "validation accuracy";
-  bool ok = WriteText(dir + "/summary.txt", table);
-  ok &= WriteText(dir + "/fitness_over_time.svg",
-                  SvgChart("Fitness of each child in order of completion",
-                           "children completed", measure,
-                           {children, best_so_far}));
-  ok &= WriteText(dir + "/population_histogram.svg",
-                  SvgHistogram(absl::StrFormat("Fitness of the population (%d "
-                                               "members)",
-                                               population.size()),
-                               measure, population, 10));
-  ok &= WriteText(dir + "/best_genotype.txt", top.genotype + "\n");
-  auto genotype = ParseGenotype(top.genotype);
-  if (genotype.ok()) {
-    const std::string dot_path = dir + "/best_genotype.dot";
-    ok &= WriteText(dot_path, GenotypeToDot(*genotype));
-    const std::string command = absl::StrCat("dot -Tsvg -o '", dir,
-                                             "/best_genotype.svg' '", dot_path,
-                                             "' 2>/dev/null");
-    if (std::system(command.c_str()) != 0) {
-      std::cerr << "graphviz 'dot' failed; best_genotype.dot is there to draw\n";
-    }
-  }
-  if (!ok) return kExitEnvironment;
+  if (!WriteReportFiles(dir, table, *done)) return kExitEnvironment;
   std::cout << "\nwrote " << dir
             << "/{summary.txt, fitness_over_time.svg, population_histogram.svg, "
                "best_genotype.txt, best_genotype.svg}\n";

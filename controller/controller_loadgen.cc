@@ -127,16 +127,14 @@ struct Phase {
   std::map<std::string, int64_t> by_search;
 };
 
-// One measurement: a fresh controller and store, `weights.size()` running
-// searches (one: the search the controller's flags create), every worker
-// registered, then FLAGS_seconds of results.
-bool RunPhase(const std::vector<double>& weights, Phase* phase) {
+// A fresh controller on a fresh store; its port in `port`. -1 when it did
+// not start (its log says why).
+pid_t StartController(bool flags_search, std::string* port) {
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::remove((FLAGS_store + suffix).c_str());
   }
   const std::string port_file = FLAGS_store + ".port";
   std::remove(port_file.c_str());
-  const bool flags_search = weights.size() == 1;
   const pid_t controller = fork();
   if (controller == 0) {
     const std::string log = FLAGS_store + ".log";
@@ -158,17 +156,152 @@ bool RunPhase(const std::vector<double>& weights, Phase* phase) {
     execv(FLAGS_controller_binary.c_str(), argv.data());
     _exit(127);
   }
-  std::string port;
-  for (int i = 0; i < 200 && port.empty(); ++i) {
+  port->clear();
+  for (int i = 0; i < 200 && port->empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     std::ifstream in(port_file);
-    std::getline(in, port);
+    std::getline(in, *port);
   }
-  if (port.empty()) {
+  if (port->empty()) {
     std::cerr << "controller did not start; see " << FLAGS_store << ".log\n";
     kill(controller, SIGKILL);
-    return false;
+    return -1;
   }
+  return controller;
+}
+
+// One search per weight, "load-0", "load-1", ...
+bool CreateSearches(Controller::Stub& stub, const std::vector<double>& weights) {
+  for (size_t i = 0; i < weights.size(); ++i) {
+    amoeba::v1::CreateSearchRequest request;
+    request.set_search_id("load-" + std::to_string(i));
+    request.mutable_config()->set_population_size(FLAGS_population_size);
+    request.mutable_config()->set_sample_size(FLAGS_sample_size);
+    request.mutable_config()->set_budget(100000000);
+    request.mutable_config()->set_seed(i + 1);
+    request.mutable_config()->set_weight(weights[i]);
+    amoeba::v1::CreateSearchResponse response;
+    grpc::ClientContext context;
+    const grpc::Status s = stub.CreateSearch(&context, request, &response);
+    if (!s.ok()) {
+      std::cerr << "CreateSearch failed: " << s.error_message() << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+bool RegisterWorkers(
+    const std::vector<std::unique_ptr<Controller::Stub>>& stubs,
+    std::vector<SimWorker>* workers) {
+  for (size_t i = 0; i < workers->size(); ++i) {
+    SimWorker& w = (*workers)[i];
+    w.id = "loadgen-" + std::to_string(i);
+    w.stub = stubs[i % stubs.size()].get();
+    amoeba::v1::RegisterRequest request;
+    request.set_worker_id(w.id);
+    request.set_capacity(1);
+    request.set_evaluator("simulated");
+    request.set_incarnation(1);
+    amoeba::v1::RegisterResponse response;
+    grpc::ClientContext context;
+    if (!w.stub->Register(&context, request, &response).ok()) {
+      std::cerr << "register failed\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+void Hold(SimWorker& w, const amoeba::v1::Task& task) {
+  w.task = task;
+  w.has_task = true;
+  w.ready = Clock::now() + std::chrono::milliseconds(FLAGS_eval_ms);
+}
+
+void AskForTask(SimWorker& w) {
+  amoeba::v1::GetTaskRequest request;
+  request.set_worker_id(w.id);
+  *request.mutable_view() = w.View();
+  amoeba::v1::GetTaskResponse response;
+  grpc::ClientContext context;
+  if (w.stub->GetTask(&context, request, &response).ok() &&
+      response.has_task()) {
+    Hold(w, response.task());
+  }
+}
+
+// What one load thread counted.
+struct ThreadTally {
+  std::vector<double> latencies_ms;  // of ReportResult
+  std::map<std::string, int64_t> by_search;
+};
+
+// Reports `w`'s finished child and takes its next one. False when the
+// report failed.
+bool ReportResult(SimWorker& w, ThreadTally* tally) {
+  amoeba::v1::ResultReport report;
+  report.set_worker_id(w.id);
+  report.set_model_id(w.task.model_id());
+  report.set_attempt(w.task.attempt());
+  report.set_search_id(w.task.search_id());
+  report.set_ok(true);
+  // SIMULATED fitness on the structured landscape, so the algorithms
+  // behave as they would on a real one.
+  auto genotype = amoeba::ParseGenotype(w.task.genotype_text());
+  report.set_fitness(genotype.ok() ? amoeba::StructuredFitness(*genotype, 1)
+                                   : 0.5);
+  report.set_evaluator("simulated");
+  report.set_next_task(FLAGS_next_in_ack);
+  *report.mutable_view() = w.View();
+  amoeba::v1::ResultAck ack;
+  const auto sent = Clock::now();
+  grpc::ClientContext context;
+  w.has_task = false;
+  if (!w.stub->ReportResult(&context, report, &ack).ok()) return false;
+  ++tally->by_search[report.search_id()];
+  if (ack.next().has_task()) {
+    Hold(w, ack.next().task());
+  } else {
+    AskForTask(w);
+  }
+  tally->latencies_ms.push_back(
+      std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
+  return true;
+}
+
+// Load thread `t` of FLAGS_threads: drives workers t, t + threads, ...
+// until `stop`.
+void DriveWorkers(int t, std::vector<SimWorker>& workers,
+                  std::atomic<bool>& stop, std::atomic<int64_t>& results,
+                  ThreadTally* tally) {
+  while (!stop) {
+    bool idle = true;
+    for (int i = t; i < FLAGS_workers && !stop; i += FLAGS_threads) {
+      SimWorker& w = workers[i];
+      if (!w.has_task) {
+        AskForTask(w);
+        idle = false;
+        continue;
+      }
+      if (Clock::now() < w.ready) continue;
+      idle = false;
+      if (!ReportResult(w, tally)) continue;
+      ++results;
+      if (FLAGS_max_results > 0 && results >= FLAGS_max_results) stop = true;
+    }
+    if (idle) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+// One measurement: a fresh controller and store, `weights.size()` running
+// searches (one: the search the controller's flags create), every worker
+// registered, then FLAGS_seconds of results.
+bool RunPhase(const std::vector<double>& weights, Phase* phase) {
+  const bool flags_search = weights.size() == 1;
+  std::string port;
+  const pid_t controller = StartController(flags_search, &port);
+  if (controller < 0) return false;
   std::vector<std::unique_ptr<Controller::Stub>> stubs;
   for (int c = 0; c < FLAGS_channels; ++c) {
     grpc::ChannelArguments args;
@@ -176,111 +309,21 @@ bool RunPhase(const std::vector<double>& weights, Phase* phase) {
     stubs.push_back(Controller::NewStub(grpc::CreateCustomChannel(
         "127.0.0.1:" + port, grpc::InsecureChannelCredentials(), args)));
   }
-  if (!flags_search) {
-    for (size_t i = 0; i < weights.size(); ++i) {
-      amoeba::v1::CreateSearchRequest request;
-      request.set_search_id("load-" + std::to_string(i));
-      request.mutable_config()->set_population_size(FLAGS_population_size);
-      request.mutable_config()->set_sample_size(FLAGS_sample_size);
-      request.mutable_config()->set_budget(100000000);
-      request.mutable_config()->set_seed(i + 1);
-      request.mutable_config()->set_weight(weights[i]);
-      amoeba::v1::CreateSearchResponse response;
-      grpc::ClientContext context;
-      const grpc::Status s =
-          stubs[0]->CreateSearch(&context, request, &response);
-      if (!s.ok()) {
-        std::cerr << "CreateSearch failed: " << s.error_message() << "\n";
-        kill(controller, SIGKILL);
-        return false;
-      }
-    }
-  }
   std::vector<SimWorker> workers(FLAGS_workers);
-  for (int i = 0; i < FLAGS_workers; ++i) {
-    workers[i].id = "loadgen-" + std::to_string(i);
-    workers[i].stub = stubs[i % stubs.size()].get();
-    amoeba::v1::RegisterRequest request;
-    request.set_worker_id(workers[i].id);
-    request.set_capacity(1);
-    request.set_evaluator("simulated");
-    request.set_incarnation(1);
-    amoeba::v1::RegisterResponse response;
-    grpc::ClientContext context;
-    if (!workers[i].stub->Register(&context, request, &response).ok()) {
-      std::cerr << "register failed\n";
-      kill(controller, SIGKILL);
-      return false;
-    }
+  if ((!flags_search && !CreateSearches(*stubs[0], weights)) ||
+      !RegisterWorkers(stubs, &workers)) {
+    kill(controller, SIGKILL);
+    return false;
   }
   const ProcStats before = ReadProc(controller);
   std::atomic<int64_t> results{0};
   std::atomic<bool> stop{false};
-  std::vector<std::vector<double>> latencies(FLAGS_threads);
-  std::vector<std::map<std::string, int64_t>> by_search(FLAGS_threads);
+  std::vector<ThreadTally> tallies(FLAGS_threads);
   const auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int t = 0; t < FLAGS_threads; ++t) {
-    threads.emplace_back([&, t] {      auto hold = [](SimWorker& w, const amoeba::v1::Task& task) {
-        w.task = task;
-        w.has_task = true;
-        w.ready = Clock::now() + std::chrono::milliseconds(FLAGS_eval_ms);
-      };
-      auto get = [&](SimWorker& w) {
-        amoeba::v1::GetTaskRequest request;
-        request.set_worker_id(w.id);
-        *request.mutable_view() = w.View();
-        amoeba::v1::GetTaskResponse response;
-        grpc::ClientContext context;
-        if (w.stub->GetTask(&context, request, &response).ok() &&
-            response.has_task()) {
-          hold(w, response.task());
-        }
-      };
-      while (!stop) {
-        bool idle = true;
-        for (int i = t; i < FLAGS_workers && !stop; i += FLAGS_threads) {
-          SimWorker& w = workers[i];
-          if (!w.has_task) {
-            get(w);
-            idle = false;
-            continue;
-          }
-          if (Clock::now() < w.ready) continue;
-          idle = false;
-          amoeba::v1::ResultReport report;
-          report.set_worker_id(w.id);
-          report.set_model_id(w.task.model_id());
-          report.set_attempt(w.task.attempt());
-          report.set_search_id(w.task.search_id());
-          report.set_ok(true);
-          // SIMULATED fitness on the structured landscape, so the
-          // algorithms behave as they would on a real one.
-          auto genotype = amoeba::ParseGenotype(w.task.genotype_text());
-          report.set_fitness(genotype.ok()
-                                 ? amoeba::StructuredFitness(*genotype, 1)
-                                 : 0.5);
-          report.set_evaluator("simulated");
-          report.set_next_task(FLAGS_next_in_ack);
-          *report.mutable_view() = w.View();
-          amoeba::v1::ResultAck ack;
-          const auto sent = Clock::now();
-          grpc::ClientContext context;
-          w.has_task = false;
-          if (!w.stub->ReportResult(&context, report, &ack).ok()) continue;
-          ++results;
-          ++by_search[t][report.search_id()];
-          if (ack.next().has_task()) {
-            hold(w, ack.next().task());
-          } else {
-            get(w);
-          }
-          latencies[t].push_back(
-              std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
-          if (FLAGS_max_results > 0 && results >= FLAGS_max_results) stop = true;
-        }
-        if (idle) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
+    threads.emplace_back([&, t] {
+      DriveWorkers(t, workers, stop, results, &tallies[t]);
     });
   }
   while (!stop && Clock::now() - start < std::chrono::seconds(FLAGS_seconds)) {
@@ -291,7 +334,10 @@ bool RunPhase(const std::vector<double>& weights, Phase* phase) {
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   const ProcStats after = ReadProc(controller);
   std::vector<double> all;
-  for (auto& v : latencies) all.insert(all.end(), v.begin(), v.end());
+  for (const ThreadTally& tally : tallies) {
+    all.insert(all.end(), tally.latencies_ms.begin(), tally.latencies_ms.end());
+    for (const auto& [search, n] : tally.by_search) phase->by_search[search] += n;
+  }
   std::sort(all.begin(), all.end());
   auto pct = [&](double p) {
     return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))];
@@ -302,9 +348,6 @@ bool RunPhase(const std::vector<double>& weights, Phase* phase) {
   phase->p99 = pct(0.99);
   phase->cpu_seconds = after.cpu_seconds - before.cpu_seconds;
   phase->peak_rss_mb = after.peak_rss_kb / 1024.0;
-  for (const auto& part : by_search) {
-    for (const auto& [search, n] : part) phase->by_search[search] += n;
-  }
   kill(controller, SIGTERM);
   int status = 0;
   waitpid(controller, &status, 0);
