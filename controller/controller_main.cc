@@ -13,6 +13,9 @@
 // SIGTERM/SIGINT: stop accepting calls, finish running ones, close the store.
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -65,6 +68,116 @@ int Fail(const std::string& message) {
   return 2;
 }
 
+// The lease and retry settings new searches get unless they say otherwise.
+absl::StatusOr<amoeba::ControllerDefaults> DefaultsFromFlags() {
+  amoeba::ControllerDefaults defaults;
+  defaults.lease_timeout = absl::Seconds(FLAGS_lease_timeout_s);
+  defaults.heartbeat_interval = absl::Seconds(FLAGS_heartbeat_s);
+  defaults.max_attempts = FLAGS_max_attempts;
+  if (defaults.lease_timeout < absl::Milliseconds(100) ||
+      defaults.heartbeat_interval <= absl::ZeroDuration() ||
+      defaults.heartbeat_interval >= defaults.lease_timeout) {
+    return absl::InvalidArgumentError(
+        "--heartbeat_s must be positive and shorter than --lease_timeout_s");
+  }
+  return defaults;
+}
+
+// The first search the flags describe, or nullopt when no search flag is
+// given. The same flags, conversion and checks as `amoeba search create`
+// and the CreateSearch RPC (SearchOptionsFromConfig validates).
+absl::StatusOr<std::optional<amoeba::SearchOptions>> FirstSearchFromFlags(
+    const amoeba::ControllerDefaults& defaults) {
+  amoeba::v1::SearchConfig config = amoeba::SearchConfigFromFlags();
+  if (amoeba::FlagGiven("seed")) {
+    if (amoeba::FlagGiven("search_seed")) {
+      return absl::InvalidArgumentError(
+          "give --search_seed only (--seed is its old name)");
+    }
+    LOG(WARNING) << "--seed is deprecated: use --search_seed";
+    config.set_seed(FLAGS_seed);
+  }
+  if (!amoeba::SearchFlagsGiven() && !amoeba::FlagGiven("search_id") &&
+      !amoeba::FlagGiven("seed")) {
+    return std::nullopt;
+  }
+  auto options = amoeba::SearchOptionsFromConfig(config, defaults);
+  if (!options.ok()) return options.status();
+  return std::optional<amoeba::SearchOptions>(*std::move(options));
+}
+
+// Where and how to listen. Refused (before the store is created or
+// locked) when it would listen beyond loopback without a token.
+absl::StatusOr<amoeba::ControllerServer::Spec> ServerSpecFromFlags() {
+  amoeba::ControllerServer::Spec spec;
+  if (!FLAGS_token_file.empty()) {
+    auto token = amoeba::ReadTokenFile(FLAGS_token_file);
+    if (!token.ok()) return token.status();
+    spec.token = *std::move(token);
+  }
+  spec.address = FLAGS_listen;
+  spec.port = FLAGS_port;
+  spec.insecure = FLAGS_insecure;
+  spec.max_watchers = FLAGS_max_watchers;
+  spec.tls_cert_file = FLAGS_tls_cert;
+  spec.tls_key_file = FLAGS_tls_key;
+  spec.tls_client_ca_file = FLAGS_tls_client_ca;
+  if (auto s = amoeba::ControllerServer::CheckSecurity(spec); !s.ok()) return s;
+  return spec;
+}
+
+// The store, its checkpoints and the controller over them, with the first
+// search created (or checked against the stored one) when the flags give one.
+absl::StatusOr<std::unique_ptr<amoeba::Controller>> OpenController(
+    const amoeba::ControllerDefaults& defaults,
+    const std::optional<amoeba::SearchOptions>& first_search) {
+  auto store = amoeba::Store::Open(FLAGS_store);
+  if (!store.ok()) return store.status();
+  const std::string checkpoint_dir = FLAGS_checkpoint_dir.empty()
+                                         ? FLAGS_store + ".checkpoints"
+                                         : FLAGS_checkpoint_dir;
+  auto checkpoints = amoeba::CheckpointStore::Open(
+      {checkpoint_dir, FLAGS_max_checkpoint_bytes,
+       FLAGS_max_checkpoint_uploads});
+  if (!checkpoints.ok()) {
+    return absl::Status(
+        checkpoints.status().code(),
+        absl::StrCat("--checkpoint_dir / --max_checkpoint_bytes / "
+                     "--max_checkpoint_uploads: ",
+                     checkpoints.status().message()));
+  }
+  auto controller =
+      amoeba::Controller::Open(std::move(*store), defaults,
+                               amoeba::Clock::Real(), std::move(*checkpoints));
+  if (!controller.ok()) return controller.status();
+  if (first_search.has_value()) {
+    auto search =
+        (*controller)->CreateOrCheckFirstSearch(FLAGS_search_id, *first_search);
+    if (!search.ok()) return search.status();
+  } else if ((*controller)->Searches().empty()) {
+    LOG(INFO) << "no search yet: create one with `amoeba search create` or "
+                 "the CreateSearch RPC";
+  }
+  return controller;
+}
+
+// A line per search every 30 s until `stop`. The controller never stops on
+// its own when its searches finish: operators query finished searches.
+void LogUntilStopped(amoeba::Controller& controller, absl::Notification& stop) {
+  while (!stop.WaitForNotificationWithTimeout(absl::Seconds(30))) {
+    for (amoeba::Search* search : controller.Searches()) {
+      const auto status = search->Status();
+      LOG(INFO) << "search " << status.search_id() << ": "
+                << amoeba::v1::SearchState_Name(status.state()) << ", "
+                << status.done() << "/" << status.config().budget()
+                << " done, " << status.running() << " running, "
+                << status.failed() << " failed, best "
+                << status.best().fitness() << ", workers online "
+                << status.workers_online();
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,87 +195,15 @@ int main(int argc, char** argv) {
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
 
-  amoeba::ControllerDefaults defaults;
-  defaults.lease_timeout = absl::Seconds(FLAGS_lease_timeout_s);
-  defaults.heartbeat_interval = absl::Seconds(FLAGS_heartbeat_s);
-  defaults.max_attempts = FLAGS_max_attempts;
-  if (defaults.lease_timeout < absl::Milliseconds(100) ||
-      defaults.heartbeat_interval <= absl::ZeroDuration() ||
-      defaults.heartbeat_interval >= defaults.lease_timeout) {
-    return Fail(
-        "--heartbeat_s must be positive and shorter than --lease_timeout_s");
-  }
-
-  // The first search: the same flags, the same conversion and the same
-  // checks as `amoeba search create` and the CreateSearch RPC.
-  amoeba::v1::SearchConfig config = amoeba::SearchConfigFromFlags();
-  if (amoeba::FlagGiven("seed")) {
-    if (amoeba::FlagGiven("search_seed")) {
-      return Fail("give --search_seed only (--seed is its old name)");
-    }
-    LOG(WARNING) << "--seed is deprecated: use --search_seed";
-    config.set_seed(FLAGS_seed);
-  }
-  const bool first_search = amoeba::SearchFlagsGiven() ||
-                            amoeba::FlagGiven("search_id") ||
-                            amoeba::FlagGiven("seed");
-  amoeba::SearchOptions options;
-  if (first_search) {
-    // SearchOptionsFromConfig validates what it makes.
-    auto converted = amoeba::SearchOptionsFromConfig(config, defaults);
-    if (!converted.ok()) return Fail(std::string(converted.status().message()));
-    options = *std::move(converted);
-  }
-
-  std::string token;
-  if (!FLAGS_token_file.empty()) {
-    auto read = amoeba::ReadTokenFile(FLAGS_token_file);
-    if (!read.ok()) return Fail(std::string(read.status().message()));
-    token = *std::move(read);
-  }
-
-  amoeba::ControllerServer::Spec spec;
-  spec.address = FLAGS_listen;
-  spec.port = FLAGS_port;
-  spec.token = token;
-  spec.insecure = FLAGS_insecure;
-  spec.max_watchers = FLAGS_max_watchers;
-  spec.tls_cert_file = FLAGS_tls_cert;
-  spec.tls_key_file = FLAGS_tls_key;
-  spec.tls_client_ca_file = FLAGS_tls_client_ca;
-  // Refused before the store is created or locked.
-  if (auto s = amoeba::ControllerServer::CheckSecurity(spec); !s.ok()) {
-    return Fail(std::string(s.message()));
-  }
-
-  auto store = amoeba::Store::Open(FLAGS_store);
-  if (!store.ok()) return Fail(std::string(store.status().message()));
-  const std::string checkpoint_dir = FLAGS_checkpoint_dir.empty()
-                                         ? FLAGS_store + ".checkpoints"
-                                         : FLAGS_checkpoint_dir;
-  auto checkpoints = amoeba::CheckpointStore::Open(
-      {checkpoint_dir, FLAGS_max_checkpoint_bytes,
-       FLAGS_max_checkpoint_uploads});
-  if (!checkpoints.ok()) {
-    return Fail(absl::StrCat("--checkpoint_dir / --max_checkpoint_bytes / --max_checkpoint_uploads: ",
-                             checkpoints.status().message()));
-  }
-  auto controller =
-      amoeba::Controller::Open(std::move(*store), defaults,
-                               amoeba::Clock::Real(), std::move(*checkpoints));
-  if (!controller.ok()) {
-    return Fail(std::string(controller.status().message()));
-  }
-  if (first_search) {
-    auto search =
-        (*controller)->CreateOrCheckFirstSearch(FLAGS_search_id, options);
-    if (!search.ok()) return Fail(std::string(search.status().message()));
-  } else if ((*controller)->Searches().empty()) {
-    LOG(INFO) << "no search yet: create one with `amoeba search create` or "
-                 "the CreateSearch RPC";
-  }
-
-  auto server = amoeba::ControllerServer::Start(spec, controller->get());
+  const auto defaults = DefaultsFromFlags();
+  if (!defaults.ok()) return Fail(std::string(defaults.status().message()));
+  const auto first_search = FirstSearchFromFlags(*defaults);
+  if (!first_search.ok()) return Fail(std::string(first_search.status().message()));
+  const auto spec = ServerSpecFromFlags();
+  if (!spec.ok()) return Fail(std::string(spec.status().message()));
+  auto controller = OpenController(*defaults, *first_search);
+  if (!controller.ok()) return Fail(std::string(controller.status().message()));
+  auto server = amoeba::ControllerServer::Start(*spec, controller->get());
   if (!server.ok()) return Fail(std::string(server.status().message()));
   if (!FLAGS_port_file.empty()) {
     const absl::Status written = amoeba::WriteFileAtomically(
@@ -172,20 +213,7 @@ int main(int argc, char** argv) {
 
   absl::Notification stop;
   amoeba::StopOnSignals signals(&stop);
-  // Also stop on our own once the search is finished and idle for a while?
-  // No: operators query finished searches; they stop the service.
-  while (!stop.WaitForNotificationWithTimeout(absl::Seconds(30))) {
-    for (amoeba::Search* search : (*controller)->Searches()) {
-      const auto status = search->Status();
-      LOG(INFO) << "search " << status.search_id() << ": "
-                << amoeba::v1::SearchState_Name(status.state()) << ", "
-                << status.done() << "/" << status.config().budget()
-                << " done, " << status.running() << " running, "
-                << status.failed() << " failed, best "
-                << status.best().fitness() << ", workers online "
-                << status.workers_online();
-    }
-  }
+  LogUntilStopped(**controller, stop);
   LOG(INFO) << "shutting down";
   (*server)->Shutdown(absl::Seconds(10));
   server->reset();

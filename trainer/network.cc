@@ -71,6 +71,45 @@ absl::Status ValidateNetworkOptions(const NetworkOptions& o) {
 NetworkImpl::NetworkImpl(const Genotype& genotype,
                          const NetworkOptions& options)
     : options_(options) {
+  // Modules are registered in the order of the network: the order of the
+  // parameters, of their initialisation draws and of saved models.
+  FeatureShape prev_prev = AddStem();
+  FeatureShape prev = prev_prev;
+  if (options.stem == Stem::kImageNet) {
+    // Two reduction cells at F/4 and F/2 (filter_scaling 1/4 and 1/2, the
+    // width int(F * scaling)); the first one's second input is the stem's
+    // output as it is (its prev_layer is None).
+    for (int i = 0; i < 2; ++i) {
+      AddCell(genotype.reduction, CellType::kReduction,
+              options.filters / (i == 0 ? 4 : 2), /*first=*/i == 0,
+              absl::StrCat("stem_cell", i), &prev, &prev_prev);
+    }
+  }
+  int width = options.filters;
+  for (int stack = 0; stack < 3; ++stack) {
+    if (stack > 0) {
+      width *= 2;
+      AddCell(genotype.reduction, CellType::kReduction, width, /*first=*/false,
+              absl::StrCat("cell", cells_.size(), "_reduction"), &prev,
+              &prev_prev);
+    }
+    for (int i = 0; i < options.cells_per_stack; ++i) {
+      AddCell(genotype.normal, CellType::kNormal, width,
+              /*first=*/cells_.empty(),
+              absl::StrCat("cell", cells_.size(), "_normal"), &prev,
+              &prev_prev);
+    }
+    if (stack == 1 && options.aux_head) AddAuxHead(prev);
+  }
+  dropout_ = register_module("dropout", torch::nn::Dropout(options.dropout));
+  classifier_ = register_module(
+      "classifier", torch::nn::Linear(prev.channels, options.num_classes));
+  multiply_adds_ +=
+      static_cast<int64_t>(prev.channels) * options.num_classes;
+}
+
+FeatureShape NetworkImpl::AddStem() {
+  const NetworkOptions& options = options_;
   const FeatureShape input{options.input_channels, options.image_size,
                            options.image_size};
   FeatureShape stem_out;
@@ -96,78 +135,41 @@ NetworkImpl::NetworkImpl(const Genotype& genotype,
         MakeConv(input, stem_channels, 3, 3, 1, &multiply_adds_, &stem_out));
   }
   stem_bn_ = register_module("stem_bn", MakeBatchNorm(stem_out.channels));
+  return stem_out;
+}
 
-  FeatureShape prev_prev = stem_out;
-  FeatureShape prev = stem_out;
-  if (options.stem == Stem::kImageNet) {
-    // Two reduction cells at F/4 and F/2 (filter_scaling 1/4 and 1/2, the
-    // width int(F * scaling)); the first one's second input is the stem's
-    // output as it is (its prev_layer is None).
-    for (int i = 0; i < 2; ++i) {
-      const int width = options.filters / (i == 0 ? 4 : 2);
-      NetCell stem_cell(
-          NetCellOptions(genotype.reduction, CellType::kReduction, width, prev,
-                         prev_prev)
-              .first_cell(i == 0),
-          &multiply_adds_);
-      cells_.push_back(
-          register_module(absl::StrCat("stem_cell", i), stem_cell));
-      prev_prev = prev;
-      prev = stem_cell->output_shape();
-    }
-  }
-  int width = options.filters;
-  for (int stack = 0; stack < 3; ++stack) {
-    if (stack > 0) {
-      width *= 2;
-      NetCell reduction(NetCellOptions(genotype.reduction,
-                                       CellType::kReduction, width, prev,
-                                       prev_prev),
-                        &multiply_adds_);
-      cells_.push_back(register_module(
-          absl::StrCat("cell", cells_.size(), "_reduction"), reduction));
-      prev_prev = prev;
-      prev = reduction->output_shape();
-    }
-    for (int i = 0; i < options.cells_per_stack; ++i) {
-      NetCell normal(NetCellOptions(genotype.normal, CellType::kNormal, width,
-                                    prev, prev_prev)
-                         .first_cell(cells_.empty()),
-                     &multiply_adds_);
-      cells_.push_back(register_module(
-          absl::StrCat("cell", cells_.size(), "_normal"), normal));
-      prev_prev = prev;
-      prev = normal->output_shape();
-    }
-    if (stack == 1 && options.aux_head) {
-      aux_after_cell_ = static_cast<int>(cells_.size()) - 1;
-      // ReLU, 5x5 average pool stride 3, 1x1 conv 128 + BN + ReLU, a conv
-      // over the whole remaining map to 768 + BN + ReLU, linear.
-      const int pool = std::min(5, prev.height);
-      const int pooled = (prev.height - pool) / 3 + 1;
-      const int projected = static_cast<int>(128 * options.aux_scaling);
-      const int hidden = static_cast<int>(768 * options.aux_scaling);
-      aux_head_ = register_module(
-          "aux_head",
-          torch::nn::Sequential(
-              torch::nn::ReLU(),
-              torch::nn::AvgPool2d(torch::nn::AvgPool2dOptions(pool).stride(3)),
-              torch::nn::Conv2d(
-                  torch::nn::Conv2dOptions(prev.channels, projected, 1)
-                      .bias(false)),
-              MakeBatchNorm(projected), torch::nn::ReLU(),
-              torch::nn::Conv2d(
-                  torch::nn::Conv2dOptions(projected, hidden, pooled)
-                      .bias(false)),
-              MakeBatchNorm(hidden), torch::nn::ReLU(), torch::nn::Flatten(),
-              torch::nn::Linear(hidden, options.num_classes)));
-    }
-  }
-  dropout_ = register_module("dropout", torch::nn::Dropout(options.dropout));
-  classifier_ = register_module(
-      "classifier", torch::nn::Linear(prev.channels, options.num_classes));
-  multiply_adds_ +=
-      static_cast<int64_t>(prev.channels) * options.num_classes;
+void NetworkImpl::AddCell(const Cell& cell, CellType type, int width,
+                          bool first, const std::string& name,
+                          FeatureShape* prev, FeatureShape* prev_prev) {
+  NetCell added(
+      NetCellOptions(cell, type, width, *prev, *prev_prev).first_cell(first),
+      &multiply_adds_);
+  cells_.push_back(register_module(name, added));
+  *prev_prev = *prev;
+  *prev = added->output_shape();
+}
+
+void NetworkImpl::AddAuxHead(const FeatureShape& input) {
+  aux_after_cell_ = static_cast<int>(cells_.size()) - 1;
+  // ReLU, 5x5 average pool stride 3, 1x1 conv 128 + BN + ReLU, a conv over
+  // the whole remaining map to 768 + BN + ReLU, linear.
+  const int pool = std::min(5, input.height);
+  const int pooled = (input.height - pool) / 3 + 1;
+  const int projected = static_cast<int>(128 * options_.aux_scaling);
+  const int hidden = static_cast<int>(768 * options_.aux_scaling);
+  aux_head_ = register_module(
+      "aux_head",
+      torch::nn::Sequential(
+          torch::nn::ReLU(),
+          torch::nn::AvgPool2d(torch::nn::AvgPool2dOptions(pool).stride(3)),
+          torch::nn::Conv2d(
+              torch::nn::Conv2dOptions(input.channels, projected, 1)
+                  .bias(false)),
+          MakeBatchNorm(projected), torch::nn::ReLU(),
+          torch::nn::Conv2d(
+              torch::nn::Conv2dOptions(projected, hidden, pooled).bias(false)),
+          MakeBatchNorm(hidden), torch::nn::ReLU(), torch::nn::Flatten(),
+          torch::nn::Linear(hidden, options_.num_classes)));
 }
 
 NetworkOutput NetworkImpl::forward(torch::Tensor images, double progress) {

@@ -87,6 +87,16 @@ class NetworkImpl : public torch::nn::Module {
   const NetworkOptions& options() const { return options_; }
 
  private:
+  // The stem's conv and batch norm; returns its output shape.
+  FeatureShape AddStem();
+  // Registers a cell under `name` reading `*prev` and `*prev_prev`, then
+  // moves both one cell on.
+  void AddCell(const Cell& cell, CellType type, int width, bool first,
+               const std::string& name, FeatureShape* prev,
+               FeatureShape* prev_prev);
+  // The auxiliary classifier, reading the cell just added (shape `input`).
+  void AddAuxHead(const FeatureShape& input);
+
   NetworkOptions options_;
   int64_t multiply_adds_ = 0;
   int aux_after_cell_ = -1;  // index in cells_ after which the aux head reads

@@ -74,22 +74,10 @@ DEFINE_bool(exit_when_finished, true,
             "exit once every search of the controller is finished; false "
             "for a fleet daemon that serves searches created later");
 
-int main(int argc, char** argv) {
-  const std::string usage =
-      "amoeba-worker: evaluates children for a controller "
-      "(docs/operations.md)";
-  if (amoeba::PrintHelpIfAsked(argc, argv, usage, {"worker/worker_main.cc"})) {
-    return 0;
-  }
-  gflags::SetUsageMessage(usage);
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  amoeba::DisableMutexDeadlockDetection();
-  // Before any thread uses LibTorch: reuse large CPU blocks across training
-  // steps instead of faulting them in again every step.
-  amoeba::InstallCachingCpuAllocator();
-  FLAGS_logtostderr = true;
-  google::InitGoogleLogging(argv[0]);
+namespace {
 
+// The daemon's connection, spool and identity settings.
+absl::StatusOr<amoeba::WorkerOptions> WorkerOptionsFromFlags() {
   amoeba::WorkerOptions options;
   options.controller = FLAGS_controller;
   options.device = FLAGS_device;
@@ -110,68 +98,94 @@ int main(int argc, char** argv) {
   }
   if (!FLAGS_token_file.empty()) {
     auto token = amoeba::ReadTokenFile(FLAGS_token_file);
-    if (!token.ok()) {
-      std::cerr << "amoeba-worker: " << token.status().message() << std::endl;
-      return 2;
-    }
+    if (!token.ok()) return token.status();
     options.token = *std::move(token);
   }
-  std::unique_ptr<amoeba::Evaluator> evaluator;
-  if (FLAGS_evaluator == "libtorch") {
-    amoeba::DeviceOptions device;
-    device.device = FLAGS_device;
-    device.threads = FLAGS_threads;
-    device.stream_per_thread = FLAGS_stream_per_slot;
-    device.cuda_graphs = FLAGS_cuda_graphs;
-    if (auto d = amoeba::ResolveDevice(device); !d.ok()) {
-      std::cerr << "amoeba-worker: " << d.status().message() << std::endl;
-      return 2;
-    }
-    if (FLAGS_data_cache_mb < 1) {
-      std::cerr << "amoeba-worker: --data_cache_mb must be >= 1" << std::endl;
-      return 2;
-    }
-    auto data_dirs = amoeba::ParseDataDirs(FLAGS_data_dir);
-    if (!data_dirs.ok()) {
-      std::cerr << "amoeba-worker: --data_dir: " << data_dirs.status().message()
-                << std::endl;
-      return 2;
-    }
-    evaluator = std::make_unique<amoeba::LibTorchEvaluator>(
-        device, *std::move(data_dirs), int64_t{FLAGS_data_cache_mb} << 20);
-  } else if (FLAGS_evaluator == "simulated") {
-    LOG(WARNING) << "SIMULATED evaluator: fitness values are synthetic, for "
-                    "testing the distributed system only";
-    if (FLAGS_simulated_landscape != "structured" &&
-        FLAGS_simulated_landscape != "hash") {
-      std::cerr << "amoeba-worker: --simulated_landscape must be structured "
-                   "or hash"
-                << std::endl;
-      return 2;
-    }
-    if (!(FLAGS_simulated_curve_spread >= 0 &&
-          FLAGS_simulated_curve_spread <= 1)) {
-      std::cerr << "amoeba-worker: --simulated_curve_spread must be in [0, 1]"
-                << std::endl;
-      return 2;
-    }
-    evaluator = std::make_unique<amoeba::SimulatedEvaluator>(
-        absl::Seconds(FLAGS_simulated_seconds), FLAGS_simulated_noise,
-        FLAGS_simulated_seed,
-        FLAGS_simulated_landscape == "hash" ? amoeba::Landscape::kHash
-                                            : amoeba::Landscape::kStructured,
-        FLAGS_simulated_curve_spread);
-  } else {
-    std::cerr << "amoeba-worker: --evaluator must be libtorch or simulated"
-              << std::endl;
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<amoeba::Evaluator>> LibTorchEvaluatorFromFlags() {
+  amoeba::DeviceOptions device;
+  device.device = FLAGS_device;
+  device.threads = FLAGS_threads;
+  device.stream_per_thread = FLAGS_stream_per_slot;
+  device.cuda_graphs = FLAGS_cuda_graphs;
+  if (auto d = amoeba::ResolveDevice(device); !d.ok()) return d.status();
+  if (FLAGS_data_cache_mb < 1) {
+    return absl::InvalidArgumentError("--data_cache_mb must be >= 1");
+  }
+  auto data_dirs = amoeba::ParseDataDirs(FLAGS_data_dir);
+  if (!data_dirs.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--data_dir: ", data_dirs.status().message()));
+  }
+  return std::unique_ptr<amoeba::Evaluator>(
+      std::make_unique<amoeba::LibTorchEvaluator>(
+          device, *std::move(data_dirs), int64_t{FLAGS_data_cache_mb} << 20));
+}
+
+absl::StatusOr<std::unique_ptr<amoeba::Evaluator>> SimulatedEvaluatorFromFlags() {
+  LOG(WARNING) << "SIMULATED evaluator: fitness values are synthetic, for "
+                  "testing the distributed system only";
+  if (FLAGS_simulated_landscape != "structured" &&
+      FLAGS_simulated_landscape != "hash") {
+    return absl::InvalidArgumentError(
+        "--simulated_landscape must be structured or hash");
+  }
+  if (!(FLAGS_simulated_curve_spread >= 0 &&
+        FLAGS_simulated_curve_spread <= 1)) {
+    return absl::InvalidArgumentError(
+        "--simulated_curve_spread must be in [0, 1]");
+  }
+  return std::unique_ptr<amoeba::Evaluator>(
+      std::make_unique<amoeba::SimulatedEvaluator>(
+          absl::Seconds(FLAGS_simulated_seconds), FLAGS_simulated_noise,
+          FLAGS_simulated_seed,
+          FLAGS_simulated_landscape == "hash" ? amoeba::Landscape::kHash
+                                              : amoeba::Landscape::kStructured,
+          FLAGS_simulated_curve_spread));
+}
+
+absl::StatusOr<std::unique_ptr<amoeba::Evaluator>> EvaluatorFromFlags() {
+  if (FLAGS_evaluator == "libtorch") return LibTorchEvaluatorFromFlags();
+  if (FLAGS_evaluator == "simulated") return SimulatedEvaluatorFromFlags();
+  return absl::InvalidArgumentError(
+      "--evaluator must be libtorch or simulated");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string usage =
+      "amoeba-worker: evaluates children for a controller "
+      "(docs/operations.md)";
+  if (amoeba::PrintHelpIfAsked(argc, argv, usage, {"worker/worker_main.cc"})) {
+    return 0;
+  }
+  gflags::SetUsageMessage(usage);
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  amoeba::DisableMutexDeadlockDetection();
+  // Before any thread uses LibTorch: reuse large CPU blocks across training
+  // steps instead of faulting them in again every step.
+  amoeba::InstallCachingCpuAllocator();
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
+
+  auto options = WorkerOptionsFromFlags();
+  if (!options.ok()) {
+    std::cerr << "amoeba-worker: " << options.status().message() << std::endl;
     return 2;
   }
-
+  auto evaluator = EvaluatorFromFlags();
+  if (!evaluator.ok()) {
+    std::cerr << "amoeba-worker: " << evaluator.status().message() << std::endl;
+    return 2;
+  }
   absl::Status status;
   {
     absl::Notification stop;
     amoeba::StopOnSignals signals(&stop);
-    amoeba::Worker worker(options, std::move(evaluator));
+    amoeba::Worker worker(*std::move(options), *std::move(evaluator));
     status = worker.Run(&stop);
   }
   if (!status.ok()) {
