@@ -2,7 +2,8 @@
 #include "trainer/cpu_allocator.h"
 
 #include <c10/core/CPUAllocator.h>
-#include <torch/torch.h>
+#include <torch/autograd.h>
+#include <torch/utils.h>
 
 #include <cstdint>
 #include <vector>

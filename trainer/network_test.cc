@@ -1,6 +1,7 @@
 #include "trainer/network.h"
 
-#include <torch/torch.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/utils.h>
 
 #include "catch2/catch.hpp"
 #include "common/rng.h"

@@ -9,7 +9,9 @@
 // extrapolates one search-phase evaluation: 25 epochs of 45,000 CIFAR-sized
 // images plus a 5,000-image validation pass per epoch.
 #include <torch/csrc/autograd/profiler_legacy.h>
-#include <torch/torch.h>
+#include <torch/cuda.h>
+#include <torch/utils.h>
+#include <torch/version.h>
 
 #include <cstdio>
 #include <iostream>
