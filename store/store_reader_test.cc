@@ -7,27 +7,15 @@
 #include <string>
 
 #include "catch2/catch.hpp"
+#include "store/test_rows.h"
 #include "store/search_store.h"
 #include "testing/test_files.h"
 
 namespace amoeba {
 namespace {
 
-ModelRecord Child(int64_t id) {
-  ModelRecord m;
-  m.id = id;
-  m.genotype = "genotype " + std::to_string(id);
-  char fingerprint[17];
-  std::snprintf(fingerprint, sizeof(fingerprint), "%016llx",
-                static_cast<unsigned long long>(id));
-  m.fingerprint = fingerprint;
-  m.mutation = "random";
-  m.created_at = 1000.0 + id;
-  return m;
-}
-
 ModelRecord Finished(int64_t id, double fitness, int64_t seq) {
-  ModelRecord m = Child(id);
+  ModelRecord m = TestChild(id);
   m.state = ModelState::kDone;
   m.fitness = fitness;
   m.alive = true;
@@ -47,7 +35,7 @@ TEST_CASE("A reader sees what the controller committed, beside it") {
   EngineCounters counters;
   for (int64_t id = 1; id <= 3; ++id) {
     counters.next_id = id + 1;
-    REQUIRE(search->InsertChild(Child(id), counters).ok());
+    REQUIRE(search->InsertChild(TestChild(id), counters).ok());
   }
   // Child 3 finishes before child 1; child 2 is still running.
   counters.completed = 1;

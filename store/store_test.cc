@@ -16,24 +16,12 @@
 #include <vector>
 
 #include "catch2/catch.hpp"
+#include "store/test_rows.h"
 #include "store/search_store.h"
 #include "testing/test_files.h"
 
 namespace amoeba {
 namespace {
-
-ModelRecord Model(int64_t id) {
-  ModelRecord m;
-  m.id = id;
-  m.genotype = "genotype " + std::to_string(id);
-  char fingerprint[17];
-  std::snprintf(fingerprint, sizeof(fingerprint), "%016llx",
-                static_cast<unsigned long long>(id));
-  m.fingerprint = fingerprint;
-  m.mutation = "random";
-  m.created_at = 1000.0 + id;
-  return m;
-}
 
 // A store file with one search "s" in it (created on a first writable
 // open); `->` reaches the search's rows.
@@ -105,9 +93,9 @@ TEST_CASE("Searches in one store keep their rows apart") {
   auto b = (*store)->OpenSearch((*store)->CreateSearch("b", "{}", 1).value());
   EngineCounters ca{{1, 2, 3, 4}, 3, 0};
   EngineCounters cb{{5, 6, 7, 8}, 2, 1};
-  REQUIRE(a->InsertChild(Model(1), ca).ok());
-  REQUIRE(a->InsertChild(Model(2), ca).ok());
-  ModelRecord done = Model(1);
+  REQUIRE(a->InsertChild(TestChild(1), ca).ok());
+  REQUIRE(a->InsertChild(TestChild(2), ca).ok());
+  ModelRecord done = TestChild(1);
   done.genotype = "b's child 1";
   done.state = ModelState::kDone;
   done.alive = true;
@@ -202,16 +190,16 @@ TEST_CASE("Models, completions and engine counters round-trip") {
   {
     auto store = OpenSearch(path);
     REQUIRE(store.ok());
-    REQUIRE((*store)->InsertChild(Model(1), counters).ok());
-    REQUIRE((*store)->InsertChild(Model(2), counters).ok());
-    ModelRecord done = Model(1);
+    REQUIRE((*store)->InsertChild(TestChild(1), counters).ok());
+    REQUIRE((*store)->InsertChild(TestChild(2), counters).ok());
+    ModelRecord done = TestChild(1);
     done.state = ModelState::kDone;
     done.fitness = 0.875;
     done.alive = true;
     done.completion_seq = 1;
     done.worker_id = "w1";
     REQUIRE((*store)->RecordCompletion(done, std::nullopt, counters).ok());
-    ModelRecord second = Model(2);
+    ModelRecord second = TestChild(2);
     second.state = ModelState::kDone;
     second.alive = true;
     counters.completed = 2;
@@ -241,7 +229,7 @@ TEST_CASE("Looking up models by id does not grow the statement cache") {
   auto store = OpenSearch(FreshSqlitePath("statements.db"));
   REQUIRE(store.ok());
   EngineCounters counters;
-  REQUIRE((*store)->InsertChild(Model(1), counters).ok());
+  REQUIRE((*store)->InsertChild(TestChild(1), counters).ok());
   REQUIRE((*store)->GetModel(1).ok());
   const size_t before = store->file->cached_statements();
   for (int64_t id = 1; id <= 200; ++id) REQUIRE((*store)->GetModel(id).ok());
@@ -255,7 +243,7 @@ TEST_CASE("Charged failures round-trip") {
   {
     auto store = OpenSearch(path);
     REQUIRE(store.ok());
-    ModelRecord m = Model(1);
+    ModelRecord m = TestChild(1);
     m.attempts = 4;
     m.failures = 2;
     REQUIRE((*store)->InsertChild(m, EngineCounters{}).ok());
@@ -274,12 +262,12 @@ TEST_CASE("Reopen queries: living members, evaluators, fingerprints") {
   REQUIRE(store.ok());
   EngineCounters counters;
   for (int id = 1; id <= 4; ++id) {
-    REQUIRE((*store)->InsertChild(Model(id), counters).ok());
+    REQUIRE((*store)->InsertChild(TestChild(id), counters).ok());
   }
   // Completed in the order 3, 1, 2; 3 then dies. 4 never finishes.
   int seq = 0;
   for (int id : {3, 1, 2}) {
-    ModelRecord done = Model(id);
+    ModelRecord done = TestChild(id);
     done.state = ModelState::kDone;
     done.alive = true;
     done.completion_seq = ++seq;
@@ -302,7 +290,7 @@ TEST_CASE("Reopen queries: living members, evaluators, fingerprints") {
   CHECK(std::set<uint64_t>(fingerprints->begin(), fingerprints->end()) ==
         std::set<uint64_t>{1, 2, 3, 4});
 
-  ModelRecord bad = Model(5);
+  ModelRecord bad = TestChild(5);
   bad.fingerprint = "not-hex";
   REQUIRE((*store)->InsertChild(bad, counters).ok());
   const auto refused = (*store)->LoadFingerprints();
@@ -322,7 +310,7 @@ TEST_CASE("Concurrent writes are grouped into few commits") {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        REQUIRE((*store)->InsertChild(Model(t * kPerThread + i + 1),
+        REQUIRE((*store)->InsertChild(TestChild(t * kPerThread + i + 1),
                                       EngineCounters{{1, 2, 3, 4}, 1, 0})
                     .ok());
       }
@@ -341,7 +329,7 @@ TEST_CASE("Damaged rows are refused when read, naming the row") {
     auto store = OpenSearch(path);
     REQUIRE(store.ok());
     for (int64_t id = 1; id <= 3; ++id) {
-      ModelRecord m = Model(id);
+      ModelRecord m = TestChild(id);
       m.state = ModelState::kDone;
       m.fitness = 0.5;
       m.completion_seq = id;
@@ -372,7 +360,7 @@ TEST_CASE("A store has one writer; readers open it read-only beside it") {
   {
     auto writer = OpenSearch(path);
     REQUIRE(writer.ok());
-    REQUIRE((*writer)->InsertChild(Model(1), EngineCounters{}).ok());
+    REQUIRE((*writer)->InsertChild(TestChild(1), EngineCounters{}).ok());
     auto second = Store::Open(path);
     REQUIRE_FALSE(second.ok());
     CHECK(second.status().code() == absl::StatusCode::kFailedPrecondition);
@@ -435,7 +423,7 @@ TEST_CASE("kill -9 in the middle of a stream of writes loses nothing acknowledge
       threads.emplace_back([&, t] {
         for (int64_t i = 0; i < 1000000; ++i) {
           const int64_t id = i * 4 + t + 1;
-          ModelRecord m = Model(id);
+          ModelRecord m = TestChild(id);
           m.state = ModelState::kDone;
           if (!(*store)->RecordCompletion(m, std::nullopt,
                                           EngineCounters{{1, 2, 3, 4}, id + 1, id})
