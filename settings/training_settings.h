@@ -11,20 +11,11 @@
 #include "absl/status/statusor.h"
 #include "proto/controller.pb.h"
 #include "data/dataset.h"
+#include "settings/data_dirs.h"
 #include "trainer/network.h"
 #include "trainer/train.h"
 
 namespace amoeba {
-
-// Dataset folders by dataset name (fashion_mnist, cifar10); the key ""
-// applies to every dataset not named.
-using DataDirs = std::map<std::string, std::string>;
-
-// `spec` as the worker's --data_dir takes it: "" (each dataset's default
-// folder), a folder (for every dataset), or "NAME=FOLDER,NAME=FOLDER" (a
-// worker serving searches of several datasets). InvalidArgument naming an
-// unknown dataset or a malformed entry.
-absl::StatusOr<DataDirs> ParseDataDirs(const std::string& spec);
 
 // The data the settings ask for (dataset, validation split, training cap),
 // from the dataset's folder in `dirs` (none: its default folder).

@@ -48,6 +48,10 @@ absl::StatusOr<Precision> PrecisionFromName(absl::string_view name) {
       "unknown precision '", name, "'; known: auto, fp32, bf16, fp16"));
 }
 
+absl::Status CheckDevice(const DeviceOptions& options) {
+  return ResolveDevice(options).status();
+}
+
 absl::StatusOr<torch::Device> ResolveDevice(const DeviceOptions& options) {
   const std::string name = absl::AsciiStrToLower(options.device);
   if (name == "cpu") return torch::Device(torch::kCPU);

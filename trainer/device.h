@@ -10,37 +10,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "trainer/device_options.h"
 
 namespace amoeba {
-
-enum class Precision {
-  kAuto,  // fp32 on CPU, bf16 autocast on CUDA
-  kFloat32,
-  kBFloat16,  // autocast (CUDA only)
-  kFloat16,   // autocast with dynamic loss scaling (CUDA only)
-};
-
-absl::StatusOr<Precision> PrecisionFromName(absl::string_view name);
-
-struct DeviceOptions {
-  std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
-  // CPU intra-op threads; 0 = every core of the machine. LibTorch's own
-  // default here is 1, so it is always set explicitly.
-  int threads = 0;
-  bool cudnn_benchmark = true;  // CUDA: autotune convolutions per shape
-  // NHWC activations and weights. On CUDA faster with bf16; on CPU the
-  // depthwise convolutions' backward is several times faster.
-  bool channels_last = true;
-  Precision precision = Precision::kAuto;
-  // CUDA: each training thread issues its work on a stream of its own (see
-  // DeviceStreamScope); false keeps every thread on the default stream.
-  bool stream_per_thread = true;
-  // CUDA: capture the training step once as a CUDA graph and replay it
-  // (trainer/step_graph.h). Used where the step allows it (no dropout, drop
-  // path, gradient clipping or fp16 loss scaling) and the build can
-  // capture; otherwise, and on CPU, ignored.
-  bool cuda_graphs = false;
-};
 
 // The device, after checking that it exists (CUDA built in and present,
 // index in range). InvalidArgument for a malformed name; Unavailable when

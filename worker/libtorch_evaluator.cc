@@ -5,36 +5,52 @@
 #include "settings/training_settings.h"
 #include "genotype/genotype_proto.h"
 #include "trainer/logging.h"
+#include "trainer/train.h"
+#include "worker/data_cache.h"
 
 namespace amoeba {
+
+class LibTorchEvaluator::DataSets {
+ public:
+  DataSets(DataDirs dirs, int64_t cache_bytes)
+      : dirs_(std::move(dirs)), cache_(cache_bytes) {}
+
+  // The prepared data for these settings, loading it on first use.
+  absl::StatusOr<std::shared_ptr<const PreparedData>> Get(
+      const v1::TrainingSettings& settings, const torch::Device& device) {
+    ASSIGN_OR_RETURN(DataOptions options,
+                     DataOptionsFromSettings(settings, dirs_));
+    return cache_.GetOrLoad(
+        DataKey(options),
+        [&]() -> absl::StatusOr<DataCache<PreparedData>::Loaded> {
+          LOG(INFO) << "loading " << settings.dataset() << " (validation "
+                    << options.validation_images << ", train cap "
+                    << options.max_train_images << ") onto " << device.str();
+          ASSIGN_OR_RETURN(DataSplit split, LoadDataSplit(options));
+          if (options.load_test) split.validation = std::move(split.test);
+          ASSIGN_OR_RETURN(PreparedData prepared, PrepareData(split, device));
+          const int64_t bytes = static_cast<int64_t>(
+              prepared.train.images.nbytes() + prepared.train.labels.nbytes() +
+              prepared.validation.images.nbytes() +
+              prepared.validation.labels.nbytes());
+          return DataCache<PreparedData>::Loaded{
+              std::make_shared<const PreparedData>(std::move(prepared)),
+              bytes};
+        });
+  }
+
+ private:
+  const DataDirs dirs_;
+  DataCache<PreparedData> cache_;
+};
 
 LibTorchEvaluator::LibTorchEvaluator(DeviceOptions device, DataDirs data_dirs,
                                      int64_t data_cache_bytes)
     : device_options_(std::move(device)),
-      data_dirs_(std::move(data_dirs)),
-      data_(data_cache_bytes) {}
+      data_(std::make_unique<DataSets>(std::move(data_dirs),
+                                       data_cache_bytes)) {}
 
-absl::StatusOr<std::shared_ptr<const PreparedData>> LibTorchEvaluator::Data(
-    const v1::TrainingSettings& settings, const torch::Device& device) {
-  ASSIGN_OR_RETURN(DataOptions options,
-                   DataOptionsFromSettings(settings, data_dirs_));
-  return data_.GetOrLoad(
-      DataKey(options),
-      [&]() -> absl::StatusOr<DataCache<PreparedData>::Loaded> {
-        LOG(INFO) << "loading " << settings.dataset() << " (validation "
-                  << options.validation_images << ", train cap "
-                  << options.max_train_images << ") onto " << device.str();
-        ASSIGN_OR_RETURN(DataSplit split, LoadDataSplit(options));
-        if (options.load_test) split.validation = std::move(split.test);
-        ASSIGN_OR_RETURN(PreparedData prepared, PrepareData(split, device));
-        const int64_t bytes = static_cast<int64_t>(
-            prepared.train.images.nbytes() + prepared.train.labels.nbytes() +
-            prepared.validation.images.nbytes() +
-            prepared.validation.labels.nbytes());
-        return DataCache<PreparedData>::Loaded{
-            std::make_shared<const PreparedData>(std::move(prepared)), bytes};
-      });
-}
+LibTorchEvaluator::~LibTorchEvaluator() = default;
 
 EvaluationResult LibTorchEvaluator::Evaluate(
     const v1::Task& task, const EvaluationCallbacks& callbacks) {
@@ -51,7 +67,7 @@ EvaluationResult LibTorchEvaluator::Evaluate(
     return result;
   }
   ConfigureRuntime(device_options_, *device);
-  auto data = Data(task.settings(), *device);
+  auto data = data_->Get(task.settings(), *device);
   if (!data.ok()) {
     result.failure = std::string(data.status().message());
     return result;

@@ -9,11 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
-#include "trainer/train.h"
-#include "worker/data_cache.h"
-#include "settings/training_settings.h"
+#include "settings/data_dirs.h"
+#include "trainer/device_options.h"
 #include "worker/evaluator.h"
 
 namespace amoeba {
@@ -25,20 +22,19 @@ class LibTorchEvaluator final : public Evaluator {
   // first out).
   LibTorchEvaluator(DeviceOptions device, DataDirs data_dirs,
                     int64_t data_cache_bytes = int64_t{4} << 30);
+  ~LibTorchEvaluator() override;
 
   std::string name() const override { return "libtorch"; }
   EvaluationResult Evaluate(const v1::Task& task,
                             const EvaluationCallbacks& callbacks) override;
 
  private:
-  // The prepared data for these settings, loading it on first use.
-  absl::StatusOr<std::shared_ptr<const PreparedData>> Data(
-      const v1::TrainingSettings& settings, const torch::Device& device);
+  // The prepared data of every dataset setting met (LibTorch types: kept
+  // out of this header, which the daemon and its tests include).
+  class DataSets;
 
   const DeviceOptions device_options_;
-  const DataDirs data_dirs_;
-
-  DataCache<PreparedData> data_;
+  const std::unique_ptr<DataSets> data_;
 };
 
 }  // namespace amoeba

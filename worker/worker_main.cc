@@ -17,7 +17,7 @@
 #include "common/stop_signals.h"
 #include "gflags/gflags.h"
 #include "trainer/cpu_allocator.h"
-#include "trainer/device.h"
+#include "trainer/device_options.h"
 #include "trainer/logging.h"
 #include "worker/libtorch_evaluator.h"
 #include "worker/simulated_evaluator.h"
@@ -110,7 +110,7 @@ absl::StatusOr<std::unique_ptr<amoeba::Evaluator>> LibTorchEvaluatorFromFlags() 
   device.threads = FLAGS_threads;
   device.stream_per_thread = FLAGS_stream_per_slot;
   device.cuda_graphs = FLAGS_cuda_graphs;
-  if (auto d = amoeba::ResolveDevice(device); !d.ok()) return d.status();
+  if (auto s = amoeba::CheckDevice(device); !s.ok()) return s;
   if (FLAGS_data_cache_mb < 1) {
     return absl::InvalidArgumentError("--data_cache_mb must be >= 1");
   }
