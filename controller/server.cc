@@ -26,6 +26,35 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return buffer.str();
 }
 
+// Plaintext, TLS, or mutual TLS from the spec's PEM files.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
+    const ControllerServer::Spec& spec) {
+  if (!spec.tls_client_ca_file.empty() && spec.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "a client CA (mutual TLS) needs the server's certificate and key");
+  }
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      grpc::InsecureServerCredentials();
+  if (!spec.tls_cert_file.empty()) {
+    grpc::SslServerCredentialsOptions ssl(
+        spec.tls_client_ca_file.empty()
+            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    auto cert = ReadFile(spec.tls_cert_file);
+    if (!cert.ok()) return cert.status();
+    auto key = ReadFile(spec.tls_key_file);
+    if (!key.ok()) return key.status();
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    if (!spec.tls_client_ca_file.empty()) {
+      auto ca = ReadFile(spec.tls_client_ca_file);
+      if (!ca.ok()) return ca.status();
+      ssl.pem_root_certs = *ca;
+    }
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  return credentials;
+}
+
 }  // namespace
 
 absl::Status ControllerServer::CheckSecurity(const Spec& spec) {
@@ -55,29 +84,8 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
                  << " without a token (--insecure): anyone who can reach the "
                     "port can report results and stop the search";
   }
-  if (!spec.tls_client_ca_file.empty() && spec.tls_cert_file.empty()) {
-    return absl::InvalidArgumentError(
-        "a client CA (mutual TLS) needs the server's certificate and key");
-  }
-  std::shared_ptr<grpc::ServerCredentials> credentials =
-      grpc::InsecureServerCredentials();
-  if (!spec.tls_cert_file.empty()) {
-    grpc::SslServerCredentialsOptions ssl(
-        spec.tls_client_ca_file.empty()
-            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-    auto cert = ReadFile(spec.tls_cert_file);
-    if (!cert.ok()) return cert.status();
-    auto key = ReadFile(spec.tls_key_file);
-    if (!key.ok()) return key.status();
-    ssl.pem_key_cert_pairs.push_back({*key, *cert});
-    if (!spec.tls_client_ca_file.empty()) {
-      auto ca = ReadFile(spec.tls_client_ca_file);
-      if (!ca.ok()) return ca.status();
-      ssl.pem_root_certs = *ca;
-    }
-    credentials = grpc::SslServerCredentials(ssl);
-  }
+  auto credentials = Credentials(spec);
+  if (!credentials.ok()) return credentials.status();
   std::unique_ptr<ControllerServer> server(new ControllerServer());
   server->controller_ = controller;
   server->service_ = std::make_unique<ControllerService>(
@@ -91,7 +99,7 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   // gRPC sets SO_REUSEPORT by default: a second controller on the same port
   // would then start and share the traffic instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(address, credentials, &server->port_);
+  builder.AddListeningPort(address, *credentials, &server->port_);
   builder.RegisterService(server->service_.get());
   builder.SetMaxReceiveMessageSize(spec.max_message_bytes);
   builder.SetMaxSendMessageSize(spec.max_message_bytes);

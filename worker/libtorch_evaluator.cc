@@ -52,6 +52,60 @@ LibTorchEvaluator::LibTorchEvaluator(DeviceOptions device, DataDirs data_dirs,
 
 LibTorchEvaluator::~LibTorchEvaluator() = default;
 
+namespace {
+
+EvaluationProgress ProgressOf(const TrainProgress& p) {
+  EvaluationProgress e;
+  e.epoch = p.epoch;
+  e.epochs = p.epochs;
+  e.train_loss = p.train_loss;
+  e.train_accuracy = p.train_accuracy;
+  e.validation_accuracy = p.validation_accuracy;
+  e.images_per_second = p.images_per_second;
+  return e;
+}
+
+// The trainer's callbacks over the worker's: progress at the end of each
+// epoch only (the controller's unit), early stopping, checkpoints.
+// REQUIRES: `callbacks` outlives the result.
+TrainCallbacks TrainCallbacksFor(const EvaluationCallbacks& callbacks) {
+  TrainCallbacks train;
+  train.should_cancel = callbacks.should_cancel;
+  train.on_progress = [&callbacks](const TrainProgress& p) {
+    if (!callbacks.on_progress || !p.end_of_epoch) return;
+    callbacks.on_progress(ProgressOf(p));
+  };
+  if (callbacks.stop_early) {
+    train.stop_early = [&callbacks](const TrainProgress& p) {
+      return callbacks.stop_early(ProgressOf(p));
+    };
+  }
+  if (callbacks.save_checkpoint) {
+    train.save_checkpoint = callbacks.save_checkpoint;
+  }
+  return train;
+}
+
+EvaluationResult ResultOf(const absl::StatusOr<TrainedModel>& model) {
+  EvaluationResult result;
+  if (!model.ok()) {
+    result.failure = std::string(model.status().message());
+    result.diverged = model.status().code() == absl::StatusCode::kAborted;
+    result.cancelled = model.status().code() == absl::StatusCode::kCancelled;
+    return result;
+  }
+  result.ok = true;
+  result.fitness = model->result.validation_accuracy;
+  result.parameters = model->result.parameters;
+  result.multiply_adds = model->result.multiply_adds;
+  result.train_seconds = model->result.train_seconds;
+  result.images_per_second = model->result.images_per_second;
+  result.stopped_epoch = model->result.stopped_epoch;
+  return result;
+}
+
+}  // namespace
+
 EvaluationResult LibTorchEvaluator::Evaluate(
     const v1::Task& task, const EvaluationCallbacks& callbacks) {
   EvaluationResult result;
@@ -79,30 +133,7 @@ EvaluationResult LibTorchEvaluator::Evaluate(
       TrainOptionsFromSettings(s, *DatasetKindFromName(s.dataset()));
   train.device = device_options_;
   train.checkpoint_key = CheckpointKey(task);
-  TrainCallbacks train_callbacks;
-  train_callbacks.should_cancel = callbacks.should_cancel;
-  auto progress_of = [](const TrainProgress& p) {
-    EvaluationProgress e;
-    e.epoch = p.epoch;
-    e.epochs = p.epochs;
-    e.train_loss = p.train_loss;
-    e.train_accuracy = p.train_accuracy;
-    e.validation_accuracy = p.validation_accuracy;
-    e.images_per_second = p.images_per_second;
-    return e;
-  };
-  train_callbacks.on_progress = [&](const TrainProgress& p) {
-    if (!callbacks.on_progress || !p.end_of_epoch) return;
-    callbacks.on_progress(progress_of(p));
-  };
-  if (callbacks.stop_early) {
-    train_callbacks.stop_early = [&](const TrainProgress& p) {
-      return callbacks.stop_early(progress_of(p));
-    };
-  }
-  if (callbacks.save_checkpoint) {
-    train_callbacks.save_checkpoint = callbacks.save_checkpoint;
-  }
+  const TrainCallbacks train_callbacks = TrainCallbacksFor(callbacks);
   const std::string resume =
       callbacks.load_checkpoint ? callbacks.load_checkpoint() : std::string();
   auto model =
@@ -112,26 +143,13 @@ EvaluationResult LibTorchEvaluator::Evaluate(
                  << model.status().message() << "; starting over from epoch 0";
     model = TrainGenotype(*genotype, network, **data, train, train_callbacks);
   }
-  if (!model.ok()) {
-    result.failure = std::string(model.status().message());
-    result.diverged = model.status().code() == absl::StatusCode::kAborted;
-    result.cancelled = model.status().code() == absl::StatusCode::kCancelled;
-    return result;
-  }
-  if (model->result.checkpoints_failed > 0) {
+  if (model.ok() && model->result.checkpoints_failed > 0) {
     LOG(WARNING) << "child " << task.model_id() << ": "
                  << model->result.checkpoints_failed
                  << " checkpoint(s) could not be written, the last: "
                  << model->result.checkpoint_error;
   }
-  result.ok = true;
-  result.fitness = model->result.validation_accuracy;
-  result.parameters = model->result.parameters;
-  result.multiply_adds = model->result.multiply_adds;
-  result.train_seconds = model->result.train_seconds;
-  result.images_per_second = model->result.images_per_second;
-  result.stopped_epoch = model->result.stopped_epoch;
-  return result;
+  return ResultOf(model);
 }
 
 }  // namespace amoeba
