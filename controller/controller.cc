@@ -61,6 +61,7 @@ absl::StatusOr<std::unique_ptr<Controller>> Controller::Open(
   }
   LOG(INFO) << "controller opened with " << stored.size() << " search(es)";
   controller->SweepCheckpoints();
+  controller->NoteKeptCheckpoints();
   return controller;
 }
 
@@ -79,6 +80,14 @@ void Controller::ForgetFinishedCheckpoint(Search& search, int64_t child) {
     return;
   }
   checkpoints_->Remove(search.search_id(), child);
+}
+
+void Controller::NoteKeptCheckpoints() {
+  if (checkpoints_ == nullptr) return;
+  for (const auto& [search_id, child] : checkpoints_->List()) {
+    absl::StatusOr<Search*> search = Find(search_id);
+    if (search.ok()) (*search)->NoteCheckpoint(child);
+  }
 }
 
 void Controller::SweepCheckpoints() {
@@ -144,6 +153,7 @@ absl::StatusOr<int> Controller::CommitCheckpoint(
     return absl::FailedPreconditionError(absl::StrCat(
         "child ", h.model_id(), " finished while its checkpoint arrived"));
   }
+  search->NoteCheckpoint(h.model_id());
   LOG(INFO) << "checkpoint of " << h.search_id() << " child " << h.model_id()
             << " at epoch " << h.epoch() << " from worker " << h.worker_id()
             << " (" << h.size() << " bytes)"
@@ -307,6 +317,7 @@ std::vector<Search*> Controller::FairShareOrder(const Search* discount) {
     double weight;
     size_t age;
     Search* search;
+    bool trained_waiting;
   };
   std::vector<Candidate> candidates;
   std::vector<Search*> searches = Searches();
@@ -318,15 +329,23 @@ std::vector<Search*> Controller::FairShareOrder(const Search* discount) {
     const double weight = s->options().weight;
     candidates.push_back(
         Candidate{static_cast<double>(std::max<int64_t>(0, leased)) / weight,
-                  static_cast<double>(share.created) / weight, weight, i, s});
+                  static_cast<double>(share.created) / weight, weight, i, s,
+                  share.trained_waiting});
   }
-  // The search furthest below its share of the fleet first; among equals
+  // A search with a child that already trained and waits first: its next
+  // holder resumes from a checkpoint, and a job preempted late would
+  // otherwise wait behind every fresh child of every search. (Bounded: a
+  // child becomes trained-and-waiting only by losing its worker.) Then the
+  // search furthest below its share of the fleet; among equals
   // the one served least so far (per unit of weight), then the heavier, then
   // the older. Without the second key, a fleet smaller than the number of
   // searches would serve the oldest searches only: most searches lease
   // nothing at any moment, and the oldest would win every tie.
   std::sort(candidates.begin(), candidates.end(),
             [](const Candidate& a, const Candidate& b) {
+              if (a.trained_waiting != b.trained_waiting) {
+                return a.trained_waiting;
+              }
               if (a.share != b.share) return a.share < b.share;
               if (a.served != b.served) return a.served < b.served;
               if (a.weight != b.weight) return a.weight > b.weight;

@@ -152,6 +152,9 @@ class Controller {
   // and, at open, of every finished child.
   void ForgetFinishedCheckpoint(Search& search, int64_t child);
   void SweepCheckpoints();
+  // At open: every kept checkpoint marks its child as trained, so that it
+  // goes first when it waits for a worker (Search::NoteCheckpoint).
+  void NoteKeptCheckpoints();
   // OK when the requester holds the child now and checkpoints are kept.
   absl::Status CheckCheckpointReader(const v1::CheckpointRequest& request);
   // The search of a checkpoint whose sender holds the child now.

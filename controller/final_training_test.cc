@@ -348,6 +348,42 @@ TEST_CASE("final jobs train the top models on the fleet with checkpoints") {
           grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_CASE("a job that already trained goes first, in its search and across") {
+  FinalHarness h("final_trained_first");
+  REQUIRE(h.controller().CreateSearch("s", SmallSearch(6)).ok());
+  h.Finish("s");
+  v1::CreateFinalRequest request;
+  request.add_source_search_ids("s");
+  request.set_top_k(3);
+  request.mutable_settings()->set_epochs(4);
+  request.mutable_settings()->set_checkpoint_every(1);
+  v1::CreateSearchResponse created;
+  REQUIRE(h.CreateFinal(request, &created).ok());
+  // Job 1 goes to a, job 2 to b; only b checkpoints before both go silent.
+  h.Register("a");
+  h.Register("b");
+  const v1::Task job1 = h.GetTask("a").task();
+  const v1::Task job2 = h.GetTask("b").task();
+  REQUIRE(job1.model_id() == 1);
+  REQUIRE(job2.model_id() == 2);
+  v1::CheckpointAck ack;
+  REQUIRE(h.Upload("b", job2, 1, "state after epoch one", &ack).ok());
+  h.clock().Advance(absl::Seconds(61));
+  h.controller().ExpireLeases();
+  // A restart reads the waiting jobs back in id order, and a search created
+  // since has served nobody: fresh work everywhere but job 2.
+  h.Reopen();
+  REQUIRE(h.controller().CreateSearch("other", SmallSearch(6)).ok());
+  h.Register("c");
+  const v1::Task first = h.GetTask("c").task();
+  CHECK(first.search_id() == "s-final");
+  CHECK(first.model_id() == 2);
+  CHECK(first.checkpoint_epoch() == 1);
+  // Then the fair share as before: the search that lacks workers most.
+  h.Register("d");
+  CHECK(h.GetTask("d").task().search_id() == "other");
+}
+
 TEST_CASE("CreateFinal takes the best distinct genotypes") {
   FinalHarness h("final_distinct");
   // Aging evolution with P=2, S=2 copies its parent often (identity

@@ -218,14 +218,39 @@ Search::ShareState Search::Share() {
                        (!queue_.empty() || engine_.WantsChild(InFlight()));
   share.leased = static_cast<int64_t>(leases_.size());
   share.created = engine_.next_id() - 1;
+  share.trained_waiting = FirstTrainedInQueueLocked() != queue_.end();
   return share;
+}
+
+std::deque<int64_t>::iterator Search::FirstTrainedInQueueLocked() {
+  if (options_.settings.checkpoint_every() <= 0) return queue_.end();
+  return std::find_if(queue_.begin(), queue_.end(), [this](int64_t id) {
+    auto it = unfinished_.find(id);
+    return it != unfinished_.end() && it->second.trained;
+  });
+}
+
+bool Search::PassedCheckpoint(int epoch) const {
+  const int every = options_.settings.checkpoint_every();
+  return every > 0 && epoch >= every;
+}
+
+void Search::NoteCheckpoint(int64_t child) {
+  absl::MutexLock lock(&mu_);
+  auto it = unfinished_.find(child);
+  if (it != unfinished_.end()) it->second.trained = true;
 }
 
 Search::Child* Search::NextChildLocked(absl::Time now, bool* is_new) {
   *is_new = false;
   if (!queue_.empty()) {
-    const int64_t id = queue_.front();
-    queue_.pop_front();
+    // A child that already trained resumes from its checkpoint: it goes
+    // before fresh ones (else it waits behind all of them, and its
+    // checkpoint with it).
+    auto next = FirstTrainedInQueueLocked();
+    if (next == queue_.end()) next = queue_.begin();
+    const int64_t id = *next;
+    queue_.erase(next);
     auto it = unfinished_.find(id);
     CHECK(it != unfinished_.end())
         << "queued child " << id << " is not unfinished";
@@ -345,7 +370,9 @@ absl::StatusOr<Search::ProgressAnswer> Search::ReportProgress(
       answer.cancel = true;
       return answer;
     }
-    unfinished_.at(report.model_id()).record.epoch = report.epoch();
+    Child& progressed = unfinished_.at(report.model_id());
+    progressed.record.epoch = report.epoch();
+    if (PassedCheckpoint(report.epoch())) progressed.trained = true;
     store_->UpdateProgressAsync(report.model_id(), report.epoch());
     // Only the holder of the current lease reaches here, so a hurdle
     // counts a child's fitness from a worker that holds it. A report

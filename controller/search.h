@@ -115,6 +115,9 @@ class Search {
     // searches most searches lease nothing, and the one served least so far
     // goes first).
     int64_t created = 0;
+    // A waiting child already trained past a checkpoint: its next holder
+    // resumes instead of starting over, so it goes before fresh work.
+    bool trained_waiting = false;
   };
   ShareState Share();
 
@@ -154,6 +157,10 @@ class Search {
                            int attempt);
   // Whether `child` was created and has not finished (done or failed).
   bool IsUnfinished(int64_t child);
+  // A checkpoint of `child` is kept (the controller's checkpoint store):
+  // when it waits for a worker, it goes before children that did not train
+  // yet. Nothing for a finished or unknown child.
+  void NoteCheckpoint(int64_t child);
 
   const SearchOptions& options() const { return options_; }
   const std::string& search_id() const { return search_id_; }
@@ -182,6 +189,9 @@ class Search {
     // Who held which attempt; after a controller restart only the latest
     // attempt is known (from the stored row).
     std::map<int, std::string> holders;
+    // Trained past a checkpoint (one was kept, or its progress passed
+    // checkpoint_every): handed out before children that did not train.
+    bool trained = false;
   };
   enum class RunState { kRunning, kPaused, kStopped };
   // Completions kept for the evaluations-per-hour estimate.
@@ -221,9 +231,17 @@ class Search {
                         const v1::WorkerView& view, absl::Time now,
                         v1::GetTaskResponse* response, Writes* writes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The next child to hand out (queued first, else a new one), or null.
+  // The next child to hand out (queued first, a trained one before the
+  // others, else a new one), or null.
   Child* NextChildLocked(absl::Time now, bool* is_new)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The first queued child that already trained; queue_.end() when none
+  // (always for searches without checkpoints).
+  std::deque<int64_t>::iterator FirstTrainedInQueueLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether progress up to `epoch` passed a checkpoint of this search's
+  // children (checkpoint_every > 0 and epoch >= checkpoint_every).
+  bool PassedCheckpoint(int epoch) const;
   // A released lease's child goes back to the queue, or fails for good when
   // `charge` brings its failures to max_attempts.
   void ReturnToQueueLocked(const Lease& lease, bool charge,

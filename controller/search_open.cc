@@ -126,6 +126,7 @@ absl::Status Search::Recover() {
     }
     const int64_t id = m.id;
     Child child{std::move(m), *std::move(genotype), {}};
+    child.trained = PassedCheckpoint(child.record.epoch);
     if (child.record.state == ModelState::kRunning &&
         run_state_ != RunState::kStopped && child.record.attempts > 0 &&
         !child.record.worker_id.empty()) {
