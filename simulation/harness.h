@@ -76,6 +76,8 @@ class Harness {
     // Long tasks: the newest checkpoint epoch acknowledged to any worker,
     // by child.
     std::map<int64_t, int> checkpoint_acked;
+    // The highest epoch of an accepted progress report, by child.
+    std::map<int64_t, int> progress_epoch;
     // The fitness a success of `report` must be recorded with.
     double RecordedFitness(const v1::ResultReport& report) const {
       auto it = stopped_early.find(report.model_id());
@@ -106,6 +108,10 @@ class Harness {
   // A task handed out must name the newest checkpoint acknowledged for its
   // child (or a newer one): never less.
   void ObserveCheckpointEpoch(SimSearch& search, const v1::Task& task);
+  // A task handed out that did not train yet while a child of the same
+  // search with an acknowledged checkpoint waits for a worker: the trained
+  // one must go first.
+  void ObserveTrainedFirst(SimSearch& search, const v1::Task& task);
   void OnResume(const std::string& worker, const v1::Task& task,
                 const v1::CheckpointChunk& checkpoint);
   SimSearch* SimSearchNamed(const std::string& name);

@@ -66,6 +66,8 @@ void Harness::ObserveProgress(const v1::ProgressReport& report,
                               const Search::ProgressAnswer& answer) {
   SimSearch* sim = SimSearchNamed(report.search_id());
   if (sim == nullptr || answer.cancel) return;
+  int& progressed = sim->progress_epoch[report.model_id()];
+  progressed = std::max(progressed, report.epoch());
   const EarlyStoppingOptions& rule = sim->options.early_stopping;
   const bool hurdle =
       std::find(rule.epochs.begin(), rule.epochs.end(), report.epoch()) !=
@@ -111,6 +113,31 @@ void Harness::ObserveCheckpointEpoch(SimSearch& sim, const v1::Task& task) {
                            " although epoch ", it->second,
                            " was acknowledged: work went back more than the "
                            "checkpoint interval"));
+  }
+}
+
+void Harness::ObserveTrainedFirst(SimSearch& sim, const v1::Task& task) {
+  const int every = task.settings().checkpoint_every();
+  if (every <= 0 || task.checkpoint_epoch() > 0 ||
+      sim.checkpoint_acked.count(task.model_id()) > 0) {
+    return;  // no checkpoints, or the task resumes itself
+  }
+  auto progressed = sim.progress_epoch.find(task.model_id());
+  if (progressed != sim.progress_epoch.end() && progressed->second >= every) {
+    return;  // trained too (by its progress)
+  }
+  Search* search = Live(sim);
+  if (search == nullptr) return;
+  for (const auto& [child, epoch] : sim.checkpoint_acked) {
+    if (child == task.model_id() || !search->IsUnfinished(child) ||
+        LeaseOf(sim.name, child).has_value()) {
+      continue;
+    }
+    Violation(absl::StrCat(sim.name, " child ", task.model_id(),
+                           " (not trained) was handed out while child ",
+                           child, " with a checkpoint of epoch ", epoch,
+                           " waited for a worker"));
+    return;
   }
 }
 

@@ -49,6 +49,7 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
         }
         ObserveTask(*sim, response->task());
         ObserveCheckpointEpoch(*sim, response->task());
+        ObserveTrainedFirst(*sim, response->task());
         world_.Trace("controller: ", response->task().search_id(), " child ",
                      response->task().model_id(),
                      " attempt ", response->task().attempt(), " -> ",
@@ -122,6 +123,7 @@ std::pair<absl::Status, std::string> Harness::HandleResult(
     } else {
       ObserveTask(*next, ack.next().task());
       ObserveCheckpointEpoch(*next, ack.next().task());
+      ObserveTrainedFirst(*next, ack.next().task());
     }
     world_.Trace("controller: ", ack.next().task().search_id(), " child ",
                  ack.next().task().model_id(),
