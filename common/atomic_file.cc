@@ -1,6 +1,7 @@
 #include "common/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +66,43 @@ std::string UniqueTemporaryName(const std::string& path) {
 
 bool IsTemporaryName(std::string_view name) {
   return name.find(".tmp.") != std::string_view::npos;
+}
+
+bool IsAbandonedTemporary(std::string_view name) {
+  // NAME.tmp.HOST.PID.HEX, HOST without dots (HostName replaces them).
+  const size_t marker = name.rfind(".tmp.");
+  if (marker == std::string_view::npos) return false;
+  const std::string_view rest = name.substr(marker + 5);
+  const size_t host_end = rest.find('.');
+  if (host_end == std::string_view::npos) return false;
+  const size_t pid_end = rest.find('.', host_end + 1);
+  if (pid_end == std::string_view::npos) return false;
+  static const std::string host = HostName();
+  if (rest.substr(0, host_end) != host) return false;
+  const std::string_view pid_text =
+      rest.substr(host_end + 1, pid_end - host_end - 1);
+  if (pid_text.empty() || pid_text.size() > 9) return false;
+  int pid = 0;
+  for (char c : pid_text) {
+    if (c < '0' || c > '9') return false;
+    pid = pid * 10 + (c - '0');
+  }
+  // ESRCH: no such process. EPERM means it exists (another user's).
+  return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+int RemoveAbandonedTemporaries(const std::string& dir) {
+  int removed = 0;
+  std::error_code error;
+  std::filesystem::directory_iterator it(dir, error);
+  for (; !error && it != std::filesystem::directory_iterator();
+       it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (!IsAbandonedTemporary(name)) continue;
+    std::error_code remove_error;
+    if (std::filesystem::remove(it->path(), remove_error)) ++removed;
+  }
+  return removed;
 }
 
 absl::StatusOr<int> CreateTemporaryFile(const std::string& path,

@@ -38,6 +38,18 @@ std::string UniqueTemporaryName(const std::string& path);
 // Whether a file name is one of UniqueTemporaryName's.
 bool IsTemporaryName(std::string_view name);
 
+// Whether `name` is a temporary file whose writer is gone: one of
+// UniqueTemporaryName's, made on this host by a process that no longer
+// exists (a crash between create and rename leaves one). A temporary of
+// another host, or of a live process, is not: it may be a write in
+// progress.
+bool IsAbandonedTemporary(std::string_view name);
+
+// Removes the abandoned temporaries directly in `dir`; returns how many.
+// 0 for a folder that cannot be listed. REQUIRES: no process of another
+// PID namespace with this host name writes into `dir` (it would look gone).
+int RemoveAbandonedTemporaries(const std::string& dir);
+
 // Opens UniqueTemporaryName(path) for writing with O_CREAT | O_EXCL;
 // returns the descriptor and fills `*temporary`. Internal on failure.
 absl::StatusOr<int> CreateTemporaryFile(const std::string& path,

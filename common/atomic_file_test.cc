@@ -1,7 +1,11 @@
 #include "common/atomic_file.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -80,6 +84,50 @@ TEST_CASE("concurrent writers of one path each succeed and leave one whole file"
   for (std::thread& t : threads) t.join();
   CHECK(failures == std::vector<int>(kThreads, 0));
   CHECK(Names(dir) == std::vector<std::string>{"shared"});
+}
+
+// The pid of a process that has exited (and been reaped).
+int DeadPid() {
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  int status = 0;
+  waitpid(child, &status, 0);
+  return static_cast<int>(child);
+}
+
+// The host part UniqueTemporaryName uses on this machine.
+std::string ThisHost() {
+  const std::string name = UniqueTemporaryName("x");  // x.tmp.HOST.PID.HEX
+  const size_t start = std::string("x.tmp.").size();
+  return name.substr(start, name.find('.', start) - start);
+}
+
+TEST_CASE("temporaries of writers that are gone are removed, no others") {
+  const std::string dir = FreshTestDir("abandoned");
+  const std::string host = ThisHost();
+  const int dead = DeadPid();
+  const std::string mine = UniqueTemporaryName(dir + "/a.result");
+  const std::string gone =
+      dir + "/b.result.tmp." + host + "." + std::to_string(dead) +
+      ".00000000000000ab";
+  const std::string other_host =
+      dir + "/c.result.tmp.elsewhere." + std::to_string(dead) +
+      ".00000000000000cd";
+  for (const std::string& path : {mine, gone, other_host}) {
+    std::ofstream(path) << "partial";
+  }
+  std::ofstream(dir + "/d.result") << "whole";
+  CHECK_FALSE(IsAbandonedTemporary(mine));  // this process is alive
+  CHECK(IsAbandonedTemporary(gone));
+  CHECK_FALSE(IsAbandonedTemporary(other_host));  // cannot tell: kept
+  CHECK_FALSE(IsAbandonedTemporary(dir + "/d.result"));
+  CHECK_FALSE(IsAbandonedTemporary(dir + "/e.tmp.not-a-pid.x"));
+  CHECK(RemoveAbandonedTemporaries(dir) == 1);
+  CHECK_FALSE(std::filesystem::exists(gone));
+  CHECK(std::filesystem::exists(mine));
+  CHECK(std::filesystem::exists(other_host));
+  CHECK(std::filesystem::exists(dir + "/d.result"));
+  CHECK(RemoveAbandonedTemporaries(dir + "/missing") == 0);
 }
 
 }  // namespace

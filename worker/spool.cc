@@ -56,6 +56,9 @@ absl::Status Spool::Init() const {
   if (access(dir_.c_str(), W_OK) != 0) {
     return Errno(absl::StrCat("cannot write to spool folder ", dir_));
   }
+  // A crash between a temporary file's creation and its rename leaves it
+  // behind; nothing else would ever remove it.
+  RemoveAbandonedTemporaries(dir_);
   return absl::OkStatus();
 }
 

@@ -23,8 +23,10 @@ class Spool {
  public:
   explicit Spool(std::string dir) : dir_(std::move(dir)) {}
 
-  // Creates the folder if needed. Unavailable naming the folder when it
-  // cannot be created or written.
+  // Creates the folder if needed, and removes the temporary files that a
+  // crashed run of this host left in it (common/atomic_file.h: only those
+  // whose process is gone). Unavailable naming the folder when it cannot be
+  // created or written.
   absl::Status Init() const;
   // Writes `report` durably; returns its path. Unavailable when the file
   // cannot be written (disk full, read-only): the caller still holds the

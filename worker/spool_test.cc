@@ -1,8 +1,13 @@
 #include "worker/spool.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 
 #include "catch2/catch.hpp"
+#include "common/atomic_file.h"
 #include "testing/test_files.h"
 
 namespace amoeba {
@@ -17,6 +22,28 @@ v1::ResultReport Report(int64_t child) {
   r.set_ok(true);
   r.set_fitness(0.25);
   return r;
+}
+
+TEST_CASE("a restarted worker's spool drops the temporaries of its crashed run") {
+  const std::string dir = FreshTestDir("spool-temporaries");
+  const Spool first(dir);
+  REQUIRE(first.Init().ok());
+  REQUIRE(first.Write(Report(3)).ok());
+  // What a crash between create and rename leaves: a temporary of this
+  // host (UniqueTemporaryName's host part) by a process that is gone.
+  const std::string sample = UniqueTemporaryName("x");  // x.tmp.HOST.PID.HEX
+  const std::string host = sample.substr(6, sample.find('.', 6) - 6);
+  const pid_t crashed = fork();
+  if (crashed == 0) _exit(0);
+  int status = 0;
+  waitpid(crashed, &status, 0);
+  const std::string leftover = dir + "/s-abc-4-2.result.tmp." + host + "." +
+                               std::to_string(crashed) + ".00000000000000ab";
+  std::ofstream(leftover) << "half a result";
+  const Spool restarted(dir);
+  REQUIRE(restarted.Init().ok());
+  CHECK_FALSE(std::filesystem::exists(leftover));
+  REQUIRE(restarted.List().size() == 1);  // the whole result stays
 }
 
 TEST_CASE("spooled results round-trip, named by search, child and attempt") {
