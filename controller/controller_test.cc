@@ -3,7 +3,6 @@
 // restart restoring every search.
 #include "controller/controller.h"
 
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -11,6 +10,7 @@
 
 #include "catch2/catch.hpp"
 #include "common/clock.h"
+#include "store/test_rows.h"
 #include "testing/test_files.h"
 
 namespace amoeba {
@@ -377,10 +377,7 @@ TEST_CASE("The search flags create a first search, then must match it") {
 
 TEST_CASE("A previous-version store opens as a controller of its one search") {
   const std::string path = FreshSqlitePath("v1-controller.db");
-  {
-    std::ofstream(path, std::ios::binary)
-        << ReadWholeFile("store/testdata/store_v1.db");
-  }
+  REQUIRE(WritePreviousVersionStore(path).ok());
   auto store = Store::Open(path);
   REQUIRE(store.ok());
   FakeClock clock;

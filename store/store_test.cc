@@ -115,13 +115,10 @@ TEST_CASE("Searches in one store keep their rows apart") {
 }
 
 TEST_CASE("A store written by the previous version is upgraded in place") {
-  // store/testdata/store_v1.db was written by amoeba-controller before
-  // stores held many searches: aging, P=4, S=2, budget 10, all 10 done.
+  // store/testdata/store_v1.sql is a store written by amoeba-controller
+  // before stores held many searches: aging, P=4, S=2, budget 10, all 10 done.
   const std::string path = FreshSqlitePath("upgraded.db");
-  {
-    std::ofstream(path, std::ios::binary)
-        << ReadWholeFile("store/testdata/store_v1.db");
-  }
+  REQUIRE(WritePreviousVersionStore(path).ok());
   REQUIRE(ReadWholeFile(path).size() > 4096);
   {
     auto store = Store::Open(path);
@@ -158,10 +155,7 @@ TEST_CASE("A store written by the previous version is upgraded in place") {
 
 TEST_CASE("A previous-version store is upgraded only by a writer") {
   const std::string path = FreshSqlitePath("not-upgraded.db");
-  {
-    std::ofstream(path, std::ios::binary)
-        << ReadWholeFile("store/testdata/store_v1.db");
-  }
+  REQUIRE(WritePreviousVersionStore(path).ok());
   auto reader = Store::OpenReadOnly(path);
   REQUIRE_FALSE(reader.ok());
   CHECK(reader.status().code() == absl::StatusCode::kFailedPrecondition);

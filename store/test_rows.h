@@ -1,11 +1,18 @@
-// Rows for the store's tests: a child as the controller would write it.
+// Rows and files for the store's tests: a child as the controller would
+// write it, and a store of the previous format.
 #ifndef AMOEBA_STORE_TEST_ROWS_H_
 #define AMOEBA_STORE_TEST_ROWS_H_
 
+#include <sqlite3.h>
+
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "store/store.h"
 
 namespace amoeba {
@@ -23,6 +30,29 @@ inline ModelRecord TestChild(int64_t id) {
   m.mutation = "random";
   m.created_at = 1000.0 + id;
   return m;
+}
+
+// Creates at `path` the store described by store/testdata/store_v1.sql (a
+// data dependency of the test): one written by amoeba-controller before
+// stores held many searches (README.md beside it).
+inline absl::Status WritePreviousVersionStore(const std::string& path) {
+  std::ifstream in("store/testdata/store_v1.sql");
+  std::stringstream sql;
+  sql << in.rdbuf();
+  if (!in || sql.str().empty()) {
+    return absl::NotFoundError("store/testdata/store_v1.sql cannot be read");
+  }
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open(path.c_str(), &db);
+  char* error = nullptr;
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql.str().c_str(), nullptr, nullptr, &error);
+  const std::string message = error != nullptr ? error : sqlite3_errstr(rc);
+  sqlite3_free(error);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) {
+    return absl::InternalError(absl::StrCat(path, ": ", message));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace amoeba
