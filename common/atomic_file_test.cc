@@ -1,8 +1,5 @@
 #include "common/atomic_file.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +9,7 @@
 #include <vector>
 
 #include "catch2/catch.hpp"
+#include "common/atomic_file_testing.h"
 #include "testing/test_files.h"
 
 namespace amoeba {
@@ -86,36 +84,18 @@ TEST_CASE("concurrent writers of one path each succeed and leave one whole file"
   CHECK(Names(dir) == std::vector<std::string>{"shared"});
 }
 
-// The pid of a process that has exited (and been reaped).
-int DeadPid() {
-  const pid_t child = fork();
-  if (child == 0) _exit(0);
-  int status = 0;
-  waitpid(child, &status, 0);
-  return static_cast<int>(child);
-}
-
-// The host part UniqueTemporaryName uses on this machine.
-std::string ThisHost() {
-  const std::string name = UniqueTemporaryName("x");  // x.tmp.HOST.PID.HEX
-  const size_t start = std::string("x.tmp.").size();
-  return name.substr(start, name.find('.', start) - start);
-}
-
 TEST_CASE("temporaries of writers that are gone are removed, no others") {
   const std::string dir = FreshTestDir("abandoned");
-  const std::string host = ThisHost();
-  const int dead = DeadPid();
   const std::string mine = UniqueTemporaryName(dir + "/a.result");
-  const std::string gone =
-      dir + "/b.result.tmp." + host + "." + std::to_string(dead) +
-      ".00000000000000ab";
+  std::ofstream(mine) << "partial";
+  const std::string gone = TemporaryOfExitedWriter(dir + "/b.result");
+  REQUIRE(!gone.empty());
+  // The same writer's name with another host in it: that host's process
+  // cannot be seen from here, so its file stays.
+  const size_t host_at = gone.rfind(".tmp.") + 5;
   const std::string other_host =
-      dir + "/c.result.tmp.elsewhere." + std::to_string(dead) +
-      ".00000000000000cd";
-  for (const std::string& path : {mine, gone, other_host}) {
-    std::ofstream(path) << "partial";
-  }
+      dir + "/c.result.tmp.elsewhere" + gone.substr(gone.find('.', host_at));
+  std::ofstream(other_host) << "partial";
   std::ofstream(dir + "/d.result") << "whole";
   CHECK_FALSE(IsAbandonedTemporary(mine));  // this process is alive
   CHECK(IsAbandonedTemporary(gone));

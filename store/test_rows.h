@@ -7,13 +7,12 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "store/store.h"
+#include "testing/test_files.h"
 
 namespace amoeba {
 
@@ -36,16 +35,16 @@ inline ModelRecord TestChild(int64_t id) {
 // data dependency of the test): one written by amoeba-controller before
 // stores held many searches (README.md beside it).
 inline absl::Status WritePreviousVersionStore(const std::string& path) {
-  std::ifstream in("store/testdata/store_v1.sql");
-  std::stringstream sql;
-  sql << in.rdbuf();
-  if (!in || sql.str().empty()) {
+  const std::string sql = ReadWholeFile("store/testdata/store_v1.sql");
+  if (sql.empty()) {
     return absl::NotFoundError("store/testdata/store_v1.sql cannot be read");
   }
   sqlite3* db = nullptr;
   int rc = sqlite3_open(path.c_str(), &db);
   char* error = nullptr;
-  if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql.str().c_str(), nullptr, nullptr, &error);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  }
   const std::string message = error != nullptr ? error : sqlite3_errstr(rc);
   sqlite3_free(error);
   sqlite3_close(db);

@@ -1,13 +1,10 @@
 #include "worker/spool.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
 #include "catch2/catch.hpp"
-#include "common/atomic_file.h"
+#include "common/atomic_file_testing.h"
 #include "testing/test_files.h"
 
 namespace amoeba {
@@ -29,17 +26,10 @@ TEST_CASE("a restarted worker's spool drops the temporaries of its crashed run")
   const Spool first(dir);
   REQUIRE(first.Init().ok());
   REQUIRE(first.Write(Report(3)).ok());
-  // What a crash between create and rename leaves: a temporary of this
-  // host (UniqueTemporaryName's host part) by a process that is gone.
-  const std::string sample = UniqueTemporaryName("x");  // x.tmp.HOST.PID.HEX
-  const std::string host = sample.substr(6, sample.find('.', 6) - 6);
-  const pid_t crashed = fork();
-  if (crashed == 0) _exit(0);
-  int status = 0;
-  waitpid(crashed, &status, 0);
-  const std::string leftover = dir + "/s-abc-4-2.result.tmp." + host + "." +
-                               std::to_string(crashed) + ".00000000000000ab";
-  std::ofstream(leftover) << "half a result";
+  // What a crash between create and rename leaves.
+  const std::string leftover =
+      TemporaryOfExitedWriter(dir + "/s-abc-4-2.result");
+  REQUIRE(!leftover.empty());
   const Spool restarted(dir);
   REQUIRE(restarted.Init().ok());
   CHECK_FALSE(std::filesystem::exists(leftover));
