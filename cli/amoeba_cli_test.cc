@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -21,19 +22,24 @@ struct Result {
   std::string err;
 };
 
-// Runs `cli/amoeba ARGS` with `input` on stdin.
-Result Run(const std::string& args, const std::string& input = "") {
+// Runs the shell command line `command_line` with `input` on stdin.
+Result RunShell(const std::string& command_line, const std::string& input = "") {
   const std::string dir = TestTempDir();
   {
     std::ofstream(dir + "/stdin.txt") << input;
   }
-  const std::string command = "cli/amoeba " + args + " < " + dir +
+  const std::string command = command_line + " < " + dir +
                               "/stdin.txt > " + dir + "/stdout.txt 2> " + dir +
                               "/stderr.txt";
   const int status = std::system(command.c_str());
   REQUIRE(WIFEXITED(status));
   return {WEXITSTATUS(status), ReadWholeFile(dir + "/stdout.txt"),
           ReadWholeFile(dir + "/stderr.txt")};
+}
+
+// Runs `cli/amoeba ARGS` with `input` on stdin.
+Result Run(const std::string& args, const std::string& input = "") {
+  return RunShell("cli/amoeba " + args, input);
 }
 
 int CountLines(const std::string& text) {
@@ -152,6 +158,26 @@ TEST_CASE("every group answers help and --help with its own usage only") {
       CHECK(r.out.size() < 4000);
     }
   }
+}
+
+TEST_CASE("amoeba loads no LibTorch; train needs amoeba-train and says so") {
+  const Result libs = RunShell("ldd cli/amoeba");
+  REQUIRE(libs.exit_code == 0);
+  CHECK(libs.out.find("libc.so") != std::string::npos);  // a real listing
+  CHECK(libs.out.find("libtorch") == std::string::npos);
+  CHECK(libs.out.find("libc10") == std::string::npos);
+
+  // amoeba alone in a folder, and nothing on PATH.
+  const std::string dir = TestTempDir() + "/alone";
+  std::filesystem::create_directories(dir + "/empty");
+  std::filesystem::copy_file("cli/amoeba", dir + "/amoeba");
+  const std::string alone = "PATH=" + dir + "/empty " + dir + "/amoeba ";
+  CHECK(RunShell(alone + "genotype show amoebanet-a").exit_code == 0);
+  const Result train = RunShell(alone + "train --epochs=1 amoebanet-a");
+  CHECK(train.exit_code == 3);
+  CHECK_THAT(train.err, Catch::Contains("`amoeba train` needs amoeba-train"));
+  CHECK_THAT(train.err, Catch::Contains(dir + "/amoeba-train"));
+  CHECK(RunShell(alone + "evaluate model.pt").exit_code == 3);
 }
 
 TEST_CASE("validate reads an over-long line in bounded pieces and names it") {

@@ -1,5 +1,11 @@
 // `amoeba`: the command-line tool for people. Subcommand groups dispatch to
-// their own files; flags are gflags (shared with glog).
+// their own files; flags are gflags (shared with glog). `train` and
+// `evaluate` run the sibling binary `amoeba-train` (cli/train_main.cc), so
+// that this one never loads LibTorch.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -10,7 +16,6 @@
 #include "cli/report_command.h"
 #include "cli/search_command.h"
 #include "cli/status_command.h"
-#include "cli/train_command.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
@@ -42,7 +47,6 @@ flags.
 // The usage of a group, or "" for an unknown one.
 std::string GroupUsage(const std::string& group) {
   if (group == "genotype") return amoeba::GenotypeUsage();
-  if (group == "train" || group == "evaluate") return amoeba::TrainUsage();
   if (group == "status") return amoeba::StatusUsage();
   if (group == "search") return amoeba::SearchUsage();
   if (group == "pause" || group == "resume" || group == "stop") {
@@ -62,6 +66,38 @@ bool IsHelpFlag(const std::string& arg) {
          arg == "--helpshort" || arg == "-helpshort";
 }
 
+// The directory of this executable ("" when /proc is unreadable).
+std::string OwnDirectory() {
+  char path[4096];
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) return "";
+  const std::string self(path, static_cast<size_t>(n));
+  const size_t slash = self.rfind('/');
+  return slash == std::string::npos ? "" : self.substr(0, slash);
+}
+
+// Replaces this process with `amoeba-train` and the same arguments: the one
+// beside this executable (an install or a build tree keeps them together),
+// else the first on PATH. Returns only when neither runs (exit code 3, an
+// environment error, as for missing data).
+int RunTrainBinary(const std::string& group, int argc, char** argv) {
+  constexpr char kName[] = "amoeba-train";
+  const std::string beside = OwnDirectory() + "/" + kName;
+  std::vector<char*> args(argv, argv + argc);
+  args.push_back(nullptr);
+  args[0] = const_cast<char*>(beside.c_str());
+  execv(beside.c_str(), args.data());
+  const int beside_error = errno;
+  args[0] = const_cast<char*>(kName);
+  execvp(kName, args.data());
+  std::cerr << "amoeba: `amoeba " << group << "` needs " << kName
+            << " (the part of amoeba that links LibTorch), found neither at "
+            << beside << " (" << std::strerror(beside_error)
+            << ") nor on PATH (" << std::strerror(errno)
+            << "); install it beside amoeba\n";
+  return 3;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,6 +109,9 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     if (IsHelpFlag(arg)) wants_help = true;
     if (first_word.empty() && !arg.empty() && arg[0] != '-') first_word = arg;
+  }
+  if (first_word == "train" || first_word == "evaluate") {
+    return RunTrainBinary(first_word, argc, argv);
   }
   if (wants_help) {
     const std::string usage = GroupUsage(first_word);
@@ -107,10 +146,6 @@ int main(int argc, char** argv) {
   if (group == "experiment") return amoeba::RunExperimentCommand(args);
   if (group == "compare") return amoeba::RunCompareCommand(args);
   if (group == "finalize") return amoeba::RunFinalizeCommand(args);
-  if (group == "train" || group == "evaluate") {
-    return group == "train" ? amoeba::RunTrainCommand(args)
-                            : amoeba::RunEvaluateCommand(args);
-  }
   std::cerr << "amoeba: unknown group '" << group << "'\n\n" << kUsage;
   return 2;
 }

@@ -15,7 +15,9 @@
 #include "trainer/train.h"
 #include "settings/training_settings.h"
 
-DECLARE_uint64(seed);
+DEFINE_uint64(seed, 0,
+              "random seed of the run (initial weights, data order, "
+              "augmentation); not given: the settings' default");
 
 DEFINE_string(data_dir, "",
               "dataset folder (default: Debian's Fashion-MNIST; CIFAR-10 "

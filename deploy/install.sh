@@ -17,7 +17,7 @@ for arg in "$@"; do
   esac
 done
 bin="$(bazel info bazel-bin 2>/dev/null)"
-for b in cli/amoeba controller/amoeba-controller worker/amoeba-worker; do
+for b in cli/amoeba cli/amoeba-train controller/amoeba-controller worker/amoeba-worker; do
   [ -x "$bin/$b" ] || { echo "missing $bin/$b: build first"; exit 1; }
   install -m 0755 "$bin/$b" "$prefix/bin/"
 done
