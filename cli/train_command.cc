@@ -180,7 +180,7 @@ absl::StatusOr<TrainOptions> TrainOptionsFromFlags(
 // The network the flags ask for, on images like `train`'s.
 absl::StatusOr<NetworkOptions> NetworkOptionsFromFlags(
     const v1::TrainingSettings& settings, const ImageDataset& train) {
-  NetworkOptions network = NetworkOptionsFromSettings(settings, train);
+  NetworkOptions network = NetworkOptionsFromSettings(settings, train.shape());
   network.aux_head = FLAGS_aux_head;
   network.drop_path = FLAGS_drop_path;
   network.dropout = FLAGS_dropout;

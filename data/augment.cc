@@ -163,18 +163,4 @@ torch::Tensor Augment(const torch::Tensor& batch, const AugmentOptions& options,
   return out;
 }
 
-AugmentOptions DefaultAugmentation(DatasetKind kind) {
-  AugmentOptions options;
-  if (kind == DatasetKind::kCifar10) {
-    options.crop_padding = 4;
-    options.horizontal_flip = true;
-  } else if (kind == DatasetKind::kFolder) {
-    options.random_resized_crop = true;
-    options.horizontal_flip = true;
-  } else {
-    options.crop_padding = 2;
-  }
-  return options;
-}
-
 }  // namespace amoeba

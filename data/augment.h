@@ -17,16 +17,6 @@
 
 namespace amoeba {
 
-struct AugmentOptions {
-  int crop_padding = 0;          // random crop after zero padding; 0 = off
-  // Inception-style: a random box of 10-100 % of the area with an aspect
-  // ratio in [3/4, 4/3] (the released amoeba_net preprocessing's ranges;
-  // a box that would not fit is clamped to the image instead of redrawn),
-  // resized back to the image's size (bilinear).
-  bool random_resized_crop = false;
-  bool horizontal_flip = false;  // with probability 1/2
-  int cutout = 0;                // side of a zeroed square; 0 = off
-};
 
 // Per-channel mean and standard deviation of pixel values in [0, 1].
 struct Normalizer {
@@ -52,10 +42,6 @@ struct Normalizer {
 torch::Tensor Augment(const torch::Tensor& batch, const AugmentOptions& options,
                       torch::Generator& generator);
 
-// The usual augmentation of a dataset: CIFAR-10 crop 4 + flip;
-// Fashion-MNIST crop 2, no flip (garments have a handedness of sorts and
-// the search is short); folders of photos random-resized crop + flip.
-AugmentOptions DefaultAugmentation(DatasetKind kind);
 
 }  // namespace amoeba
 

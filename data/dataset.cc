@@ -208,28 +208,6 @@ absl::StatusOr<ImageDataset> ReadCifarFiles(
 
 }  // namespace
 
-absl::StatusOr<DatasetKind> DatasetKindFromName(absl::string_view name) {
-  const std::string key = absl::StrReplaceAll(absl::AsciiStrToLower(name),
-                                              {{"-", ""}, {"_", ""}});
-  if (key == "fashionmnist") return DatasetKind::kFashionMnist;
-  if (key == "cifar10") return DatasetKind::kCifar10;
-  if (key == "folder") return DatasetKind::kFolder;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown dataset '", name, "'; known: fashion_mnist, cifar10, folder"));
-}
-
-std::string DatasetName(DatasetKind kind) {
-  switch (kind) {
-    case DatasetKind::kFashionMnist:
-      return "fashion_mnist";
-    case DatasetKind::kCifar10:
-      return "cifar10";
-    case DatasetKind::kFolder:
-      return "folder";
-  }
-  return "fashion_mnist";
-}
-
 namespace {
 std::atomic<FolderLoader> folder_loader{nullptr};
 }  // namespace
@@ -237,12 +215,6 @@ std::atomic<FolderLoader> folder_loader{nullptr};
 bool InstallFolderLoader(FolderLoader loader) {
   folder_loader = loader;
   return true;
-}
-
-std::string DefaultDataDir(DatasetKind kind) {
-  return kind == DatasetKind::kFashionMnist
-             ? "/usr/share/datasets/fashion-mnist"
-             : "";
 }
 
 absl::StatusOr<ImageDataset> LoadIdxPair(const std::string& images_path,

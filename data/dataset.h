@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "data/data_options.h"
 
 namespace amoeba {
 
@@ -28,18 +29,9 @@ struct ImageDataset {
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
   int channels() const { return static_cast<int>(images.size(1)); }
   int image_size() const { return static_cast<int>(images.size(2)); }
+  ImageShape shape() const { return {channels(), image_size(), num_classes}; }
 };
 
-// kFolder: JPEG/PNG photos in DIR/train/CLASS and DIR/val/CLASS
-// (data/folder_dataset.h).
-enum class DatasetKind { kFashionMnist, kCifar10, kFolder };
-
-// "fashion_mnist", "cifar10" or "folder" (also "fashion-mnist", "cifar-10").
-absl::StatusOr<DatasetKind> DatasetKindFromName(absl::string_view name);
-std::string DatasetName(DatasetKind kind);
-
-// Where Debian puts the data; "" for CIFAR-10, which must be given.
-std::string DefaultDataDir(DatasetKind kind);
 
 // One IDX image file (magic 0x803, [N, rows, cols]) and its label file
 // (magic 0x801, [N]); labels must be < num_classes.
@@ -55,28 +47,6 @@ absl::StatusOr<ImageDataset> LoadFashionMnist(const std::string& dir,
 // CIFAR-10 in `dir`.
 absl::StatusOr<ImageDataset> LoadCifar10(const std::string& dir, bool train);
 
-// How to cut a dataset for a search or a final training.
-struct DataOptions {
-  DatasetKind kind = DatasetKind::kFashionMnist;
-  std::string dir;  // empty: DefaultDataDir(kind)
-  // Images held out of the training set as the validation set (the paper:
-  // 5,000 of CIFAR-10's 50,000). Chosen by a fixed permutation of split_seed,
-  // so every worker holds out the same images. 0 only with load_test
-  // (final training: nothing held out).
-  int64_t validation_images = 5000;
-  // Caps for small runs; 0 = no cap.
-  int64_t max_train_images = 0;
-  uint64_t split_seed = 0;
-  // The test set is loaded only when asked: it is for final evaluation.
-  bool load_test = false;
-  // Folder datasets only: the stored (and trained) image size, and the
-  // decoding threads.
-  int image_size = 64;
-  int decode_threads = 2;
-  // Files that would decode to more pixels are skipped (image_decoder.h's
-  // kDefaultMaxImagePixels, PIL's bound).
-  int64_t max_image_pixels = 89478485;
-};
 
 struct DataSplit {
   ImageDataset train;

@@ -70,13 +70,13 @@ std::string CheckpointKey(const v1::Task& task) {
 }
 
 NetworkOptions NetworkOptionsFromSettings(const v1::TrainingSettings& settings,
-                                          const ImageDataset& train) {
+                                          const ImageShape& input) {
   NetworkOptions network;
   network.cells_per_stack = settings.cells_per_stack();
   network.filters = settings.filters();
-  network.input_channels = train.channels();
-  network.image_size = train.image_size();
-  network.num_classes = train.num_classes;
+  network.input_channels = input.channels;
+  network.image_size = input.size;
+  network.num_classes = input.num_classes;
   return network;
 }
 

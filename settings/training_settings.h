@@ -10,10 +10,10 @@
 
 #include "absl/status/statusor.h"
 #include "proto/controller.pb.h"
-#include "data/dataset.h"
+#include "data/data_options.h"
 #include "settings/data_dirs.h"
-#include "trainer/network.h"
-#include "trainer/train.h"
+#include "trainer/network_options.h"
+#include "trainer/train_options.h"
 
 namespace amoeba {
 
@@ -33,7 +33,7 @@ std::string DataKey(const DataOptions& data);
 std::string CheckpointKey(const v1::Task& task);
 
 NetworkOptions NetworkOptionsFromSettings(const v1::TrainingSettings& settings,
-                                          const ImageDataset& train);
+                                          const ImageShape& input);
 
 // Epochs, batch size, learning rate, weight decay, seed (0 means 1), and the
 // dataset's default augmentation. The rest keeps TrainOptions' defaults.

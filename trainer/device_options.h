@@ -44,7 +44,8 @@ struct DeviceOptions {
 
 // OK when the device exists (ResolveDevice in device.h succeeds):
 // InvalidArgument for a malformed name; Unavailable when this LibTorch has
-// no CUDA or no such GPU.
+// no CUDA or no such GPU. Defined in device.cc (it asks LibTorch): link
+// //trainer:train to call it.
 absl::Status CheckDevice(const DeviceOptions& options);
 
 }  // namespace amoeba

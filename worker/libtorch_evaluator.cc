@@ -127,7 +127,7 @@ EvaluationResult LibTorchEvaluator::Evaluate(
     return result;
   }
   const v1::TrainingSettings& s = task.settings();
-  const NetworkOptions network = NetworkOptionsFromSettings(s, (*data)->train);
+  const NetworkOptions network = NetworkOptionsFromSettings(s, (*data)->train.shape());
   // The dataset name parsed when the data was loaded.
   TrainOptions train =
       TrainOptionsFromSettings(s, *DatasetKindFromName(s.dataset()));
