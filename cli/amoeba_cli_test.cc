@@ -147,8 +147,8 @@ TEST_CASE("usage errors exit 2 with a message") {
 
 TEST_CASE("every group answers help and --help with its own usage only") {
   for (const std::string group :
-       {"genotype", "train", "evaluate", "status", "pause", "resume", "stop",
-        "report", "export", "store"}) {
+       {"genotype", "train", "evaluate", "recipe", "status", "pause", "resume",
+        "stop", "report", "export", "store"}) {
     for (const std::string help : {" help", " --help"}) {
       const Result r = Run(group + help);
       INFO(group + help);
@@ -178,6 +178,31 @@ TEST_CASE("amoeba loads no LibTorch; train needs amoeba-train and says so") {
   CHECK_THAT(train.err, Catch::Contains("`amoeba train` needs amoeba-train"));
   CHECK_THAT(train.err, Catch::Contains(dir + "/amoeba-train"));
   CHECK(RunShell(alone + "evaluate model.pt").exit_code == 3);
+}
+
+TEST_CASE("recipe lists the presets and shows each value with its source") {
+  const Result list = Run("recipe list");
+  CHECK(list.exit_code == 0);
+  for (const char* name :
+       {"search ", "paper-search ", "cifar-final ", "imagenet ", "imagenet-final "}) {
+    CHECK_THAT(list.out, Catch::Contains(name));
+  }
+  const Result show = Run("recipe show cifar-final");
+  CHECK(show.exit_code == 0);
+  CHECK_THAT(show.out, Catch::Contains("--F=36"));
+  CHECK_THAT(show.out, Catch::Contains("--cutout=16    # "));
+  const Result unknown = Run("recipe show cifar-100");
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("unknown recipe 'cifar-100'; known: search, "));
+  CHECK(Run("recipe").exit_code == 2);
+  // The flag refuses an unknown name before anything runs.
+  const Result flag = Run("search create --recipe=cifar-100 --controller=127.0.0.1:1");
+  CHECK(flag.exit_code != 0);
+  CHECK_THAT(flag.err, Catch::Contains("unknown recipe 'cifar-100'"));
+  // amoeba train checks its recipe before it loads any data.
+  const Result stem = Run("train --stem=imagenet --data_dir=/nonexistent amoebanet-a");
+  CHECK(stem.exit_code == 2);
+  CHECK_THAT(stem.err, Catch::Contains("at least 64 with the ImageNet stem"));
 }
 
 TEST_CASE("validate reads an over-long line in bounded pieces and names it") {

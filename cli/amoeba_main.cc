@@ -13,6 +13,7 @@
 #include "cli/experiment_command.h"
 #include "cli/finalize_command.h"
 #include "cli/genotype_command.h"
+#include "cli/recipe_command.h"
 #include "cli/report_command.h"
 #include "cli/search_command.h"
 #include "cli/status_command.h"
@@ -27,6 +28,7 @@ groups:
   genotype   the search space: random, mutate, show, validate, dot, known
   train      train a genotype at any N/F on a dataset (`amoeba train help`)
   evaluate   evaluate a model saved by `amoeba train --save`
+  recipe     the named presets of the training settings: list, show NAME
   search     the searches of a controller: create, list, status, pause,
              resume, stop (--controller, --token_file, --search)
   status     a search, from its controller (--controller, --search, --watch)
@@ -47,6 +49,7 @@ flags.
 // The usage of a group, or "" for an unknown one.
 std::string GroupUsage(const std::string& group) {
   if (group == "genotype") return amoeba::GenotypeUsage();
+  if (group == "recipe") return amoeba::RecipeUsage();
   if (group == "status") return amoeba::StatusUsage();
   if (group == "search") return amoeba::SearchUsage();
   if (group == "pause" || group == "resume" || group == "stop") {
@@ -135,6 +138,7 @@ int main(int argc, char** argv) {
     std::cout << GroupUsage(group);
     return 0;
   }
+  if (group == "recipe") return amoeba::RunRecipeCommand(args);
   if (group == "status") return amoeba::RunStatusCommand(args);
   if (group == "search") return amoeba::RunSearchCommand(args);
   if (group == "pause" || group == "resume" || group == "stop") {

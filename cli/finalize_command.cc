@@ -37,20 +37,11 @@ int Refused(const grpc::Status& s) {
              : 1;
 }
 
-// The training settings the command line gives (the rest: the source's).
+// The training settings the command line gives (the rest: the source's):
+// a --recipe preset and the flags given. --dataset with --stem=imagenet
+// trains the source's cells on other images (transfer).
 v1::TrainingSettings SettingsFromFlags() {
-  const v1::TrainingSettings all = TrainingSettingsFromFlags();
-  v1::TrainingSettings t;
-  if (FlagGiven("N")) t.set_cells_per_stack(all.cells_per_stack());
-  if (FlagGiven("F")) t.set_filters(all.filters());
-  if (FlagGiven("epochs")) t.set_epochs(all.epochs());
-  if (FlagGiven("batch_size")) t.set_batch_size(all.batch_size());
-  if (FlagGiven("lr")) t.set_learning_rate(all.learning_rate());
-  if (FlagGiven("weight_decay")) t.set_weight_decay(all.weight_decay());
-  if (FlagGiven("max_train_images")) {
-    t.set_max_train_images(all.max_train_images());
-  }
-  if (FlagGiven("training_seed")) t.set_seed(all.seed());
+  v1::TrainingSettings t = GivenTrainingSettings();
   // Final jobs are long: checkpoint every epoch unless told otherwise.
   t.set_checkpoint_every(FlagGiven("checkpoint_every") ? FLAGS_checkpoint_every
                                                           : 1);

@@ -22,19 +22,6 @@ DEFINE_uint64(seed, 0,
 DEFINE_string(data_dir, "",
               "dataset folder (default: Debian's Fashion-MNIST; CIFAR-10 "
               "needs one)");
-DEFINE_double(momentum, 0.9, "SGD momentum");
-DEFINE_double(warmup_epochs, 0, "linear learning-rate warm-up, in epochs");
-DEFINE_double(label_smoothing, 0, "label smoothing");
-DEFINE_double(grad_clip, 0, "gradient norm clip (0 = off)");
-DEFINE_string(augment, "default",
-              "default (CIFAR-10: crop 4 + flip; Fashion-MNIST: crop 2) or "
-              "none");
-DEFINE_int32(cutout, 0, "cutout square side (0 = off)");
-DEFINE_bool(aux_head, false, "auxiliary head at 2/3 depth (final training)");
-DEFINE_double(drop_path, 0,
-              "ScheduledDropPath: the largest *drop* probability (final "
-              "training; the released code keeps 0.7, i.e. 0.3 here)");
-DEFINE_double(dropout, 0, "dropout before the classifier");
 DEFINE_string(device, "cpu", "cpu, cuda or cuda:N");
 DEFINE_int32(threads, 0, "CPU threads (0 = all cores)");
 DEFINE_string(precision, "auto", "auto, fp32, bf16 or fp16 (CUDA)");
@@ -45,23 +32,10 @@ DEFINE_bool(cuda_graphs, false,
 DEFINE_string(save, "", "write the trained model to this file");
 DEFINE_bool(test, false, "also evaluate on the test set at the end");
 DEFINE_string(split, "test", "`evaluate`: test or validation");
-DEFINE_string(stem, "cifar",
-              "cifar (3x3 conv, as the search trains) or imagenet (the "
-              "released ImageNet network: stride-2 conv and two reduction "
-              "cells; aux head scaled by 0.4)");
-DEFINE_int32(image_size, 64,
-             "--dataset=folder: the stored and trained image size");
 DEFINE_int32(decode_threads, 2, "--dataset=folder: image decoding threads");
 DEFINE_int64(max_image_pixels, 89478485,
              "--dataset=folder: files that would decode to more pixels are "
              "skipped with a warning (PIL's bound)");
-DEFINE_string(recipe, "search",
-              "search (SGD, cosine: as children train) or imagenet (the "
-              "released ImageNet code's: RMSProp, lr 0.015 decayed by 0.97 "
-              "every 2.4 epochs after 3 warm-up epochs, label smoothing 0.1, "
-              "clipping 10, weight decay 4e-5, dropout 0.5, drop path 0.3; "
-              "flags given explicitly win)");
-
 namespace amoeba {
 namespace {
 
@@ -101,7 +75,6 @@ absl::StatusOr<DataOptions> DataOptionsFromFlags(bool load_test) {
       DataOptionsFromSettings(SettingsFromFlags(), dirs);
   if (data.ok()) {
     data->load_test = load_test;
-    data->image_size = FLAGS_image_size;
     data->decode_threads = FLAGS_decode_threads;
     data->max_image_pixels = FLAGS_max_image_pixels;
   }
@@ -136,39 +109,13 @@ int TrainFailure(const absl::Status& status, int exit_code) {
   return exit_code;
 }
 
-// The training options `amoeba train`'s flags ask for: a search child's
-// settings, the final-training extras, the recipe (explicit flags win over
-// it) and the device. InvalidArgument naming the flag when one is wrong.
+// The training options `amoeba train`'s flags ask for: the settings'
+// (the training flags and the recipe, mapped as a worker maps a task's)
+// and the device. InvalidArgument naming the flag when one is wrong.
 absl::StatusOr<TrainOptions> TrainOptionsFromFlags(
     const v1::TrainingSettings& settings, DatasetKind kind) {
-  if (FLAGS_augment != "default" && FLAGS_augment != "none") {
-    return absl::InvalidArgumentError("--augment must be default or none");
-  }
-  if (FLAGS_recipe != "search" && FLAGS_recipe != "imagenet") {
-    return absl::InvalidArgumentError("--recipe must be search or imagenet");
-  }
-  if (FLAGS_stem != "cifar" && FLAGS_stem != "imagenet") {
-    return absl::InvalidArgumentError("--stem must be cifar or imagenet");
-  }
+  RETURN_IF_ERROR(ValidateTrainingSettings(settings));
   TrainOptions options = TrainOptionsFromSettings(settings, kind);
-  options.momentum = FLAGS_momentum;
-  options.warmup_epochs = FLAGS_warmup_epochs;
-  options.label_smoothing = FLAGS_label_smoothing;
-  options.grad_clip_norm = FLAGS_grad_clip;
-  if (FLAGS_recipe == "imagenet") {
-    options = ImageNetRecipe(options);
-    // What the command line says explicitly wins over the recipe.
-    if (FlagGiven("lr")) options.learning_rate = settings.learning_rate();
-    if (FlagGiven("weight_decay")) options.weight_decay = settings.weight_decay();
-    if (FlagGiven("momentum")) options.momentum = FLAGS_momentum;
-    if (FlagGiven("warmup_epochs")) options.warmup_epochs = FLAGS_warmup_epochs;
-    if (FlagGiven("label_smoothing")) {
-      options.label_smoothing = FLAGS_label_smoothing;
-    }
-    if (FlagGiven("grad_clip")) options.grad_clip_norm = FLAGS_grad_clip;
-  }
-  if (FLAGS_augment == "none") options.augment = AugmentOptions();
-  options.augment.cutout = FLAGS_cutout;
   options.device.device = FLAGS_device;
   options.device.threads = FLAGS_threads;
   ASSIGN_OR_RETURN(options.device.precision, PrecisionFromName(FLAGS_precision));
@@ -177,22 +124,10 @@ absl::StatusOr<TrainOptions> TrainOptionsFromFlags(
   return options;
 }
 
-// The network the flags ask for, on images like `train`'s.
+// The network the settings ask for, on images like `train`'s.
 absl::StatusOr<NetworkOptions> NetworkOptionsFromFlags(
     const v1::TrainingSettings& settings, const ImageDataset& train) {
   NetworkOptions network = NetworkOptionsFromSettings(settings, train.shape());
-  network.aux_head = FLAGS_aux_head;
-  network.drop_path = FLAGS_drop_path;
-  network.dropout = FLAGS_dropout;
-  if (FLAGS_recipe == "imagenet") {
-    // dense_dropout_keep_prob=0.5, drop_connect_keep_prob=0.7.
-    if (!FlagGiven("dropout")) network.dropout = 0.5;
-    if (!FlagGiven("drop_path")) network.drop_path = 0.3;
-  }
-  if (FLAGS_stem == "imagenet") {
-    network.stem = Stem::kImageNet;
-    network.aux_scaling = 0.4;  // the released ImageNet hparams
-  }
   RETURN_IF_ERROR(ValidateNetworkOptions(network));
   return network;
 }

@@ -128,7 +128,7 @@ TEST_CASE("CreateSearch validates the config and the id, naming the field") {
   CHECK_THAT(std::string(h.controller->CreateSearch("x", bad_dataset)
                              .status()
                              .message()),
-             Catch::Contains("dataset must be fashion_mnist or cifar10"));
+             Catch::Contains("unknown dataset 'imagenet'; known: fashion_mnist, cifar10, folder"));
   CHECK(h.controller->CreateSearch("bad id", Config("aging", 10))
             .status()
             .code() == absl::StatusCode::kInvalidArgument);

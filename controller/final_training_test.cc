@@ -2,6 +2,7 @@
 // store and a real checkpoint folder: CreateFinal's choices and refusals,
 // the fleet's protocol for final jobs, and checkpoints kept, fenced,
 // handed to the next holder and removed once the result is durable.
+#include <gflags/gflags.h>
 #include <grpcpp/grpcpp.h>
 
 #include <filesystem>
@@ -14,6 +15,9 @@
 #include "controller/controller.h"
 #include "controller/server.h"
 #include "proto/controller.grpc.pb.h"
+#include "settings/recipes.h"
+#include "settings/training_flags.h"
+#include "settings/training_settings.h"
 #include "testing/test_files.h"
 
 namespace amoeba {
@@ -220,9 +224,79 @@ TEST_CASE("CreateFinal refuses bad requests with the reason and creates nothing"
   request.mutable_settings()->set_checkpoint_every(9);
   REQUIRE_THAT(refused(request), Catch::Contains("checkpoint_every"));
   request.mutable_settings()->clear_checkpoint_every();
+  request.mutable_settings()->mutable_recipe()->set_stem("imagenet");
+  REQUIRE_THAT(refused(request),
+               Catch::Contains("at least 64 with the ImageNet stem (five "
+                               "reductions), got 28"));
+  request.mutable_settings()->mutable_recipe()->set_stem("cifar");
+  request.mutable_settings()->mutable_recipe()->set_optimizer("adam");
+  REQUIRE_THAT(refused(request),
+               Catch::Contains("--optimizer must be momentum or rmsprop"));
+  request.mutable_settings()->clear_recipe();
   request.set_seeds(0);
   REQUIRE_THAT(refused(request), Catch::Contains("seeds in 1..100"));
   REQUIRE(h.controller().Searches().size() == 2);
+}
+
+TEST_CASE("a final job carries the whole recipe to its worker, across restarts") {
+  FinalHarness h("final_recipe");
+  REQUIRE(h.controller().CreateSearch("s", SmallSearch(4)).ok());
+  h.Finish("s");
+  // What `amoeba finalize --recipe=imagenet-final --F=8 --epochs=2
+  // --image_size=96 --cutout=16` sends (the rest: the source search's).
+  gflags::FlagSaver saver;
+  gflags::SetCommandLineOption("recipe", "imagenet-final");
+  gflags::SetCommandLineOption("F", "8");
+  gflags::SetCommandLineOption("epochs", "2");
+  gflags::SetCommandLineOption("image_size", "96");
+  gflags::SetCommandLineOption("cutout", "16");
+  v1::CreateFinalRequest request;
+  request.add_source_search_ids("s");
+  request.set_top_k(1);
+  *request.mutable_settings() = GivenTrainingSettings();
+  v1::CreateSearchResponse created;
+  const grpc::Status s = h.CreateFinal(request, &created);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+
+  // `amoeba train` with the same flags, as a final training.
+  v1::TrainingSettings train = TrainingSettingsFromFlags();
+  train.set_final_training(true);
+  train.set_validation_images(0);
+  train.set_epochs(2);
+  for (int round = 0; round < 2; ++round) {
+    INFO("round " << round);  // 1: after a controller restart
+    const v1::TrainingSettings& stored =
+        h.controller().Find("s-final").value()->options().settings;
+    CHECK(stored.recipe().name() == "imagenet-final");
+    CHECK(stored.dataset() == "folder");
+    // Every recipe field is stored, the preset's, the flags' and defaults.
+    CHECK(stored.recipe().SerializeAsString() ==
+          CompleteRecipe(stored.recipe()).SerializeAsString());
+    CHECK(CompleteRecipe(stored.recipe()).SerializeAsString() ==
+          CompleteRecipe(train.recipe()).SerializeAsString());
+    const TrainOptions options =
+        TrainOptionsFromSettings(stored, DatasetKind::kFolder);
+    CHECK(options.optimizer == OptimizerKind::kRmsProp);
+    CHECK(options.schedule == LrSchedule::kExponential);
+    CHECK(options.augment.cutout == 16);
+    CHECK(options.warmup_epochs == 2);  // the preset's 3, capped
+    const NetworkOptions network =
+        NetworkOptionsFromSettings(stored, ImageShape{3, 96, 5});
+    CHECK(network.stem == Stem::kImageNet);
+    CHECK(network.filters == 8);
+    CHECK(network.cells_per_stack == 6);
+    CHECK(network.aux_head);
+    CHECK(network.dropout == 0.5);
+    h.Reopen();
+  }
+  h.Register("a");
+  const v1::Task task = h.GetTask("a").task();
+  REQUIRE(task.search_id() == "s-final");
+  CHECK(task.settings().recipe().SerializeAsString() ==
+        CompleteRecipe(train.recipe()).SerializeAsString());
+  CHECK(DataOptionsFromSettings(task.settings(), {})->image_size == 96);
+  CHECK(CheckpointKey(task).find("--stem=imagenet") != std::string::npos);
 }
 
 TEST_CASE("final jobs train the top models on the fleet with checkpoints") {

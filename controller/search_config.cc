@@ -7,8 +7,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
-#include "common/training_limits.h"
 #include "genotype/text.h"
+#include "settings/training_settings.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace amoeba {
@@ -37,23 +37,9 @@ absl::Status ValidateSearchOptions(const SearchOptions& o) {
         absl::StrCat("weight must be in (0, 1e6], got ", o.weight));
   }
   const v1::TrainingSettings& t = o.settings;
-  if (t.dataset() != "fashion_mnist" && t.dataset() != "cifar10") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "dataset must be fashion_mnist or cifar10, got '",
-        t.dataset().substr(0, 64), "'"));
-  }
-  // The trainer's own bounds (common/training_limits.h): what is accepted
-  // here trains on every worker.
-  for (const absl::Status& check :
-       {CheckEpochs(t.epochs()), CheckBatchSize(t.batch_size()),
-        CheckCellsPerStack(t.cells_per_stack()), CheckFilters(t.filters()),
-        CheckLearningRate(t.learning_rate()),
-        CheckWeightDecay(t.weight_decay())}) {
-    if (!check.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("training settings: ", check.message()));
-    }
-  }
+  // What is accepted here trains on every worker that has the data: the
+  // trainer's own checks, on the options the worker will build.
+  RETURN_IF_ERROR(ValidateTrainingSettings(t));
   const bool final = o.engine.algorithm == Algorithm::kFinal;
   if (t.final_training() != final) {
     return absl::InvalidArgumentError(

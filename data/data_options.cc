@@ -13,7 +13,7 @@ absl::StatusOr<DatasetKind> DatasetKindFromName(absl::string_view name) {
   if (key == "cifar10") return DatasetKind::kCifar10;
   if (key == "folder") return DatasetKind::kFolder;
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown dataset '", name, "'; known: fashion_mnist, cifar10, folder"));
+      "unknown dataset '", name.substr(0, 64), "'; known: fashion_mnist, cifar10, folder"));
 }
 
 std::string DatasetName(DatasetKind kind) {

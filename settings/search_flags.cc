@@ -57,22 +57,8 @@ v1::SearchConfig SearchConfigFromFlags() {
   if (FlagGiven("rl_learning_rate")) c.set_rl_learning_rate(FLAGS_rl_learning_rate);
   if (FlagGiven("max_attempts")) c.set_max_attempts(FLAGS_max_attempts);
   if (FlagGiven("lease_timeout_s")) c.set_lease_timeout_s(FLAGS_lease_timeout_s);
-  const v1::TrainingSettings all = TrainingSettingsFromFlags();
   v1::TrainingSettings* t = c.mutable_settings();
-  if (FlagGiven("dataset")) t->set_dataset(all.dataset());
-  if (FlagGiven("N")) t->set_cells_per_stack(all.cells_per_stack());
-  if (FlagGiven("F")) t->set_filters(all.filters());
-  if (FlagGiven("epochs")) t->set_epochs(all.epochs());
-  if (FlagGiven("batch_size")) t->set_batch_size(all.batch_size());
-  if (FlagGiven("lr")) t->set_learning_rate(all.learning_rate());
-  if (FlagGiven("weight_decay")) t->set_weight_decay(all.weight_decay());
-  if (FlagGiven("validation_images")) {
-    t->set_validation_images(all.validation_images());
-  }
-  if (FlagGiven("max_train_images")) {
-    t->set_max_train_images(all.max_train_images());
-  }
-  if (FlagGiven("training_seed")) t->set_seed(all.seed());
+  *t = GivenTrainingSettings();
   if (FlagGiven("checkpoint_every")) {
     t->set_checkpoint_every(FLAGS_checkpoint_every);
   }

@@ -1,5 +1,9 @@
 #include "settings/training_flags.h"
 
+#include <iostream>
+
+#include "settings/recipes.h"
+
 DEFINE_string(dataset, amoeba::kDefaultDataset,
               "fashion_mnist, cifar10 or folder (amoeba train: photos in "
               "DIR/train/CLASS, DIR/val/CLASS)");
@@ -19,14 +23,72 @@ DEFINE_int64(max_train_images, amoeba::kDefaultMaxTrainImages,
 DEFINE_uint64(training_seed, amoeba::kDefaultTrainingSeed,
               "seed of the training (weights, data order, augmentation)");
 
+// The recipe (v1.TrainingRecipe; defaults in settings/recipes.h).
+DEFINE_string(recipe, "",
+              "a named preset of the training settings (`amoeba recipe "
+              "list`); flags given explicitly win over it");
+DEFINE_string(optimizer, "momentum", "momentum (SGD) or rmsprop");
+DEFINE_double(momentum, 0.9, "momentum of SGD or RMSProp");
+DEFINE_double(rmsprop_decay, 0.9, "RMSProp: decay of the mean square");
+DEFINE_double(rmsprop_epsilon, 1.0, "RMSProp: epsilon (inside the root)");
+DEFINE_string(lr_schedule, "cosine",
+              "cosine, or exponential (x lr_decay every lr_decay_epochs, "
+              "staircase)");
+DEFINE_double(lr_decay, 0.97, "exponential schedule: the factor");
+DEFINE_double(lr_decay_epochs, 2.4, "exponential schedule: epochs per step");
+DEFINE_double(warmup_epochs, 0,
+              "linear learning-rate warm-up, in epochs (capped at --epochs)");
+DEFINE_double(label_smoothing, 0, "label smoothing");
+DEFINE_double(grad_clip, 0, "gradient clipping by global norm (0 = off)");
+DEFINE_bool(aux_head, false, "auxiliary head at 2/3 depth (final training)");
+DEFINE_double(aux_weight, 0.4, "loss weight of the auxiliary head");
+DEFINE_double(drop_path, 0,
+              "ScheduledDropPath: the largest *drop* probability (final "
+              "training; the released code keeps 0.7, i.e. 0.3 here)");
+DEFINE_double(dropout, 0, "dropout before the classifier");
+DEFINE_string(augment, "default",
+              "default (CIFAR-10: crop 4 + flip; Fashion-MNIST: crop 2; "
+              "folders: random-resized crop + flip) or none");
+DEFINE_int32(cutout, 0, "cutout square side (0 = off)");
+DEFINE_string(stem, "cifar",
+              "cifar (3x3 conv, as the search trains) or imagenet (the "
+              "released ImageNet network: stride-2 conv and two reduction "
+              "cells; aux head scaled by 0.4)");
+DEFINE_int32(image_size, 64,
+             "--dataset=folder: the stored and trained image size");
+
+namespace {
+
+bool ValidateRecipeName(const char* flag, const std::string& value) {
+  if (value.empty() || amoeba::FindRecipePreset(value) != nullptr) return true;
+  std::cerr << "--" << flag << ": unknown recipe '" << value
+            << "'; known: " << amoeba::RecipePresetNames() << "\n";
+  return false;
+}
+const bool recipe_validator =
+    gflags::RegisterFlagValidator(&FLAGS_recipe, &ValidateRecipeName);
+
+}  // namespace
+
 namespace amoeba {
 namespace {
 
 constexpr const char* kTrainingFlags[] = {
-    "dataset",           "N",     "F",
-    "epochs",            "batch_size", "lr",
-    "weight_decay",      "validation_images",
-    "max_train_images",  "training_seed"};
+    "dataset",         "N",
+    "F",               "epochs",
+    "batch_size",      "lr",
+    "weight_decay",    "validation_images",
+    "max_train_images", "training_seed",
+    "recipe",          "optimizer",
+    "momentum",        "rmsprop_decay",
+    "rmsprop_epsilon", "lr_schedule",
+    "lr_decay",        "lr_decay_epochs",
+    "warmup_epochs",   "label_smoothing",
+    "grad_clip",       "aux_head",
+    "aux_weight",      "drop_path",
+    "dropout",         "augment",
+    "cutout",          "stem",
+    "image_size"};
 
 }  // namespace
 
@@ -42,21 +104,60 @@ v1::TrainingSettings DefaultTrainingSettings() {
   t.set_validation_images(kDefaultValidationImages);
   t.set_max_train_images(kDefaultMaxTrainImages);
   t.set_seed(kDefaultTrainingSeed);
+  *t.mutable_recipe() = DefaultRecipe();
+  return t;
+}
+
+v1::TrainingSettings GivenTrainingSettings() {
+  v1::TrainingSettings t;
+  if (const RecipePreset* preset = FindRecipePreset(FLAGS_recipe)) {
+    t = preset->settings;
+    t.mutable_recipe()->set_name(preset->name);
+  }
+  if (FlagGiven("dataset")) t.set_dataset(FLAGS_dataset);
+  if (FlagGiven("N")) t.set_cells_per_stack(FLAGS_N);
+  if (FlagGiven("F")) t.set_filters(FLAGS_F);
+  if (FlagGiven("epochs")) t.set_epochs(FLAGS_epochs);
+  if (FlagGiven("batch_size")) t.set_batch_size(FLAGS_batch_size);
+  if (FlagGiven("lr")) t.set_learning_rate(FLAGS_lr);
+  if (FlagGiven("weight_decay")) t.set_weight_decay(FLAGS_weight_decay);
+  if (FlagGiven("validation_images")) {
+    t.set_validation_images(FLAGS_validation_images);
+  }
+  if (FlagGiven("max_train_images")) {
+    t.set_max_train_images(FLAGS_max_train_images);
+  }
+  if (FlagGiven("training_seed")) t.set_seed(FLAGS_training_seed);
+  v1::TrainingRecipe& r = *t.mutable_recipe();
+  if (FlagGiven("optimizer")) r.set_optimizer(FLAGS_optimizer);
+  if (FlagGiven("momentum")) r.set_momentum(FLAGS_momentum);
+  if (FlagGiven("rmsprop_decay")) r.set_rmsprop_decay(FLAGS_rmsprop_decay);
+  if (FlagGiven("rmsprop_epsilon")) {
+    r.set_rmsprop_epsilon(FLAGS_rmsprop_epsilon);
+  }
+  if (FlagGiven("lr_schedule")) r.set_schedule(FLAGS_lr_schedule);
+  if (FlagGiven("lr_decay")) r.set_lr_decay(FLAGS_lr_decay);
+  if (FlagGiven("lr_decay_epochs")) r.set_lr_decay_epochs(FLAGS_lr_decay_epochs);
+  if (FlagGiven("warmup_epochs")) r.set_warmup_epochs(FLAGS_warmup_epochs);
+  if (FlagGiven("label_smoothing")) {
+    r.set_label_smoothing(FLAGS_label_smoothing);
+  }
+  if (FlagGiven("grad_clip")) r.set_grad_clip_norm(FLAGS_grad_clip);
+  if (FlagGiven("aux_head")) r.set_aux_head(FLAGS_aux_head);
+  if (FlagGiven("aux_weight")) r.set_aux_weight(FLAGS_aux_weight);
+  if (FlagGiven("drop_path")) r.set_drop_path(FLAGS_drop_path);
+  if (FlagGiven("dropout")) r.set_dropout(FLAGS_dropout);
+  if (FlagGiven("augment")) r.set_augment(FLAGS_augment);
+  if (FlagGiven("cutout")) r.set_cutout(FLAGS_cutout);
+  if (FlagGiven("stem")) r.set_stem(FLAGS_stem);
+  if (FlagGiven("image_size")) r.set_image_size(FLAGS_image_size);
+  if (r.ByteSizeLong() == 0) t.clear_recipe();
   return t;
 }
 
 v1::TrainingSettings TrainingSettingsFromFlags() {
-  v1::TrainingSettings t;
-  t.set_dataset(FLAGS_dataset);
-  t.set_cells_per_stack(FLAGS_N);
-  t.set_filters(FLAGS_F);
-  t.set_epochs(FLAGS_epochs);
-  t.set_batch_size(FLAGS_batch_size);
-  t.set_learning_rate(FLAGS_lr);
-  t.set_weight_decay(FLAGS_weight_decay);
-  t.set_validation_images(FLAGS_validation_images);
-  t.set_max_train_images(FLAGS_max_train_images);
-  t.set_seed(FLAGS_training_seed);
+  v1::TrainingSettings t = DefaultTrainingSettings();
+  t.MergeFrom(GivenTrainingSettings());
   return t;
 }
 
@@ -81,7 +182,18 @@ std::string TrainingFlagsHelp() {
          "  --weight_decay=X         (default 5e-4)\n"
          "  --validation_images=N    held out for the fitness (default 1000)\n"
          "  --max_train_images=N     training images (default 2000; 0 = all)\n"
-         "  --training_seed=N        (default 1)\n";
+         "  --training_seed=N        (default 1)\n"
+         "  --recipe=NAME            a preset of these and the recipe's "
+         "flags:\n"
+         "                           search, paper-search, cifar-final, "
+         "imagenet,\n"
+         "                           imagenet-final (`amoeba recipe show "
+         "NAME`)\n"
+         "  recipe: --optimizer --momentum --rmsprop_decay --rmsprop_epsilon\n"
+         "          --lr_schedule --lr_decay --lr_decay_epochs --warmup_epochs\n"
+         "          --label_smoothing --grad_clip --aux_head --aux_weight\n"
+         "          --drop_path --dropout --augment --cutout --stem "
+         "--image_size\n";
 }
 
 }  // namespace amoeba

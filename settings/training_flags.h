@@ -5,6 +5,11 @@
 //
 //   --dataset --N --F --epochs --batch_size --lr --weight_decay
 //   --validation_images --max_train_images --training_seed
+// and the recipe (v1.TrainingRecipe, settings/recipes.h):
+//   --recipe=NAME (a preset) --optimizer --momentum --rmsprop_decay
+//   --rmsprop_epsilon --lr_schedule --lr_decay --lr_decay_epochs
+//   --warmup_epochs --label_smoothing --grad_clip --aux_head --aux_weight
+//   --drop_path --dropout --augment --cutout --stem --image_size
 #ifndef AMOEBA_SETTINGS_TRAINING_FLAGS_H_
 #define AMOEBA_SETTINGS_TRAINING_FLAGS_H_
 
@@ -24,6 +29,25 @@ DECLARE_double(weight_decay);
 DECLARE_int64(validation_images);
 DECLARE_int64(max_train_images);
 DECLARE_uint64(training_seed);
+DECLARE_string(recipe);
+DECLARE_string(optimizer);
+DECLARE_double(momentum);
+DECLARE_double(rmsprop_decay);
+DECLARE_double(rmsprop_epsilon);
+DECLARE_string(lr_schedule);
+DECLARE_double(lr_decay);
+DECLARE_double(lr_decay_epochs);
+DECLARE_double(warmup_epochs);
+DECLARE_double(label_smoothing);
+DECLARE_double(grad_clip);
+DECLARE_bool(aux_head);
+DECLARE_double(aux_weight);
+DECLARE_double(drop_path);
+DECLARE_double(dropout);
+DECLARE_string(augment);
+DECLARE_int32(cutout);
+DECLARE_string(stem);
+DECLARE_int32(image_size);
 
 namespace amoeba {
 
@@ -41,10 +65,17 @@ inline constexpr int64_t kDefaultValidationImages = 1000;
 inline constexpr int64_t kDefaultMaxTrainImages = 2000;
 inline constexpr uint64_t kDefaultTrainingSeed = 1;
 
-// Every field set to its default.
+// Every field set to its default, the recipe's too.
 v1::TrainingSettings DefaultTrainingSettings();
 
-// The settings the flags say (defaults where not given).
+// Only what the command line asks for: the fields of the --recipe preset,
+// then every flag given explicitly (it wins over the preset). Unset fields
+// are for the receiver to fill (a controller: its defaults; a final
+// training: the source search's settings).
+v1::TrainingSettings GivenTrainingSettings();
+
+// The settings the flags say: DefaultTrainingSettings() with
+// GivenTrainingSettings() on top.
 v1::TrainingSettings TrainingSettingsFromFlags();
 
 // Whether the flag `name` was given on the command line (not left at its

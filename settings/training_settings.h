@@ -26,19 +26,31 @@ absl::StatusOr<DataOptions> DataOptionsFromSettings(
 // A text naming those data options: equal keys, equal data.
 std::string DataKey(const DataOptions& data);
 
-// N and F from the settings; image shape and classes from the data.
 // The key a task's checkpoints carry (TrainOptions::checkpoint_key): its
 // search, child, genotype and every training setting. Equal for every
 // attempt of the task, on any worker; different for any other job.
 std::string CheckpointKey(const v1::Task& task);
 
+// N and F from the settings, the stem, aux head, drop path and dropout
+// from its recipe; image shape and classes from the data.
 NetworkOptions NetworkOptionsFromSettings(const v1::TrainingSettings& settings,
                                           const ImageShape& input);
 
-// Epochs, batch size, learning rate, weight decay, seed (0 means 1), and the
-// dataset's default augmentation. The rest keeps TrainOptions' defaults.
+// Epochs, batch size, learning rate, weight decay, seed (0 means 1), and
+// the recipe (unset fields: settings/recipes.h's defaults): optimizer,
+// schedule, warm-up (capped at the epochs), smoothing, clipping, aux loss
+// weight, the dataset's augmentation (or none) with cutout.
 TrainOptions TrainOptionsFromSettings(const v1::TrainingSettings& settings,
                                       DatasetKind kind);
+
+// OK when the settings train on any worker that has the data: the names
+// (dataset, optimizer, schedule, augmentation, stem) are known and the
+// options they map to pass ValidateTrainOptions and ValidateNetworkOptions
+// for the dataset's images (a folder's at --image_size). InvalidArgument
+// "training settings: ..." naming the setting otherwise. The controller
+// checks every search and final training with it at create time;
+// `amoeba train` checks its flags with it.
+absl::Status ValidateTrainingSettings(const v1::TrainingSettings& settings);
 
 }  // namespace amoeba
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <memory>
 #include <set>
 #include <tuple>
@@ -86,8 +87,26 @@ Harness::SimSearch Harness::DrawSearch(int index) {
     so.settings.set_epochs(3);
     so.settings.set_checkpoint_every(1);
   }
+  DrawRecipe(o_.seed * 1000003 + static_cast<uint64_t>(index),
+             *so.settings.mutable_recipe());
   search.shadow = std::make_unique<Engine>(so.engine);
   return search;
+}
+
+// Half the searches train with a recipe other than the default. From their
+// own generator, so the recipes leave every schedule as it was.
+void Harness::DrawRecipe(uint64_t seed, v1::TrainingRecipe& recipe) {
+  std::mt19937_64 draw(seed);
+  if (draw() % 2 == 0) return;
+  recipe.set_name("drawn");
+  recipe.set_cutout(static_cast<int>(draw() % 3) * 8);
+  recipe.set_aux_head(draw() % 2 == 0);
+  recipe.set_drop_path(0.1 * static_cast<double>(draw() % 3));
+  if (draw() % 2 == 0) {
+    recipe.set_optimizer("rmsprop");
+    recipe.set_schedule("exponential");
+    recipe.set_label_smoothing(0.1);
+  }
 }
 
 void Harness::MaybeAddFinalSearch() {
@@ -104,6 +123,7 @@ void Harness::MaybeAddFinalSearch() {
   r.mutable_settings()->set_checkpoint_every(
       1 + static_cast<int>(world_.Uniform(2)));
   r.mutable_settings()->set_batch_size(99);
+  DrawRecipe(o_.seed * 1000003 + 999, *r.mutable_settings()->mutable_recipe());
   r.set_weight(1 + static_cast<double>(world_.Uniform(3)));
   searches_.push_back(std::move(final_search));
 }

@@ -125,6 +125,10 @@ class Harness {
   void ObserveProgress(const v1::ProgressReport& report,
                        const Search::ProgressAnswer& answer);
   void OnTake(const std::string& worker, const v1::Task& task);
+  void DrawRecipe(uint64_t seed, v1::TrainingRecipe& recipe);
+  // The recipe a task of `sim` must carry: every field, as created (a final
+  // search: its source's, with the request's on top).
+  v1::TrainingRecipe ExpectedRecipe(const SimSearch& sim);
   // The shadow engine: the same Engine, fed the calls the controller's must
   // have made (a new child for every new id handed out, a result for every
   // recorded success), so the population and every child are checked

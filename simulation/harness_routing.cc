@@ -20,6 +20,7 @@
 #include "controller/search.h"
 #include "store/store.h"
 #include "genotype/text.h"
+#include "settings/recipes.h"
 #include "simulation/network.h"
 #include "simulation/sim_worker.h"
 #include "simulation/world.h"
@@ -257,8 +258,27 @@ void Harness::OnAck(const v1::ResultReport& report, const v1::ResultAck& ack) {
 // release a lease while its answer is on the way (the grant is not settled
 // until the task is held), unless the child finished meanwhile or an
 // operator stopped the search.
+v1::TrainingRecipe Harness::ExpectedRecipe(const SimSearch& sim) {
+  if (sim.final_of.empty()) return CompleteRecipe(sim.options.settings.recipe());
+  const SimSearch* source = SimSearchNamed(sim.final_of);
+  v1::TrainingRecipe recipe =
+      CompleteRecipe(source->options.settings.recipe());
+  recipe.MergeFrom(sim.final_request.settings().recipe());
+  return recipe;
+}
+
 void Harness::OnTake(const std::string& worker, const v1::Task& task) {
   SimSearch* sim = SimSearchNamed(task.search_id());
+  // The recipe travels whole with every task, restarts included.
+  if (sim != nullptr &&
+      task.settings().recipe().SerializeAsString() !=
+          ExpectedRecipe(*sim).SerializeAsString()) {
+    Violation(absl::StrCat(worker, " took ", task.search_id(), " child ",
+                           task.model_id(), " with the recipe {",
+                           task.settings().recipe().ShortDebugString(),
+                           "}, created with {",
+                           ExpectedRecipe(*sim).ShortDebugString(), "}"));
+  }
   Search* search = sim != nullptr ? Live(*sim) : nullptr;
   if (search == nullptr || sim->stopped) return;
   const std::optional<Lease> lease = LeaseOf(task.search_id(), task.model_id());

@@ -1,0 +1,57 @@
+// Training recipes: the defaults of every part of v1.TrainingRecipe, and
+// named presets (`--recipe=NAME` on `amoeba train`, `amoeba search create`
+// and `amoeba finalize`), each value with where it comes from. A preset is
+// a partial v1.TrainingSettings: the fields it sets; flags given on the
+// command line win over it, and unset fields keep their defaults (or, for
+// `amoeba finalize`, the source search's).
+#ifndef AMOEBA_SETTINGS_RECIPES_H_
+#define AMOEBA_SETTINGS_RECIPES_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "proto/controller.pb.h"
+
+namespace amoeba {
+
+// Every field set to the recipe a search child trains with: momentum SGD
+// (0.9) with a cosine schedule, no warm-up, smoothing, clipping, aux head,
+// drop path, dropout or cutout; the dataset's default augmentation; the
+// CIFAR stem; folder images at 64 pixels.
+v1::TrainingRecipe DefaultRecipe();
+
+// `given` with its unset fields from DefaultRecipe().
+v1::TrainingRecipe CompleteRecipe(const v1::TrainingRecipe& given);
+
+struct RecipePreset {
+  std::string name;
+  std::string summary;  // one line
+  v1::TrainingSettings settings;  // the fields the preset sets
+  // (flag, where the value comes from), for every field it sets.
+  std::vector<std::pair<std::string, std::string>> sources;
+  std::string notes;  // what it does not reproduce, and why
+};
+
+// The presets, in the order `amoeba recipe list` shows them.
+const std::vector<RecipePreset>& RecipePresets();
+
+// The preset called `name`, or nullptr.
+const RecipePreset* FindRecipePreset(absl::string_view name);
+
+// "search, paper-search, ..." for error messages.
+std::string RecipePresetNames();
+
+// Each field `settings` sets, as (flag name, value): the flag names of
+// settings/training_flags.h, values as a flag would take them. In flag
+// order; training fields first, then the recipe's.
+std::vector<std::pair<std::string, std::string>> SetTrainingFields(
+    const v1::TrainingSettings& settings);
+
+// A preset for people: its summary, then every value with its source.
+std::string DescribeRecipePreset(const RecipePreset& preset);
+
+}  // namespace amoeba
+
+#endif  // AMOEBA_SETTINGS_RECIPES_H_
