@@ -111,6 +111,7 @@ bool Search::ObserveIncarnationLocked(const std::string& worker_id,
   if (incarnation < worker.incarnation) return false;
   if (incarnation > worker.incarnation) {
     worker.incarnation = incarnation;
+    worker.lacks_data = false;  // a new process: perhaps the data is there now
     for (const Lease& lease :
          leases_.ReleaseOlderIncarnations(worker_id, incarnation)) {
       ReturnToQueueLocked(lease, /*charge=*/false, "the worker restarted",
@@ -286,6 +287,11 @@ void Search::AssignTaskLocked(const std::string& worker_id,
   }
   const int32_t retry_after_ms =
       static_cast<int32_t>(absl::ToInt64Milliseconds(options_.retry_after));
+  auto worker = workers_.find(worker_id);
+  if (worker != workers_.end() && worker->second.lacks_data) {
+    response->set_retry_after_ms(retry_after_ms);
+    return;
+  }
   bool is_new = false;
   Child* child = run_state_ == RunState::kRunning
                      ? NextChildLocked(now, &is_new)
@@ -563,8 +569,25 @@ bool Search::FailAttemptLocked(Child& child, const v1::ResultReport& report,
     GiveUpLocked(child, model.failure, writes);
     return true;
   }
-  ReturnToQueueLocked(lease, /*charge=*/!report.preempted(), model.failure,
-                      writes);
+  const bool missing_data = !report.missing_data().empty();
+  if (missing_data) {
+    // Only the newest process of the worker is marked: a report an older
+    // one spooled says nothing of the data the new one sees.
+    auto worker = workers_.find(report.worker_id());
+    const uint64_t incarnation = report.view().incarnation();
+    if (worker != workers_.end() &&
+        (incarnation == 0 || incarnation >= worker->second.incarnation)) {
+      worker->second.lacks_data = true;
+    }
+    LOG(WARNING) << "worker " << report.worker_id()
+                 << " cannot read dataset '"
+                 << report.missing_data().substr(0, 64) << "' of search "
+                 << search_id_ << " (" << model.failure
+                 << "): it gets no more of its tasks until it registers again";
+  }
+  ReturnToQueueLocked(lease,
+                      /*charge=*/!report.preempted() && !missing_data,
+                      model.failure, writes);
   return true;
 }
 

@@ -180,6 +180,10 @@ class Search {
     absl::Time last_seen;
     uint64_t incarnation = 0;  // the newest seen
     int64_t completed = 0;
+    // This incarnation said it cannot read the search's dataset
+    // (ResultReport.missing_data): it gets no more of its tasks. In memory
+    // only: after a controller restart it says so once more.
+    bool lacks_data = false;
   };
   // A child not yet finished, with its genotype parsed once: tasks and the
   // engine need it, and re-parsing the text per call cost throughput.

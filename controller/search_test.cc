@@ -178,6 +178,45 @@ TEST_CASE("preemption does not use up attempts; errors do") {
   CHECK(h.Model(task.model_id()).failures() == 2);
 }
 
+TEST_CASE("a worker without the dataset hands tasks back; it gets no more") {
+  Harness h("missing_data.db");
+  h.Register("a");
+  h.Register("b");
+  const v1::Task task = h.Take("a");
+  v1::ResultReport report;
+  report.set_worker_id("a");
+  report.set_model_id(task.model_id());
+  report.set_attempt(task.attempt());
+  report.set_search_id(task.search_id());
+  report.set_ok(false);
+  report.set_failure("fashion_mnist: .../train-images-idx3-ubyte not found");
+  report.set_missing_data("fashion_mnist");
+  for (int i = 0; i < 3; ++i) {  // more hand-backs than max_attempts (2)
+    CHECK(*h.search->ReportResult(report) == (i == 0));  // then: stale
+  }
+  // Not the child's fault: no attempt used up.
+  CHECK(h.Model(task.model_id()).failures() == 0);
+  CHECK(h.Model(task.model_id()).state() != v1::MODEL_FAILED);
+  // Worker a asks again: nothing of this search, for as long as it runs.
+  v1::GetTaskRequest ask;
+  ask.set_worker_id("a");
+  for (int i = 0; i < 3; ++i) {
+    auto answer = h.search->GetTask(ask);
+    REQUIRE(answer.ok());
+    CHECK_FALSE(answer->has_task());
+    CHECK(answer->retry_after_ms() > 0);
+  }
+  // Another worker takes the child.
+  CHECK(h.Take("b").model_id() == task.model_id());
+  // A new process of a (the data may be there now) is asked again.
+  h.Register("a", 2);
+  ask.mutable_view()->set_incarnation(2);
+  ask.mutable_view()->set_sequence(1);
+  auto answer = h.search->GetTask(ask);
+  REQUIRE(answer.ok());
+  CHECK(answer->has_task());
+}
+
 TEST_CASE("Stop releases every lease; holders are told to cancel") {
   Harness h("stop.db");
   h.Register("a");

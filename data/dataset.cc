@@ -290,7 +290,9 @@ absl::StatusOr<DataSplit> LoadDataSplit(const DataOptions& options) {
   const std::string dir =
       options.dir.empty() ? DefaultDataDir(options.kind) : options.dir;
   if (dir.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    // NotFound, like missing files: the host lacks the data (a worker
+    // hands such a task back; `amoeba train` exits 3).
+    return absl::NotFoundError(absl::StrCat(
         DatasetName(options.kind), ": no data directory given (--data_dir)"));
   }
   auto load = [&](bool train) -> absl::StatusOr<ImageDataset> {

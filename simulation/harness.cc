@@ -153,11 +153,18 @@ void Harness::StartWorkers() {
   };
   const int workers =
       o_.workers > 0 ? o_.workers : 1 + static_cast<int>(world_.Uniform(4));
+  // Some workers lack the dataset of some searches; w0 has every one, so
+  // every search can finish. From their own generator (schedules unchanged).
+  std::mt19937_64 draw(o_.seed * 1000003 + 7);
   for (int i = 0; i < workers; ++i) {
     const int slots = 1 + static_cast<int>(world_.Uniform(4));
+    WorkerBehaviour own = behaviour;
+    for (const SimSearch& search : searches_) {
+      if (i > 0 && draw() % 4 == 0) own.lacks_data_of.insert(search.name);
+    }
     workers_.push_back(std::make_unique<SimWorker>(
         &world_, &network_, absl::StrCat("w", i), slots,
-        absl::StrCat(o_.dir, "/spool-w", i), behaviour, observer));
+        absl::StrCat(o_.dir, "/spool-w", i), own, observer));
   }
 }
 

@@ -73,6 +73,10 @@ class Harness {
     std::string final_of;
     v1::CreateFinalRequest final_request;
     bool abandoned = false;
+    // Workers that handed back a task for lack of the dataset, and the
+    // controller accepted it: their incarnation then, and the controller
+    // restarts counted then (the controller forgets it on a restart).
+    std::map<std::string, std::pair<uint64_t, int64_t>> refused_by;
     // Long tasks: the newest checkpoint epoch acknowledged to any worker,
     // by child.
     std::map<int64_t, int> checkpoint_acked;
@@ -126,6 +130,10 @@ class Harness {
                        const Search::ProgressAnswer& answer);
   void OnTake(const std::string& worker, const v1::Task& task);
   void DrawRecipe(uint64_t seed, v1::TrainingRecipe& recipe);
+  // A task of `sim` answered to `worker` (incarnation `incarnation`): never
+  // to a worker that said it lacks the search's data, until it restarts.
+  void ObserveDataRefusals(SimSearch& sim, const v1::Task& task,
+                           const std::string& worker, uint64_t incarnation);
   // The recipe a task of `sim` must carry: every field, as created (a final
   // search: its source's, with the request's on top).
   v1::TrainingRecipe ExpectedRecipe(const SimSearch& sim);

@@ -51,6 +51,8 @@ std::pair<absl::Status, std::string> Harness::Handle(Rpc rpc,
         ObserveTask(*sim, response->task());
         ObserveCheckpointEpoch(*sim, response->task());
         ObserveTrainedFirst(*sim, response->task());
+        ObserveDataRefusals(*sim, response->task(), request.worker_id(),
+                            request.view().incarnation());
         world_.Trace("controller: ", response->task().search_id(), " child ",
                      response->task().model_id(),
                      " attempt ", response->task().attempt(), " -> ",
@@ -110,6 +112,21 @@ std::pair<absl::Status, std::string> Harness::HandleResult(
     }
   }
   SimSearch* owner = SimSearchNamed(report.search_id());
+  // A refusal the controller applied (a failure is "recorded" when it
+  // released its lease; a stale one is not).
+  if (recorded.ok() && *recorded && owner != nullptr &&
+      !report.missing_data().empty()) {
+    ++report_.data_refusals;
+    owner->refused_by[report.worker_id()] = {report.view().incarnation(),
+                                             report_.controller_crashes};
+    if (const std::optional<Lease> after =
+            LeaseOf(report.search_id(), report.model_id());
+        after.has_value() && after->attempt == report.attempt()) {
+      Violation(absl::StrCat("a refusal of ", report.search_id(), " child ",
+                             report.model_id(), " by ", report.worker_id(),
+                             " left its lease in place"));
+    }
+  }
   if (recorded.ok() && *recorded && report.ok()) {
     if (owner == nullptr) {
       Violation("a result of no search was recorded");
@@ -125,6 +142,8 @@ std::pair<absl::Status, std::string> Harness::HandleResult(
       ObserveTask(*next, ack.next().task());
       ObserveCheckpointEpoch(*next, ack.next().task());
       ObserveTrainedFirst(*next, ack.next().task());
+      ObserveDataRefusals(*next, ack.next().task(), report.worker_id(),
+                          report.view().incarnation());
     }
     world_.Trace("controller: ", ack.next().task().search_id(), " child ",
                  ack.next().task().model_id(),
@@ -254,10 +273,6 @@ void Harness::OnAck(const v1::ResultReport& report, const v1::ResultAck& ack) {
   sim->acked[report.model_id()] = sim->RecordedFitness(report);
 }
 
-// A task a worker accepts from an answer is still its lease: nothing may
-// release a lease while its answer is on the way (the grant is not settled
-// until the task is held), unless the child finished meanwhile or an
-// operator stopped the search.
 v1::TrainingRecipe Harness::ExpectedRecipe(const SimSearch& sim) {
   if (sim.final_of.empty()) return CompleteRecipe(sim.options.settings.recipe());
   const SimSearch* source = SimSearchNamed(sim.final_of);
@@ -265,6 +280,24 @@ v1::TrainingRecipe Harness::ExpectedRecipe(const SimSearch& sim) {
       CompleteRecipe(source->options.settings.recipe());
   recipe.MergeFrom(sim.final_request.settings().recipe());
   return recipe;
+}
+
+// A task a worker accepts from an answer is still its lease: nothing may
+// release a lease while its answer is on the way (the grant is not settled
+// until the task is held), unless the child finished meanwhile or an
+// operator stopped the search.
+void Harness::ObserveDataRefusals(SimSearch& sim, const v1::Task& task,
+                                  const std::string& worker,
+                                  uint64_t incarnation) {
+  auto refused = sim.refused_by.find(worker);
+  if (refused == sim.refused_by.end()) return;
+  if (refused->second.first == incarnation &&
+      refused->second.second == report_.controller_crashes) {
+    Violation(absl::StrCat(sim.name, " child ", task.model_id(),
+                           " handed to ", worker, ", which said it lacks "
+                           "the search's data (same process, no controller "
+                           "restart since)"));
+  }
 }
 
 void Harness::OnTake(const std::string& worker, const v1::Task& task) {

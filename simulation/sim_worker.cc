@@ -252,6 +252,20 @@ void SimWorker::Run(int slot) {
   const absl::Duration duration =
       world_->Between(behaviour_.min_evaluation, behaviour_.max_evaluation);
   EvaluationResult result;
+  if (behaviour_.lacks_data_of.count(s.task.search_id()) > 0) {
+    // As the real evaluator: the data does not load, nothing trains.
+    result.missing_data = true;
+    result.failure = "dataset not on this host (simulated)";
+    const uint64_t generation = generation_;
+    world_->After(absl::Seconds(1), [this, generation, slot, run, result] {
+      if (generation != generation_ || slots_[slot].run != run ||
+          !slots_[slot].running) {
+        return;
+      }
+      Finish(slot, result);
+    });
+    return;
+  }
   if (world_->Chance(behaviour_.diverged)) {
     result.diverged = true;
     result.failure = "loss diverged (simulated)";

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct WorkerBehaviour {
   double worker_error = 0.08;  // an evaluation fails (retried elsewhere)
   double diverged = 0.02;      // final failure
   double spool_write_fails = 0;
+  // Searches whose dataset this worker lacks: it hands their tasks back
+  // (ResultReport.missing_data) without training.
+  std::set<std::string> lacks_data_of;
   // As the daemon's --exit_when_finished: stop asking once every search of
   // the controller is finished. Off: keep asking (new searches may come).
   bool exit_when_finished = false;

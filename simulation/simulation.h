@@ -86,6 +86,8 @@ struct SimulationReport {
   int64_t checkpoints = 0;
   int64_t resumes = 0;
   int64_t slow_uploads = 0;  // uploads whose stream ended late
+  // Tasks handed back by workers that lack the search's dataset.
+  int64_t data_refusals = 0;
 };
 
 // Adds the counts of `one` to `total` (for runs of many schedules).

@@ -62,12 +62,14 @@ TEST_CASE(
             << " intruder reports; final training: " << total.final_jobs
             << " jobs, " << total.checkpoints << " checkpoints kept, "
             << total.resumes << " resumes, " << total.slow_uploads
-            << " uploads ending late" << std::endl;
+            << " uploads ending late; " << total.data_refusals
+            << " tasks handed back for lack of data" << std::endl;
   // The faults did happen.
   CHECK(total.controller_crashes > 0);
   CHECK(total.worker_crashes > 0);
   CHECK(total.dropped > 0);
   CHECK(total.intruder_reports > 0);
+  CHECK(total.data_refusals > 0);
   // Final jobs were drawn in, and some resumed from a checkpoint.
   CHECK(total.final_jobs > 0);
   CHECK(total.resumes > 0);

@@ -47,6 +47,9 @@ struct EvaluationResult {
   double images_per_second = 0;
   bool diverged = false;
   bool cancelled = false;
+  // The dataset is not on this host (no folder for it, files missing, or
+  // a build without its loader): the worker's fault, not the child's.
+  bool missing_data = false;
   std::string failure;
   int stopped_epoch = 0;  // early stopping: the epoch it ended at, else 0
 };

@@ -124,6 +124,8 @@ EvaluationResult LibTorchEvaluator::Evaluate(
   auto data = data_->Get(task.settings(), *device);
   if (!data.ok()) {
     result.failure = std::string(data.status().message());
+    result.missing_data = absl::IsNotFound(data.status()) ||
+                          absl::IsUnimplemented(data.status());
     return result;
   }
   const v1::TrainingSettings& s = task.settings();

@@ -6,6 +6,7 @@
 #include "worker/libtorch_evaluator.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "genotype/genotype_proto.h"
 #include "genotype/known_cells.h"
 #include "genotype/text.h"
+#include "worker/worker_core.h"
 
 namespace amoeba {
 namespace {
@@ -103,6 +105,36 @@ TEST_CASE("final training resumes from its checkpoint or starts over") {
     REQUIRE(epochs == std::vector<int>{1, 2});
     REQUIRE(over.fitness == whole.fitness);
   }
+}
+
+TEST_CASE("a task whose dataset this host lacks is handed back, not failed") {
+  LibTorchEvaluator evaluator = MakeEvaluator();
+  v1::Task task = FinalTask();
+  task.mutable_settings()->set_dataset("cifar10");  // no --data_dir for it
+  EvaluationResult r = evaluator.Evaluate(task, {});
+  CHECK_FALSE(r.ok);
+  CHECK(r.missing_data);
+  CHECK_THAT(r.failure, Catch::Contains("cifar10: no data directory given"));
+
+  LibTorchEvaluator folders(DeviceOptions(),
+                            DataDirs{{"folder", "/nonexistent-photos"}});
+  task.mutable_settings()->set_dataset("folder");
+  r = folders.Evaluate(task, {});
+  CHECK(r.missing_data);
+  CHECK_THAT(r.failure, Catch::Contains("/nonexistent-photos"));
+
+  // The worker says which dataset in its report.
+  WorkerCore core("w", 1, 1, "libtorch");
+  v1::GetTaskResponse answer;
+  *answer.mutable_task() = task;
+  const std::optional<v1::Task> held = core.TakeTask(0, answer);
+  REQUIRE(held.has_value());
+  const std::optional<v1::ResultReport> report =
+      core.Finish(0, *held, r, /*stopping=*/false);
+  REQUIRE(report.has_value());
+  CHECK_FALSE(report->ok());
+  CHECK(report->missing_data() == "folder");
+  CHECK_FALSE(report->preempted());
 }
 
 }  // namespace

@@ -158,6 +158,9 @@ std::optional<v1::ResultReport> WorkerCore::Finish(
     report.set_preempted(true);
   } else {
     report.set_failure(ToValidUtf8(result.failure, kMaxFailureBytes));
+    if (result.missing_data) {
+      report.set_missing_data(ToValidUtf8(task.settings().dataset(), 64));
+    }
   }
   return report;
 }
