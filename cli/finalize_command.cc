@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "cli/connection.h"
 #include "cli/experiment_command.h"
+#include "settings/recipes.h"
 #include "settings/search_flags.h"
 #include "settings/training_flags.h"
 #include "gflags/gflags.h"
@@ -161,12 +162,13 @@ int RunFinalizeCommand(const std::vector<std::string>& args) {
             ? absl::StrFormat("%d training images", t.max_train_images())
             : std::string("every training image");
     std::cout << absl::StrFormat(
-        "created %s: %d model(s) of %s x %d seed(s), N=%d F=%d, %d epochs, "
-        "batch %d, lr %g, %s, test split, checkpoint every %d epoch(s)\n",
+        "created %s: %d model(s) of %s x %d seed(s), %s, N=%d F=%d, %d "
+        "epochs, batch %d, lr %g, %s, test split, checkpoint every %d "
+        "epoch(s), %s\n",
         response.search_id(), c.final_training().jobs_size(), source,
-        c.final_training().seeds(), t.cells_per_stack(), t.filters(),
-        t.epochs(), t.batch_size(), t.learning_rate(), images,
-        t.checkpoint_every());
+        c.final_training().seeds(), t.dataset(), t.cells_per_stack(),
+        t.filters(), t.epochs(), t.batch_size(), t.learning_rate(), images,
+        t.checkpoint_every(), RecipeSummary(t.recipe()));
     finals.push_back(response.search_id());
   }
   return FLAGS_wait ? Wait(**stub, finals) : 0;
@@ -197,7 +199,13 @@ std::string FinalizeUsage() {
          "  --wait                 print progress until done (--interval_s,\n"
          "                         --timeout_s)\n"
          "  --N --F --epochs --batch_size --lr --weight_decay\n"
-         "  --max_train_images --training_seed   as for `amoeba train`\n\n"
+         "  --max_train_images --training_seed   as for `amoeba train`\n"
+         "  --recipe=NAME          a preset (`amoeba recipe list`), e.g.\n"
+         "                         cifar-final; flags given win over it\n"
+         "  --optimizer ... --stem --image_size   the recipe's flags, as for\n"
+         "                         `amoeba train`; --dataset=folder\n"
+         "                         --stem=imagenet trains the cells on photos\n"
+         "                         (workers: --data_dir=folder=DIR)\n\n"
          "connection flags:\n" +
          ConnectionFlagsHelp();
 }

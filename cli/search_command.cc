@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/connection.h"
 #include "cli/status_command.h"
+#include "settings/recipes.h"
 #include "settings/search_flags.h"
 #include "gflags/gflags.h"
 #include "proto/controller.grpc.pb.h"
@@ -34,12 +35,13 @@ int Create(v1::Controller::Stub& stub) {
   const v1::SearchConfig& c = response.status().config();
   std::cout << absl::StrFormat(
       "created search %s: %s, P=%d, S=%d, budget %d, seed %d, weight %g | "
-      "%s, N=%d, F=%d, %d epoch(s), batch %d, lr %g\n",
+      "%s, N=%d, F=%d, %d epoch(s), batch %d, lr %g, %s\n",
       response.search_id(), c.algorithm(), c.population_size(),
       c.sample_size(), c.budget(), c.seed(), c.weight(),
       c.settings().dataset(), c.settings().cells_per_stack(),
       c.settings().filters(), c.settings().epochs(),
-      c.settings().batch_size(), c.settings().learning_rate());
+      c.settings().batch_size(), c.settings().learning_rate(),
+      RecipeSummary(c.settings().recipe()));
   return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "settings/recipes.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -310,6 +311,24 @@ std::vector<std::pair<std::string, std::string>> SetTrainingFields(
   add(r.has_stem(), "stem", r.stem());
   add(r.has_image_size(), "image_size", absl::StrCat(r.image_size()));
   return f;
+}
+
+std::string RecipeSummary(const v1::TrainingRecipe& recipe) {
+  v1::TrainingSettings given, defaults;
+  *given.mutable_recipe() = CompleteRecipe(recipe);
+  *defaults.mutable_recipe() = DefaultRecipe();
+  const auto default_fields = SetTrainingFields(defaults);
+  std::string changed;
+  for (const auto& field : SetTrainingFields(given)) {
+    if (std::find(default_fields.begin(), default_fields.end(), field) ==
+        default_fields.end()) {
+      absl::StrAppend(&changed, " --", field.first, "=", field.second);
+    }
+  }
+  const std::string name =
+      recipe.name().empty() ? "" : absl::StrCat(" ", recipe.name());
+  if (changed.empty()) return absl::StrCat("default recipe", name);
+  return absl::StrCat("recipe", name, ":", changed);
 }
 
 std::string DescribeRecipePreset(const RecipePreset& preset) {

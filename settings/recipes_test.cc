@@ -26,6 +26,16 @@ TEST_CASE("the default recipe sets every field; a given field wins") {
   CHECK(complete.image_size() == 64);
 }
 
+TEST_CASE("a recipe in one line: its name and what differs") {
+  CHECK(RecipeSummary(v1::TrainingRecipe()) == "default recipe");
+  v1::TrainingRecipe r;
+  r.set_name("cifar-final");
+  r.set_cutout(8);
+  r.set_drop_path(0.3);
+  r.set_momentum(0.9);  // the default: not shown
+  CHECK(RecipeSummary(r) == "recipe cifar-final: --drop_path=0.3 --cutout=8");
+}
+
 TEST_CASE("every preset value names its source") {
   std::set<std::string> names;
   for (const RecipePreset& preset : RecipePresets()) {
