@@ -66,14 +66,20 @@ struct Harness {
     REQUIRE(response->has_task());
     return response->task();
   }
-  absl::StatusOr<bool> Report(const std::string& worker, const v1::Task& task,
-                              bool ok, bool preempted = false,
-                              double fitness = 0.5) {
+  // `worker`'s report of `task`, not yet saying how it went.
+  static v1::ResultReport ReportOf(const std::string& worker,
+                                   const v1::Task& task) {
     v1::ResultReport report;
     report.set_worker_id(worker);
     report.set_model_id(task.model_id());
     report.set_attempt(task.attempt());
     report.set_search_id(task.search_id());
+    return report;
+  }
+  absl::StatusOr<bool> Report(const std::string& worker, const v1::Task& task,
+                              bool ok, bool preempted = false,
+                              double fitness = 0.5) {
+    v1::ResultReport report = ReportOf(worker, task);
     report.set_ok(ok);
     report.set_fitness(fitness);
     report.set_failure(ok ? "" : preempted ? "worker stopping" : "error");
@@ -183,11 +189,7 @@ TEST_CASE("a worker without the dataset hands tasks back; it gets no more") {
   h.Register("a");
   h.Register("b");
   const v1::Task task = h.Take("a");
-  v1::ResultReport report;
-  report.set_worker_id("a");
-  report.set_model_id(task.model_id());
-  report.set_attempt(task.attempt());
-  report.set_search_id(task.search_id());
+  v1::ResultReport report = Harness::ReportOf("a", task);
   report.set_ok(false);
   report.set_failure("fashion_mnist: .../train-images-idx3-ubyte not found");
   report.set_missing_data("fashion_mnist");
@@ -336,11 +338,7 @@ TEST_CASE("GetStatus lists a bounded number of evaluator names") {
   h.Register("a");
   for (int i = 0; i < 30; ++i) {
     const v1::Task task = h.Take("a");
-    v1::ResultReport report;
-    report.set_worker_id("a");
-    report.set_model_id(task.model_id());
-    report.set_attempt(task.attempt());
-    report.set_search_id(task.search_id());
+    v1::ResultReport report = Harness::ReportOf("a", task);
     report.set_ok(true);
     report.set_fitness(0.5);
     report.set_evaluator("evaluator-" + std::to_string(i));
