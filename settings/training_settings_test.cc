@@ -1,5 +1,6 @@
 #include "settings/training_settings.h"
 
+#include <cmath>
 #include <functional>
 #include <vector>
 
@@ -207,6 +208,27 @@ TEST_CASE("settings that cannot train are refused, naming the setting") {
             "--image_size must be in 8..1024, got 4"},
            {[](v1::TrainingSettings& s) { s.set_dataset("imagenet"); },
             "unknown dataset 'imagenet'"},
+           // Not a number fails every bound (a request is anyone's JSON).
+           {[](v1::TrainingSettings& s) {
+              s.mutable_recipe()->set_momentum(std::nan(""));
+            },
+            "momentum must be in [0, 1), got nan"},
+           {[](v1::TrainingSettings& s) {
+              s.mutable_recipe()->set_drop_path(std::nan(""));
+            },
+            "drop path must be in [0, 1), got nan"},
+           {[](v1::TrainingSettings& s) {
+              s.mutable_recipe()->set_warmup_epochs(std::nan(""));
+            },
+            "warm-up epochs"},
+           {[](v1::TrainingSettings& s) {
+              s.mutable_recipe()->set_grad_clip_norm(INFINITY);
+            },
+            "gradient clip norm"},
+           {[](v1::TrainingSettings& s) {
+              s.mutable_recipe()->set_aux_weight(-1);
+            },
+            "aux loss weight must be in [0, 10], got -1"},
        }) {
     v1::TrainingSettings s = DefaultTrainingSettings();
     bad.change(s);

@@ -51,14 +51,14 @@ absl::Status ValidateNetworkOptions(const NetworkOptions& o) {
     return bad(absl::StrFormat("need at least 2 classes, got %d",
                                o.num_classes));
   }
-  if (o.stem_multiplier <= 0 || o.stem_multiplier > 16) {
+  if (!(o.stem_multiplier > 0 && o.stem_multiplier <= 16)) {
     return bad(absl::StrFormat("stem multiplier must be in (0, 16], got %g",
                                o.stem_multiplier));
   }
-  if (o.dropout < 0 || o.dropout >= 1) {
+  if (!(o.dropout >= 0 && o.dropout < 1)) {
     return bad(absl::StrFormat("dropout must be in [0, 1), got %g", o.dropout));
   }
-  if (o.drop_path < 0 || o.drop_path >= 1) {
+  if (!(o.drop_path >= 0 && o.drop_path < 1)) {
     return bad(
         absl::StrFormat("drop path must be in [0, 1), got %g", o.drop_path));
   }

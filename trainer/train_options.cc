@@ -1,6 +1,7 @@
 #include "trainer/train_options.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -13,39 +14,45 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
   auto bad = [](const std::string& what) {
     return absl::InvalidArgumentError(absl::StrCat("training options: ", what));
   };
-  // The bounds the controller checks a search's settings with.
+  // The bounds the controller checks a search's settings with. Every
+  // comparison is written so that NaN fails it.
   for (const absl::Status& check :
        {CheckEpochs(o.epochs), CheckBatchSize(o.batch_size),
         CheckLearningRate(o.learning_rate), CheckWeightDecay(o.weight_decay)}) {
     if (!check.ok()) return bad(std::string(check.message()));
   }
-  if (o.momentum < 0 || o.momentum >= 1) {
+  if (!(o.momentum >= 0 && o.momentum < 1)) {
     return bad(
         absl::StrFormat("momentum must be in [0, 1), got %g", o.momentum));
   }
-  if (o.rmsprop_decay < 0 || o.rmsprop_decay >= 1 ||
-      !(o.rmsprop_epsilon > 0)) {
+  if (!(o.rmsprop_decay >= 0 && o.rmsprop_decay < 1) ||
+      !(o.rmsprop_epsilon > 0 && std::isfinite(o.rmsprop_epsilon))) {
     return bad(absl::StrFormat(
         "RMSProp decay must be in [0, 1) and epsilon > 0, got %g and %g",
         o.rmsprop_decay, o.rmsprop_epsilon));
   }
-  if (!(o.lr_decay > 0 && o.lr_decay <= 1) || !(o.lr_decay_epochs > 0)) {
+  if (!(o.lr_decay > 0 && o.lr_decay <= 1) ||
+      !(o.lr_decay_epochs > 0 && std::isfinite(o.lr_decay_epochs))) {
     return bad(absl::StrFormat(
         "learning-rate decay must be in (0, 1] every > 0 epochs, got %g "
         "every %g",
         o.lr_decay, o.lr_decay_epochs));
   }
-  if (o.warmup_epochs < 0 || o.warmup_epochs > o.epochs) {
+  if (!(o.warmup_epochs >= 0 && o.warmup_epochs <= o.epochs)) {
     return bad(absl::StrFormat("warm-up epochs must be in [0, epochs], got %g",
                                o.warmup_epochs));
   }
-  if (o.label_smoothing < 0 || o.label_smoothing >= 1) {
+  if (!(o.label_smoothing >= 0 && o.label_smoothing < 1)) {
     return bad(absl::StrFormat("label smoothing must be in [0, 1), got %g",
                                o.label_smoothing));
   }
-  if (o.grad_clip_norm < 0) {
+  if (!(o.grad_clip_norm >= 0 && std::isfinite(o.grad_clip_norm))) {
     return bad(absl::StrFormat("gradient clip norm must be >= 0, got %g",
                                o.grad_clip_norm));
+  }
+  if (!(o.aux_weight >= 0 && o.aux_weight <= 10)) {
+    return bad(absl::StrFormat("aux loss weight must be in [0, 10], got %g",
+                               o.aux_weight));
   }
   if (o.augment.crop_padding < 0 || o.augment.crop_padding > 64 ||
       o.augment.cutout < 0 || o.augment.cutout > 1024) {
