@@ -205,6 +205,12 @@ TEST_CASE("recipe lists the presets and shows each value with its source") {
   CHECK_THAT(stem.err, Catch::Contains("at least 64 with the ImageNet stem"));
 }
 
+TEST_CASE("a flag value before the group does not hide train") {
+  const Result r = Run("--N 2 train --help");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("usage: amoeba train") == 0);
+}
+
 TEST_CASE("validate reads an over-long line in bounded pieces and names it") {
   const Result r = Run("genotype validate", std::string(5 << 20, 'a') + "\namoebanet-a\n");
   CHECK(r.exit_code == 1);

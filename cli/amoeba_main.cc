@@ -106,12 +106,16 @@ int RunTrainBinary(const std::string& group, int argc, char** argv) {
 int main(int argc, char** argv) {
   // `amoeba GROUP --help` answers with the group's own usage and flags,
   // before gflags prints every flag linked in (LibTorch's among them).
+  // The group is the first word that names one: a flag's value given as a
+  // separate word (`--N 3 train`) is skipped.
   std::string first_word;
   bool wants_help = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (IsHelpFlag(arg)) wants_help = true;
-    if (first_word.empty() && !arg.empty() && arg[0] != '-') first_word = arg;
+    const bool names_group = !GroupUsage(arg).empty() || arg == "train" ||
+                             arg == "evaluate";
+    if (first_word.empty() && names_group) first_word = arg;
   }
   if (first_word == "train" || first_word == "evaluate") {
     return RunTrainBinary(first_word, argc, argv);
