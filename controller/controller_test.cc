@@ -369,6 +369,12 @@ TEST_CASE("The search flags create a first search, then must match it") {
   CHECK(changed.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK_THAT(std::string(changed.status().message()),
              Catch::Contains("setting 'budget' is 9 in the store but 10 now"));
+  options.engine.budget = 9;
+  options.settings.mutable_recipe()->set_cutout(8);
+  changed = h.controller->CreateOrCheckFirstSearch("", options);
+  CHECK_THAT(std::string(changed.status().message()),
+             Catch::Contains("setting 'cutout' is 0 in the store but 8 now"));
+  options.settings.mutable_recipe()->clear_cutout();
   // Naming a new id adds a search to a store that has some.
   auto named = h.controller->CreateOrCheckFirstSearch("named", options);
   REQUIRE(named.ok());

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "genotype/text.h"
+#include "settings/recipes.h"
 #include "settings/training_settings.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -130,7 +131,7 @@ std::string FinalJobName(const v1::FinalTraining& f, int64_t id) {
 std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
     const SearchOptions& o) {
   const v1::TrainingSettings& t = o.settings;
-  return {
+  std::vector<std::pair<std::string, std::string>> entries = {
       {"algorithm", AlgorithmName(o.engine.algorithm)},
       {"population_size", absl::StrCat(o.engine.population_size)},
       {"sample_size", absl::StrCat(o.engine.sample_size)},
@@ -150,6 +151,13 @@ std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
       {"training_seed", absl::StrCat(t.seed())},
       {"early_stopping", EarlyStoppingEntry(o.early_stopping)},
   };
+  // Every value of the recipe, defaults included.
+  v1::TrainingSettings recipe_only;
+  *recipe_only.mutable_recipe() = CompleteRecipe(t.recipe());
+  for (auto& [flag, value] : SetTrainingFields(recipe_only)) {
+    entries.emplace_back(flag, std::move(value));
+  }
+  return entries;
 }
 
 absl::Status CheckSameSearch(const SearchOptions& stored,
