@@ -80,6 +80,10 @@ std::string ProgressLine(const v1::SearchStatus& s) {
       s.estimated_seconds_left() > 0
           ? absl::StrFormat(", ~%.0fs left", s.estimated_seconds_left())
           : std::string()) +
+         (s.workers_without_data() > 0
+              ? absl::StrFormat(" | %d worker(s) lack the data",
+                                s.workers_without_data())
+              : std::string()) +
          HurdlesText(s);
 }
 

@@ -208,6 +208,7 @@ TEST_CASE("a worker without the dataset hands tasks back; it gets no more") {
     CHECK_FALSE(answer->has_task());
     CHECK(answer->retry_after_ms() > 0);
   }
+  CHECK(h.search->Status().workers_without_data() == 1);
   // Another worker takes the child.
   CHECK(h.Take("b").model_id() == task.model_id());
   // A new process of a (the data may be there now) is asked again.
@@ -217,6 +218,7 @@ TEST_CASE("a worker without the dataset hands tasks back; it gets no more") {
   auto answer = h.search->GetTask(ask);
   REQUIRE(answer.ok());
   CHECK(answer->has_task());
+  CHECK(h.search->Status().workers_without_data() == 0);
 }
 
 TEST_CASE("Stop releases every lease; holders are told to cancel") {
