@@ -19,6 +19,7 @@
 #include "cli/status_command.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
+#include "settings/program_help.h"
 
 namespace {
 
@@ -64,10 +65,6 @@ std::string GroupUsage(const std::string& group) {
   return "";
 }
 
-bool IsHelpFlag(const std::string& arg) {
-  return arg == "--help" || arg == "-help" || arg == "-h" || arg == "--h" ||
-         arg == "--helpshort" || arg == "-helpshort";
-}
 
 // The directory of this executable ("" when /proc is unreadable).
 std::string OwnDirectory() {
@@ -112,7 +109,7 @@ int main(int argc, char** argv) {
   bool wants_help = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (IsHelpFlag(arg)) wants_help = true;
+    if (amoeba::IsHelpFlag(arg)) wants_help = true;
     const bool names_group = !GroupUsage(arg).empty() || arg == "train" ||
                              arg == "evaluate";
     if (first_word.empty() && names_group) first_word = arg;

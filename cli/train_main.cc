@@ -12,21 +12,13 @@
 #include "cli/train_command.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
-
-namespace {
-
-bool IsHelpFlag(const std::string& arg) {
-  return arg == "--help" || arg == "-help" || arg == "-h" || arg == "--h" ||
-         arg == "--helpshort" || arg == "-helpshort";
-}
-
-}  // namespace
+#include "settings/program_help.h"
 
 int main(int argc, char** argv) {
   // The group's own usage, before gflags prints every flag linked in
   // (LibTorch's among them).
   for (int i = 1; i < argc; ++i) {
-    if (IsHelpFlag(argv[i])) {
+    if (amoeba::IsHelpFlag(argv[i])) {
       std::cout << amoeba::TrainUsage();
       return 0;
     }

@@ -35,13 +35,17 @@ std::string ProgramHelp(const std::string& usage,
   return text;
 }
 
+bool IsHelpFlag(std::string_view arg) {
+  return arg == "--help" || arg == "-help" || arg == "--helpshort" ||
+         arg == "-helpshort" || arg == "-h" || arg == "--h";
+}
+
 bool PrintHelpIfAsked(int argc, char** argv, const std::string& usage,
                       const std::vector<std::string>& own_files) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--") break;
-    if (arg == "--help" || arg == "-help" || arg == "--helpshort" ||
-        arg == "-helpshort" || arg == "-h" || arg == "--h") {
+    if (IsHelpFlag(arg)) {
       std::cout << ProgramHelp(usage, own_files);
       return true;
     }

@@ -5,6 +5,7 @@
 #define AMOEBA_SETTINGS_PROGRAM_HELP_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace amoeba {
@@ -14,6 +15,10 @@ namespace amoeba {
 // its type, default and help, then a line naming --helpfull.
 std::string ProgramHelp(const std::string& usage,
                         const std::vector<std::string>& own_files);
+
+// Whether `arg` asks for a program's own help: --help, -help, --helpshort,
+// -helpshort, -h or --h (--helpfull and gflags' other help flags are not).
+bool IsHelpFlag(std::string_view arg);
 
 // Prints ProgramHelp to stdout and returns true when argv asks for help
 // (--help, -help, --helpshort, -h); --helpfull and the other gflags help

@@ -26,6 +26,11 @@ TEST_CASE("the program's own flags are listed, the logging flags are not") {
   const char* without[] = {"prog", "--port=1", "--", "--help"};
   CHECK(PrintHelpIfAsked(3, const_cast<char**>(with_help), "usage", {"x.cc"}));
   CHECK_FALSE(PrintHelpIfAsked(4, const_cast<char**>(without), "usage", {"x.cc"}));
+  for (const char* help : {"--help", "-help", "--helpshort", "-helpshort", "-h", "--h"}) {
+    CHECK(IsHelpFlag(help));
+  }
+  CHECK_FALSE(IsHelpFlag("--helpfull"));
+  CHECK_FALSE(IsHelpFlag("help"));
 }
 
 }  // namespace
