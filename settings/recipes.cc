@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "trainer/train_options.h"
 
 namespace amoeba {
 
@@ -53,23 +54,30 @@ std::string Number(double value) {
 
 // The released ImageNet code's training recipe (tensorflow/tpu
 // models/official/amoeba_net): amoeba_net_model.py's imagenet_hparams and
-// RMSPROP_* constants, model_builder.py's aux loss weight.
+// RMSPROP_* constants, model_builder.py's aux loss weight. The training
+// values are the trainer's ImageNetRecipe (trainer/train_options.h), so
+// they are written in one place; dropout and drop path are the network's.
 void AddImageNetTraining(RecipePreset& p) {
+  TrainOptions base;
+  base.epochs = 1000;  // long enough that the warm-up is not capped
+  const TrainOptions o = ImageNetRecipe(base);
   v1::TrainingSettings& s = p.settings;
   v1::TrainingRecipe& r = *s.mutable_recipe();
-  r.set_optimizer("rmsprop");
-  r.set_rmsprop_decay(0.9);
-  r.set_momentum(0.9);
-  r.set_rmsprop_epsilon(1.0);
-  s.set_learning_rate(0.015);
-  r.set_schedule("exponential");
-  r.set_lr_decay(0.97);
-  r.set_lr_decay_epochs(2.4);
-  r.set_warmup_epochs(3);
-  r.set_label_smoothing(0.1);
-  r.set_grad_clip_norm(10);
-  s.set_weight_decay(4e-5);
-  r.set_aux_weight(0.4);
+  r.set_optimizer(o.optimizer == OptimizerKind::kRmsProp ? "rmsprop"
+                                                         : "momentum");
+  r.set_rmsprop_decay(o.rmsprop_decay);
+  r.set_momentum(o.momentum);
+  r.set_rmsprop_epsilon(o.rmsprop_epsilon);
+  s.set_learning_rate(o.learning_rate);
+  r.set_schedule(o.schedule == LrSchedule::kExponential ? "exponential"
+                                                        : "cosine");
+  r.set_lr_decay(o.lr_decay);
+  r.set_lr_decay_epochs(o.lr_decay_epochs);
+  r.set_warmup_epochs(o.warmup_epochs);
+  r.set_label_smoothing(o.label_smoothing);
+  r.set_grad_clip_norm(o.grad_clip_norm);
+  s.set_weight_decay(o.weight_decay);
+  r.set_aux_weight(o.aux_weight);
   r.set_dropout(0.5);
   r.set_drop_path(0.3);
   const std::string model = "amoeba_net_model.py ";
