@@ -50,7 +50,11 @@ absl::StatusOr<DataOptions> DataOptionsFromSettings(
   // Final training measures the test split (in place of the validation
   // set, which it does not hold out).
   data.load_test = settings.final_training();
-  data.image_size = CompleteRecipe(settings.recipe()).image_size();
+  // Only a folder's images are resized to it; the other datasets' files
+  // fix their size (and keeping the default keeps their DataKey).
+  if (data.kind == DatasetKind::kFolder) {
+    data.image_size = CompleteRecipe(settings.recipe()).image_size();
+  }
   return data;
 }
 

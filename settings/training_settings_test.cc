@@ -56,6 +56,16 @@ TEST_CASE("A task's settings become the trainer's options, one way") {
                                return t;
                              }(),
                              {})));
+  // A folder's image size is its data; Fashion-MNIST's and CIFAR-10's
+  // files fix theirs, so the recipe's does not load them again.
+  v1::TrainingSettings big = s;
+  big.mutable_recipe()->set_image_size(331);
+  CHECK(DataKey(*DataOptionsFromSettings(big, {})) == DataKey(data));
+  big.set_dataset("folder");
+  v1::TrainingSettings small = big;
+  small.mutable_recipe()->set_image_size(64);
+  CHECK(DataKey(*DataOptionsFromSettings(big, {})) !=
+        DataKey(*DataOptionsFromSettings(small, {})));
 }
 
 TEST_CASE("a checkpoint key is the job's: every attempt alike, any change apart") {
