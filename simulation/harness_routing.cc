@@ -282,10 +282,6 @@ v1::TrainingRecipe Harness::ExpectedRecipe(const SimSearch& sim) {
   return recipe;
 }
 
-// A task a worker accepts from an answer is still its lease: nothing may
-// release a lease while its answer is on the way (the grant is not settled
-// until the task is held), unless the child finished meanwhile or an
-// operator stopped the search.
 void Harness::ObserveDataRefusals(SimSearch& sim, const v1::Task& task,
                                   const std::string& worker,
                                   uint64_t incarnation) {
@@ -300,6 +296,10 @@ void Harness::ObserveDataRefusals(SimSearch& sim, const v1::Task& task,
   }
 }
 
+// A task a worker accepts from an answer is still its lease: nothing may
+// release a lease while its answer is on the way (the grant is not settled
+// until the task is held), unless the child finished meanwhile or an
+// operator stopped the search.
 void Harness::OnTake(const std::string& worker, const v1::Task& task) {
   SimSearch* sim = SimSearchNamed(task.search_id());
   // The recipe travels whole with every task, restarts included.

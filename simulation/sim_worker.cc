@@ -256,14 +256,7 @@ void SimWorker::Run(int slot) {
     // As the real evaluator: the data does not load, nothing trains.
     result.missing_data = true;
     result.failure = "dataset not on this host (simulated)";
-    const uint64_t generation = generation_;
-    world_->After(absl::Seconds(1), [this, generation, slot, run, result] {
-      if (generation != generation_ || slots_[slot].run != run ||
-          !slots_[slot].running) {
-        return;
-      }
-      Finish(slot, result);
-    });
+    FinishAfter(absl::Seconds(1), slot, run, result);
     return;
   }
   if (world_->Chance(behaviour_.diverged)) {
@@ -283,7 +276,13 @@ void SimWorker::Run(int slot) {
   world_->After(behaviour_.progress, [this, generation, slot, run] {
     if (generation == generation_) ProgressTick(slot, run, 1);
   });
-  world_->After(duration, [this, generation, slot, run, result] {
+  FinishAfter(duration, slot, run, result);
+}
+
+void SimWorker::FinishAfter(absl::Duration delay, int slot, uint64_t run,
+                            const EvaluationResult& result) {
+  const uint64_t generation = generation_;
+  world_->After(delay, [this, generation, slot, run, result] {
     if (generation != generation_ || slots_[slot].run != run ||
         !slots_[slot].running) {
       return;

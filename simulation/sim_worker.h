@@ -125,6 +125,10 @@ class SimWorker {
                  const EvaluationResult& outcome);
   void UploadCheckpoint(const v1::Task& task, int epoch);
   void Finish(int slot, const EvaluationResult& result);
+  // Finish(slot, result) after `delay`, unless the slot moved on meanwhile
+  // (a crash, a cancel, another run).
+  void FinishAfter(absl::Duration delay, int slot, uint64_t run,
+                   const EvaluationResult& result);
   void Deliver(v1::ResultReport report, std::string spool_file, int slot,
                std::function<void()> then);
   void HeartbeatTick(uint64_t generation);
