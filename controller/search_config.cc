@@ -152,9 +152,7 @@ std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
       {"early_stopping", EarlyStoppingEntry(o.early_stopping)},
   };
   // Every value of the recipe, defaults included.
-  v1::TrainingSettings recipe_only;
-  *recipe_only.mutable_recipe() = CompleteRecipe(t.recipe());
-  for (auto& [flag, value] : SetTrainingFields(recipe_only)) {
+  for (auto& [flag, value] : RecipeFields(t.recipe())) {
     entries.emplace_back(flag, std::move(value));
   }
   return entries;

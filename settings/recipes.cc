@@ -321,13 +321,17 @@ std::vector<std::pair<std::string, std::string>> SetTrainingFields(
   return f;
 }
 
+std::vector<std::pair<std::string, std::string>> RecipeFields(
+    const v1::TrainingRecipe& recipe) {
+  v1::TrainingSettings recipe_only;
+  *recipe_only.mutable_recipe() = CompleteRecipe(recipe);
+  return SetTrainingFields(recipe_only);
+}
+
 std::string RecipeSummary(const v1::TrainingRecipe& recipe) {
-  v1::TrainingSettings given, defaults;
-  *given.mutable_recipe() = CompleteRecipe(recipe);
-  *defaults.mutable_recipe() = DefaultRecipe();
-  const auto default_fields = SetTrainingFields(defaults);
+  const auto default_fields = RecipeFields(v1::TrainingRecipe());
   std::string changed;
-  for (const auto& field : SetTrainingFields(given)) {
+  for (const auto& field : RecipeFields(recipe)) {
     if (std::find(default_fields.begin(), default_fields.end(), field) ==
         default_fields.end()) {
       absl::StrAppend(&changed, " --", field.first, "=", field.second);

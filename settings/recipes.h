@@ -49,6 +49,11 @@ std::string RecipePresetNames();
 std::vector<std::pair<std::string, std::string>> SetTrainingFields(
     const v1::TrainingSettings& settings);
 
+// Every field of CompleteRecipe(recipe) as (flag name, value), in flag
+// order (as SetTrainingFields).
+std::vector<std::pair<std::string, std::string>> RecipeFields(
+    const v1::TrainingRecipe& recipe);
+
 // The recipe in one line for people: its preset's name (if any) and every
 // value that differs from DefaultRecipe(), as flags; "default recipe" when
 // none does. E.g. "recipe cifar-final: --aux_head=true --drop_path=0.3".

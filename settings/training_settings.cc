@@ -70,10 +70,8 @@ namespace {
 // Every recipe value (its defaults where unset), " --flag=value" each: a
 // job whose recipe changed between a checkpoint and its resume starts over.
 std::string RecipeKey(const v1::TrainingRecipe& given) {
-  v1::TrainingSettings recipe_only;
-  *recipe_only.mutable_recipe() = CompleteRecipe(given);
   std::string key;
-  for (const auto& [flag, value] : SetTrainingFields(recipe_only)) {
+  for (const auto& [flag, value] : RecipeFields(given)) {
     absl::StrAppend(&key, " --", flag, "=", value);
   }
   return key;
