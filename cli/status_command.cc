@@ -84,6 +84,10 @@ std::string ProgressLine(const v1::SearchStatus& s) {
               ? absl::StrFormat(" | %d worker(s) lack the data",
                                 s.workers_without_data())
               : std::string()) +
+         (s.workers_without_recipe() > 0
+              ? absl::StrFormat(" | %d worker(s) too old for the recipe",
+                                s.workers_without_recipe())
+              : std::string()) +
          HurdlesText(s);
 }
 

@@ -24,7 +24,6 @@ DEFINE_string(data_dir, "",
               "needs one)");
 DEFINE_string(device, "cpu", "cpu, cuda or cuda:N");
 DEFINE_int32(threads, 0, "CPU threads (0 = all cores)");
-DEFINE_string(precision, "auto", "auto, fp32, bf16 or fp16 (CUDA)");
 DEFINE_bool(cuda_graphs, false,
             "CUDA: replay the training step from a CUDA graph (CMake build "
             "against a CUDA LibTorch 2+; not with dropout, drop path, "
@@ -118,7 +117,7 @@ absl::StatusOr<TrainOptions> TrainOptionsFromFlags(
   TrainOptions options = TrainOptionsFromSettings(settings, kind);
   options.device.device = FLAGS_device;
   options.device.threads = FLAGS_threads;
-  ASSIGN_OR_RETURN(options.device.precision, PrecisionFromName(FLAGS_precision));
+  // device.precision is the recipe's (--precision, a training flag).
   options.device.cuda_graphs = FLAGS_cuda_graphs;
   RETURN_IF_ERROR(ValidateTrainOptions(options));
   return options;

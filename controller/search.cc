@@ -12,6 +12,7 @@
 #include "genotype/genotype_proto.h"
 #include "genotype/text.h"
 #include "glog/logging.h"
+#include "settings/recipes.h"
 
 namespace amoeba {
 namespace {
@@ -48,6 +49,7 @@ Search::Search(const SearchOptions& options, std::unique_ptr<SearchStore> store,
       store_(std::move(store)),
       clock_(clock),
       search_id_(store_->name()),
+      needs_recipe_support_(NeedsRecipeSupport(options.settings.recipe())),
       engine_(std::move(engine)),
       leases_(options.lease_timeout),
       stopper_(options.early_stopping) {}
@@ -102,6 +104,17 @@ absl::StatusOr<Search::WorkerState*> Search::SeenLocked(
   }
   it->second.last_seen = now;
   return &it->second;
+}
+
+bool Search::LacksRecipeSupport(const WorkerState& worker) const {
+  if (!needs_recipe_support_) return false;
+  const auto& features = worker.registration.features();
+  return std::find(features.begin(), features.end(),
+                   kTrainingRecipeFeature) == features.end();
+}
+
+bool Search::CanServeLocked(const WorkerState& worker) const {
+  return !worker.lacks_data && !LacksRecipeSupport(worker);
 }
 
 bool Search::ObserveIncarnationLocked(const std::string& worker_id,
@@ -166,6 +179,14 @@ absl::Status Search::Register(const v1::RegisterRequest& request) {
               << " device=" << request.device()
               << " capacity=" << request.capacity()
               << " evaluator=" << request.evaluator();
+    if (LacksRecipeSupport(worker)) {
+      LOG(WARNING) << "worker " << request.worker_id()
+                   << " is of a version that ignores training recipes: it "
+                      "gets no tasks of search "
+                   << search_id_ << " ("
+                   << RecipeSummary(options_.settings.recipe())
+                   << "); upgrade it";
+    }
   }
   WaitDurable(writes, "releasing a restarted worker's leases");
   return absl::OkStatus();
@@ -288,7 +309,7 @@ void Search::AssignTaskLocked(const std::string& worker_id,
   const int32_t retry_after_ms =
       static_cast<int32_t>(absl::ToInt64Milliseconds(options_.retry_after));
   auto worker = workers_.find(worker_id);
-  if (worker != workers_.end() && worker->second.lacks_data) {
+  if (worker != workers_.end() && !CanServeLocked(worker->second)) {
     response->set_retry_after_ms(retry_after_ms);
     return;
   }

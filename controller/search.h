@@ -294,6 +294,12 @@ class Search {
     return static_cast<int64_t>(unfinished_.size());
   }
   bool WorkerOnline(const WorkerState& w, absl::Time now) const;
+  // The worker's version would ignore this search's recipe.
+  bool LacksRecipeSupport(const WorkerState& worker) const;
+  // Whether `worker` gets tasks of this search: it has the data and trains
+  // the recipe. The one place that rule lives.
+  bool CanServeLocked(const WorkerState& worker) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static double UnixSeconds(absl::Time t) {
     return absl::ToDoubleSeconds(t - absl::UnixEpoch());
   }
@@ -305,6 +311,9 @@ class Search {
   const std::unique_ptr<SearchStore> store_;
   Clock* const clock_;
   const std::string search_id_;
+  // The recipe differs from the defaults: workers without the feature
+  // (settings/recipes.h kTrainingRecipeFeature) would train it wrong.
+  const bool needs_recipe_support_;
   EventLog events_;
   std::function<void()> after_state_change_for_test_;
 

@@ -156,16 +156,19 @@ v1::SearchStatus Search::Status() {
   int online = 0;
   int busy = 0;
   int without_data = 0;
+  int without_recipe = 0;
   for (const auto& [id, w] : workers_) {
     if (WorkerOnline(w, now)) {
       ++online;
       if (w.lacks_data) ++without_data;
+      if (LacksRecipeSupport(w)) ++without_recipe;
     }
     if (!leases_.ChildrenOf(id).empty()) ++busy;
   }
   status.set_workers_online(online);
   status.set_workers_busy(busy);
   status.set_workers_without_data(without_data);
+  status.set_workers_without_recipe(without_recipe);
   for (const std::string& e : evaluators_) status.add_evaluators(e);
   for (int epoch : options_.early_stopping.epochs) {
     v1::HurdleStatus* hurdle = status.add_hurdles();

@@ -12,6 +12,7 @@
 
 #include "catch2/catch.hpp"
 #include "common/clock.h"
+#include "settings/recipes.h"
 #include "testing/test_files.h"
 
 namespace amoeba {
@@ -52,10 +53,13 @@ struct Harness {
     search = nullptr;
     controller.reset();
   }
-  void Register(const std::string& worker, uint64_t incarnation = 1) {
+  // A worker of this version (kTrainingRecipeFeature) unless `old`.
+  void Register(const std::string& worker, uint64_t incarnation = 1,
+                bool old = false) {
     v1::RegisterRequest request;
     request.set_worker_id(worker);
     request.set_incarnation(incarnation);
+    if (!old) request.add_features(kTrainingRecipeFeature);
     REQUIRE(search->Register(request).ok());
   }
   v1::Task Take(const std::string& worker) {
@@ -219,6 +223,42 @@ TEST_CASE("a worker without the dataset hands tasks back; it gets no more") {
   REQUIRE(answer.ok());
   CHECK(answer->has_task());
   CHECK(h.search->Status().workers_without_data() == 0);
+}
+
+TEST_CASE("a worker too old for the search's recipe gets none of its tasks") {
+  SearchOptions options = Options();
+  options.settings.mutable_recipe()->set_ema_decay(0.999);
+  Harness h("old_worker.db", options);
+  h.Register("old", 1, /*old=*/true);
+  h.Register("new");
+  v1::GetTaskRequest ask;
+  ask.set_worker_id("old");
+  for (int i = 0; i < 3; ++i) {
+    auto answer = h.search->GetTask(ask);
+    REQUIRE(answer.ok());
+    CHECK_FALSE(answer->has_task());
+    CHECK(answer->retry_after_ms() > 0);
+  }
+  CHECK(h.search->Status().workers_without_recipe() == 1);
+  CHECK(h.Take("new").settings().recipe().ema_decay() == 0.999);
+  // Upgraded (a new process that says it trains recipes): served.
+  h.Register("old", 2);
+  CHECK(h.search->Status().workers_without_recipe() == 0);
+  ask.mutable_view()->set_incarnation(2);
+  ask.mutable_view()->set_sequence(1);
+  auto answer = h.search->GetTask(ask);
+  REQUIRE(answer.ok());
+  CHECK(answer->has_task());
+
+  // A recipe that equals the defaults (a preset's name aside) is what old
+  // workers train anyway: they are served.
+  SearchOptions plain = Options();
+  plain.settings.mutable_recipe()->set_name("search");
+  plain.settings.mutable_recipe()->set_drop_path_schedule("time-and-depth");
+  Harness p("old_worker_plain.db", plain);
+  p.Register("old", 1, /*old=*/true);
+  CHECK(p.Take("old").model_id() > 0);
+  CHECK(p.search->Status().workers_without_recipe() == 0);
 }
 
 TEST_CASE("Stop releases every lease; holders are told to cancel") {

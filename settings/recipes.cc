@@ -26,6 +26,9 @@ v1::TrainingRecipe DefaultRecipe() {
   r.set_aux_head(false);
   r.set_aux_weight(0.4);
   r.set_drop_path(0);
+  r.set_drop_path_schedule("time-and-depth");
+  r.set_ema_decay(0);
+  r.set_precision("auto");
   r.set_dropout(0);
   r.set_augment("default");
   r.set_cutout(0);
@@ -38,6 +41,14 @@ v1::TrainingRecipe CompleteRecipe(const v1::TrainingRecipe& given) {
   v1::TrainingRecipe r = DefaultRecipe();
   r.MergeFrom(given);
   return r;
+}
+
+bool NeedsRecipeSupport(const v1::TrainingRecipe& recipe) {
+  v1::TrainingRecipe complete = CompleteRecipe(recipe);
+  complete.clear_name();
+  v1::TrainingRecipe defaults = DefaultRecipe();
+  defaults.clear_name();
+  return complete.SerializeAsString() != defaults.SerializeAsString();
 }
 
 namespace {
@@ -78,8 +89,10 @@ void AddImageNetTraining(RecipePreset& p) {
   r.set_grad_clip_norm(o.grad_clip_norm);
   s.set_weight_decay(o.weight_decay);
   r.set_aux_weight(o.aux_weight);
+  r.set_ema_decay(o.ema_decay);
   r.set_dropout(0.5);
   r.set_drop_path(0.3);
+  r.set_drop_path_schedule("time");
   const std::string model = "amoeba_net_model.py ";
   p.sources.insert(
       p.sources.end(),
@@ -97,9 +110,14 @@ void AddImageNetTraining(RecipePreset& p) {
        {"grad_clip", model + "gradient_clipping_by_global_norm"},
        {"weight_decay", model + "weight_decay"},
        {"aux_weight", "model_builder.py _build_loss, weights=0.4"},
+       {"ema_decay", model + "moving_average_decay (evaluated through "
+                             "LoadEMAHook)"},
        {"dropout", model + "dense_dropout_keep_prob=0.5"},
        {"drop_path", model + "drop_connect_keep_prob=0.7 (a drop "
-                             "probability of 0.3)"}});
+                             "probability of 0.3)"},
+       {"drop_path_schedule",
+        model + "drop_connect_version='v1'; network_utils.py "
+                "_apply_drop_path grows it with the step only"}});
 }
 
 std::vector<RecipePreset> BuildPresets() {
@@ -179,6 +197,7 @@ std::vector<RecipePreset> BuildPresets() {
     r.set_aux_head(true);
     r.set_aux_weight(0.4);
     r.set_drop_path(0.3);
+    r.set_drop_path_schedule("time");
     r.set_cutout(16);
   }
   cifar_final.sources = {
@@ -198,12 +217,16 @@ std::vector<RecipePreset> BuildPresets() {
                              "model_builder.py)"},
       {"drop_path", "released amoeba_net code: drop_connect_keep_prob=0.7, "
                     "a drop probability of 0.3"},
+      {"drop_path_schedule",
+       "ScheduledDropPath as NASNet (Zoph et al. 2018) defines it: the "
+       "probability rises linearly over training; the released code's "
+       "drop_connect_version='v1'"},
       {"cutout", "the paper names cutout (DeVries & Taylor 2017) without a "
                  "size; 16 is that paper's CIFAR-10 size"}};
   cifar_final.notes =
-      "slim's NASNet CIFAR configuration keeps paths with 0.6 "
-      "(--drop_path=0.4). Not reproduced: drop path that grows with time "
-      "only (amoeba's also grows with depth).";
+      "slim's NASNet CIFAR configuration keeps paths with 0.6 and also "
+      "scales them with depth (--drop_path=0.4 "
+      "--drop_path_schedule=time-and-depth).";
   presets.push_back(cifar_final);
 
   RecipePreset imagenet;
@@ -214,10 +237,10 @@ std::vector<RecipePreset> BuildPresets() {
       "path); the network and data stay as given";
   AddImageNetTraining(imagenet);
   imagenet.notes =
-      "Not reproduced: the exponential moving average of the weights used "
-      "for evaluation (moving_average_decay=0.9999), L2 decay of convolution "
-      "and linear weights only (amoeba decays every parameter), drop path "
-      "that grows with time only (drop_connect_version='v1').";
+      "Not reproduced: L2 decay of convolution and linear weights only "
+      "(amoeba decays every parameter). The moving average starts at the "
+      "initial weights and its decay is min(0.9999, (1+t)/(10+t)) at step "
+      "t, as TensorFlow's with num_updates.";
   presets.push_back(imagenet);
 
   RecipePreset imagenet_final;
@@ -313,6 +336,10 @@ std::vector<std::pair<std::string, std::string>> SetTrainingFields(
   add(r.has_aux_head(), "aux_head", r.aux_head() ? "true" : "false");
   add(r.has_aux_weight(), "aux_weight", Number(r.aux_weight()));
   add(r.has_drop_path(), "drop_path", Number(r.drop_path()));
+  add(r.has_drop_path_schedule(), "drop_path_schedule",
+      r.drop_path_schedule());
+  add(r.has_ema_decay(), "ema_decay", Number(r.ema_decay()));
+  add(r.has_precision(), "precision", r.precision());
   add(r.has_dropout(), "dropout", Number(r.dropout()));
   add(r.has_augment(), "augment", r.augment());
   add(r.has_cutout(), "cutout", absl::StrCat(r.cutout()));

@@ -18,12 +18,24 @@ namespace amoeba {
 
 // Every field set to the recipe a search child trains with: momentum SGD
 // (0.9) with a cosine schedule, no warm-up, smoothing, clipping, aux head,
-// drop path, dropout or cutout; the dataset's default augmentation; the
-// CIFAR stem; folder images at 64 pixels.
+// drop path (schedule time-and-depth), weight average, dropout or cutout;
+// precision auto; the dataset's default augmentation; the CIFAR stem;
+// folder images at 64 pixels. (New fields default to what workers did
+// before they existed, so stored searches keep their meaning.)
 v1::TrainingRecipe DefaultRecipe();
 
 // `given` with its unset fields from DefaultRecipe().
 v1::TrainingRecipe CompleteRecipe(const v1::TrainingRecipe& given);
+
+// The v1.RegisterRequest.features name of a worker that trains every field
+// of v1.TrainingRecipe. Workers of earlier versions ignore the recipe (an
+// unknown field to them) and train the defaults. A field added later that
+// this version's workers would ignore needs a name of its own.
+inline constexpr char kTrainingRecipeFeature[] = "training_recipe";
+
+// Whether only a worker with kTrainingRecipeFeature trains `recipe` as it
+// says: some value (the name aside) differs from DefaultRecipe().
+bool NeedsRecipeSupport(const v1::TrainingRecipe& recipe);
 
 struct RecipePreset {
   std::string name;

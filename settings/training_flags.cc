@@ -45,6 +45,16 @@ DEFINE_double(aux_weight, 0.4, "loss weight of the auxiliary head");
 DEFINE_double(drop_path, 0,
               "ScheduledDropPath: the largest *drop* probability (final "
               "training; the released code keeps 0.7, i.e. 0.3 here)");
+DEFINE_string(drop_path_schedule, "time-and-depth",
+              "how drop path grows: time-and-depth ((k+1)/K of it in cell "
+              "k of K, rising over training), time (every cell alike, the "
+              "released AmoebaNet code's) or depth");
+DEFINE_double(ema_decay, 0,
+              "moving average of the weights, evaluated and kept (the "
+              "released ImageNet code: 0.9999); 0 = off");
+DEFINE_string(precision, "auto",
+              "auto (fp32 on CPU, bf16 autocast on CUDA), fp32, bf16 or "
+              "fp16 (CUDA; CPU trains fp32)");
 DEFINE_double(dropout, 0, "dropout before the classifier");
 DEFINE_string(augment, "default",
               "default (CIFAR-10: crop 4 + flip; Fashion-MNIST: crop 2; "
@@ -86,9 +96,10 @@ constexpr const char* kTrainingFlags[] = {
     "warmup_epochs",   "label_smoothing",
     "grad_clip",       "aux_head",
     "aux_weight",      "drop_path",
-    "dropout",         "augment",
-    "cutout",          "stem",
-    "image_size"};
+    "drop_path_schedule", "ema_decay",
+    "precision",       "dropout",
+    "augment",         "cutout",
+    "stem",            "image_size"};
 
 }  // namespace
 
@@ -146,6 +157,11 @@ v1::TrainingSettings GivenTrainingSettings() {
   if (FlagGiven("aux_head")) r.set_aux_head(FLAGS_aux_head);
   if (FlagGiven("aux_weight")) r.set_aux_weight(FLAGS_aux_weight);
   if (FlagGiven("drop_path")) r.set_drop_path(FLAGS_drop_path);
+  if (FlagGiven("drop_path_schedule")) {
+    r.set_drop_path_schedule(FLAGS_drop_path_schedule);
+  }
+  if (FlagGiven("ema_decay")) r.set_ema_decay(FLAGS_ema_decay);
+  if (FlagGiven("precision")) r.set_precision(FLAGS_precision);
   if (FlagGiven("dropout")) r.set_dropout(FLAGS_dropout);
   if (FlagGiven("augment")) r.set_augment(FLAGS_augment);
   if (FlagGiven("cutout")) r.set_cutout(FLAGS_cutout);
@@ -192,8 +208,8 @@ std::string TrainingFlagsHelp() {
          "  recipe: --optimizer --momentum --rmsprop_decay --rmsprop_epsilon\n"
          "          --lr_schedule --lr_decay --lr_decay_epochs --warmup_epochs\n"
          "          --label_smoothing --grad_clip --aux_head --aux_weight\n"
-         "          --drop_path --dropout --augment --cutout --stem "
-         "--image_size\n";
+         "          --drop_path --drop_path_schedule --ema_decay --precision\n"
+         "          --dropout --augment --cutout --stem --image_size\n";
 }
 
 }  // namespace amoeba

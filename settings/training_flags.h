@@ -9,7 +9,8 @@
 //   --recipe=NAME (a preset) --optimizer --momentum --rmsprop_decay
 //   --rmsprop_epsilon --lr_schedule --lr_decay --lr_decay_epochs
 //   --warmup_epochs --label_smoothing --grad_clip --aux_head --aux_weight
-//   --drop_path --dropout --augment --cutout --stem --image_size
+//   --drop_path --drop_path_schedule --ema_decay --precision --dropout
+//   --augment --cutout --stem --image_size
 #ifndef AMOEBA_SETTINGS_TRAINING_FLAGS_H_
 #define AMOEBA_SETTINGS_TRAINING_FLAGS_H_
 
@@ -43,6 +44,9 @@ DECLARE_double(grad_clip);
 DECLARE_bool(aux_head);
 DECLARE_double(aux_weight);
 DECLARE_double(drop_path);
+DECLARE_string(drop_path_schedule);
+DECLARE_double(ema_decay);
+DECLARE_string(precision);
 DECLARE_double(dropout);
 DECLARE_string(augment);
 DECLARE_int32(cutout);

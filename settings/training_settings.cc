@@ -105,6 +105,10 @@ NetworkOptions NetworkOptionsFromSettings(const v1::TrainingSettings& settings,
   network.num_classes = input.num_classes;
   network.aux_head = r.aux_head();
   network.drop_path = r.drop_path();
+  // An unknown name never reaches a worker (ValidateTrainingSettings).
+  network.drop_path_schedule =
+      DropPathScheduleFromName(r.drop_path_schedule())
+          .value_or(DropPathSchedule::kTimeAndDepth);
   network.dropout = r.dropout();
   if (r.stem() == "imagenet") {
     network.stem = Stem::kImageNet;
@@ -138,6 +142,9 @@ TrainOptions TrainOptionsFromSettings(const v1::TrainingSettings& settings,
   train.label_smoothing = r.label_smoothing();
   train.grad_clip_norm = r.grad_clip_norm();
   train.aux_weight = r.aux_weight();
+  train.ema_decay = r.ema_decay();
+  train.device.precision =
+      PrecisionFromName(r.precision()).value_or(Precision::kAuto);
   train.augment =
       r.augment() == "none" ? AugmentOptions() : DefaultAugmentation(kind);
   train.augment.cutout = r.cutout();
@@ -191,7 +198,9 @@ absl::Status ValidateTrainingSettings(const v1::TrainingSettings& settings) {
        {OneOf("optimizer", r.optimizer(), {"momentum", "rmsprop"}),
         OneOf("lr_schedule", r.schedule(), {"cosine", "exponential"}),
         OneOf("augment", r.augment(), {"default", "none"}),
-        OneOf("stem", r.stem(), {"cifar", "imagenet"})}) {
+        OneOf("stem", r.stem(), {"cifar", "imagenet"}),
+        DropPathScheduleFromName(r.drop_path_schedule()).status(),
+        PrecisionFromName(r.precision()).status()}) {
     if (!check.ok()) return named(check);
   }
   if (r.image_size() < 8 || r.image_size() > 1024) {

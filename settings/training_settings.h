@@ -31,20 +31,24 @@ std::string DataKey(const DataOptions& data);
 // attempt of the task, on any worker; different for any other job.
 std::string CheckpointKey(const v1::Task& task);
 
-// N and F from the settings, the stem, aux head, drop path and dropout
-// from its recipe; image shape and classes from the data.
+// N and F from the settings, the stem, aux head, drop path (and its
+// schedule) and dropout from its recipe; image shape and classes from the
+// data.
 NetworkOptions NetworkOptionsFromSettings(const v1::TrainingSettings& settings,
                                           const ImageShape& input);
 
 // Epochs, batch size, learning rate, weight decay, seed (0 means 1), and
 // the recipe (unset fields: settings/recipes.h's defaults): optimizer,
 // schedule, warm-up (capped at the epochs), smoothing, clipping, aux loss
-// weight, the dataset's augmentation (or none) with cutout.
+// weight, weight average, the dataset's augmentation (or none) with
+// cutout, and device.precision (the rest of `device` is the caller's: the
+// worker's or `amoeba train`'s flags).
 TrainOptions TrainOptionsFromSettings(const v1::TrainingSettings& settings,
                                       DatasetKind kind);
 
 // OK when the settings train on any worker that has the data: the names
-// (dataset, optimizer, schedule, augmentation, stem) are known and the
+// (dataset, optimizer, schedule, augmentation, stem, drop-path schedule,
+// precision) are known and the
 // options they map to pass ValidateTrainOptions and ValidateNetworkOptions
 // for the dataset's images (a folder's at --image_size). InvalidArgument
 // "training settings: ..." naming the setting otherwise. The controller

@@ -94,6 +94,16 @@ TEST_CASE("a checkpoint key is the job's: every attempt alike, any change apart"
            [](v1::Task& t) {
              t.mutable_settings()->mutable_recipe()->set_optimizer("rmsprop");
            },
+           [](v1::Task& t) {
+             t.mutable_settings()->mutable_recipe()->set_ema_decay(0.99);
+           },
+           [](v1::Task& t) {
+             t.mutable_settings()->mutable_recipe()->set_drop_path_schedule(
+                 "time");
+           },
+           [](v1::Task& t) {
+             t.mutable_settings()->mutable_recipe()->set_precision("fp16");
+           },
        }) {
     v1::Task other = task;
     change(other);
@@ -165,6 +175,26 @@ TEST_CASE("the recipe reaches every trainer option it names") {
   CHECK(big.aux_scaling == 0.4);
   CHECK(big.filters == 190);
   CHECK(big.dropout == 0.5);
+
+  // The weight average, drop path's schedule and the precision.
+  CHECK(got.ema_decay == 0.9999);
+  CHECK(NetworkOptionsFromSettings(imagenet, ImageShape{3, 64, 10})
+            .drop_path_schedule == DropPathSchedule::kTime);
+  CHECK(network.drop_path_schedule == DropPathSchedule::kTime);  // cifar-final
+  const TrainOptions defaults =
+      TrainOptionsFromSettings(DefaultTrainingSettings(), DatasetKind::kCifar10);
+  CHECK(defaults.ema_decay == 0);
+  CHECK(defaults.device.precision == Precision::kAuto);
+  CHECK(NetworkOptionsFromSettings(DefaultTrainingSettings(),
+                                   ImageShape{1, 28, 10})
+            .drop_path_schedule == DropPathSchedule::kTimeAndDepth);
+  v1::TrainingSettings half = DefaultTrainingSettings();
+  half.mutable_recipe()->set_precision("bf16");
+  half.mutable_recipe()->set_drop_path_schedule("depth");
+  CHECK(TrainOptionsFromSettings(half, DatasetKind::kCifar10).device.precision ==
+        Precision::kBFloat16);
+  CHECK(NetworkOptionsFromSettings(half, ImageShape{1, 28, 10})
+            .drop_path_schedule == DropPathSchedule::kDepth);
 
   v1::TrainingSettings none = DefaultTrainingSettings();
   none.mutable_recipe()->set_augment("none");
@@ -239,6 +269,18 @@ TEST_CASE("settings that cannot train are refused, naming the setting") {
               s.mutable_recipe()->set_aux_weight(-1);
             },
             "aux loss weight must be in [0, 10], got -1"},
+           {[](v1::TrainingSettings& s) {
+              s.mutable_recipe()->set_ema_decay(1.0);
+            },
+            "moving-average decay must be in [0, 1), got 1"},
+           {[](v1::TrainingSettings& s) {
+              s.mutable_recipe()->set_drop_path_schedule("v3");
+            },
+            "--drop_path_schedule must be time-and-depth, time or depth"},
+           {[](v1::TrainingSettings& s) {
+              s.mutable_recipe()->set_precision("fp8");
+            },
+            "unknown precision 'fp8'"},
        }) {
     v1::TrainingSettings s = DefaultTrainingSettings();
     bad.change(s);

@@ -107,6 +107,8 @@ void Harness::DrawRecipe(uint64_t seed, v1::TrainingRecipe& recipe) {
     recipe.set_schedule("exponential");
     recipe.set_label_smoothing(0.1);
   }
+  if (draw() % 3 == 0) recipe.set_ema_decay(0.999);
+  if (draw() % 3 == 0) recipe.set_drop_path_schedule("time");
 }
 
 void Harness::MaybeAddFinalSearch() {
@@ -155,13 +157,17 @@ void Harness::StartWorkers() {
       o_.workers > 0 ? o_.workers : 1 + static_cast<int>(world_.Uniform(4));
   // Some workers lack the dataset of some searches; w0 has every one, so
   // every search can finish. From their own generator (schedules unchanged).
+  // Some workers (never w0) are of the version before training recipes.
   std::mt19937_64 draw(o_.seed * 1000003 + 7);
+  std::mt19937_64 versions(o_.seed * 1000003 + 11);
   for (int i = 0; i < workers; ++i) {
     const int slots = 1 + static_cast<int>(world_.Uniform(4));
     WorkerBehaviour own = behaviour;
     for (const SimSearch& search : searches_) {
       if (i > 0 && draw() % 4 == 0) own.lacks_data_of.insert(search.name);
     }
+    own.old_version = i > 0 && versions() % 3 == 0;
+    if (own.old_version) old_workers_.insert(absl::StrCat("w", i));
     workers_.push_back(std::make_unique<SimWorker>(
         &world_, &network_, absl::StrCat("w", i), slots,
         absl::StrCat(o_.dir, "/spool-w", i), own, observer));

@@ -174,6 +174,8 @@ class Harness {
   std::unique_ptr<Controller> controller_;
   std::vector<SimSearch> searches_;
   std::vector<std::unique_ptr<SimWorker>> workers_;
+  // Workers of the version before training recipes (by id).
+  std::set<std::string> old_workers_;
   bool faults_on_ = true;
   bool intruder_registered_ = false;
   std::map<std::tuple<std::string, int64_t, int>, absl::Time> orphan_since_;

@@ -312,6 +312,16 @@ void Harness::OnTake(const std::string& worker, const v1::Task& task) {
                            "}, created with {",
                            ExpectedRecipe(*sim).ShortDebugString(), "}"));
   }
+  // A worker that would ignore the recipe never gets a task that has one.
+  if (old_workers_.count(worker) > 0) {
+    ++report_.old_worker_tasks;
+    if (NeedsRecipeSupport(task.settings().recipe())) {
+      Violation(absl::StrCat(worker, " (a version that ignores recipes) took ",
+                             task.search_id(), " child ", task.model_id(),
+                             " with the recipe {",
+                             task.settings().recipe().ShortDebugString(), "}"));
+    }
+  }
   Search* search = sim != nullptr ? Live(*sim) : nullptr;
   if (search == nullptr || sim->stopped) return;
   const std::optional<Lease> lease = LeaseOf(task.search_id(), task.model_id());

@@ -9,6 +9,7 @@
 #include "genotype/fingerprint.h"
 #include "genotype/genotype_proto.h"
 #include "glog/logging.h"
+#include "settings/recipes.h"
 
 namespace amoeba::sim {
 namespace {
@@ -146,6 +147,7 @@ void SimWorker::Register(std::function<void()> then) {
   request.set_capacity(slot_count_);
   request.set_evaluator("simulated");
   request.set_incarnation(incarnation_);
+  if (!behaviour_.old_version) request.add_features(kTrainingRecipeFeature);
   Send<v1::RegisterRequest, v1::RegisterResponse>(
       Rpc::kRegister, request,
       [this](const absl::Status& status, const v1::RegisterResponse&) {

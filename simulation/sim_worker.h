@@ -37,6 +37,9 @@ struct WorkerBehaviour {
   // Searches whose dataset this worker lacks: it hands their tasks back
   // (ResultReport.missing_data) without training.
   std::set<std::string> lacks_data_of;
+  // A worker of the version before training recipes: it registers without
+  // RegisterRequest.features and would ignore a task's recipe.
+  bool old_version = false;
   // As the daemon's --exit_when_finished: stop asking once every search of
   // the controller is finished. Off: keep asking (new searches may come).
   bool exit_when_finished = false;

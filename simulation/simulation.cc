@@ -17,6 +17,7 @@ void Accumulate(const SimulationReport& one, SimulationReport* total) {
   total->partitions += one.partitions;
   total->controller_crashes += one.controller_crashes;
   total->data_refusals += one.data_refusals;
+  total->old_worker_tasks += one.old_worker_tasks;
   total->operator_actions += one.operator_actions;
   total->intruder_reports += one.intruder_reports;
   total->final_jobs += one.final_jobs;

@@ -88,6 +88,9 @@ struct SimulationReport {
   int64_t slow_uploads = 0;  // uploads whose stream ended late
   // Tasks handed back by workers that lack the search's dataset.
   int64_t data_refusals = 0;
+  // Tasks taken by workers of the version before training recipes (of
+  // searches whose recipe is the default: no other may reach them).
+  int64_t old_worker_tasks = 0;
 };
 
 // Adds the counts of `one` to `total` (for runs of many schedules).

@@ -90,13 +90,16 @@ TEST_CASE(
             << " jobs, " << total.checkpoints << " checkpoints kept, "
             << total.resumes << " resumes, " << total.slow_uploads
             << " uploads ending late; " << total.data_refusals
-            << " tasks handed back for lack of data" << std::endl;
+            << " tasks handed back for lack of data; "
+            << total.old_worker_tasks << " tasks taken by workers too old "
+            << "for recipes" << std::endl;
   // The faults did happen.
   CHECK(total.controller_crashes > 0);
   CHECK(total.worker_crashes > 0);
   CHECK(total.dropped > 0);
   CHECK(total.intruder_reports > 0);
   CHECK(total.data_refusals > 0);
+  CHECK(total.old_worker_tasks > 0);
   // Final jobs were drawn in, and some resumed from a checkpoint.
   CHECK(total.final_jobs > 0);
   CHECK(total.resumes > 0);

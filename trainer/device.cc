@@ -38,16 +38,6 @@ void SetAutocast(bool enabled, at::ScalarType dtype) {
 
 }  // namespace
 
-absl::StatusOr<Precision> PrecisionFromName(absl::string_view name) {
-  const std::string key = absl::AsciiStrToLower(name);
-  if (key == "auto") return Precision::kAuto;
-  if (key == "fp32" || key == "float32") return Precision::kFloat32;
-  if (key == "bf16" || key == "bfloat16") return Precision::kBFloat16;
-  if (key == "fp16" || key == "float16") return Precision::kFloat16;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown precision '", name, "'; known: auto, fp32, bf16, fp16"));
-}
-
 absl::Status CheckDevice(const DeviceOptions& options) {
   return ResolveDevice(options).status();
 }

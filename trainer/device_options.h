@@ -20,6 +20,8 @@ enum class Precision {
   kFloat16,   // autocast with dynamic loss scaling (CUDA only)
 };
 
+// "auto", "fp32", "bf16", "fp16" (or float32, bfloat16, float16), any
+// case; InvalidArgument naming the known ones otherwise.
 absl::StatusOr<Precision> PrecisionFromName(absl::string_view name);
 
 struct DeviceOptions {

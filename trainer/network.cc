@@ -120,10 +120,9 @@ NetworkOutput NetworkImpl::forward(torch::Tensor images, double progress) {
   torch::Tensor stem = stem_bn_(stem_conv_(images));
   torch::Tensor prev_prev = stem;
   torch::Tensor prev = stem;
-  const double time_ratio = std::clamp(progress, 0.0, 1.0);
   const int total = static_cast<int>(cells_.size());
   for (int i = 0; i < total; ++i) {
-    const double drop = options_.drop_path * time_ratio * (i + 1) / total;
+    const double drop = DropPathProbability(options_, i, total, progress);
     torch::Tensor out = cells_[i]->forward(prev, prev_prev, drop);
     prev_prev = prev;
     prev = out;

@@ -1,5 +1,6 @@
 #include "trainer/network_options.h"
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -63,6 +64,42 @@ absl::Status ValidateNetworkOptions(const NetworkOptions& o) {
         absl::StrFormat("drop path must be in [0, 1), got %g", o.drop_path));
   }
   return absl::OkStatus();
+}
+
+double DropPathProbability(const NetworkOptions& options, int cell, int cells,
+                           double progress) {
+  double p = options.drop_path;
+  if (options.drop_path_schedule != DropPathSchedule::kTime) {
+    p *= static_cast<double>(cell + 1) / cells;
+  }
+  if (options.drop_path_schedule != DropPathSchedule::kDepth) {
+    p *= std::clamp(progress, 0.0, 1.0);
+  }
+  return p;
+}
+
+absl::StatusOr<DropPathSchedule> DropPathScheduleFromName(
+    absl::string_view name) {
+  for (DropPathSchedule s :
+       {DropPathSchedule::kTimeAndDepth, DropPathSchedule::kTime,
+        DropPathSchedule::kDepth}) {
+    if (name == DropPathScheduleName(s)) return s;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--drop_path_schedule must be time-and-depth, time or depth, got '",
+      name.substr(0, 64), "'"));
+}
+
+const char* DropPathScheduleName(DropPathSchedule schedule) {
+  switch (schedule) {
+    case DropPathSchedule::kTimeAndDepth:
+      return "time-and-depth";
+    case DropPathSchedule::kTime:
+      return "time";
+    case DropPathSchedule::kDepth:
+      return "depth";
+  }
+  return "time-and-depth";
 }
 
 }  // namespace amoeba

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "trainer/step_graph.h"
 #include "trainer/torch_util.h"
 #include "trainer/train_parts.h"
+#include "trainer/weight_average.h"
 
 namespace amoeba {
 namespace {
@@ -158,6 +160,9 @@ class TrainingRun {
         // every 50 steps on a GPU.
         check_every_(device_.is_cuda() ? 50 : 1),
         optimizer_(MakeOptimizer(o, network->parameters())),
+        average_(o.ema_decay > 0
+                     ? std::make_unique<WeightAverage>(network, o.ema_decay)
+                     : nullptr),
         graph_wanted_(WantsGraph(o, network->options(), device_, precision_)),
         order_rng_(o.seed ^ 0x0da7a0dde5ULL),
         augment_generator_(at::detail::createCPUGenerator(o.seed)),
@@ -193,6 +198,8 @@ class TrainingRun {
         }
       }
     }
+    // The model a run hands over is the one its accuracy was measured on.
+    if (average_ != nullptr) average_->CopyIntoNetwork();
     result_.steps = step_;
     result_.train_seconds = train_seconds_;
     result_.total_seconds = SecondsSince(start_);
@@ -216,6 +223,7 @@ class TrainingRun {
     state.augment_rng = augment_generator_.get_state();
     state.training_rng = training_generator_->get_state();
     state.optimizer = optimizer_->State();
+    if (average_ != nullptr) state.average = average_->State();
     for (const auto& p : network_->named_parameters(/*recurse=*/true)) {
       state.network.emplace_back(p.key(), p.value());
     }
@@ -279,6 +287,12 @@ class TrainingRun {
     }
     if (!optimizer_->SetState(state.optimizer)) {
       return refuse("the optimizer state does not fit this optimizer");
+    }
+    // Both objects belong to this run only: a refusal after changing them
+    // still leaves the network as it was.
+    if (average_ != nullptr ? !average_->SetState(state.average)
+                            : !state.average.empty()) {
+      return refuse("its weight average does not fit this run's");
     }
     augment_generator_.set_state(state.augment_rng);
     training_generator_->set_state(state.training_rng);
@@ -365,6 +379,7 @@ class TrainingRun {
     }
     images_seen_ += idx.size(0);
     ++step_;
+    if (average_ != nullptr) average_->Update(step_);
     return absl::OkStatus();
   }
 
@@ -421,6 +436,8 @@ class TrainingRun {
     result_.final_train_accuracy = progress.train_accuracy;
     running_.Reset();
     if (end_of_epoch && (o_.validate_every_epoch || epoch == o_.epochs)) {
+      std::optional<WeightAverage::Scope> averaged;
+      if (average_ != nullptr) averaged.emplace(*average_);
       ASSIGN_OR_RETURN(
           result_.validation_accuracy,
           EvaluateImpl(network_, data_.validation, normalizer_, device_,
@@ -452,6 +469,8 @@ class TrainingRun {
   const int64_t total_steps_;
   const int64_t check_every_;
   const std::unique_ptr<Optimizer> optimizer_;
+  // TrainOptions::ema_decay > 0 only.
+  const std::unique_ptr<WeightAverage> average_;
   const bool graph_wanted_;
   std::unique_ptr<StepGraph> graph_;  // once captured
   Rng order_rng_;

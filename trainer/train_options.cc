@@ -54,6 +54,10 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
     return bad(absl::StrFormat("aux loss weight must be in [0, 10], got %g",
                                o.aux_weight));
   }
+  if (!(o.ema_decay >= 0 && o.ema_decay < 1)) {
+    return bad(absl::StrFormat(
+        "weight moving-average decay must be in [0, 1), got %g", o.ema_decay));
+  }
   if (o.augment.crop_padding < 0 || o.augment.crop_padding > 64 ||
       o.augment.cutout < 0 || o.augment.cutout > 1024) {
     return bad(
@@ -63,6 +67,11 @@ absl::Status ValidateTrainOptions(const TrainOptions& o) {
     return bad("eval batch size and progress steps must be >= 0");
   }
   return absl::OkStatus();
+}
+
+double EmaDecayAt(double decay, int64_t updates) {
+  const double u = static_cast<double>(updates);
+  return std::min(decay, (1.0 + u) / (10.0 + u));
 }
 
 TrainOptions ImageNetRecipe(TrainOptions o) {
@@ -79,6 +88,7 @@ TrainOptions ImageNetRecipe(TrainOptions o) {
   o.grad_clip_norm = 10.0;  // gradient_clipping_by_global_norm
   o.weight_decay = 4e-5;    // weight_decay
   o.aux_weight = 0.4;       // model_builder._build_loss weights=0.4
+  o.ema_decay = 0.9999;     // moving_average_decay
   return o;
 }
 

@@ -42,6 +42,12 @@ struct TrainOptions {
   double label_smoothing = 0;
   double grad_clip_norm = 0;  // 0 = off
   double aux_weight = 0.4;    // weight of the auxiliary head's loss
+  // > 0: an exponential moving average of the weights (parameters and batch
+  // norm statistics) is kept with this decay (EmaDecayAt), every
+  // validation and the final result evaluate it, and the trained network
+  // ends holding it (the released ImageNet code evaluates its EMA weights,
+  // moving_average_decay=0.9999). 0: off.
+  double ema_decay = 0;
   AugmentOptions augment;
   // Progress callback every this many steps as well as after every epoch;
   // 0 = after epochs only.
@@ -65,6 +71,12 @@ struct TrainOptions {
 };
 
 absl::Status ValidateTrainOptions(const TrainOptions& options);
+
+// The decay of the weights' moving average at its `updates`-th update
+// (1-based): min(decay, (1 + updates) / (10 + updates)), as TensorFlow's
+// ExponentialMovingAverage with num_updates = the global step, so that the
+// average forgets its random initial weights early in training.
+double EmaDecayAt(double decay, int64_t updates);
 
 // The released ImageNet code's training recipe (tensorflow/tpu
 // models/official/amoeba_net, amoeba_net_model.py imagenet_hparams and

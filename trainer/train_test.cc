@@ -19,6 +19,7 @@
 #include "testing/test_files.h"
 #include "trainer/saved_model.h"
 #include "trainer/training_state.h"
+#include "trainer/weight_average.h"
 
 namespace amoeba {
 namespace {
@@ -445,9 +446,13 @@ struct ResumableRun {
   TrainOptions options = Quick(3);
   ResumableRun() {
     network.drop_path = 0.2;
+    network.drop_path_schedule = DropPathSchedule::kTime;
     network.dropout = 0.3;
     network.aux_head = true;
     options.augment.cutout = 8;
+    // The weight average is state too: a resume that lost it would end
+    // with other weights.
+    options.ema_decay = 0.99;
     options.checkpoint_every = 1;
     options.checkpoint_key = "search s, child 7";
   }
@@ -545,6 +550,66 @@ TEST_CASE("a checkpoint of another job, run or a damaged one is refused") {
   REQUIRE(damaged.ok());
   REQUIRE_THAT(refused(run.network, run.options, *damaged),
                Catch::Contains("damaged generator state"));
+  // A state without the weight average into a run that keeps one.
+  parsed = ParseTrainingState(state);
+  REQUIRE(parsed.ok());
+  REQUIRE(!parsed->average.empty());
+  parsed->average.clear();
+  auto no_average = SerializeTrainingState(*parsed);
+  REQUIRE(no_average.ok());
+  REQUIRE_THAT(refused(run.network, run.options, *no_average),
+               Catch::Contains("weight average"));
+}
+
+TEST_CASE("the weight average follows TensorFlow's update and is what a run "
+          "evaluates and hands over") {
+  torch::manual_seed(3);
+  Network net(AmoebaNetA(), Tiny(4));
+  const torch::Tensor first = net->parameters()[0].detach().clone();
+  WeightAverage average(net, 0.9);
+  {
+    torch::NoGradGuard no_grad;
+    net->parameters()[0].add_(1.0);
+  }
+  average.Update(1);  // decay min(0.9, 2/11)
+  const double keep = 2.0 / 11.0;
+  CHECK(torch::allclose(average.State()[0], first + (1 - keep), 1e-6, 1e-6));
+  {
+    WeightAverage::Scope scope(average);
+    CHECK(torch::allclose(net->parameters()[0], average.State()[0]));
+  }
+  CHECK(torch::allclose(net->parameters()[0], first + 1));
+  // Batch norm's statistics are averaged; its step counters are not.
+  size_t floating_buffers = 0;
+  for (const auto& b : net->buffers()) floating_buffers += b.is_floating_point();
+  CHECK(average.State().size() ==
+        net->parameters().size() + floating_buffers);
+
+  const PreparedData& data = SmallFashionMnist(256, 128);
+  TrainOptions o = Quick(2);
+  o.ema_decay = 0.9;
+  const auto averaged = TrainGenotype(AmoebaNetA(), Tiny(4), data, o);
+  REQUIRE(averaged.ok());
+  o.ema_decay = 0;
+  const auto plain = TrainGenotype(AmoebaNetA(), Tiny(4), data, o);
+  REQUIRE(plain.ok());
+  // The network handed over holds the average, and its accuracy is the
+  // run's result.
+  Network handed = averaged->network;
+  CHECK_FALSE(torch::equal(handed->parameters()[0],
+                           plain->network->parameters()[0]));
+  const auto accuracy = EvaluateAccuracy(handed, data.validation,
+                                         averaged->normalizer, torch::kCPU, 64);
+  REQUIRE(accuracy.ok());
+  CHECK(*accuracy == averaged->result.validation_accuracy);
+  // A decay of ~0 keeps the latest weights: the plain run's.
+  o.ema_decay = 1e-12;
+  const auto latest = TrainGenotype(AmoebaNetA(), Tiny(4), data, o);
+  REQUIRE(latest.ok());
+  CHECK(torch::allclose(latest->network->parameters()[0],
+                        plain->network->parameters()[0], 1e-6, 1e-6));
+  CHECK(latest->result.validation_accuracy ==
+        plain->result.validation_accuracy);
 }
 
 }  // namespace

@@ -54,6 +54,11 @@ absl::StatusOr<std::string> SerializeTrainingState(const TrainingState& s) {
       if (!s.optimizer[i].defined()) continue;
       archive.write(absl::StrCat("optimizer.", i), s.optimizer[i].cpu());
     }
+    archive.write("average.count",
+                  c10::IValue(static_cast<int64_t>(s.average.size())));
+    for (size_t i = 0; i < s.average.size(); ++i) {
+      archive.write(absl::StrCat("average.", i), s.average[i].cpu());
+    }
     archive.write("network.count",
                   c10::IValue(static_cast<int64_t>(s.network.size())));
     for (size_t i = 0; i < s.network.size(); ++i) {
@@ -121,6 +126,16 @@ absl::StatusOr<TrainingState> ParseTrainingState(std::string_view bytes) {
         s.optimizer.resize(static_cast<size_t>(*optimizer_count));
         for (size_t i = 0; i < s.optimizer.size(); ++i) {
           archive.try_read(absl::StrCat("optimizer.", i), s.optimizer[i]);
+        }
+        // States written before weight averages existed have none.
+        c10::IValue average_count;
+        if (archive.try_read("average.count", average_count)) {
+          absl::StatusOr<int64_t> count = count_of("average.count");
+          if (!count.ok()) return count.status();
+          s.average.resize(static_cast<size_t>(*count));
+          for (size_t i = 0; i < s.average.size(); ++i) {
+            archive.read(absl::StrCat("average.", i), s.average[i]);
+          }
         }
         absl::StatusOr<int64_t> network_count = count_of("network.count");
         if (!network_count.ok()) return network_count.status();

@@ -33,6 +33,8 @@ struct TrainingState {
   torch::Tensor augment_rng;      // torch::Generator::get_state()
   torch::Tensor training_rng;     // drop path, dropout
   std::vector<torch::Tensor> optimizer;  // Optimizer::State()
+  // WeightAverage::State() when the run keeps one, else empty.
+  std::vector<torch::Tensor> average;
   // Parameters and buffers of the network by their names.
   std::vector<std::pair<std::string, torch::Tensor>> network;
 };

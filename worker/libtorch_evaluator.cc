@@ -133,7 +133,10 @@ EvaluationResult LibTorchEvaluator::Evaluate(
   // The dataset name parsed when the data was loaded.
   TrainOptions train =
       TrainOptionsFromSettings(s, *DatasetKindFromName(s.dataset()));
+  // The device is this worker's; its precision is the recipe's.
+  const Precision precision = train.device.precision;
   train.device = device_options_;
+  train.device.precision = precision;
   train.checkpoint_key = CheckpointKey(task);
   const TrainCallbacks train_callbacks = TrainCallbacksFor(callbacks);
   const std::string resume =

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
+#include "settings/recipes.h"
 
 namespace amoeba {
 namespace {
@@ -79,6 +80,7 @@ absl::Status Worker::RegisterWithBackoff(absl::Notification* stop) {
   request.set_capacity(options_.slots);
   request.set_evaluator(evaluator_->name());
   request.set_incarnation(core_->incarnation());
+  request.add_features(kTrainingRecipeFeature);
   for (int failures = 1; !stop->HasBeenNotified(); ++failures) {
     v1::RegisterResponse response;
     const grpc::Status s = stub_->Register(Context().get(), request, &response);
