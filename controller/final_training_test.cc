@@ -80,9 +80,11 @@ class FinalHarness {
     controller_.reset();
   }
 
+  // A worker of this version: it trains recipes.
   void Register(const std::string& worker) {
     v1::RegisterRequest request;
     request.set_worker_id(worker);
+    request.add_features(kTrainingRecipeFeature);
     v1::RegisterResponse response;
     grpc::ClientContext context;
     REQUIRE(stub_->Register(&context, request, &response).ok());
