@@ -234,7 +234,8 @@ std::vector<RecipePreset> BuildPresets() {
   imagenet.summary =
       "the released ImageNet code's training recipe only (RMSProp, "
       "exponential decay, warm-up, smoothing, clipping, dropout, drop "
-      "path); the network and data stay as given";
+      "path, evaluation of the weights' moving average); the network and "
+      "data stay as given";
   AddImageNetTraining(imagenet);
   imagenet.notes =
       "Not reproduced: L2 decay of convolution and linear weights only "
