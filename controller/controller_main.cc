@@ -26,7 +26,9 @@
 #include "common/stop_signals.h"
 #include "settings/search_flags.h"
 #include "controller/controller.h"
+#include "controller/controller_metrics.h"
 #include "controller/server.h"
+#include "metrics/metrics_server.h"
 #include "gflags/gflags.h"
 #include "glog/logging.h"
 
@@ -58,6 +60,12 @@ DEFINE_bool(insecure, false,
             "as a warning)");
 DEFINE_string(tls_cert, "", "PEM certificate (enables TLS)");
 DEFINE_string(tls_key, "", "PEM private key");
+DEFINE_string(metrics_listen, "",
+              "HOST:PORT to export Prometheus metrics on (GET /metrics; "
+              "port 0: any free one); empty: off. Loopback unless you "
+              "give another address");
+DEFINE_string(metrics_port_file, "",
+              "write the metrics port listened on to this file");
 DEFINE_string(tls_client_ca, "", "PEM CA of client certificates (mutual TLS)");
 
 namespace {
@@ -199,10 +207,40 @@ int main(int argc, char** argv) {
   if (!defaults.ok()) return Fail(std::string(defaults.status().message()));
   const auto first_search = FirstSearchFromFlags(*defaults);
   if (!first_search.ok()) return Fail(std::string(first_search.status().message()));
-  const auto spec = ServerSpecFromFlags();
+  auto spec = ServerSpecFromFlags();
   if (!spec.ok()) return Fail(std::string(spec.status().message()));
+  // Bound before the store is opened: a metrics port in use refuses the
+  // start with nothing touched.
+  std::unique_ptr<amoeba::MetricsServer> metrics_server;
+  if (!FLAGS_metrics_listen.empty()) {
+    auto started = amoeba::MetricsServer::Start({FLAGS_metrics_listen});
+    if (!started.ok()) {
+      return Fail(absl::StrCat("--metrics_listen: ", started.status().message()));
+    }
+    metrics_server = *std::move(started);
+  }
   auto controller = OpenController(*defaults, *first_search);
   if (!controller.ok()) return Fail(std::string(controller.status().message()));
+  // On every way out, scrapes stop before the controller goes.
+  struct StopServingFirst {
+    std::unique_ptr<amoeba::MetricsServer>& server;
+    ~StopServingFirst() { server.reset(); }
+  } stop_serving_first{metrics_server};
+  std::unique_ptr<amoeba::ControllerMetrics> metrics;
+  if (metrics_server != nullptr) {
+    metrics = std::make_unique<amoeba::ControllerMetrics>(controller->get(),
+                                                          *metrics_server);
+    spec->metrics = metrics.get();
+    LOG(INFO) << "metrics on " << FLAGS_metrics_listen << " (port "
+              << metrics_server->port() << "), GET /metrics";
+    if (!FLAGS_metrics_port_file.empty()) {
+      const absl::Status written = amoeba::WriteFileAtomically(
+          FLAGS_metrics_port_file, absl::StrCat(metrics_server->port(), "\n"));
+      if (!written.ok()) {
+        return Fail(absl::StrCat("--metrics_port_file: ", written.message()));
+      }
+    }
+  }
   auto server = amoeba::ControllerServer::Start(*spec, controller->get());
   if (!server.ok()) return Fail(std::string(server.status().message()));
   if (!FLAGS_port_file.empty()) {
@@ -217,6 +255,9 @@ int main(int argc, char** argv) {
   LOG(INFO) << "shutting down";
   (*server)->Shutdown(absl::Seconds(10));
   server->reset();
+  // No scrape may read the controller once it is gone.
+  metrics_server.reset();
+  metrics.reset();
   controller->reset();  // closes the store after its last group commit
   LOG(INFO) << "stopped cleanly";
   return 0;

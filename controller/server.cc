@@ -89,7 +89,7 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   std::unique_ptr<ControllerServer> server(new ControllerServer());
   server->controller_ = controller;
   server->service_ = std::make_unique<ControllerService>(
-      controller, spec.token, spec.max_watchers);
+      controller, spec.token, spec.max_watchers, spec.metrics);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const std::string address =

@@ -15,6 +15,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "controller/controller.h"
+#include "controller/controller_metrics.h"
 #include "controller/service.h"
 
 namespace amoeba {
@@ -37,6 +38,9 @@ class ControllerServer {
     bool insecure = false;
     // Concurrent WatchEvents streams allowed (each holds a thread).
     int max_watchers = 64;
+    // Where the service reports dispatch latencies; null: nowhere. Must
+    // outlive the server.
+    ControllerMetrics* metrics = nullptr;
   };
 
   // InvalidArgument when `spec` would listen beyond loopback without a token

@@ -16,10 +16,12 @@
 namespace amoeba {
 
 ControllerService::ControllerService(Controller* controller, std::string token,
-                                     int max_watchers)
+                                     int max_watchers,
+                                     ControllerMetrics* metrics)
     : controller_(controller),
       token_(std::move(token)),
-      max_watchers_(max_watchers) {}
+      max_watchers_(max_watchers),
+      metrics_(metrics) {}
 
 grpc::Status ControllerService::FindSearch(const std::string& search_id,
                                            Search** search) {
@@ -78,9 +80,14 @@ grpc::Status ControllerService::GetTask(grpc::ServerContext* context,
   if (auto s = Authorize(context); !s.ok()) return s;
   if (auto s = CheckWorkerId(request->worker_id()); !s.ok()) return s;
   if (auto s = CheckView(request->view()); !s.ok()) return s;
+  const absl::Time start = absl::Now();
   auto task = controller_->GetTask(*request);
   if (!task.ok()) return ToGrpcStatus(task.status());
   *response = std::move(*task);
+  if (metrics_ != nullptr && response->has_task()) {
+    metrics_->ObserveDispatch(ControllerMetrics::Dispatch::kGetTask,
+                              absl::Now() - start);
+  }
   return grpc::Status::OK;
 }
 
@@ -143,10 +150,15 @@ grpc::Status ControllerService::ReportResult(grpc::ServerContext* context,
   if (auto s = CheckName("evaluator", request->evaluator()); !s.ok()) return s;
   if (auto s = CheckName("search_id", request->search_id()); !s.ok()) return s;
   if (auto s = CheckView(request->view()); !s.ok()) return s;
+  const absl::Time start = absl::Now();
   auto recorded = controller_->ReportResult(
       *request, request->next_task() ? response->mutable_next() : nullptr);
   if (!recorded.ok()) return ToGrpcStatus(recorded.status());
   response->set_recorded(*recorded);
+  if (metrics_ != nullptr && response->next().has_task()) {
+    metrics_->ObserveDispatch(ControllerMetrics::Dispatch::kWithResult,
+                              absl::Now() - start);
+  }
   return grpc::Status::OK;
 }
 

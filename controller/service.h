@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "controller/controller.h"
+#include "controller/controller_metrics.h"
 #include "proto/controller.grpc.pb.h"
 
 namespace amoeba {
@@ -28,8 +29,10 @@ class ControllerService final : public v1::Controller::Service {
   // `controller` must outlive the service. Empty `token`: no
   // authentication. At most `max_watchers` WatchEvents streams at once (each
   // holds a server thread); more are answered RESOURCE_EXHAUSTED.
+  // `metrics` (optional) must outlive the service too.
   ControllerService(Controller* controller, std::string token,
-                    int max_watchers = 64);
+                    int max_watchers = 64,
+                    ControllerMetrics* metrics = nullptr);
 
   // Makes WatchEvents streams end (server shutdown).
   void Shutdown() { shutting_down_ = true; }
@@ -105,6 +108,7 @@ class ControllerService final : public v1::Controller::Service {
   Controller* const controller_;
   const std::string token_;
   const int max_watchers_;
+  ControllerMetrics* const metrics_;  // may be null
   std::atomic<bool> shutting_down_{false};
   std::atomic<int> watchers_{0};
 };

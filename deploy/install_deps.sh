@@ -24,6 +24,8 @@ PACKAGES=(
   libturbojpeg0-dev          # JPEG decoding of image-folder datasets
   libpng-dev                 # PNG decoding of image-folder datasets
   openssl                    # TLS test certificates
+  prometheus-cpp-dev         # metrics endpoints (core + pull)
+  prometheus                 # the real server the metrics test scrapes with
 )
 
 missing=()
