@@ -59,6 +59,36 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
 
 MetricsServer::~MetricsServer() { exposer_.reset(); }
 
+namespace {
+
+class ReadGauge : public prometheus::Collectable {
+ public:
+  ReadGauge(std::string name, std::string help, std::function<double()> read)
+      : name_(std::move(name)), help_(std::move(help)), read_(std::move(read)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    prometheus::MetricFamily family;
+    family.name = name_;
+    family.help = help_;
+    family.type = prometheus::MetricType::Gauge;
+    prometheus::ClientMetric metric;
+    metric.gauge.value = read_();
+    family.metric.push_back(metric);
+    return {family};
+  }
+
+ private:
+  const std::string name_;
+  const std::string help_;
+  const std::function<double()> read_;
+};
+
+}  // namespace
+
+void MetricsServer::AddGauge(const std::string& name, const std::string& help,
+                             std::function<double()> read) {
+  Add(std::make_shared<ReadGauge>(name, help, std::move(read)));
+}
+
 void MetricsServer::Add(std::shared_ptr<prometheus::Collectable> collectable) {
   absl::MutexLock lock(&mu_);
   exposer_->RegisterCollectable(collectable);

@@ -8,6 +8,7 @@
 #ifndef AMOEBA_METRICS_METRICS_SERVER_H_
 #define AMOEBA_METRICS_METRICS_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,11 @@ class MetricsServer {
   // Also exports what `collectable` collects at every scrape; kept alive
   // while this server lives.
   void Add(std::shared_ptr<prometheus::Collectable> collectable);
+
+  // A gauge without labels whose value `read` gives at every scrape (on
+  // the server's threads: `read` must be thread-safe and outlive serving).
+  void AddGauge(const std::string& name, const std::string& help,
+                std::function<double()> read);
 
  private:
   MetricsServer() = default;

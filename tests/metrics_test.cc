@@ -138,15 +138,27 @@ TEST_CASE("Prometheus scrapes the controller: its answers match the store") {
             "--worker_id=w" + std::to_string(i), "--token_file=" + dir + "/token",
             "--evaluator=simulated", "--simulated_seconds=0.05",
             "--spool_dir=" + dir + "/spool" + std::to_string(i),
+            "--metrics_listen=127.0.0.1:0",
+            "--metrics_port_file=" + dir + "/worker_metrics" +
+                std::to_string(i),
             "--exit_when_finished=false"},
         dir + "/worker" + std::to_string(i) + ".log"));
   }
 
+  std::vector<int> worker_ports;
+  for (int i = 0; i < 2; ++i) {
+    worker_ports.push_back(
+        WaitForPortFile(dir + "/worker_metrics" + std::to_string(i)));
+    REQUIRE(worker_ports.back() > 0);
+  }
   std::ofstream(dir + "/prometheus.yml")
       << "global:\n  scrape_interval: 1s\n"
       << "scrape_configs:\n  - job_name: amoeba-controller\n"
       << "    static_configs:\n      - targets: ['127.0.0.1:" << metrics_port
-      << "']\n";
+      << "']\n"
+      << "  - job_name: amoeba-worker\n"
+      << "    static_configs:\n      - targets: ['127.0.0.1:"
+      << worker_ports[0] << "', '127.0.0.1:" << worker_ports[1] << "']\n";
   Process prometheus(kPrometheus,
                      {"--config.file=" + dir + "/prometheus.yml",
                       "--storage.tsdb.path=" + dir + "/tsdb",
@@ -174,6 +186,20 @@ TEST_CASE("Prometheus scrapes the controller: its answers match the store") {
   CHECK(*dispatched >= kBudget);
   CHECK(Query(prometheus_port, "amoeba_best_fitness{search=\"metrics\"}")
             .value_or(-1) > 0);
+  // The workers: both scraped, every child the store holds evaluated by
+  // one of them, epochs timed, and nothing left in a spool.
+  CHECK(WaitForValue(prometheus_port, "sum(up{job=\"amoeba-worker\"})", 2) ==
+        2);
+  CHECK(WaitForValue(prometheus_port, "sum(amoeba_worker_slots)", 2) == 2);
+  CHECK(WaitForValue(prometheus_port,
+                     "sum(amoeba_worker_children_total{outcome=\"done\"})",
+                     kBudget) == kBudget);
+  CHECK(Query(prometheus_port, "sum(amoeba_worker_epoch_seconds_count)")
+            .value_or(0) >= kBudget);
+  CHECK(WaitForValue(prometheus_port, "sum(amoeba_worker_spooled_results)",
+                     0) == 0);
+  CHECK(WaitForValue(prometheus_port, "sum(amoeba_worker_slots_busy)", 0) ==
+        0);
 
   // What the endpoint shows: no token, no genotype, no file path.
   auto scrape = HttpGet(metrics_port, "/metrics");

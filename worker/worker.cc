@@ -57,6 +57,7 @@ std::unique_ptr<grpc::ClientContext> Worker::Context() const {
 
 bool Worker::Backoff(int failures, const std::string& why,
                      absl::Notification* stop) {
+  if (options_.metrics != nullptr) options_.metrics->ControllerUnreachable();
   thread_local std::mt19937_64 jitter(std::random_device{}());
   const double base = absl::ToDoubleSeconds(options_.initial_backoff) *
                       std::pow(2.0, std::min(failures - 1, 16));
@@ -276,7 +277,12 @@ void Worker::AddCheckpointCallbacks(const v1::Task& task,
   if (task.settings().checkpoint_every() <= 0) return;
   callbacks->save_checkpoint = [this, &task](int epoch,
                                              const std::string& state) {
+    const absl::Time start = absl::Now();
     const absl::Status saved = checkpointer_->Save(task, epoch, state);
+    if (saved.ok() && options_.metrics != nullptr) {
+      options_.metrics->CheckpointSaved(static_cast<int64_t>(state.size()),
+                                        absl::Now() - start);
+    }
     if (saved.ok()) {
       LOG(INFO) << "child " << task.model_id() << ": checkpoint after epoch "
                 << epoch << " kept (" << state.size() << " bytes)";
@@ -287,8 +293,13 @@ void Worker::AddCheckpointCallbacks(const v1::Task& task,
     }
   };
   callbacks->load_checkpoint = [this, &task]() -> std::string {
+    const absl::Time start = absl::Now();
     absl::StatusOr<CheckpointData> loaded = checkpointer_->Load(task);
     if (absl::IsNotFound(loaded.status())) return "";
+    if (loaded.ok() && options_.metrics != nullptr) {
+      options_.metrics->CheckpointLoaded(
+          static_cast<int64_t>(loaded->payload.size()), absl::Now() - start);
+    }
     if (!loaded.ok()) {
       LOG(WARNING) << "child " << task.model_id()
                    << ": its checkpoint cannot be used ("
@@ -315,7 +326,14 @@ std::optional<v1::ResultReport> Worker::RunTask(int slot, const v1::Task& task,
   // the evaluator right after it reported that epoch. A report that did not
   // get through stops nothing: the child trains on.
   int stop_at_epoch = 0;
+  WorkerMetrics* const metrics = options_.metrics;
+  absl::Time epoch_start = absl::Now();
   callbacks.on_progress = [&](const EvaluationProgress& p) {
+    if (metrics != nullptr) {
+      const absl::Time now = absl::Now();
+      metrics->EpochDone(now - epoch_start, p.images_per_second);
+      epoch_start = now;
+    }
     const v1::ProgressReport report = core_->Progress(task, p);
     v1::ProgressAck ack;
     if (!stub_->ReportProgress(Context().get(), report, &ack).ok()) return;
@@ -327,9 +345,17 @@ std::optional<v1::ResultReport> Worker::RunTask(int slot, const v1::Task& task,
   };
   AddCheckpointCallbacks(task, &callbacks);
   const absl::Time start = absl::Now();
+  if (metrics != nullptr) metrics->SlotStarted();
   const EvaluationResult result = evaluator_->Evaluate(task, callbacks);
   std::optional<v1::ResultReport> report =
       core_->Finish(slot, task, result, stop->HasBeenNotified());
+  if (metrics != nullptr) {
+    metrics->SlotEnded();
+    metrics->Finished(!report.has_value() ? WorkerMetrics::Outcome::kCancelled
+                      : report->ok()      ? WorkerMetrics::Outcome::kDone
+                                          : WorkerMetrics::Outcome::kFailed,
+                      absl::Now() - start);
+  }
   if (!report.has_value()) {
     LOG(INFO) << "slot " << slot << ": child " << task.model_id()
               << " cancelled by the controller";

@@ -35,6 +35,7 @@
 #include "proto/controller.grpc.pb.h"
 #include "worker/checkpointer.h"
 #include "worker/evaluator.h"
+#include "worker/worker_metrics.h"
 #include "worker/spool.h"
 #include "worker/worker_core.h"
 
@@ -65,6 +66,9 @@ struct WorkerOptions {
   std::string checkpoint_dir;
   // The deadline of one checkpoint upload or download.
   absl::Duration checkpoint_deadline = absl::Minutes(10);
+  // Where the worker's metrics go (worker_metrics.h); null: nowhere. Must
+  // outlive the worker.
+  WorkerMetrics* metrics = nullptr;
 };
 
 class Worker {
@@ -79,6 +83,11 @@ class Worker {
 
   // Results evaluated and acknowledged by the controller so far.
   int64_t delivered() const { return delivered_; }
+
+  // Results in the spool, not yet acknowledged (any thread).
+  int64_t SpooledResults() const {
+    return static_cast<int64_t>(spool_.List().size());
+  }
 
  private:
   // An answer that came with a result's ack, already applied to the core:

@@ -9,13 +9,16 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/atomic_file.h"
 #include "common/daemon_setup.h"
 #include "settings/program_help.h"
 #include "common/stop_signals.h"
 #include "gflags/gflags.h"
+#include "metrics/metrics_server.h"
 #include "trainer/cpu_allocator.h"
 #include "trainer/device_options.h"
 #include "trainer/logging.h"
@@ -70,6 +73,11 @@ DEFINE_string(checkpoint_dir, "",
               "checkpoints of long tasks (final training) in this folder, "
               "shared by the fleet (e.g. NFS); empty: uploaded to the "
               "controller");
+DEFINE_string(metrics_listen, "",
+              "HOST:PORT to export Prometheus metrics on (GET /metrics; "
+              "port 0: any free one); empty: off");
+DEFINE_string(metrics_port_file, "",
+              "write the metrics port listened on to this file");
 DEFINE_bool(exit_when_finished, true,
             "exit once every search of the controller is finished; false "
             "for a fleet daemon that serves searches created later");
@@ -181,12 +189,46 @@ int main(int argc, char** argv) {
     std::cerr << "amoeba-worker: " << evaluator.status().message() << std::endl;
     return 2;
   }
+  std::unique_ptr<amoeba::MetricsServer> metrics_server;
+  std::unique_ptr<amoeba::WorkerMetrics> metrics;
+  if (!FLAGS_metrics_listen.empty()) {
+    auto started = amoeba::MetricsServer::Start({FLAGS_metrics_listen});
+    if (!started.ok()) {
+      std::cerr << "amoeba-worker: --metrics_listen: "
+                << started.status().message() << std::endl;
+      return 2;
+    }
+    metrics_server = *std::move(started);
+    metrics = std::make_unique<amoeba::WorkerMetrics>(*metrics_server,
+                                                      options->slots);
+    options->metrics = metrics.get();
+    if (!FLAGS_metrics_port_file.empty()) {
+      const absl::Status written = amoeba::WriteFileAtomically(
+          FLAGS_metrics_port_file,
+          absl::StrCat(metrics_server->port(), "\n"));
+      if (!written.ok()) {
+        std::cerr << "amoeba-worker: --metrics_port_file: "
+                  << written.message() << std::endl;
+        return 2;
+      }
+    }
+    LOG(INFO) << "metrics on " << FLAGS_metrics_listen << " (port "
+              << metrics_server->port() << "), GET /metrics";
+  }
   absl::Status status;
   {
     absl::Notification stop;
     amoeba::StopOnSignals signals(&stop);
     amoeba::Worker worker(*std::move(options), *std::move(evaluator));
+    if (metrics_server != nullptr) {
+      metrics_server->AddGauge(
+          "amoeba_worker_spooled_results",
+          "results in the spool, not yet acknowledged by the controller",
+          [&worker] { return static_cast<double>(worker.SpooledResults()); });
+    }
     status = worker.Run(&stop);
+    // No scrape may read the worker once it is gone.
+    metrics_server.reset();
   }
   if (!status.ok()) {
     LOG(ERROR) << "worker ended: " << status;
