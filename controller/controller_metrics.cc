@@ -170,6 +170,34 @@ ControllerMetrics::ControllerMetrics(Controller* controller,
       0.1,    0.25,  0.5,    1,     2.5,  5};
   with_result_ = &dispatch.Add({{"via", "result"}}, buckets);
   get_task_ = &dispatch.Add({{"via", "get_task"}}, buckets);
+  auto& refused =
+      prometheus::BuildCounter()
+          .Name("amoeba_results_refused_total")
+          .Help("ResultReports not recorded, by reason: stale (duplicate, "
+                "old attempt, finished elsewhere), invalid, "
+                "unauthenticated, rejected (unknown worker or search)")
+          .Register(server.registry());
+  stale_ = &refused.Add({{"reason", "stale"}});
+  invalid_ = &refused.Add({{"reason", "invalid"}});
+  unauthenticated_ = &refused.Add({{"reason", "unauthenticated"}});
+  rejected_ = &refused.Add({{"reason", "rejected"}});
+}
+
+void ControllerMetrics::ResultRefused(Refusal why) {
+  switch (why) {
+    case Refusal::kStale:
+      stale_->Increment();
+      break;
+    case Refusal::kInvalid:
+      invalid_->Increment();
+      break;
+    case Refusal::kUnauthenticated:
+      unauthenticated_->Increment();
+      break;
+    case Refusal::kRejected:
+      rejected_->Increment();
+      break;
+  }
 }
 
 void ControllerMetrics::ObserveDispatch(Dispatch via, absl::Duration elapsed) {

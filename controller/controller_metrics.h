@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "controller/controller.h"
 #include "metrics/metrics_server.h"
+#include "prometheus/counter.h"
 #include "prometheus/histogram.h"
 #include "prometheus/metric_family.h"
 
@@ -34,9 +35,23 @@ class ControllerMetrics {
   // GetTask.
   void ObserveDispatch(Dispatch via, absl::Duration elapsed);
 
+  // Why a ResultReport was not recorded.
+  enum class Refusal {
+    kStale,            // answered, not recorded: a duplicate, a stale
+                       // attempt, a child finished elsewhere
+    kInvalid,          // a malformed report
+    kUnauthenticated,  // no or a wrong token
+    kRejected,         // an unknown worker or search
+  };
+  void ResultRefused(Refusal why);
+
  private:
   prometheus::Histogram* with_result_;
   prometheus::Histogram* get_task_;
+  prometheus::Counter* stale_;
+  prometheus::Counter* invalid_;
+  prometheus::Counter* unauthenticated_;
+  prometheus::Counter* rejected_;
 };
 
 // The per-search families of `statuses`, as a scrape exports them (for

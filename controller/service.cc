@@ -124,6 +124,26 @@ grpc::Status ControllerService::ReportProgress(grpc::ServerContext* context,
 grpc::Status ControllerService::ReportResult(grpc::ServerContext* context,
                                              const v1::ResultReport* request,
                                              v1::ResultAck* response) {
+  const grpc::Status status = RecordResult(context, request, response);
+  if (metrics_ != nullptr) {
+    using Refusal = ControllerMetrics::Refusal;
+    if (!status.ok()) {
+      metrics_->ResultRefused(
+          status.error_code() == grpc::StatusCode::UNAUTHENTICATED
+              ? Refusal::kUnauthenticated
+          : status.error_code() == grpc::StatusCode::INVALID_ARGUMENT
+              ? Refusal::kInvalid
+              : Refusal::kRejected);
+    } else if (!response->recorded()) {
+      metrics_->ResultRefused(Refusal::kStale);
+    }
+  }
+  return status;
+}
+
+grpc::Status ControllerService::RecordResult(grpc::ServerContext* context,
+                                             const v1::ResultReport* request,
+                                             v1::ResultAck* response) {
   if (auto s = Authorize(context); !s.ok()) return s;
   if (auto s = CheckWorkerId(request->worker_id()); !s.ok()) return s;
   if (request->model_id() < 1) {

@@ -96,6 +96,10 @@ class ControllerService final : public v1::Controller::Service {
   static constexpr size_t kCheckpointChunkBytes = 1 << 20;
 
  private:
+  // ReportResult's work; ReportResult counts what it refuses.
+  grpc::Status RecordResult(grpc::ServerContext* context,
+                            const v1::ResultReport* request,
+                            v1::ResultAck* response);
   grpc::Status Authorize(grpc::ServerContext* context) const;
   // The search a read or admin request names (empty: the only one).
   grpc::Status FindSearch(const std::string& search_id, Search** search);

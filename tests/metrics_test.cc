@@ -201,6 +201,27 @@ TEST_CASE("Prometheus scrapes the controller: its answers match the store") {
   CHECK(WaitForValue(prometheus_port, "sum(amoeba_worker_slots_busy)", 0) ==
         0);
 
+  // A report with a wrong token is refused, and counted as such.
+  {
+    auto stub = v1::Controller::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(port),
+        grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer wrong-token");
+    context.set_deadline(std::chrono::system_clock::now() + seconds(10));
+    v1::ResultReport report;
+    report.set_worker_id("intruder");
+    report.set_search_id("metrics");
+    report.set_model_id(1);
+    report.set_attempt(1);
+    v1::ResultAck ack;
+    CHECK(stub->ReportResult(&context, report, &ack).error_code() ==
+          grpc::StatusCode::UNAUTHENTICATED);
+  }
+  CHECK(WaitForValue(prometheus_port,
+                     "amoeba_results_refused_total{reason=\"unauthenticated\"}",
+                     1) == 1);
+
   // What the endpoint shows: no token, no genotype, no file path.
   auto scrape = HttpGet(metrics_port, "/metrics");
   REQUIRE(scrape.ok());

@@ -23,7 +23,7 @@ if [ "$rc" -ne 0 ] || [ -n "$output" ]; then
   fail=1
 fi
 expect() {  # file pattern why
-  if ! grep -qE "$2" "$1"; then echo "FAIL: $1 lacks '$2' ($3)"; fail=1; fi
+  if ! grep -qE -e "$2" "$1"; then echo "FAIL: $1 lacks '$2' ($3)"; fail=1; fi
 }
 for u in "$units/amoeba-controller.service" "$units/amoeba-worker@.service"; do
   expect "$u" '^User=amoeba$' "dedicated user"
@@ -36,5 +36,9 @@ done
 expect "$units/amoeba-worker@.service" '^Environment=CUDA_VISIBLE_DEVICES=%i$' \
   "each instance sees only its GPU"
 expect "$units/amoeba-worker@.service" 'worker-%i/spool' "spool per instance"
+expect "$units/amoeba-worker@.service" '--metrics_listen=0.0.0.0:947%i' \
+  "a metrics port per instance (deploy/prometheus/prometheus.yml)"
+expect "$units/controller.env" '--metrics_listen=0.0.0.0:9464' \
+  "controller metrics (deploy/prometheus/prometheus.yml)"
 if [ "$fail" -eq 0 ]; then echo "units verified"; fi
 exit "$fail"
