@@ -36,6 +36,7 @@
 #include "genotype/text.h"
 #include "gflags/gflags.h"
 #include "proto/controller.grpc.pb.h"
+#include "testing/http_get.h"
 
 DEFINE_string(controller_binary, "controller/amoeba-controller",
               "path of amoeba-controller");
@@ -51,6 +52,9 @@ DEFINE_string(store, "/tmp/amoeba_loadgen.db", "store file (replaced)");
 DEFINE_int32(searches, 1, "running searches sharing the workers");
 DEFINE_string(weights, "",
               "comma-separated weight of each search (default: all 1)");
+DEFINE_int32(scrape_ms, 0,
+             "> 0: the controller exports metrics (--metrics_listen) and a "
+             "scraper GETs /metrics every this many ms while it runs");
 DEFINE_bool(next_in_ack, true,
             "ask for the next child in the result's ack, as amoeba-worker "
             "does (false: a separate GetTask after each result)");
@@ -125,6 +129,9 @@ struct Phase {
   double cpu_seconds = 0;
   double peak_rss_mb = 0;
   std::map<std::string, int64_t> by_search;
+  std::atomic<int64_t> scrapes{0};  // --scrape_ms
+  std::atomic<int64_t> scrapes_failed{0};
+  std::atomic<int64_t> scraped_bytes{0};
 };
 
 // A fresh controller on a fresh store; its port in `port`. -1 when it did
@@ -144,6 +151,10 @@ pid_t StartController(bool flags_search, std::string* port) {
         FLAGS_controller_binary, "--store=" + FLAGS_store, "--port=0",
         "--port_file=" + port_file, "--lease_timeout_s=600",
         "--minloglevel=1"};
+    if (FLAGS_scrape_ms > 0) {
+      args.push_back("--metrics_listen=127.0.0.1:0");
+      args.push_back("--metrics_port_file=" + FLAGS_store + ".metrics_port");
+    }
     if (flags_search) {
       args.push_back("--population_size=" +
                      std::to_string(FLAGS_population_size));
@@ -326,6 +337,28 @@ bool RunPhase(const std::vector<double>& weights, Phase* phase) {
       DriveWorkers(t, workers, stop, results, &tallies[t]);
     });
   }
+  if (FLAGS_scrape_ms > 0) {
+    int metrics_port = 0;
+    std::ifstream(FLAGS_store + ".metrics_port") >> metrics_port;
+    threads.emplace_back([&, metrics_port] {
+      while (!stop) {
+        absl::StatusOr<amoeba::HttpResponse> got =
+            amoeba::HttpGet(metrics_port, "/metrics");
+        if (got.ok() && got->status == 200) {
+          ++phase->scrapes;
+          phase->scraped_bytes += static_cast<int64_t>(got->body.size());
+        } else {
+          ++phase->scrapes_failed;
+        }
+        // In short naps: the phase's clock stops when every thread ended.
+        const auto next =
+            Clock::now() + std::chrono::milliseconds(FLAGS_scrape_ms);
+        while (!stop && Clock::now() < next) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+      }
+    });
+  }
   while (!stop && Clock::now() - start < std::chrono::seconds(FLAGS_seconds)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -363,6 +396,12 @@ void Print(const char* title, const Phase& p) {
       "  controller: %.1f CPU-s (%.2f cores), peak RSS %.1f MB\n",
       title, p.results, p.elapsed, p.results / p.elapsed, p.p50, p.p99,
       p.cpu_seconds, p.cpu_seconds / p.elapsed, p.peak_rss_mb);
+  if (FLAGS_scrape_ms > 0) {
+    std::cout << absl::StrFormat(
+        "  metrics: %d scrapes of /metrics (%d failed), %.1f KB each\n",
+        p.scrapes, p.scrapes_failed,
+        p.scrapes > 0 ? p.scraped_bytes / 1024.0 / p.scrapes : 0.0);
+  }
 }
 
 }  // namespace
