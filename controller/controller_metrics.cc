@@ -81,6 +81,23 @@ std::vector<MetricFamily> SearchFamilies(
          return stopped;
        },
        nullptr},
+      {"amoeba_leases_granted_total",
+       "children handed to a worker (since the controller started)",
+       MetricType::Counter,
+       [](const v1::SearchStatus& s) { return 1.0 * s.leases_granted(); },
+       nullptr},
+      {"amoeba_leases_expired_total",
+       "leases that expired: the worker went silent (since the controller "
+       "started)",
+       MetricType::Counter,
+       [](const v1::SearchStatus& s) { return 1.0 * s.leases_expired(); },
+       nullptr},
+      {"amoeba_leases_returned_total",
+       "children returned to the queue for another worker: expired, the "
+       "worker restarted or handed it back (since the controller started)",
+       MetricType::Counter,
+       [](const v1::SearchStatus& s) { return 1.0 * s.leases_returned(); },
+       nullptr},
       {"amoeba_children_running", "children on a worker now",
        MetricType::Gauge,
        [](const v1::SearchStatus& s) { return 1.0 * s.running(); }, nullptr},

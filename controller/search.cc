@@ -326,6 +326,7 @@ void Search::AssignTaskLocked(const std::string& worker_id,
   ModelRecord& model = child->record;
   model.state = ModelState::kRunning;
   model.attempts += 1;
+  ++leases_granted_;
   model.worker_id = worker_id;
   model.started_at = UnixSeconds(now);
   child->holders[model.attempts] = worker_id;
@@ -360,6 +361,7 @@ void Search::ReturnToQueueLocked(const Lease& lease, bool charge,
   child.record.state = ModelState::kPending;
   writes->push_back(store_->UpdateModelLater(child.record));
   queue_.push_front(lease.child);
+  ++leases_returned_;
 }
 
 void Search::GiveUpLocked(Child& child, const std::string& why,
@@ -634,6 +636,7 @@ void Search::ExpireLeases() {
   {
     absl::MutexLock lock(&mu_);
     for (const Lease& lease : leases_.TakeExpired(clock_->Now())) {
+      ++leases_expired_;
       ReturnToQueueLocked(lease, /*charge=*/true,
                           absl::StrCat("lease expired (worker ",
                                        lease.worker_id, " went silent)"),

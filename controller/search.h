@@ -326,6 +326,10 @@ class Search {
   LeaseTable leases_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, WorkerState> workers_ ABSL_GUARDED_BY(mu_);
   int64_t failed_ ABSL_GUARDED_BY(mu_) = 0;
+  // Since this process started (SearchStatus.leases_*).
+  int64_t leases_granted_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t leases_expired_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t leases_returned_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<ModelRecord> best_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> evaluators_ ABSL_GUARDED_BY(mu_);  // <= kMaxEvaluators
   std::deque<double> completion_times_ ABSL_GUARDED_BY(mu_);  // unix seconds

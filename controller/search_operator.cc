@@ -169,6 +169,9 @@ v1::SearchStatus Search::Status() {
   status.set_workers_busy(busy);
   status.set_workers_without_data(without_data);
   status.set_workers_without_recipe(without_recipe);
+  status.set_leases_granted(leases_granted_);
+  status.set_leases_expired(leases_expired_);
+  status.set_leases_returned(leases_returned_);
   for (const std::string& e : evaluators_) status.add_evaluators(e);
   for (int epoch : options_.early_stopping.epochs) {
     v1::HurdleStatus* hurdle = status.add_hurdles();

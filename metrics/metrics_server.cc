@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "metrics/process_metrics.h"
 
 namespace amoeba {
 
@@ -54,6 +55,7 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   }
   server->port_ = ports.front();
   server->exposer_->RegisterCollectable(server->registry_);
+  server->Add(ProcessMetrics());
   return server;
 }
 

@@ -24,6 +24,12 @@ TEST_CASE("the metrics endpoint serves the registry on a port of its own") {
   CHECK(got->status == 200);
   CHECK_THAT(got->body,
              Catch::Contains("amoeba_test_events_total{search=\"s1\"} 3"));
+  // The standard process metrics, as other clients name them.
+  for (const char* name :
+       {"process_cpu_seconds_total ", "process_resident_memory_bytes ",
+        "process_open_fds ", "process_start_time_seconds "}) {
+    CHECK_THAT(got->body, Catch::Contains(std::string("\n") + name));
+  }
 
   // The same port again: refused, naming it.
   const std::string taken = "127.0.0.1:" + std::to_string((*server)->port());

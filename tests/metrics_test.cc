@@ -179,6 +179,15 @@ TEST_CASE("Prometheus scrapes the controller: its answers match the store") {
   CHECK(WaitForValue(prometheus_port, "amoeba_workers_online", 2) == 2);
   CHECK(WaitForValue(prometheus_port,
                      "amoeba_search_running{search=\"metrics\"}", 0) == 0);
+  // Each child was leased at least once; none expired (workers alive).
+  CHECK(Query(prometheus_port,
+              "amoeba_leases_granted_total{search=\"metrics\"}")
+            .value_or(0) >= kBudget);
+  CHECK(Query(prometheus_port,
+              "amoeba_leases_expired_total{search=\"metrics\"}") == 0);
+  CHECK(Query(prometheus_port,
+              "process_resident_memory_bytes{job=\"amoeba-controller\"}")
+            .value_or(0) > 0);
   // Every child after the first of each worker came with a result's ack.
   const std::optional<double> dispatched =
       Query(prometheus_port, "sum(amoeba_dispatch_seconds_count)");
