@@ -351,10 +351,14 @@ std::optional<v1::ResultReport> Worker::RunTask(int slot, const v1::Task& task,
       core_->Finish(slot, task, result, stop->HasBeenNotified());
   if (metrics != nullptr) {
     metrics->SlotEnded();
-    metrics->Finished(!report.has_value() ? WorkerMetrics::Outcome::kCancelled
-                      : report->ok()      ? WorkerMetrics::Outcome::kDone
-                                          : WorkerMetrics::Outcome::kFailed,
-                      absl::Now() - start);
+    using Outcome = WorkerMetrics::Outcome;
+    metrics->Finished(
+        !report.has_value() ? Outcome::kCancelled
+        : report->ok()      ? Outcome::kDone
+        : report->preempted() || !report->missing_data().empty()
+            ? Outcome::kHandedBack
+            : Outcome::kFailed,
+        absl::Now() - start);
   }
   if (!report.has_value()) {
     LOG(INFO) << "slot " << slot << ": child " << task.model_id()

@@ -30,11 +30,14 @@ WorkerMetrics::WorkerMetrics(MetricsServer& server, int slots) {
   auto& children = prometheus::BuildCounter()
                        .Name("amoeba_worker_children_total")
                        .Help("evaluations ended, by outcome (done: a "
-                             "result; failed: a failure result; cancelled: "
-                             "by the controller or a stop, no result)")
+                             "result; failed: a failure result; "
+                             "handed_back: unfinished, the worker stopping "
+                             "or lacking the data; cancelled: by the "
+                             "controller)")
                        .Register(r);
   done_ = &children.Add({{"outcome", "done"}});
   failed_ = &children.Add({{"outcome", "failed"}});
+  handed_back_ = &children.Add({{"outcome", "handed_back"}});
   cancelled_ = &children.Add({{"outcome", "cancelled"}});
   evaluation_seconds_ = &prometheus::BuildHistogram()
                              .Name("amoeba_worker_evaluation_seconds")
@@ -88,6 +91,9 @@ void WorkerMetrics::Finished(Outcome outcome, absl::Duration elapsed) {
       break;
     case Outcome::kFailed:
       failed_->Increment();
+      break;
+    case Outcome::kHandedBack:
+      handed_back_->Increment();
       break;
     case Outcome::kCancelled:
       cancelled_->Increment();

@@ -21,7 +21,13 @@ namespace amoeba {
 class WorkerMetrics {
  public:
   // How an evaluation ended.
-  enum class Outcome { kDone, kFailed, kCancelled };
+  enum class Outcome {
+    kDone,        // a result
+    kFailed,      // a failure result (diverged, out of memory, ...)
+    kHandedBack,  // unfinished, back to the controller: the worker is
+                  // stopping, or lacks the task's data
+    kCancelled,   // by the controller (reassigned, search stopped)
+  };
 
   // Registers the worker's families in `server`, which must outlive this.
   WorkerMetrics(MetricsServer& server, int slots);
@@ -45,6 +51,7 @@ class WorkerMetrics {
   prometheus::Gauge* busy_;
   prometheus::Counter* done_;
   prometheus::Counter* failed_;
+  prometheus::Counter* handed_back_;
   prometheus::Counter* cancelled_;
   prometheus::Histogram* evaluation_seconds_;
   prometheus::Histogram* epoch_seconds_;
