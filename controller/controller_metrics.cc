@@ -194,27 +194,14 @@ ControllerMetrics::ControllerMetrics(Controller* controller,
                 "old attempt, finished elsewhere), invalid, "
                 "unauthenticated, rejected (unknown worker or search)")
           .Register(server.registry());
-  stale_ = &refused.Add({{"reason", "stale"}});
-  invalid_ = &refused.Add({{"reason", "invalid"}});
-  unauthenticated_ = &refused.Add({{"reason", "unauthenticated"}});
-  rejected_ = &refused.Add({{"reason", "rejected"}});
+  refused_ = {&refused.Add({{"reason", "stale"}}),
+              &refused.Add({{"reason", "invalid"}}),
+              &refused.Add({{"reason", "unauthenticated"}}),
+              &refused.Add({{"reason", "rejected"}})};
 }
 
 void ControllerMetrics::ResultRefused(Refusal why) {
-  switch (why) {
-    case Refusal::kStale:
-      stale_->Increment();
-      break;
-    case Refusal::kInvalid:
-      invalid_->Increment();
-      break;
-    case Refusal::kUnauthenticated:
-      unauthenticated_->Increment();
-      break;
-    case Refusal::kRejected:
-      rejected_->Increment();
-      break;
-  }
+  refused_[static_cast<size_t>(why)]->Increment();
 }
 
 void ControllerMetrics::ObserveDispatch(Dispatch via, absl::Duration elapsed) {

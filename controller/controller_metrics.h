@@ -9,6 +9,7 @@
 #ifndef AMOEBA_CONTROLLER_CONTROLLER_METRICS_H_
 #define AMOEBA_CONTROLLER_CONTROLLER_METRICS_H_
 
+#include <array>
 #include <memory>
 #include <vector>
 
@@ -48,10 +49,8 @@ class ControllerMetrics {
  private:
   prometheus::Histogram* with_result_;
   prometheus::Histogram* get_task_;
-  prometheus::Counter* stale_;
-  prometheus::Counter* invalid_;
-  prometheus::Counter* unauthenticated_;
-  prometheus::Counter* rejected_;
+  // By Refusal, in its order.
+  std::array<prometheus::Counter*, 4> refused_;
 };
 
 // The per-search families of `statuses`, as a scrape exports them (for

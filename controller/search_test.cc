@@ -62,6 +62,17 @@ struct Harness {
     if (!old) request.add_features(kTrainingRecipeFeature);
     REQUIRE(search->Register(request).ok());
   }
+  // `worker` asks a few times and gets no task, only a time to ask again.
+  void RequireNoTaskFor(const std::string& worker) {
+    v1::GetTaskRequest ask;
+    ask.set_worker_id(worker);
+    for (int i = 0; i < 3; ++i) {
+      auto answer = search->GetTask(ask);
+      REQUIRE(answer.ok());
+      CHECK_FALSE(answer->has_task());
+      CHECK(answer->retry_after_ms() > 0);
+    }
+  }
   v1::Task Take(const std::string& worker) {
     v1::GetTaskRequest request;
     request.set_worker_id(worker);
@@ -204,15 +215,10 @@ TEST_CASE("a worker without the dataset hands tasks back; it gets no more") {
   CHECK(h.Model(task.model_id()).failures() == 0);
   CHECK(h.Model(task.model_id()).state() != v1::MODEL_FAILED);
   // Worker a asks again: nothing of this search, for as long as it runs.
+  h.RequireNoTaskFor("a");
+  CHECK(h.search->Status().workers_without_data() == 1);
   v1::GetTaskRequest ask;
   ask.set_worker_id("a");
-  for (int i = 0; i < 3; ++i) {
-    auto answer = h.search->GetTask(ask);
-    REQUIRE(answer.ok());
-    CHECK_FALSE(answer->has_task());
-    CHECK(answer->retry_after_ms() > 0);
-  }
-  CHECK(h.search->Status().workers_without_data() == 1);
   // Another worker takes the child.
   CHECK(h.Take("b").model_id() == task.model_id());
   // A new process of a (the data may be there now) is asked again.
@@ -231,15 +237,10 @@ TEST_CASE("a worker too old for the search's recipe gets none of its tasks") {
   Harness h("old_worker.db", options);
   h.Register("old", 1, /*old=*/true);
   h.Register("new");
+  h.RequireNoTaskFor("old");
+  CHECK(h.search->Status().workers_without_recipe() == 1);
   v1::GetTaskRequest ask;
   ask.set_worker_id("old");
-  for (int i = 0; i < 3; ++i) {
-    auto answer = h.search->GetTask(ask);
-    REQUIRE(answer.ok());
-    CHECK_FALSE(answer->has_task());
-    CHECK(answer->retry_after_ms() > 0);
-  }
-  CHECK(h.search->Status().workers_without_recipe() == 1);
   CHECK(h.Take("new").settings().recipe().ema_decay() == 0.999);
   // Upgraded (a new process that says it trains recipes): served.
   h.Register("old", 2);

@@ -35,10 +35,10 @@ WorkerMetrics::WorkerMetrics(MetricsServer& server, int slots) {
                              "or lacking the data; cancelled: by the "
                              "controller)")
                        .Register(r);
-  done_ = &children.Add({{"outcome", "done"}});
-  failed_ = &children.Add({{"outcome", "failed"}});
-  handed_back_ = &children.Add({{"outcome", "handed_back"}});
-  cancelled_ = &children.Add({{"outcome", "cancelled"}});
+  children_ = {&children.Add({{"outcome", "done"}}),
+               &children.Add({{"outcome", "failed"}}),
+               &children.Add({{"outcome", "handed_back"}}),
+               &children.Add({{"outcome", "cancelled"}})};
   evaluation_seconds_ = &prometheus::BuildHistogram()
                              .Name("amoeba_worker_evaluation_seconds")
                              .Help("a child's evaluation, from task to result")
@@ -84,20 +84,9 @@ void WorkerMetrics::SlotStarted() { busy_->Increment(); }
 void WorkerMetrics::SlotEnded() { busy_->Decrement(); }
 
 void WorkerMetrics::Finished(Outcome outcome, absl::Duration elapsed) {
-  switch (outcome) {
-    case Outcome::kDone:
-      done_->Increment();
-      evaluation_seconds_->Observe(absl::ToDoubleSeconds(elapsed));
-      break;
-    case Outcome::kFailed:
-      failed_->Increment();
-      break;
-    case Outcome::kHandedBack:
-      handed_back_->Increment();
-      break;
-    case Outcome::kCancelled:
-      cancelled_->Increment();
-      break;
+  children_[static_cast<size_t>(outcome)]->Increment();
+  if (outcome == Outcome::kDone) {
+    evaluation_seconds_->Observe(absl::ToDoubleSeconds(elapsed));
   }
 }
 

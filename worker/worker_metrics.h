@@ -8,6 +8,7 @@
 #ifndef AMOEBA_WORKER_WORKER_METRICS_H_
 #define AMOEBA_WORKER_WORKER_METRICS_H_
 
+#include <array>
 #include <cstdint>
 
 #include "absl/time/time.h"
@@ -49,10 +50,8 @@ class WorkerMetrics {
 
  private:
   prometheus::Gauge* busy_;
-  prometheus::Counter* done_;
-  prometheus::Counter* failed_;
-  prometheus::Counter* handed_back_;
-  prometheus::Counter* cancelled_;
+  // By Outcome, in its order.
+  std::array<prometheus::Counter*, 4> children_;
   prometheus::Histogram* evaluation_seconds_;
   prometheus::Histogram* epoch_seconds_;
   prometheus::Gauge* images_per_second_;
