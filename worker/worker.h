@@ -84,11 +84,6 @@ class Worker {
   // Results evaluated and acknowledged by the controller so far.
   int64_t delivered() const { return delivered_; }
 
-  // Results in the spool, not yet acknowledged (any thread).
-  int64_t SpooledResults() const {
-    return static_cast<int64_t>(spool_.List().size());
-  }
-
  private:
   // An answer that came with a result's ack, already applied to the core:
   // its task, if any, is held by the slot.

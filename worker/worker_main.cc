@@ -24,6 +24,7 @@
 #include "trainer/logging.h"
 #include "worker/libtorch_evaluator.h"
 #include "worker/simulated_evaluator.h"
+#include "worker/spool.h"
 #include "worker/worker.h"
 
 DEFINE_string(controller, "127.0.0.1:50051", "controller address host:port");
@@ -212,6 +213,14 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
+    // Read from the folder, not the worker: scrapes may come until the
+    // server is destroyed, after the worker.
+    metrics_server->AddGauge(
+        "amoeba_worker_spooled_results",
+        "results in the spool, not yet acknowledged by the controller",
+        [spool = amoeba::Spool(FLAGS_spool_dir)] {
+          return static_cast<double>(spool.List().size());
+        });
     LOG(INFO) << "metrics on " << FLAGS_metrics_listen << " (port "
               << metrics_server->port() << "), GET /metrics";
   }
@@ -220,15 +229,7 @@ int main(int argc, char** argv) {
     absl::Notification stop;
     amoeba::StopOnSignals signals(&stop);
     amoeba::Worker worker(*std::move(options), *std::move(evaluator));
-    if (metrics_server != nullptr) {
-      metrics_server->AddGauge(
-          "amoeba_worker_spooled_results",
-          "results in the spool, not yet acknowledged by the controller",
-          [&worker] { return static_cast<double>(worker.SpooledResults()); });
-    }
     status = worker.Run(&stop);
-    // No scrape may read the worker once it is gone.
-    metrics_server.reset();
   }
   if (!status.ok()) {
     LOG(ERROR) << "worker ended: " << status;
