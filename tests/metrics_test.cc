@@ -246,7 +246,8 @@ TEST_CASE("Prometheus scrapes the controller: its answers match the store") {
   CHECK(WEXITSTATUS(*exited) == 0);
 }
 
-TEST_CASE("A metrics port in use: the controller refuses to start, naming it") {
+TEST_CASE("A metrics port in use: controller and worker refuse to start, "
+          "naming it") {
   const std::string dir = FreshTestDir("metrics_taken");
   Process first(kController,
                 {"--store=" + dir + "/a.db", "--port=0",
@@ -267,6 +268,17 @@ TEST_CASE("A metrics port in use: the controller refuses to start, naming it") {
              Catch::Contains("--metrics_listen") && Catch::Contains(taken));
   // Nothing was created.
   CHECK_FALSE(std::ifstream(dir + "/b.db").good());
+
+  // A worker likewise, before it registers anywhere.
+  Process worker(kWorker,
+                 {"--controller=127.0.0.1:1", "--evaluator=simulated",
+                  "--spool_dir=" + dir + "/spool", "--metrics_listen=" + taken},
+                 dir + "/worker.log");
+  const std::optional<int> worker_exited = worker.Wait(seconds(60));
+  REQUIRE(worker_exited.has_value());
+  CHECK(WEXITSTATUS(*worker_exited) == 2);
+  CHECK_THAT(ReadWholeFile(dir + "/worker.log"),
+             Catch::Contains("--metrics_listen") && Catch::Contains(taken));
 }
 
 }  // namespace
