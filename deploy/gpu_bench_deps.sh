@@ -15,7 +15,7 @@ cd .gpu_deps
 # runtime library the binaries load that a plain Ubuntu or Debian host may
 # lack: Abseil at the version the code is written against, gflags, glog
 # (with libunwind), gRPC, protobuf, re2, c-ares, OpenSSL 3, SQLite, zlib's
-# headers.
+# headers, prometheus-cpp (with civetweb, which its pull library loads).
 packages=(
   libabsl-dev libabsl20220623
   libgflags-dev libgflags2.2
@@ -25,6 +25,8 @@ packages=(
   libre2-dev libre2-9 libc-ares-dev libc-ares2
   libssl-dev libssl3 libsqlite3-dev libsqlite3-0 libatomic1
   zlib1g-dev
+  prometheus-cpp-dev libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
+  libcivetweb1
 )
 rm -f ./*.deb
 # apt drops privileges to _apt, which may not write here: download in a
