@@ -4,7 +4,7 @@
 # a GPU host that has PyTorch, CUDA and CMake but no network:
 # deploy/gpu_bench.sh unpacks them there into a private prefix (never into
 # /) and builds the trainer, amoeba-controller and amoeba-worker against
-# them. About 21 MB.
+# them. About 22 MB.
 #
 # Usage: bash deploy/gpu_bench_deps.sh     # then carry .gpu_deps to the host
 set -euo pipefail
