@@ -15,10 +15,11 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "controller/controller.h"
-#include "controller/controller_metrics.h"
 #include "controller/service.h"
 
 namespace amoeba {
+
+class ControllerMetrics;  // controller_metrics.h
 
 class ControllerServer {
  public:

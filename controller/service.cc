@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/checkpoint_file.h"
+#include "controller/controller_metrics.h"
 #include "controller/request_checks.h"
 #include "glog/logging.h"
 

@@ -19,10 +19,11 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "controller/controller.h"
-#include "controller/controller_metrics.h"
 #include "proto/controller.grpc.pb.h"
 
 namespace amoeba {
+
+class ControllerMetrics;  // controller_metrics.h
 
 class ControllerService final : public v1::Controller::Service {
  public:

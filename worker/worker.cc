@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
 #include "settings/recipes.h"
+#include "worker/worker_metrics.h"
 
 namespace amoeba {
 namespace {

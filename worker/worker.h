@@ -35,11 +35,12 @@
 #include "proto/controller.grpc.pb.h"
 #include "worker/checkpointer.h"
 #include "worker/evaluator.h"
-#include "worker/worker_metrics.h"
 #include "worker/spool.h"
 #include "worker/worker_core.h"
 
 namespace amoeba {
+
+class WorkerMetrics;  // worker_metrics.h
 
 struct WorkerOptions {
   std::string controller = "127.0.0.1:50051";

@@ -26,6 +26,7 @@
 #include "worker/simulated_evaluator.h"
 #include "worker/spool.h"
 #include "worker/worker.h"
+#include "worker/worker_metrics.h"
 
 DEFINE_string(controller, "127.0.0.1:50051", "controller address host:port");
 DEFINE_string(worker_id, "",
