@@ -48,6 +48,26 @@ Normalizer Normalizer::FromDataset(const ImageDataset& data) {
   return n;
 }
 
+absl::StatusOr<Normalizer> Normalizer::Measure(const ImageDataset& data,
+                                               int64_t sample) {
+  if (!data.streamed()) return FromDataset(data);
+  ImageDataset first = Subset(
+      data, torch::arange(std::min(sample, data.size()), torch::kInt64));
+  std::unique_ptr<StreamedImages::Reader> reader =
+      first.ReadInOrder(/*batch_size=*/64, /*training_view=*/false, 0);
+  std::vector<torch::Tensor> views;
+  while (true) {
+    absl::StatusOr<StreamedImages::Batch> batch = reader->Next();
+    if (absl::IsOutOfRange(batch.status())) break;
+    if (!batch.ok()) return batch.status();
+    views.push_back(batch->images);
+  }
+  ImageDataset decoded;
+  decoded.images = torch::cat(views, 0);
+  decoded.labels = torch::zeros({decoded.images.size(0)}, torch::kInt64);
+  return FromDataset(decoded);
+}
+
 Normalizer Normalizer::OnDevice(const torch::Device& device) const {
   Normalizer n;
   n.mean = mean.to(device);

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 
+#include "absl/status/statusor.h"
 #include "data/dataset.h"
 
 namespace amoeba {
@@ -23,8 +24,15 @@ struct Normalizer {
   torch::Tensor mean;  // float [C]
   torch::Tensor std;   // float [C]
 
-  // Statistics of a uint8 image set.
+  // Statistics of an in-memory uint8 image set.
   static Normalizer FromDataset(const ImageDataset& data);
+
+  // Statistics of either kind: a streamed dataset's from the evaluation
+  // views of its first `sample` rows (the rows of a split are already in a
+  // seeded random order), so that opening a folder of a million photos
+  // does not decode them all. Errors of the pass (no file decodes).
+  static absl::StatusOr<Normalizer> Measure(const ImageDataset& data,
+                                            int64_t sample = 1000);
 
   // uint8 [B, C, H, W] -> normalized float, on the images' device. Cheapest
   // with mean and std already there (see OnDevice): a copy from host memory

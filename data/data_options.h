@@ -45,10 +45,11 @@ struct DataOptions {
   uint64_t split_seed = 0;
   // The test set is loaded only when asked: it is for final evaluation.
   bool load_test = false;
-  // Folder datasets only: the stored (and trained) image size, and the
-  // decoding threads.
+  // Folder datasets only: the trained image size, and the threads that
+  // decode a pass (0: the cores LibTorch's threads leave free). Folders are
+  // streamed (data/folder_dataset.h).
   int image_size = 64;
-  int decode_threads = 2;
+  int decode_threads = 0;
   // Files that would decode to more pixels are skipped (image_decoder.h's
   // kDefaultMaxImagePixels, PIL's bound).
   int64_t max_image_pixels = 89478485;

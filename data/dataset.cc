@@ -281,9 +281,30 @@ absl::StatusOr<ImageDataset> LoadCifar10(const std::string& dir, bool train) {
 ImageDataset Subset(const ImageDataset& data, const torch::Tensor& indices) {
   ImageDataset subset;
   subset.num_classes = data.num_classes;
-  subset.images = data.images.index_select(0, indices);
   subset.labels = data.labels.index_select(0, indices);
+  if (data.streamed()) {
+    subset.stream = data.stream;
+    subset.stream_rows = data.stream_rows.index_select(0, indices);
+  } else {
+    subset.images = data.images.index_select(0, indices);
+  }
   return subset;
+}
+
+int64_t ImageDataset::memory_bytes() const {
+  int64_t bytes = labels.defined() ? labels.nbytes() : 0;
+  if (images.defined()) bytes += images.nbytes();
+  if (stream_rows.defined()) bytes += stream_rows.nbytes();
+  if (stream != nullptr) bytes += stream->memory_bytes();
+  return bytes;
+}
+
+std::unique_ptr<StreamedImages::Reader> ImageDataset::ReadInOrder(
+    int batch_size, bool training_view, uint64_t seed) const {
+  const torch::Tensor rows = stream_rows.to(torch::kCPU).contiguous();
+  std::vector<int64_t> files(rows.data_ptr<int64_t>(),
+                             rows.data_ptr<int64_t>() + rows.numel());
+  return stream->Read(std::move(files), batch_size, training_view, seed);
 }
 
 absl::StatusOr<DataSplit> LoadDataSplit(const DataOptions& options) {

@@ -1,4 +1,5 @@
-// Image classification datasets held in memory as uint8 tensors.
+// Image classification datasets: held in memory as uint8 tensors, or
+// streamed from files (image folders) a pass at a time.
 //
 // Fashion-MNIST: gzipped (or plain) IDX files as Debian's
 // `dataset-fashion-mnist` ships them under /usr/share/datasets/fashion-mnist.
@@ -13,7 +14,9 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -21,15 +24,66 @@
 
 namespace amoeba {
 
+// The files behind a streamed dataset (data/folder_dataset.h): a pass
+// reads, decodes and crops them as it goes, so memory holds the file index
+// and a few batches, never the images. Thread safety: const methods from
+// any thread; one Reader per thread.
+class StreamedImages {
+ public:
+  virtual ~StreamedImages() = default;
+
+  virtual int image_size() const = 0;  // square RGB views of this side
+  virtual int64_t size() const = 0;    // files
+  virtual const std::vector<std::string>& classes() const = 0;
+  // The bytes the file index holds.
+  virtual int64_t memory_bytes() const = 0;
+
+  struct Batch {
+    torch::Tensor images;  // uint8 [k, 3, S, S] on the CPU
+    torch::Tensor labels;  // int64 [k]
+    int64_t skipped = 0;   // files of this batch that did not decode
+  };
+  class Reader {
+   public:
+    virtual ~Reader() = default;
+    // The pass's next batch, its images in the order asked; k is below the
+    // batch size where files did not decode (each logged, naming it), 0
+    // when none did. OutOfRange after the last batch; InvalidArgument at
+    // the end of a pass in which no file decoded.
+    virtual absl::StatusOr<Batch> Next() = 0;
+  };
+  // A pass over `files` (indices < size()) in that order: training views
+  // drawn from `seed` (data/image_views.h; the same seed and files give the
+  // same batches) or evaluation views.
+  virtual std::unique_ptr<Reader> Read(std::vector<int64_t> files,
+                                       int batch_size, bool training_view,
+                                       uint64_t seed) const = 0;
+};
+
 struct ImageDataset {
-  torch::Tensor images;  // uint8 [N, C, H, W]
+  torch::Tensor images;  // uint8 [N, C, H, W]; undefined when streamed
   torch::Tensor labels;  // int64 [N], in [0, num_classes)
   int num_classes = 10;
+  // Streamed: row i is file stream_rows[i] of `stream`.
+  std::shared_ptr<const StreamedImages> stream;
+  torch::Tensor stream_rows;  // int64 [N]
 
+  bool streamed() const { return stream != nullptr; }
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
-  int channels() const { return static_cast<int>(images.size(1)); }
-  int image_size() const { return static_cast<int>(images.size(2)); }
+  int channels() const {
+    return streamed() ? 3 : static_cast<int>(images.size(1));
+  }
+  int image_size() const {
+    return streamed() ? stream->image_size()
+                      : static_cast<int>(images.size(2));
+  }
   ImageShape shape() const { return {channels(), image_size(), num_classes}; }
+  // What it holds in memory (for a streamed dataset: labels and rows, and
+  // the file index it shares).
+  int64_t memory_bytes() const;
+  // A pass over every row in order (streamed datasets only).
+  std::unique_ptr<StreamedImages::Reader> ReadInOrder(
+      int batch_size, bool training_view, uint64_t seed) const;
 };
 
 
@@ -64,7 +118,8 @@ using FolderLoader = absl::StatusOr<ImageDataset> (*)(
     const DataOptions& options, const std::string& dir, bool train);
 bool InstallFolderLoader(FolderLoader loader);
 
-// The rows of `data` at `indices` (int64 [K]).
+// The rows of `data` at `indices` (int64 [K]); a streamed dataset's subset
+// streams the same files.
 ImageDataset Subset(const ImageDataset& data, const torch::Tensor& indices);
 
 }  // namespace amoeba

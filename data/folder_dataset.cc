@@ -1,207 +1,149 @@
 #include "data/folder_dataset.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
-#include <atomic>
-#include <cmath>
-#include <filesystem>
-#include <map>
-#include <optional>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "data/image_files.h"
+#include "data/image_stream.h"
 #include "glog/logging.h"
-#include "data/image_decoder.h"
 
 namespace amoeba {
 namespace {
 
-namespace fs = std::filesystem;
+// Views decoded ahead of the reader: enough for every thread to be busy
+// while the trainer takes a batch, few enough to stay a few batches.
+constexpr int kBatchesAhead = 3;
 
-// Inception's evaluation crop: the central 87.5 %.
-constexpr double kCenterCrop = 0.875;
+class FolderImages final : public StreamedImages {
+ public:
+  FolderImages(std::shared_ptr<const ImageFileIndex> index,
+               const FolderOptions& options)
+      : index_(std::move(index)), options_(options) {}
 
-absl::StatusOr<std::vector<std::string>> SortedEntries(const fs::path& dir,
-                                                       bool directories) {
-  std::error_code error;
-  if (!fs::is_directory(dir, error)) {
-    return absl::NotFoundError(
-        absl::StrCat(dir.string(), ": no such directory"));
+  int image_size() const override { return options_.image_size; }
+  int64_t size() const override { return index_->size(); }
+  const std::vector<std::string>& classes() const override {
+    return index_->classes();
   }
-  std::vector<std::string> names;
-  // The error_code forms throughout: a link that loops, or an entry that
-  // vanishes, is skipped or reported, never thrown.
-  fs::directory_iterator it(dir, error);
-  for (; !error && it != fs::directory_iterator(); it.increment(error)) {
-    const std::string name = it->path().filename().string();
-    if (name.empty() || name[0] == '.') continue;
-    std::error_code kind_error;
-    if (directories ? it->is_directory(kind_error)
-                    : it->is_regular_file(kind_error)) {
-      names.push_back(name);
-    }
-  }
-  if (error) {
-    return absl::NotFoundError(
-        absl::StrCat(dir.string(), ": cannot list: ", error.message()));
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
+  int64_t memory_bytes() const override { return index_->memory_bytes(); }
 
-struct ImageFile {
-  std::string path;
-  int label;
+  std::unique_ptr<Reader> Read(std::vector<int64_t> files, int batch_size,
+                               bool training_view,
+                               uint64_t seed) const override;
+
+ private:
+  const std::shared_ptr<const ImageFileIndex> index_;
+  const FolderOptions options_;
 };
 
-// The files of DIR/train or DIR/val, each with its class's index in
-// `classes` (the sorted class folders of DIR/train, so that val/ means the
-// same classes).
-absl::StatusOr<std::vector<ImageFile>> ListSplit(
-    const std::string& dir, bool train, std::vector<std::string>* classes) {
-  absl::StatusOr<std::vector<std::string>> train_classes =
-      SortedEntries(fs::path(dir) / "train", /*directories=*/true);
-  if (!train_classes.ok()) return train_classes.status();
-  if (train_classes->size() < 2) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        dir, "/train: needs at least 2 class directories, found ",
-        train_classes->size()));
-  }
-  *classes = *train_classes;
-  const fs::path split_dir = fs::path(dir) / (train ? "train" : "val");
-  absl::StatusOr<std::vector<std::string>> split_classes =
-      SortedEntries(split_dir, /*directories=*/true);
-  if (!split_classes.ok()) return split_classes.status();
-  std::map<std::string, int> label_of;
-  for (size_t i = 0; i < classes->size(); ++i) label_of[(*classes)[i]] = i;
-  std::vector<ImageFile> files;
-  for (const std::string& name : *split_classes) {
-    auto it = label_of.find(name);
-    if (it == label_of.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          split_dir.string(), "/", name, ": a class that ", dir,
-          "/train does not have"));
-    }
-    absl::StatusOr<std::vector<std::string>> names =
-        SortedEntries(split_dir / name, /*directories=*/false);
-    if (!names.ok()) return names.status();
-    for (const std::string& file : *names) {
-      files.push_back({(split_dir / name / file).string(), it->second});
-    }
-  }
-  return files;
-}
+class FolderReader final : public StreamedImages::Reader {
+ public:
+  FolderReader(std::shared_ptr<const ImageFileIndex> index,
+               std::vector<int64_t> files, const StreamOptions& options)
+      : split_dir_(index->split_dir()),
+        files_(static_cast<int64_t>(files.size())),
+        size_(options.view.size),
+        batch_size_(options.batch_size),
+        stream_(std::move(index), std::move(files), options) {}
 
-// At most `max_images` of `files`, taken round-robin over the classes so
-// that every class keeps some.
-std::vector<ImageFile> TakeRoundRobin(std::vector<ImageFile> files,
-                                      int64_t max_images) {
-  std::vector<ImageFile> taken;
-  std::map<int, std::vector<ImageFile>> by_class;
-  for (ImageFile& f : files) by_class[f.label].push_back(std::move(f));
-  for (size_t round = 0; static_cast<int64_t>(taken.size()) < max_images;
-       ++round) {
-    for (auto& [label, list] : by_class) {
-      if (round < list.size() &&
-          static_cast<int64_t>(taken.size()) < max_images) {
-        taken.push_back(list[round]);
+  absl::StatusOr<StreamedImages::Batch> Next() override {
+    torch::Tensor pixels =
+        torch::empty({batch_size_, 3, size_, size_}, torch::kUInt8);
+    StreamBatch batch;
+    if (!stream_.Next(pixels.data_ptr<uint8_t>(), &batch)) {
+      return absl::OutOfRangeError("end of the pass");
+    }
+    for (const std::string& why : batch.skipped) {
+      LOG(WARNING) << "image folder: skipped " << why;
+      if (first_skip_.empty()) first_skip_ = why;
+    }
+    skipped_ += static_cast<int64_t>(batch.skipped.size());
+    decoded_ += batch.count;
+    if (++batches_read_ == stream_.batches()) {
+      if (decoded_ == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            split_dir_, ": none of its ", files_, " files decodes (first: ",
+            first_skip_, ")"));
+      }
+      if (skipped_ > 0) {
+        LOG(WARNING) << "image folder " << split_dir_ << ": skipped "
+                     << skipped_ << " of " << files_
+                     << " files in this pass (they do not decode)";
       }
     }
+    StreamedImages::Batch out;
+    out.images = pixels.narrow(0, 0, batch.count);
+    out.labels = torch::tensor(
+        std::vector<int64_t>(batch.labels.begin(), batch.labels.end()),
+        torch::kInt64);
+    out.skipped = static_cast<int64_t>(batch.skipped.size());
+    return out;
   }
-  return taken;
-}
 
-// Every file decoded and cropped to `options.image_size` on
-// `options.threads` threads; a file that does not decode leaves its image
-// empty and its reason in `errors`.
-std::vector<std::optional<torch::Tensor>> DecodeAll(
-    const std::vector<ImageFile>& files, const FolderOptions& options,
-    std::vector<std::string>* errors) {
-  const int size = options.image_size;
-  const int decode_side = static_cast<int>(std::ceil(size / kCenterCrop));
-  std::vector<std::optional<torch::Tensor>> decoded(files.size());
-  errors->assign(files.size(), "");
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < files.size(); i = next++) {
-      // The thread's exception boundary: an exception escaping a
-      // std::thread would end the process.
-      try {
-        absl::StatusOr<DecodedImage> image = DecodeImageFile(
-            files[i].path, decode_side, options.max_image_pixels);
-        if (!image.ok()) {
-          (*errors)[i] = std::string(image.status().message());
-          continue;
-        }
-        decoded[i] = ResizeAndCenterCrop(*image, size, kCenterCrop);
-      } catch (const std::exception& e) {
-        (*errors)[i] = absl::StrCat(files[i].path, ": ", e.what());
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  const int n_threads =
-      std::min<int>(options.threads, static_cast<int>(files.size()));
-  for (int t = 0; t < n_threads; ++t) threads.emplace_back(work);
-  for (std::thread& t : threads) t.join();
-  return decoded;
+ private:
+  const std::string split_dir_;
+  const int64_t files_;
+  const int size_;
+  const int batch_size_;
+  ImageStream stream_;
+  int64_t batches_read_ = 0;
+  int64_t decoded_ = 0;
+  int64_t skipped_ = 0;
+  std::string first_skip_;
+};
+
+std::unique_ptr<StreamedImages::Reader> FolderImages::Read(
+    std::vector<int64_t> files, int batch_size, bool training_view,
+    uint64_t seed) const {
+  StreamOptions stream;
+  stream.view.size = options_.image_size;
+  stream.view.max_image_pixels = options_.max_image_pixels;
+  stream.training_view = training_view;
+  stream.seed = seed;
+  stream.batch_size = std::max(1, batch_size);
+  stream.threads = DecodeThreads(options_.threads);
+  stream.depth = kBatchesAhead;
+  return std::make_unique<FolderReader>(index_, std::move(files), stream);
 }
 
 }  // namespace
 
-absl::StatusOr<FolderDataset> LoadImageFolder(const std::string& dir,
-                                              bool train,
-                                              const FolderOptions& options) {
+int DecodeThreads(int threads) {
+  if (threads > 0) return threads;
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, cores - at::get_num_threads());
+}
+
+absl::StatusOr<ImageDataset> OpenImageFolder(const std::string& dir,
+                                             bool train,
+                                             const FolderOptions& options) {
   if (options.image_size < 8 || options.image_size > 1024 ||
-      options.threads < 1 || options.threads > 256 || options.max_images < 0 ||
-      options.max_image_pixels < 1) {
+      options.threads < 0 || options.threads > 256 ||
+      options.max_images < 0 || options.max_image_pixels < 1) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "image folder: image size must be in 8..1024 (got %d), threads in "
-        "1..256 (got %d), max images >= 0, max image pixels >= 1 (got %d)",
-        options.image_size, options.threads, options.max_image_pixels));
+        "image folder: image size must be in 8..1024 (got %d), decode "
+        "threads in 0..256 (got %d; 0 = the free cores), max images >= 0 "
+        "(got %d), max image pixels >= 1 (got %d)",
+        options.image_size, options.threads, options.max_images,
+        options.max_image_pixels));
   }
-  FolderDataset out;
-  absl::StatusOr<std::vector<ImageFile>> files =
-      ListSplit(dir, train, &out.classes);
-  if (!files.ok()) return files.status();
-  const std::string split_dir =
-      (fs::path(dir) / (train ? "train" : "val")).string();
-  if (options.max_images > 0 &&
-      static_cast<int64_t>(files->size()) > options.max_images) {
-    *files = TakeRoundRobin(*std::move(files), options.max_images);
-  }
-  if (files->empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(split_dir, ": no image files"));
-  }
-  std::vector<std::string> errors;
-  std::vector<std::optional<torch::Tensor>> decoded =
-      DecodeAll(*files, options, &errors);
-  std::vector<torch::Tensor> images;
-  std::vector<int64_t> labels;
-  for (size_t i = 0; i < files->size(); ++i) {
-    if (decoded[i].has_value()) {
-      images.push_back(*decoded[i]);
-      labels.push_back((*files)[i].label);
-      continue;
-    }
-    ++out.skipped;
-    if (out.skipped_files.size() < 20) out.skipped_files.push_back(errors[i]);
-    LOG(WARNING) << "image folder: skipped " << errors[i];
-  }
-  if (images.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        split_dir, ": none of its ", files->size(),
-        " files decodes (first: ", errors.front(), ")"));
-  }
-  if (out.skipped > 0) {
-    LOG(WARNING) << "image folder " << split_dir << ": skipped " << out.skipped
-                 << " of " << files->size() << " files that do not decode";
-  }
-  out.images.images = torch::stack(images);
-  out.images.labels = torch::tensor(labels, torch::kInt64);
-  out.images.num_classes = static_cast<int>(out.classes.size());
-  return out;
+  absl::StatusOr<ImageFileIndex> index =
+      ImageFileIndex::Open(dir, train, options.max_images);
+  if (!index.ok()) return index.status();
+  auto shared = std::make_shared<const ImageFileIndex>(*std::move(index));
+  std::vector<int64_t> labels(shared->size());
+  for (int64_t i = 0; i < shared->size(); ++i) labels[i] = shared->label(i);
+  ImageDataset data;
+  data.labels = torch::tensor(labels, torch::kInt64);
+  data.num_classes = static_cast<int>(shared->classes().size());
+  data.stream_rows = torch::arange(shared->size(), torch::kInt64);
+  data.stream = std::make_shared<FolderImages>(shared, options);
+  return data;
 }
 
 namespace {
@@ -213,9 +155,7 @@ absl::StatusOr<ImageDataset> LoadFolderSplit(const DataOptions& options,
   folder.image_size = options.image_size;
   folder.threads = options.decode_threads;
   folder.max_image_pixels = options.max_image_pixels;
-  absl::StatusOr<FolderDataset> loaded = LoadImageFolder(dir, train, folder);
-  if (!loaded.ok()) return loaded.status();
-  return std::move(loaded->images);
+  return OpenImageFolder(dir, train, folder);
 }
 
 // Linked in (alwayslink), this makes DatasetKind::kFolder loadable.

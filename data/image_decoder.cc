@@ -1,7 +1,5 @@
 #include "data/image_decoder.h"
 
-#include <torch/nn/functional/upsampling.h>
-
 #include <png.h>
 #include <turbojpeg.h>
 
@@ -51,7 +49,8 @@ absl::Status TooLarge(const std::string& path, int64_t width, int64_t height,
 
 absl::StatusOr<DecodedImage> DecodeJpeg(const std::string& path,
                                         const std::string& bytes,
-                                        int min_side, int64_t max_pixels) {
+                                        const ReductionChooser& reduction,
+                                        int64_t max_pixels) {
   std::unique_ptr<void, int (*)(tjhandle)> handle(tjInitDecompress(),
                                                   &tjDestroy);
   if (handle == nullptr) {
@@ -64,23 +63,17 @@ absl::StatusOr<DecodedImage> DecodeJpeg(const std::string& path,
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": not a readable JPEG: ", tjGetErrorStr2(handle.get())));
   }
-  // The smallest scale whose shorter side still reaches min_side.
-  int count = 0;
-  const tjscalingfactor* factors = tjGetScalingFactors(&count);
-  int scaled_w = width, scaled_h = height;
-  for (int i = 0; i < count; ++i) {
-    // Only 1/2, 1/4, 1/8: TurboJPEG's other factors (3/4, 5/8, ...) use a
-    // slower IDCT, and measured slower than decoding in full.
-    if (factors[i].num != 1 || factors[i].denom == 1) continue;
-    const int w = TJSCALED(width, factors[i]);
-    const int h = TJSCALED(height, factors[i]);
-    if (std::min(w, h) >= std::min(min_side, std::min(width, height)) &&
-        static_cast<int64_t>(w) * h <
-            static_cast<int64_t>(scaled_w) * scaled_h) {
-      scaled_w = w;
-      scaled_h = h;
-    }
+  // Only 1/2, 1/4, 1/8: TurboJPEG's other factors (3/4, 5/8, ...) use a
+  // slower IDCT, and measured slower than decoding in full.
+  const int denominator = reduction ? reduction(width, height) : 1;
+  if (denominator != 1 && denominator != 2 && denominator != 4 &&
+      denominator != 8) {
+    return absl::InternalError(absl::StrCat(
+        path, ": asked to decode at 1/", denominator, " (1, 2, 4 or 8)"));
   }
+  const tjscalingfactor factor{1, denominator};
+  const int scaled_w = TJSCALED(width, factor);
+  const int scaled_h = TJSCALED(height, factor);
   if (static_cast<int64_t>(scaled_w) * scaled_h > max_pixels) {
     return TooLarge(path, width, height, max_pixels);
   }
@@ -99,6 +92,8 @@ absl::StatusOr<DecodedImage> DecodeJpeg(const std::string& path,
   DecodedImage image;
   image.width = scaled_w;
   image.height = scaled_h;
+  image.full_width = width;
+  image.full_height = height;
   if (!cmyk) {
     image.rgb = std::move(pixels);
     return image;
@@ -131,6 +126,7 @@ class PngImage {
 
 absl::StatusOr<DecodedImage> DecodePng(const std::string& path,
                                        const std::string& bytes,
+                                       const ReductionChooser& reduction,
                                        int64_t max_pixels) {
   PngImage holder;
   png_image& png = *holder.get();
@@ -145,6 +141,11 @@ absl::StatusOr<DecodedImage> DecodePng(const std::string& path,
   DecodedImage image;
   image.width = static_cast<int>(png.width);
   image.height = static_cast<int>(png.height);
+  image.full_width = image.width;
+  image.full_height = image.height;
+  // PNG has no reduced decode; the chooser still sees the size (it may
+  // draw a crop from it).
+  if (reduction) reduction(image.width, image.height);
   image.rgb.resize(PNG_IMAGE_SIZE(png));
   if (!png_image_finish_read(&png, nullptr, image.rgb.data(), 0, nullptr)) {
     return absl::InvalidArgumentError(
@@ -153,7 +154,8 @@ absl::StatusOr<DecodedImage> DecodePng(const std::string& path,
   return image;
 }
 
-absl::StatusOr<DecodedImage> Decode(const std::string& path, int min_side,
+absl::StatusOr<DecodedImage> Decode(const std::string& path,
+                                    const ReductionChooser& reduction,
                                     int64_t max_pixels) {
   // A JPEG or PNG within the pixel limit takes at most about 4 bytes a
   // pixel (PNG's filter bytes and chunks on raw RGBA), plus its metadata.
@@ -162,9 +164,9 @@ absl::StatusOr<DecodedImage> Decode(const std::string& path, int min_side,
   absl::StatusOr<std::string> bytes = ReadFile(path, max_bytes);
   if (!bytes.ok()) return bytes.status();
   absl::StatusOr<DecodedImage> image =
-      IsJpeg(*bytes) ? DecodeJpeg(path, *bytes, min_side, max_pixels)
+      IsJpeg(*bytes) ? DecodeJpeg(path, *bytes, reduction, max_pixels)
       : IsPng(*bytes)
-          ? DecodePng(path, *bytes, max_pixels)
+          ? DecodePng(path, *bytes, reduction, max_pixels)
           : absl::InvalidArgumentError(
                 absl::StrCat(path, ": neither a JPEG nor a PNG file"));
   if (image.ok() && (image->width < 1 || image->height < 1)) {
@@ -175,13 +177,13 @@ absl::StatusOr<DecodedImage> Decode(const std::string& path, int min_side,
 
 }  // namespace
 
-absl::StatusOr<DecodedImage> DecodeImageFile(const std::string& path,
-                                             int min_side,
-                                             int64_t max_pixels) {
+absl::StatusOr<DecodedImage> DecodeImageFile(
+    const std::string& path, const ReductionChooser& reduction,
+    int64_t max_pixels) {
   // A file's bytes and its pixels are allocated here: a bound above the
   // memory at hand still fails, as an error naming the file.
   try {
-    return Decode(path, min_side, max_pixels);
+    return Decode(path, reduction, max_pixels);
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
         absl::StrCat(path, ": out of memory decoding it"));
@@ -190,27 +192,20 @@ absl::StatusOr<DecodedImage> DecodeImageFile(const std::string& path,
   }
 }
 
-torch::Tensor ResizeAndCenterCrop(const DecodedImage& image, int size,
-                                  double crop) {
-  torch::NoGradGuard no_grad;
-  const torch::Tensor hwc =
-      torch::from_blob(const_cast<uint8_t*>(image.rgb.data()),
-                       {image.height, image.width, 3}, torch::kUInt8);
-  torch::Tensor x = hwc.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32);
-  const double shorter = std::min(image.width, image.height);
-  const double scale = size / crop / shorter;
-  const int64_t h = std::max<int64_t>(size, std::lround(image.height * scale));
-  const int64_t w = std::max<int64_t>(size, std::lround(image.width * scale));
-  x = torch::nn::functional::interpolate(
-      x, torch::nn::functional::InterpolateFuncOptions()
-             .size(std::vector<int64_t>{h, w})
-             .mode(torch::kBilinear)
-             .align_corners(false)
-             .antialias(true));
-  const int64_t top = (h - size) / 2;
-  const int64_t left = (w - size) / 2;
-  x = x.slice(2, top, top + size).slice(3, left, left + size);
-  return x.squeeze(0).round().clamp(0, 255).to(torch::kUInt8).contiguous();
+absl::StatusOr<DecodedImage> DecodeImageFile(const std::string& path,
+                                             int min_side,
+                                             int64_t max_pixels) {
+  return DecodeImageFile(
+      path,
+      [min_side](int width, int height) {
+        const int shorter = std::min(width, height);
+        int d = 8;
+        while (d > 1 && (shorter + d - 1) / d < std::min(min_side, shorter)) {
+          d /= 2;
+        }
+        return d;
+      },
+      max_pixels);
 }
 
 }  // namespace amoeba

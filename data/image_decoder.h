@@ -1,9 +1,9 @@
 // Decoding one image file (JPEG with libjpeg-turbo's TurboJPEG, PNG with
-// libpng) to 8-bit RGB, and the resize + center crop that stores it.
+// libpng) to 8-bit RGB.
 //
-// The format comes from the file's first bytes, not its name. A JPEG is
-// decoded at the smallest of TurboJPEG's scales 1/8, 1/4, 1/2 that keeps
-// its shorter side at least `min_side` (else in full): decoding a 500x375
+// The format comes from the file's first bytes, not its name. A JPEG may
+// be decoded at one of TurboJPEG's reduced scales 1/2, 1/4, 1/8 (the caller
+// chooses, knowing the image's size from its header): decoding a 500x375
 // photo for a 64-pixel network at 1/4 scale is much faster than in full.
 // Grayscale becomes RGB; CMYK and YCCK JPEGs (Adobe, inverted) become RGB
 // as R = C * K / 255 (and so on), as PIL converts them.
@@ -15,9 +15,8 @@
 #ifndef AMOEBA_DATA_IMAGE_DECODER_H_
 #define AMOEBA_DATA_IMAGE_DECODER_H_
 
-#include <torch/types.h>
-
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,10 +25,18 @@
 namespace amoeba {
 
 struct DecodedImage {
-  int width = 0;
+  int width = 0;   // as decoded (reduced scale included)
   int height = 0;
+  int full_width = 0;  // as the file stores it
+  int full_height = 0;
   std::vector<uint8_t> rgb;  // height * width * 3, row-major
 };
+
+// Given the image's full width and height (from its header), the reduction
+// to decode a JPEG at: 1, 2, 4 or 8 (a decoded side is the full side / d,
+// rounded up). Called once per decoding, before any pixel; also for a PNG,
+// which is always decoded in full.
+using ReductionChooser = std::function<int(int width, int height)>;
 
 // Decoding refuses an image whose decoded size would exceed this many
 // pixels (after a JPEG's reduced-scale decode): a file's header may claim
@@ -38,19 +45,19 @@ struct DecodedImage {
 // 268 MB RGB buffer per decoding thread at most.
 inline constexpr int64_t kDefaultMaxImagePixels = 89478485;
 
-// REQUIRES: min_side >= 1, max_pixels >= 1.
+// REQUIRES: max_pixels >= 1.
 // InvalidArgument naming the file and both sizes when the image is larger
-// than `max_pixels` (nothing is allocated for it).
+// than `max_pixels` after its reduction (nothing is allocated for it).
+absl::StatusOr<DecodedImage> DecodeImageFile(
+    const std::string& path, const ReductionChooser& reduction,
+    int64_t max_pixels = kDefaultMaxImagePixels);
+
+// The same, at the largest reduction that keeps the shorter side at least
+// `min_side` (or in full when it is shorter already).
+// REQUIRES: min_side >= 1.
 absl::StatusOr<DecodedImage> DecodeImageFile(
     const std::string& path, int min_side,
     int64_t max_pixels = kDefaultMaxImagePixels);
-
-// The evaluation view of an image, as Inception's preprocessing takes it:
-// the shorter side resized (bilinear, antialiased) to `size` / `crop`, then
-// the central `size` x `size`. uint8 [3, size, size].
-// REQUIRES: 0 < crop <= 1, size >= 1.
-torch::Tensor ResizeAndCenterCrop(const DecodedImage& image, int size,
-                                  double crop);
 
 }  // namespace amoeba
 
