@@ -3,8 +3,11 @@
 #include <cstdio>
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "cli/genotype_input.h"
+#include "common/atomic_file.h"
 #include "common/status_macros.h"
 #include "settings/training_flags.h"
 #include "gflags/gflags.h"
@@ -31,7 +34,9 @@ DEFINE_bool(cuda_graphs, false,
 DEFINE_string(save, "", "write the trained model to this file");
 DEFINE_bool(test, false, "also evaluate on the test set at the end");
 DEFINE_string(split, "test", "`evaluate`: test or validation");
-DEFINE_int32(decode_threads, 2, "--dataset=folder: image decoding threads");
+DEFINE_int32(decode_threads, 0,
+             "--dataset=folder: threads decoding the batches (0 = the cores "
+             "the training threads leave free)");
 DEFINE_int64(max_image_pixels, 89478485,
              "--dataset=folder: files that would decode to more pixels are "
              "skipped with a warning (PIL's bound)");
@@ -168,6 +173,19 @@ int FinishTraining(TrainedModel& model, const DataSplit& split,
       return TrainFailure(s, kExitEnvironment);
     }
     std::cout << "saved " << FLAGS_save << std::endl;
+    if (split.train.streamed()) {
+      // Label i is the i-th line: predictions map back to class names.
+      const std::string classes = FLAGS_save + ".classes.txt";
+      if (auto s = WriteFileAtomically(
+              classes, absl::StrCat(absl::StrJoin(
+                                        split.train.stream->classes(), "\n"),
+                                    "\n"));
+          !s.ok()) {
+        return TrainFailure(s, kExitEnvironment);
+      }
+      std::cout << "saved " << classes << " (class names, label order)"
+                << std::endl;
+    }
   }
   return kExitOk;
 }

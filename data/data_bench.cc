@@ -1,7 +1,13 @@
-// data_bench: images per second of the image-folder pipeline, per decoding
-// thread: decode (TurboJPEG, full and reduced scale) + the stored
-// evaluation view, and the training augmentation (random-resized crop +
-// flip) on top.
+// data_bench: images per second of the streaming image-folder pipeline per
+// core, and its peak memory.
+//
+// The pipeline is the trainer's own (data/folder_dataset.h): a pass over
+// the training files in a shuffled order, read, decoded (TurboJPEG, at a
+// reduced scale where the view allows), random-resized crop + flip on
+// uint8 (or the evaluation crop), batched, then normalised to float as the
+// training step does. Timed with 1, 2, ... decoding threads; per core is
+// images/s / threads (each thread keeps one core busy). Peak memory is the
+// process's VmHWM after the passes, with the file index's own bytes.
 //
 // With --write_folder=DIR it first writes an image folder of JPEGs made
 // from Debian's Fashion-MNIST (each 28x28 garment upscaled to
@@ -9,11 +15,12 @@
 // so that the files compress like textured photos rather than flat
 // drawings): DIR/train/CLASS and DIR/val/CLASS, the layout
 // `amoeba train --dataset=folder` reads. SYNTHETIC pictures, for the
-// pipeline and its speed, not for accuracy figures about photos.
+// pipeline and its speed, not for accuracy figures about photos. With
+// --copies=K every training JPEG is written K times (under other names):
+// a large folder for the memory figure without K times the encoding.
 #include <turbojpeg.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -27,10 +34,11 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "gflags/gflags.h"
+#include "common/rng.h"
 #include "data/augment.h"
 #include "data/dataset.h"
-#include "data/image_decoder.h"
+#include "data/folder_dataset.h"
+#include "gflags/gflags.h"
 
 DEFINE_string(write_folder, "",
               "write a JPEG image folder from Fashion-MNIST here first");
@@ -39,13 +47,15 @@ DEFINE_int32(val_per_class, 50, "--write_folder: validation images a class");
 DEFINE_int32(photo_width, 500, "--write_folder: JPEG width");
 DEFINE_int32(photo_height, 375, "--write_folder: JPEG height");
 DEFINE_int32(quality, 90, "--write_folder: JPEG quality");
+DEFINE_int32(copies, 1,
+             "--write_folder: write each training JPEG this many times");
 DEFINE_string(dir, "", "the image folder to read (default: --write_folder)");
 DEFINE_int32(size, 224, "the network's image size");
 DEFINE_string(thread_counts, "1,2", "decoding threads to measure");
-DEFINE_int32(max_files, 1000, "files read per measurement");
-DEFINE_int32(batch, 128, "augmentation batch size");
-DEFINE_bool(crop, true, "augmentation: random-resized crop");
-DEFINE_bool(flip, true, "augmentation: horizontal flip");
+DEFINE_int64(max_files, 2000,
+             "training files per measured pass (0 = the whole folder)");
+DEFINE_int32(batch, 128, "batch size");
+DEFINE_bool(eval_view, true, "also time the evaluation view");
 
 namespace amoeba {
 namespace {
@@ -101,12 +111,15 @@ int WriteFolder(const std::string& out) {
       const fs::path dir =
           fs::path(out) / (is_train ? "train" : "val") / kClasses[label];
       fs::create_directories(dir);
-      std::ofstream(dir / absl::StrFormat("%05d.jpg", written[label]),
-                    std::ios::binary)
-          .write(reinterpret_cast<char*>(jpeg), size);
+      for (int copy = 0; copy < (is_train ? FLAGS_copies : 1); ++copy) {
+        std::ofstream(dir / absl::StrFormat("%05d_%d.jpg", written[label],
+                                            copy),
+                      std::ios::binary)
+            .write(reinterpret_cast<char*>(jpeg), size);
+        bytes += size;
+        ++files;
+      }
       tjFree(jpeg);
-      bytes += size;
-      ++files;
       ++written[label];
     }
   }
@@ -118,36 +131,55 @@ int WriteFolder(const std::string& out) {
   return 0;
 }
 
-std::vector<std::string> Files(const std::string& dir, int limit) {
-  std::vector<std::string> files;
-  for (const auto& e : fs::recursive_directory_iterator(fs::path(dir) / "train")) {
-    if (e.is_regular_file()) files.push_back(e.path().string());
+// The process's peak resident memory (VmHWM), in MB.
+double PeakRssMb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      return std::atof(line.c_str() + 6) / 1024.0;
+    }
   }
-  std::sort(files.begin(), files.end());
-  if (static_cast<int>(files.size()) > limit) files.resize(limit);
-  return files;
+  return -1;
 }
 
-// Images per second with `threads` threads, each running `work` on files.
-template <typename Work>
-double Rate(const std::vector<std::string>& files, int threads, Work work) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (size_t i = next++; i < files.size(); i = next++) {
-        if (!work(files[i])) failed = true;
-      }
-    });
+struct PassFigures {
+  double images_per_second = 0;
+  int64_t images = 0;
+  int64_t skipped = 0;
+};
+
+// One pass in a shuffled order, every batch normalised to float as a
+// training step does.
+PassFigures TimePass(const ImageDataset& data, const Normalizer& normalizer,
+                     bool training_view) {
+  Rng rng(17);
+  std::vector<int64_t> order(data.size());
+  for (int64_t i = 0; i < data.size(); ++i) order[i] = i;
+  for (int64_t i = data.size() - 1; i > 0; --i) {
+    std::swap(order[i], order[rng.Uniform(i + 1)]);
   }
-  for (auto& t : pool) t.join();
+  const ImageDataset shuffled =
+      Subset(data, torch::tensor(order, torch::kInt64));
+  const auto start = std::chrono::steady_clock::now();
+  auto reader = shuffled.ReadInOrder(FLAGS_batch, training_view, 1);
+  PassFigures figures;
+  double checksum = 0;
+  while (true) {
+    absl::StatusOr<StreamedImages::Batch> batch = reader->Next();
+    if (!batch.ok()) break;
+    if (batch->images.size(0) > 0) {
+      checksum += normalizer.Apply(batch->images)[0][0][0][0].item<float>();
+    }
+    figures.images += batch->images.size(0);
+    figures.skipped += batch->skipped;
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
-  if (failed) std::cerr << "data_bench: some files did not decode\n";
-  return files.size() / seconds;
+  figures.images_per_second = figures.images / seconds;
+  if (std::isnan(checksum)) std::cerr << "data_bench: NaN in a batch\n";
+  return figures;
 }
 
 int Run() {
@@ -159,60 +191,55 @@ int Run() {
     std::cerr << "data_bench: give --dir or --write_folder\n";
     return 2;
   }
-  const std::vector<std::string> files = Files(dir, FLAGS_max_files);
-  if (files.empty()) {
-    std::cerr << "data_bench: no files under " << dir << "/train\n";
-    return 2;
-  }
   // Intra-op threads would blur "per decoding thread".
   at::set_num_threads(1);
-  const int size = FLAGS_size;
-  const int decode_side = static_cast<int>(std::ceil(size / 0.875));
-  auto full_decode = [&](const std::string& f) {
-    return DecodeImageFile(f, 1 << 20).ok();
-  };
-  auto scaled_decode = [&](const std::string& f) {
-    return DecodeImageFile(f, decode_side).ok();
-  };
-  auto stored_view = [&](const std::string& f) {
-    auto image = DecodeImageFile(f, decode_side);
-    if (!image.ok()) return false;
-    return ResizeAndCenterCrop(*image, size, 0.875).defined();
-  };
-  std::cout << absl::StrFormat(
-                   "%d files of %s, network size %d; images/s of loading "
-                   "(once per image):\n%-8s %12s %12s %14s\n",
-                   files.size(), dir, size, "threads", "full decode",
-                   "scaled", "+ stored view")
-            << std::flush;
-  for (const std::string& t :
-       std::vector<std::string>(absl::StrSplit(FLAGS_thread_counts, ','))) {
-    const int threads = std::max(1, std::atoi(t.c_str()));
-    std::cout << absl::StrFormat("%-8d %12.0f %12.0f %14.0f\n", threads,
-                                 Rate(files, threads, full_decode),
-                                 Rate(files, threads, scaled_decode),
-                                 Rate(files, threads, stored_view))
-              << std::flush;
+  const double rss_before = PeakRssMb();
+  const auto list_start = std::chrono::steady_clock::now();
+  std::vector<std::string> counts =
+      absl::StrSplit(FLAGS_thread_counts, ',');
+  FolderOptions options;
+  options.image_size = FLAGS_size;
+  options.max_images = FLAGS_max_files;
+  absl::StatusOr<ImageDataset> data = OpenImageFolder(dir, true, options);
+  if (!data.ok()) {
+    std::cerr << "data_bench: " << data.status().message() << "\n";
+    return 2;
   }
-  // The per-epoch work: random-resized crop + flip of stored views, in
-  // training batches, on one thread.
-  AugmentOptions options;
-  options.random_resized_crop = FLAGS_crop;
-  options.horizontal_flip = FLAGS_flip;
-  torch::Generator generator = at::detail::createCPUGenerator(1);
-  const torch::Tensor batch =
-      torch::rand({FLAGS_batch, 3, size, size}, torch::kFloat32);
-  Augment(batch, options, generator);  // warm-up
-  const int rounds = std::max(1, FLAGS_max_files / FLAGS_batch);
-  const auto start = std::chrono::steady_clock::now();
-  for (int r = 0; r < rounds; ++r) Augment(batch, options, generator);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
+  const double list_seconds = std::chrono::duration<double>(
+                                  std::chrono::steady_clock::now() - list_start)
+                                  .count();
+  absl::StatusOr<Normalizer> normalizer = Normalizer::Measure(*data, 256);
+  if (!normalizer.ok()) {
+    std::cerr << "data_bench: " << normalizer.status().message() << "\n";
+    return 2;
+  }
   std::cout << absl::StrFormat(
-                   "augmentation (every epoch): random-resized crop + flip "
-                   "of %dx%d views, batches of %d, 1 thread: %.0f images/s\n",
-                   size, size, FLAGS_batch, rounds * FLAGS_batch / seconds)
+                   "%s: %d training files listed in %.2f s, index %.2f MB; "
+                   "views %dx%d, batches of %d\n",
+                   dir, data->size(), list_seconds,
+                   data->stream->memory_bytes() / 1e6, FLAGS_size, FLAGS_size,
+                   FLAGS_batch)
+            << std::flush;
+  std::cout << absl::StrFormat("%-8s %-11s %12s %14s %8s\n", "threads",
+                               "view", "images/s", "per thread", "skipped");
+  for (const std::string& t : counts) {
+    const int threads = std::max(1, std::atoi(t.c_str()));
+    options.threads = threads;
+    absl::StatusOr<ImageDataset> pass = OpenImageFolder(dir, true, options);
+    if (!pass.ok()) return 2;
+    for (bool training : {true, false}) {
+      if (!training && !FLAGS_eval_view) continue;
+      const PassFigures f = TimePass(*pass, *normalizer, training);
+      std::cout << absl::StrFormat("%-8d %-11s %12.0f %14.0f %8d\n", threads,
+                                   training ? "training" : "evaluation",
+                                   f.images_per_second,
+                                   f.images_per_second / threads, f.skipped)
+                << std::flush;
+    }
+  }
+  std::cout << absl::StrFormat(
+                   "peak RSS %.1f MB (%.1f MB before opening the folder)\n",
+                   PeakRssMb(), rss_before)
             << std::flush;
   return 0;
 }
@@ -222,7 +249,8 @@ int Run() {
 
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(
-      "images/s of the image-folder pipeline; see data/data_bench.cc");
+      "images/s and peak memory of the streaming image-folder pipeline; "
+      "see data/data_bench.cc");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   return amoeba::Run();
 }

@@ -81,6 +81,13 @@ torch::Tensor Permutation(int64_t n, Rng& rng, const torch::Device& device) {
   return torch::tensor(order, torch::kInt64).to(device);
 }
 
+// A uint8 CPU batch on `device`: through pinned memory on a GPU, so that
+// the copy is queued instead of waiting for the GPU's queued work.
+torch::Tensor ToDevice(const torch::Tensor& t, const torch::Device& device) {
+  if (!device.is_cuda()) return t.to(device);
+  return t.pin_memory().to(device, /*non_blocking=*/true);
+}
+
 absl::StatusOr<double> EvaluateImpl(Network& network, const ImageDataset& data,
                                     const Normalizer& normalizer,
                                     const torch::Device& device, int batch_size,
@@ -94,10 +101,7 @@ absl::StatusOr<double> EvaluateImpl(Network& network, const ImageDataset& data,
   const Normalizer on_device = normalizer.OnDevice(device);
   torch::Tensor correct = torch::zeros(
       {}, torch::TensorOptions().dtype(torch::kInt64).device(device));
-  for (int64_t start = 0; start < data.size(); start += batch_size) {
-    const int64_t end = std::min(start + batch_size, data.size());
-    torch::Tensor images = data.images.slice(0, start, end).to(device);
-    torch::Tensor labels = data.labels.slice(0, start, end).to(device);
+  auto add = [&](const torch::Tensor& images, const torch::Tensor& labels) {
     torch::Tensor x = on_device.Apply(images);
     if (channels_last) x = ToChannelsLast(x);
     torch::Tensor logits;
@@ -106,9 +110,42 @@ absl::StatusOr<double> EvaluateImpl(Network& network, const ImageDataset& data,
       logits = network->forward(x).logits;
     }
     correct += logits.argmax(1).eq(labels).sum();
+  };
+  if (!data.streamed()) {
+    for (int64_t start = 0; start < data.size(); start += batch_size) {
+      const int64_t end = std::min(start + batch_size, data.size());
+      add(data.images.slice(0, start, end).to(device),
+          data.labels.slice(0, start, end).to(device));
+    }
+    return static_cast<double>(correct.item<int64_t>()) /
+           static_cast<double>(data.size());
+  }
+  // Streamed: the files that decode are the evaluated set (each skipped
+  // one was logged by name).
+  std::unique_ptr<StreamedImages::Reader> reader =
+      data.ReadInOrder(batch_size, /*training_view=*/false, 0);
+  int64_t evaluated = 0;
+  while (true) {
+    absl::StatusOr<StreamedImages::Batch> batch = reader->Next();
+    if (absl::IsOutOfRange(batch.status())) break;
+    if (!batch.ok()) return batch.status();
+    if (batch->images.size(0) == 0) continue;
+    add(ToDevice(batch->images, device), ToDevice(batch->labels, device));
+    evaluated += batch->images.size(0);
   }
   return static_cast<double>(correct.item<int64_t>()) /
-         static_cast<double>(data.size());
+         static_cast<double>(evaluated);
+}
+
+// A stream's training views are already cropped and flipped (on uint8,
+// from the photo: data/image_views.h); the rest runs on the batch.
+AugmentOptions AugmentOnDevice(AugmentOptions options,
+                               const ImageDataset& train) {
+  if (train.streamed()) {
+    options.random_resized_crop = false;
+    options.horizontal_flip = false;
+  }
+  return options;
 }
 
 absl::Status CheckTrainable(const PreparedData& data) {
@@ -164,6 +201,7 @@ class TrainingRun {
                      ? std::make_unique<WeightAverage>(network, o.ema_decay)
                      : nullptr),
         graph_wanted_(WantsGraph(o, network->options(), device_, precision_)),
+        augment_(AugmentOnDevice(o.augment, data.train)),
         order_rng_(o.seed ^ 0x0da7a0dde5ULL),
         augment_generator_(at::detail::createCPUGenerator(o.seed)),
         scaler_(precision_),
@@ -315,22 +353,43 @@ class TrainingRun {
     const auto epoch_start = Clock::now();
     const int64_t n = data_.train.size();
     const int64_t batch = o_.batch_size;
-    const torch::Tensor order = Permutation(n, order_rng_, device_);
+    const torch::Tensor order = Permutation(
+        n, order_rng_, data_.train.streamed() ? torch::kCPU : device_);
+    std::unique_ptr<StreamedImages::Reader> reader;
+    if (data_.train.streamed()) {
+      // The epoch's files in the epoch's order; their crops are drawn from
+      // the seed and the epoch alone, so a resumed run reads the same.
+      ImageDataset shuffled = Subset(data_.train, order);
+      reader = shuffled.ReadInOrder(
+          static_cast<int>(batch), /*training_view=*/true,
+          o_.seed * 0x100000001b3ULL + static_cast<uint64_t>(epoch));
+    }
     for (int64_t s = 0; s < steps_per_epoch_; ++s) {
       if (callbacks_.should_cancel && callbacks_.should_cancel()) {
         return absl::CancelledError(absl::StrFormat(
             "training cancelled at epoch %d, step %d", epoch, step_));
       }
-      const torch::Tensor idx =
-          order.slice(0, s * batch, std::min((s + 1) * batch, n));
+      torch::Tensor images, labels;
+      if (reader != nullptr) {
+        absl::StatusOr<StreamedImages::Batch> next = reader->Next();
+        if (!next.ok()) return next.status();
+        images = ToDevice(next->images, device_);
+        labels = ToDevice(next->labels, device_);
+      } else {
+        const torch::Tensor idx =
+            order.slice(0, s * batch, std::min((s + 1) * batch, n));
+        images = data_.train.images.index_select(0, idx);
+        labels = data_.train.labels.index_select(0, idx);
+      }
       const double lr =
           LearningRateAt(o_, step_, total_steps_, steps_per_epoch_);
       // Batch norm needs two samples: a last batch of one image is left
       // out of this epoch (the shuffle puts another image there next
       // time), but the step still counts and the epoch still ends with its
-      // report, so validation and early stopping see every epoch.
-      if (idx.size(0) >= 2) {
-        RETURN_IF_ERROR(Step(idx, lr));
+      // report, so validation and early stopping see every epoch. So is a
+      // streamed batch whose files did not decode.
+      if (labels.size(0) >= 2) {
+        RETURN_IF_ERROR(Step(images, labels, lr));
       } else {
         ++step_;
       }
@@ -343,6 +402,13 @@ class TrainingRun {
       if (!report) continue;
       RETURN_IF_ERROR(Report(epoch, end_of_epoch, epoch_start, lr));
     }
+    if (reader != nullptr) {
+      // The end of the pass: InvalidArgument when no file decoded.
+      absl::StatusOr<StreamedImages::Batch> after = reader->Next();
+      if (!after.ok() && !absl::IsOutOfRange(after.status())) {
+        return after.status();
+      }
+    }
     return absl::OkStatus();
   }
 
@@ -350,11 +416,11 @@ class TrainingRun {
   // replayed from the CUDA graph when there is one for this batch size,
   // else eagerly (and captured, when graphs are wanted, after a few eager
   // steps have created every lazy state).
-  absl::Status Step(const torch::Tensor& idx, double lr) {
-    torch::Tensor x =
-        normalizer_.Apply(data_.train.images.index_select(0, idx));
-    const torch::Tensor y = data_.train.labels.index_select(0, idx);
-    x = Augment(x, o_.augment, augment_generator_);
+  // `images`: uint8 on the device.
+  absl::Status Step(const torch::Tensor& images, const torch::Tensor& y,
+                    double lr) {
+    torch::Tensor x = normalizer_.Apply(images);
+    x = Augment(x, augment_, augment_generator_);
     if (o_.device.channels_last) x = ToChannelsLast(x);
     if (graph_ != nullptr && x.size(0) == graph_->batch_size()) {
       graph_->Replay(x, y, lr);
@@ -377,7 +443,7 @@ class TrainingRun {
                         x, y));
       }
     }
-    images_seen_ += idx.size(0);
+    images_seen_ += y.size(0);
     ++step_;
     if (average_ != nullptr) average_->Update(step_);
     return absl::OkStatus();
@@ -472,6 +538,9 @@ class TrainingRun {
   // TrainOptions::ema_decay > 0 only.
   const std::unique_ptr<WeightAverage> average_;
   const bool graph_wanted_;
+  // What is left of the augmentation after a stream's views (the crop and
+  // flip done on uint8 when decoding).
+  const AugmentOptions augment_;
   std::unique_ptr<StepGraph> graph_;  // once captured
   Rng order_rng_;
   torch::Generator augment_generator_;
@@ -507,13 +576,15 @@ absl::StatusOr<PreparedData> PrepareData(const DataSplit& split,
       [&]() -> absl::StatusOr<PreparedData> {
         PreparedData data;
         data.device = device;
-        data.normalizer = Normalizer::FromDataset(split.train);
+        ASSIGN_OR_RETURN(data.normalizer, Normalizer::Measure(split.train));
         data.train = split.train;
-        data.train.images = split.train.images.to(device);
-        data.train.labels = split.train.labels.to(device);
         data.validation = split.validation;
-        data.validation.images = split.validation.images.to(device);
-        data.validation.labels = split.validation.labels.to(device);
+        // Streamed sets stay files; their batches move as they are read.
+        for (ImageDataset* set : {&data.train, &data.validation}) {
+          if (set->streamed()) continue;
+          set->images = set->images.to(device);
+          set->labels = set->labels.to(device);
+        }
         // The copies ran on this thread's stream; other threads (slots on
         // streams of their own) read the data without waiting on it.
         SynchronizeDevice(device);

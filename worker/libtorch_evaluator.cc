@@ -12,14 +12,17 @@ namespace amoeba {
 
 class LibTorchEvaluator::DataSets {
  public:
-  DataSets(DataDirs dirs, int64_t cache_bytes)
-      : dirs_(std::move(dirs)), cache_(cache_bytes) {}
+  DataSets(DataDirs dirs, int64_t cache_bytes, int decode_threads)
+      : dirs_(std::move(dirs)),
+        decode_threads_(decode_threads),
+        cache_(cache_bytes) {}
 
   // The prepared data for these settings, loading it on first use.
   absl::StatusOr<std::shared_ptr<const PreparedData>> Get(
       const v1::TrainingSettings& settings, const torch::Device& device) {
     ASSIGN_OR_RETURN(DataOptions options,
                      DataOptionsFromSettings(settings, dirs_));
+    options.decode_threads = decode_threads_;
     return cache_.GetOrLoad(
         DataKey(options),
         [&]() -> absl::StatusOr<DataCache<PreparedData>::Loaded> {
@@ -29,10 +32,9 @@ class LibTorchEvaluator::DataSets {
           ASSIGN_OR_RETURN(DataSplit split, LoadDataSplit(options));
           if (options.load_test) split.validation = std::move(split.test);
           ASSIGN_OR_RETURN(PreparedData prepared, PrepareData(split, device));
-          const int64_t bytes = static_cast<int64_t>(
-              prepared.train.images.nbytes() + prepared.train.labels.nbytes() +
-              prepared.validation.images.nbytes() +
-              prepared.validation.labels.nbytes());
+          // A streamed folder costs its file index, not its images.
+          const int64_t bytes = prepared.train.memory_bytes() +
+                                prepared.validation.memory_bytes();
           return DataCache<PreparedData>::Loaded{
               std::make_shared<const PreparedData>(std::move(prepared)),
               bytes};
@@ -41,14 +43,16 @@ class LibTorchEvaluator::DataSets {
 
  private:
   const DataDirs dirs_;
+  const int decode_threads_;
   DataCache<PreparedData> cache_;
 };
 
 LibTorchEvaluator::LibTorchEvaluator(DeviceOptions device, DataDirs data_dirs,
-                                     int64_t data_cache_bytes)
+                                     int64_t data_cache_bytes,
+                                     int decode_threads)
     : device_options_(std::move(device)),
-      data_(std::make_unique<DataSets>(std::move(data_dirs),
-                                       data_cache_bytes)) {}
+      data_(std::make_unique<DataSets>(std::move(data_dirs), data_cache_bytes,
+                                       decode_threads)) {}
 
 LibTorchEvaluator::~LibTorchEvaluator() = default;
 

@@ -19,9 +19,11 @@ class LibTorchEvaluator final : public Evaluator {
  public:
   // `data_dirs`: dataset folders (none: the dataset's default). At most
   // `data_cache_bytes` of prepared data are kept (least recently used
-  // first out).
+  // first out). `decode_threads`: the threads that decode an image
+  // folder's pass (0: the cores LibTorch's threads leave free).
   LibTorchEvaluator(DeviceOptions device, DataDirs data_dirs,
-                    int64_t data_cache_bytes = int64_t{4} << 30);
+                    int64_t data_cache_bytes = int64_t{4} << 30,
+                    int decode_threads = 0);
   ~LibTorchEvaluator() override;
 
   std::string name() const override { return "libtorch"; }

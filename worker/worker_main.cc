@@ -60,6 +60,9 @@ DEFINE_string(data_dir, "",
               "dataset folder (default: the dataset's own): one FOLDER for "
               "every dataset, or NAME=FOLDER,... per dataset (cifar10=/data/"
               "cifar,fashion_mnist=/data/fm)");
+DEFINE_int32(decode_threads, 0,
+             "threads decoding an image folder's batches (0 = the cores "
+             "the training threads leave free)");
 DEFINE_int32(data_cache_mb, 4096,
              "memory for datasets kept loaded (one per dataset settings of "
              "the searches served; least recently used leaves first)");
@@ -121,6 +124,10 @@ absl::StatusOr<std::unique_ptr<amoeba::Evaluator>> LibTorchEvaluatorFromFlags() 
   device.stream_per_thread = FLAGS_stream_per_slot;
   device.cuda_graphs = FLAGS_cuda_graphs;
   if (auto s = amoeba::CheckDevice(device); !s.ok()) return s;
+  if (FLAGS_decode_threads < 0 || FLAGS_decode_threads > 256) {
+    return absl::InvalidArgumentError(
+        "--decode_threads must be in 0..256 (0 = the free cores)");
+  }
   if (FLAGS_data_cache_mb < 1) {
     return absl::InvalidArgumentError("--data_cache_mb must be >= 1");
   }
@@ -131,7 +138,8 @@ absl::StatusOr<std::unique_ptr<amoeba::Evaluator>> LibTorchEvaluatorFromFlags() 
   }
   return std::unique_ptr<amoeba::Evaluator>(
       std::make_unique<amoeba::LibTorchEvaluator>(
-          device, *std::move(data_dirs), int64_t{FLAGS_data_cache_mb} << 20));
+          device, *std::move(data_dirs), int64_t{FLAGS_data_cache_mb} << 20,
+          FLAGS_decode_threads));
 }
 
 absl::StatusOr<std::unique_ptr<amoeba::Evaluator>> SimulatedEvaluatorFromFlags() {
