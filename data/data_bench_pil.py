@@ -1,11 +1,15 @@
 #!/usr/bin/python3
-"""The same image folder through PIL, torchvision-style, for data_bench.
+"""The same image folder through PIL and NumPy, torchvision-style, for data_bench.
 
-Per image on one process: open + decode (PIL, with draft() as torchvision's
-loaders do not: full decode), the evaluation view (shorter side to
-size / 0.875, bilinear, central size x size) and a random-resized crop
-(area 5-100 %, aspect 3/4-4/3) resized to size, plus a flip.
-Debian's python3-pil. Usage: data_bench_pil.py DIR [SIZE] [MAX_FILES]
+The training pipeline as torchvision's ImageFolder + RandomResizedCrop +
+RandomHorizontalFlip + ToTensor + Normalize runs it: per file, open + decode
+(full decode, as torchvision's loader), a random box of 10-100 % of the
+photo's area (aspect 3/4-4/3) resized to SIZE (PIL's bilinear, which
+antialiases), a flip with probability 1/2; per batch of 128, stacked and
+normalised to float32. And the evaluation view (shorter side to
+SIZE / 0.875, central SIZE x SIZE). One process, one core; files in a
+shuffled order. Debian's python3-pil and python3-numpy.
+Usage: data_bench_pil.py DIR [SIZE] [MAX_FILES]
 """
 import math
 import os
@@ -13,17 +17,36 @@ import random
 import sys
 import time
 
+import numpy
 from PIL import Image
+
+BATCH = 128
 
 
 def files_of(root, limit):
     out = []
     for d, _, names in os.walk(os.path.join(root, "train")):
         out += [os.path.join(d, n) for n in names]
-    return sorted(out)[:limit]
+    out = sorted(out)[:limit] if limit > 0 else sorted(out)
+    random.Random(17).shuffle(out)
+    return out
 
 
-def view(path, size):
+def training_view(path, size, rng):
+    image = Image.open(path).convert("RGB")
+    w, h = image.size
+    area = rng.uniform(0.1, 1.0) * w * h
+    ratio = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
+    cw = max(1, min(w, round(math.sqrt(area * ratio))))
+    ch = max(1, min(h, round(math.sqrt(area / ratio))))
+    x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
+    out = image.resize((size, size), Image.BILINEAR, box=(x, y, x + cw, y + ch))
+    if rng.random() < 0.5:
+        out = out.transpose(Image.FLIP_LEFT_RIGHT)
+    return out
+
+
+def evaluation_view(path, size, rng):
     image = Image.open(path).convert("RGB")
     side = math.ceil(size / 0.875)
     w, h = image.size
@@ -35,39 +58,30 @@ def view(path, size):
     return image.crop((left, top, left + size, top + size))
 
 
-def crop_and_flip(image, size, rng):
-    w, h = image.size
-    area = rng.uniform(0.05, 1.0) * w * h
-    ratio = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
-    cw = min(w, round(math.sqrt(area * ratio)))
-    ch = min(h, round(math.sqrt(area / ratio)))
-    x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
-    out = image.crop((x, y, x + cw, y + ch)).resize((size, size), Image.BILINEAR)
-    if rng.random() < 0.5:
-        out = out.transpose(Image.FLIP_LEFT_RIGHT)
-    return out
+def rate(files, size, view):
+    rng = random.Random(1)
+    mean = numpy.array([0.485, 0.456, 0.406], numpy.float32).reshape(1, 3, 1, 1)
+    std = numpy.array([0.229, 0.224, 0.225], numpy.float32).reshape(1, 3, 1, 1)
+    start = time.perf_counter()
+    for b in range(0, len(files), BATCH):
+        batch = numpy.stack([numpy.asarray(view(f, size, rng))
+                             for f in files[b:b + BATCH]])
+        x = batch.transpose(0, 3, 1, 2).astype(numpy.float32) / 255.0
+        x = (x - mean) / std
+    return len(files) / (time.perf_counter() - start)
 
 
 def main():
     root = sys.argv[1]
     size = int(sys.argv[2]) if len(sys.argv) > 2 else 224
-    limit = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
+    limit = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
     files = files_of(root, limit)
-    rng = random.Random(1)
-    start = time.perf_counter()
-    for f in files:
-        Image.open(f).convert("RGB")
-    decode = len(files) / (time.perf_counter() - start)
-    start = time.perf_counter()
-    views = [view(f, size) for f in files]
-    load = len(files) / (time.perf_counter() - start)
-    start = time.perf_counter()
-    for v in views:
-        crop_and_flip(v, size, rng)
-    augment = len(files) / (time.perf_counter() - start)
-    print("PIL %s, %d files, size %d, 1 process: decode %.0f images/s, "
-          "+ stored view %.0f images/s, crop + flip %.0f images/s"
-          % (Image.__version__, len(files), size, decode, load, augment))
+    train = rate(files, size, training_view)
+    evaluation = rate(files, size, evaluation_view)
+    print("PIL %s, NumPy %s, %d files, size %d, batches of %d, 1 process: "
+          "training pipeline %.0f images/s, evaluation %.0f images/s"
+          % (Image.__version__, numpy.__version__, len(files), size, BATCH,
+             train, evaluation))
 
 
 if __name__ == "__main__":
