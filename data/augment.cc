@@ -22,50 +22,75 @@ torch::Tensor ToBatchDevice(const torch::Tensor& t,
 
 }  // namespace
 
+namespace {
+
+// Per-channel sums of pixel values in [0, 1] and of their squares, and the
+// pixels counted, over uint8 image sets added a chunk at a time.
+class PixelMoments {
+ public:
+  explicit PixelMoments(int64_t channels)
+      : sum_(torch::zeros({channels}, torch::kFloat64)),
+        sum_sq_(torch::zeros({channels}, torch::kFloat64)) {}
+
+  // Float64 sums (exact enough) in chunks of about 8 MB of float64, so
+  // that memory stays bounded whatever the images' size.
+  void Add(const torch::Tensor& images) {
+    const int64_t n = images.size(0);
+    if (n == 0) return;
+    const int64_t per_image = images.numel() / n;
+    const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 20) / per_image);
+    for (int64_t start = 0; start < n; start += rows) {
+      const torch::Tensor chunk =
+          images.slice(0, start, std::min(start + rows, n))
+              .to(torch::kCPU, torch::kFloat64)
+              .div_(255.0);
+      sum_ += chunk.sum({0, 2, 3});
+      sum_sq_ += chunk.pow(2).sum({0, 2, 3});
+      count_ += chunk.size(0) * chunk.size(2) * chunk.size(3);
+    }
+  }
+
+  Normalizer Get() const {
+    Normalizer n;
+    const double count = static_cast<double>(std::max<int64_t>(count_, 1));
+    const torch::Tensor mean = sum_ / count;
+    const torch::Tensor var = sum_sq_ / count - mean.pow(2);
+    n.mean = mean.to(torch::kFloat32);
+    n.std = var.clamp_min(1e-8).sqrt().to(torch::kFloat32);
+    return n;
+  }
+
+ private:
+  torch::Tensor sum_;
+  torch::Tensor sum_sq_;
+  int64_t count_ = 0;
+};
+
+}  // namespace
+
 Normalizer Normalizer::FromDataset(const ImageDataset& data) {
   torch::NoGradGuard no_grad;
-  // Float64 sums over at most a few hundred MB of pixels: exact enough, and
-  // in chunks so that memory stays bounded.
-  const int64_t channels = data.images.size(1);
-  torch::Tensor sum = torch::zeros({channels}, torch::kFloat64);
-  torch::Tensor sum_sq = torch::zeros({channels}, torch::kFloat64);
-  int64_t count = 0;
-  constexpr int64_t kChunk = 4096;
-  for (int64_t start = 0; start < data.size(); start += kChunk) {
-    const torch::Tensor chunk =
-        data.images.slice(0, start, std::min(start + kChunk, data.size()))
-            .to(torch::kCPU, torch::kFloat64)
-            .div(255.0);
-    sum += chunk.sum({0, 2, 3});
-    sum_sq += chunk.pow(2).sum({0, 2, 3});
-    count += chunk.size(0) * chunk.size(2) * chunk.size(3);
-  }
-  Normalizer n;
-  const torch::Tensor mean = sum / static_cast<double>(count);
-  const torch::Tensor var = sum_sq / static_cast<double>(count) - mean.pow(2);
-  n.mean = mean.to(torch::kFloat32);
-  n.std = var.clamp_min(1e-8).sqrt().to(torch::kFloat32);
-  return n;
+  PixelMoments moments(data.images.size(1));
+  moments.Add(data.images);
+  return moments.Get();
 }
 
 absl::StatusOr<Normalizer> Normalizer::Measure(const ImageDataset& data,
                                                int64_t sample) {
   if (!data.streamed()) return FromDataset(data);
+  torch::NoGradGuard no_grad;
   ImageDataset first = Subset(
       data, torch::arange(std::min(sample, data.size()), torch::kInt64));
   std::unique_ptr<StreamedImages::Reader> reader =
       first.ReadInOrder(/*batch_size=*/64, /*training_view=*/false, 0);
-  std::vector<torch::Tensor> views;
+  PixelMoments moments(3);
   while (true) {
     absl::StatusOr<StreamedImages::Batch> batch = reader->Next();
     if (absl::IsOutOfRange(batch.status())) break;
     if (!batch.ok()) return batch.status();
-    views.push_back(batch->images);
+    moments.Add(batch->images);
   }
-  ImageDataset decoded;
-  decoded.images = torch::cat(views, 0);
-  decoded.labels = torch::zeros({decoded.images.size(0)}, torch::kInt64);
-  return FromDataset(decoded);
+  return moments.Get();
 }
 
 Normalizer Normalizer::OnDevice(const torch::Device& device) const {
@@ -77,9 +102,12 @@ Normalizer Normalizer::OnDevice(const torch::Device& device) const {
 
 torch::Tensor Normalizer::Apply(const torch::Tensor& images) const {
   const auto device = images.device();
-  const torch::Tensor m = mean.to(device).view({1, -1, 1, 1});
+  // (x / 255 - mean) / std as x * scale + shift: one conversion and two
+  // passes in place, not four passes through new tensors.
   const torch::Tensor s = std.to(device).view({1, -1, 1, 1});
-  return (images.to(torch::kFloat32).div_(255.0) - m) / s;
+  const torch::Tensor scale = (s * 255.0).reciprocal();
+  const torch::Tensor shift = -mean.to(device).view({1, -1, 1, 1}) / s;
+  return images.to(torch::kFloat32).mul_(scale).add_(shift);
 }
 
 // The released amoeba_net inception_preprocessing.py: preprocess_for_train
