@@ -180,5 +180,46 @@ TEST_CASE("A pass skips and counts decompression bombs; none decoding is an erro
   CHECK(absl::IsInvalidArgument(Normalizer::Measure(*none).status()));
 }
 
+TEST_CASE("ImageNet's flat validation folder evaluates as the test split") {
+  const std::string dir = FreshTestDir("image_folder_flat");
+  const std::vector<std::string> classes = {"n01440764", "n01443537"};
+  const std::vector<std::vector<int>> colours = {{250, 10, 10}, {10, 10, 250}};
+  for (int c = 0; c < 2; ++c) {
+    for (int i = 0; i < 3; ++i) {
+      WriteTestFile(dir + "/train/" + classes[c] + "/" + std::to_string(i) +
+                        ".JPEG",
+                    SolidJpeg(40, 30, colours[c], TJPF_RGB, TJSAMP_444));
+    }
+  }
+  // Five validation files, labelled by the devkit's numbers.
+  const std::vector<int> truth = {2, 1, 1, 2, 2};
+  std::string labels;
+  for (int i = 0; i < 5; ++i) {
+    WriteTestFile(dir + "/val/ILSVRC2012_val_0000000" + std::to_string(i + 1) +
+                      ".JPEG",
+                  SolidJpeg(50, 40, colours[truth[i] - 1], TJPF_RGB,
+                            TJSAMP_444));
+    labels += std::to_string(truth[i]) + "\n";
+  }
+  WriteTestFile(dir + "/val_labels.txt", labels);
+  WriteTestFile(dir + "/synsets.txt", "n01440764 tench\nn01443537 goldfish\n");
+  DataOptions data;
+  data.kind = DatasetKind::kFolder;
+  data.dir = dir;
+  data.image_size = 16;
+  data.validation_images = 0;
+  data.load_test = true;
+  auto split = LoadDataSplit(data);
+  REQUIRE(split.ok());
+  REQUIRE(split->test.size() == 5);
+  const ReadBack pass = ReadPass(split->test, 2);
+  REQUIRE(pass.labels.size(0) == 5);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(pass.labels[i].item<int>() == truth[i] - 1);
+    const int red = pass.images[i][0][8][8].item<int>();
+    CHECK((red > 128) == (truth[i] == 1));
+  }
+}
+
 }  // namespace
 }  // namespace amoeba
