@@ -1,6 +1,8 @@
 #include "cli/train_command.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +34,9 @@ DEFINE_bool(cuda_graphs, false,
             "against a CUDA LibTorch 2+; not with dropout, drop path, "
             "gradient clipping or fp16)");
 DEFINE_string(save, "", "write the trained model to this file");
+DEFINE_string(inherit_from, "",
+              "start from the weights of this saved model (--save) where "
+              "they fit: the parent of a mutated genotype");
 DEFINE_bool(test, false, "also evaluate on the test set at the end");
 DEFINE_string(split, "test", "`evaluate`: test or validation");
 DEFINE_int32(decode_threads, 0,
@@ -99,6 +104,8 @@ full size, e.g.:
     --batch_size=128 --lr=0.024 --cutout=16 --aux_head --drop_path=0.3 \
     --max_train_images=0 --validation_images=5000 --device=cuda --test \
     --save=best.pt best_genotype.txt
+--inherit_from=PARENT.pt starts from a saved parent's weights where they
+fit (a mutated child of it: the ops that stayed, the stem and the head).
 evaluate: loads a model written by --save and reports its accuracy.
 
 `amoeba --helpfull` lists every flag with its default.
@@ -153,6 +160,18 @@ void PrintEpoch(const TrainProgress& p) {
 int FinishTraining(TrainedModel& model, const DataSplit& split,
                    const torch::Device& device) {
   const TrainResult& r = model.result;
+  if (r.inherited) {
+    std::cout << absl::StrFormat(
+                     "inherited %.1f%% of the parameters (%d of %d) from %s",
+                     100.0 * r.inherited_parameters /
+                         std::max<int64_t>(1, r.inheritable_parameters),
+                     r.inherited_parameters, r.inheritable_parameters,
+                     FLAGS_inherit_from)
+              << std::endl;
+  } else if (!r.inheritance_error.empty()) {
+    std::cout << "trained from fresh weights: " << FLAGS_inherit_from << ": "
+              << r.inheritance_error << std::endl;
+  }
   std::cout << absl::StrFormat(
                    "validation accuracy %.4f | parameters %s | multiply-adds "
                    "%s per image | training %.1fs (%.0f img/s), total %.1fs",
@@ -234,9 +253,18 @@ int RunTrainCommand(const std::vector<std::string>& args) {
                    network->image_size, options->epochs, options->batch_size,
                    DescribeDevice(*device))
             << std::endl;
+  std::optional<TrainedModel> parent;
+  if (!FLAGS_inherit_from.empty()) {
+    absl::StatusOr<TrainedModel> loaded = LoadModel(FLAGS_inherit_from);
+    if (!loaded.ok()) {
+      return TrainFailure(loaded.status(), ExitCodeFor(loaded.status()));
+    }
+    parent = *std::move(loaded);
+  }
   TrainCallbacks callbacks;
   callbacks.on_progress = PrintEpoch;
-  auto model = TrainGenotype(*genotype, *network, *data, *options, callbacks);
+  auto model = TrainGenotype(*genotype, *network, *data, *options, callbacks,
+                             {}, parent ? &*parent : nullptr);
   if (!model.ok()) return TrainFailure(model.status(), ExitCodeFor(model.status()));
   return FinishTraining(*model, *split, *device);
 }

@@ -56,7 +56,7 @@ absl::StatusOr<NetworkOptions> OptionsFromVector(const std::vector<double>& v) {
 
 }  // namespace
 
-absl::Status SaveModel(const TrainedModel& model, const std::string& path) {
+absl::StatusOr<std::string> SerializeModel(const TrainedModel& model) {
   std::ostringstream bytes;
   try {
     torch::serialize::OutputArchive archive;
@@ -78,10 +78,19 @@ absl::Status SaveModel(const TrainedModel& model, const std::string& path) {
     archive.save_to(bytes);
   } catch (const std::exception& e) {
     return absl::UnavailableError(
-        absl::StrCat("cannot write checkpoint ", path, ": ", e.what()));
+        absl::StrCat("cannot serialise the model: ", e.what()));
+  }
+  return bytes.str();
+}
+
+absl::Status SaveModel(const TrainedModel& model, const std::string& path) {
+  absl::StatusOr<std::string> bytes = SerializeModel(model);
+  if (!bytes.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot write checkpoint ", path, ": ", bytes.status().message()));
   }
   // Atomic and durable: a crash leaves the old file or the new one whole.
-  const absl::Status written = WriteFileAtomically(path, bytes.str());
+  const absl::Status written = WriteFileAtomically(path, *bytes);
   if (!written.ok()) return absl::UnavailableError(written.message());
   return absl::OkStatus();
 }
@@ -90,10 +99,18 @@ absl::StatusOr<TrainedModel> LoadModel(const std::string& path) {
   if (!std::ifstream(path).good()) {
     return absl::NotFoundError(absl::StrCat("checkpoint ", path, " not found"));
   }
+  absl::StatusOr<std::string> bytes = ReadFileUpTo(path, int64_t{64} << 30);
+  if (!bytes.ok()) return bytes.status();
+  return ParseModel(*bytes, path);
+}
+
+absl::StatusOr<TrainedModel> ParseModel(const std::string& bytes,
+                                        const std::string& what) {
+  const std::string& path = what;
   TrainedModel model;
   try {
     torch::serialize::InputArchive archive;
-    archive.load_from(path);
+    archive.load_from(bytes.data(), bytes.size());
     torch::Tensor version;
     if (!archive.try_read("amoeba_format", version) ||
         version.item<int64_t>() != kFormatVersion) {

@@ -16,6 +16,13 @@ namespace amoeba {
 // a crash never leaves a half-written checkpoint under the final name).
 absl::Status SaveModel(const TrainedModel& model, const std::string& path);
 
+// The bytes SaveModel writes, and the model back from them (the same
+// errors as LoadModel's, naming `what`): for models that travel, e.g. a
+// parent's weights for its children (weight_inheritance.h).
+absl::StatusOr<std::string> SerializeModel(const TrainedModel& model);
+absl::StatusOr<TrainedModel> ParseModel(const std::string& bytes,
+                                        const std::string& what);
+
 // Rebuilds the network on the CPU and loads its weights. NotFound when the
 // file is missing; InvalidArgument when it is not an amoeba checkpoint or is
 // corrupt. `result` carries only the stored fitness, parameters and

@@ -26,6 +26,7 @@
 #include "trainer/rmsprop.h"
 #include "trainer/step_graph.h"
 #include "trainer/torch_util.h"
+#include "trainer/weight_inheritance.h"
 #include "trainer/train_parts.h"
 #include "trainer/weight_average.h"
 
@@ -622,7 +623,8 @@ absl::StatusOr<double> EvaluateAccuracy(Network& network,
 absl::StatusOr<TrainedModel> TrainGenotype(
     const Genotype& genotype, const NetworkOptions& network_options,
     const PreparedData& data, const TrainOptions& options,
-    const TrainCallbacks& callbacks, std::string_view resume_state) {
+    const TrainCallbacks& callbacks, std::string_view resume_state,
+    const TrainedModel* parent) {
   RETURN_IF_ERROR(ValidateGenotype(genotype));
   RETURN_IF_ERROR(ValidateNetworkOptions(network_options));
   RETURN_IF_ERROR(ValidateTrainOptions(options));
@@ -663,6 +665,18 @@ absl::StatusOr<TrainedModel> TrainGenotype(
     }
     return absl::OkStatus();
   }));
+  Inheritance inheritance;
+  absl::Status inheritance_status = absl::OkStatus();
+  if (parent != nullptr) {
+    Network parent_network = parent->network;  // shares the module
+    absl::StatusOr<Inheritance> inherited = InheritWeights(
+        parent->genotype, parent_network, genotype, model.network);
+    if (inherited.ok()) {
+      inheritance = *inherited;
+    } else {
+      inheritance_status = inherited.status();
+    }
+  }
   absl::StatusOr<TrainResult> result =
       Train(model.network, data, options, callbacks, resume_state);
   // The next network has other shapes: cached blocks of this one would
@@ -670,6 +684,14 @@ absl::StatusOr<TrainedModel> TrainGenotype(
   ReleaseCachedCpuMemory();
   if (!result.ok()) return result.status();
   model.result = *std::move(result);
+  if (parent != nullptr) {
+    model.result.inherited = inheritance_status.ok();
+    model.result.inherited_parameters = inheritance.parameters_copied;
+    model.result.inheritable_parameters =
+        inheritance_status.ok() ? inheritance.parameters
+                                : model.network->num_parameters(true);
+    model.result.inheritance_error = std::string(inheritance_status.message());
+  }
   return model;
 }
 

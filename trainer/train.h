@@ -95,6 +95,14 @@ struct TrainResult {
   // last such error, for the caller to log.
   int checkpoints_failed = 0;
   std::string checkpoint_error;
+  // Weight inheritance (TrainGenotype's `parent`): whether the network
+  // started from the parent's weights, how many of its trainable scalars
+  // came from them (aux head included), of how many; or why it started
+  // from fresh weights although a parent was given.
+  bool inherited = false;
+  int64_t inherited_parameters = 0;
+  int64_t inheritable_parameters = 0;
+  std::string inheritance_error;
 };
 
 // Trains `network` (already on data.device) and evaluates it on the
@@ -133,10 +141,18 @@ struct TrainedModel {
 
 // Seeds, builds the network for `genotype` on data.device, trains and
 // evaluates it: one evaluation of the search.
+//
+// With a `parent` (a trained model of the genotype this one was mutated
+// from), the fresh network first takes what it can of the parent's weights
+// (weight_inheritance.h); a parent of another network shape leaves it
+// fresh (result.inheritance_error says so). Deterministic: the same seeds
+// and parent give the same run. A resumed run restores its state over the
+// inherited weights, so resuming stays exact.
 absl::StatusOr<TrainedModel> TrainGenotype(
     const Genotype& genotype, const NetworkOptions& network_options,
     const PreparedData& data, const TrainOptions& options,
-    const TrainCallbacks& callbacks = {}, std::string_view resume_state = {});
+    const TrainCallbacks& callbacks = {}, std::string_view resume_state = {},
+    const TrainedModel* parent = nullptr);
 
 }  // namespace amoeba
 

@@ -4,8 +4,12 @@
 
 #include <string>
 
+#include <map>
+
 #include "catch2/catch.hpp"
 #include "genotype/known_cells.h"
+#include "trainer/saved_model.h"
+#include "trainer/train.h"
 
 namespace amoeba {
 namespace {
@@ -105,6 +109,109 @@ TEST_CASE("A parent of another network shape gives nothing") {
   for (const auto& p : child->named_parameters(true)) {
     CHECK(Same(child, fresh, p.key()));
   }
+}
+
+// Fashion-MNIST from Debian's package, cut small.
+const PreparedData& SmallData() {
+  static const PreparedData data = [] {
+    DataOptions options;
+    options.validation_images = 100;
+    options.max_train_images = 300;
+    auto split = LoadDataSplit(options);
+    REQUIRE(split.ok());
+    auto prepared = PrepareData(*split, torch::kCPU);
+    REQUIRE(prepared.ok());
+    return *prepared;
+  }();
+  return data;
+}
+
+TrainOptions OneEpoch() {
+  TrainOptions o;
+  o.epochs = 1;
+  o.batch_size = 64;
+  o.learning_rate = 0.05;
+  o.augment = DefaultAugmentation(DatasetKind::kFashionMnist);
+  o.device.threads = 1;
+  return o;
+}
+
+void RequireSameWeights(Network& a, Network& b) {
+  auto pb = b->named_parameters(true);
+  for (const auto& p : a->named_parameters(true)) {
+    INFO(p.key());
+    REQUIRE(torch::equal(p.value(), pb[p.key()]));
+  }
+  auto bb = b->named_buffers(true);
+  for (const auto& p : a->named_buffers(true)) {
+    INFO(p.key());
+    REQUIRE(torch::equal(p.value(), bb[p.key()]));
+  }
+}
+
+TEST_CASE("A child trains from its parent's weights, the same every time, "
+          "and resumes exactly") {
+  const PreparedData& data = SmallData();
+  NetworkOptions network;
+  network.filters = 4;
+  auto trained = TrainGenotype(AmoebaNetA(), network, data, OneEpoch());
+  REQUIRE(trained.ok());
+  // As the weights travel between machines: through their bytes.
+  auto bytes = SerializeModel(*trained);
+  REQUIRE(bytes.ok());
+  auto parent = ParseModel(*bytes, "the parent");
+  REQUIRE(parent.ok());
+  CHECK(absl::IsInvalidArgument(
+      ParseModel(bytes->substr(0, bytes->size() / 2), "half").status()));
+
+  Genotype child = AmoebaNetA();
+  child.normal.ops[2] = Op::kSepConv5x5;
+  auto a = TrainGenotype(child, network, data, OneEpoch(), {}, {}, &*parent);
+  auto b = TrainGenotype(child, network, data, OneEpoch(), {}, {}, &*parent);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(a->result.inherited);
+  CHECK(a->result.inherited_parameters > 0);
+  CHECK(a->result.inherited_parameters < a->result.inheritable_parameters);
+  CHECK(a->result.inheritance_error.empty());
+  CHECK(a->result.validation_accuracy == b->result.validation_accuracy);
+  RequireSameWeights(a->network, b->network);
+  auto fresh = TrainGenotype(child, network, data, OneEpoch());
+  REQUIRE(fresh.ok());
+  CHECK_FALSE(fresh->result.inherited);
+  CHECK_FALSE(torch::equal(fresh->network->parameters()[0],
+                           a->network->parameters()[0]));
+
+  // Checkpointed after epoch 1 of 2 and resumed: the same as uninterrupted.
+  TrainOptions two = OneEpoch();
+  two.epochs = 2;
+  two.checkpoint_every = 1;
+  two.checkpoint_key = "inheriting child";
+  std::map<int, std::string> states;
+  TrainCallbacks callbacks;
+  callbacks.save_checkpoint = [&](int epoch, const std::string& state) {
+    states[epoch] = state;
+  };
+  auto whole = TrainGenotype(child, network, data, two, callbacks, {}, &*parent);
+  REQUIRE(whole.ok());
+  REQUIRE(states.count(1) == 1);
+  auto resumed =
+      TrainGenotype(child, network, data, two, {}, states[1], &*parent);
+  REQUIRE(resumed.ok());
+  CHECK(resumed->result.validation_accuracy ==
+        whole->result.validation_accuracy);
+  RequireSameWeights(whole->network, resumed->network);
+
+  // A parent of another width: the child trains from fresh weights and
+  // says why.
+  NetworkOptions wider = network;
+  wider.filters = 6;
+  auto other = TrainGenotype(child, wider, data, OneEpoch(), {}, {}, &*parent);
+  REQUIRE(other.ok());
+  CHECK_FALSE(other->result.inherited);
+  CHECK(other->result.inherited_parameters == 0);
+  CHECK_THAT(other->result.inheritance_error,
+             Catch::Contains("other options"));
 }
 
 }  // namespace
