@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 
@@ -28,7 +29,17 @@ ImageStream::ImageStream(std::shared_ptr<const ImageFileIndex> index,
   }
   const int threads = static_cast<int>(std::min<int64_t>(
       options_.threads, std::max<int64_t>(1, entries_.size())));
-  for (int t = 0; t < threads; ++t) threads_.emplace_back([this] { Work(); });
+  for (int t = 0; t < threads; ++t) {
+    // A thread that cannot be started (the process's thread limit): the
+    // pass runs on those that did start; with none, the error goes up
+    // (nothing is left running that the unfinished object would abandon).
+    try {
+      threads_.emplace_back([this] { Work(); });
+    } catch (const std::system_error&) {
+      if (threads_.empty()) throw;
+      break;
+    }
+  }
 }
 
 ImageStream::~ImageStream() {
