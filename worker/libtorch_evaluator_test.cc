@@ -10,8 +10,12 @@
 #include <string>
 #include <vector>
 
+#include <turbojpeg.h>
+
 #include "catch2/catch.hpp"
 #include "genotype/genotype_proto.h"
+#include "testing/test_files.h"
+#include "testing/test_images.h"
 #include "genotype/known_cells.h"
 #include "genotype/text.h"
 #include "worker/worker_core.h"
@@ -135,6 +139,45 @@ TEST_CASE("a task whose dataset this host lacks is handed back, not failed") {
   CHECK_FALSE(report->ok());
   CHECK(report->missing_data() == "folder");
   CHECK_FALSE(report->preempted());
+}
+
+TEST_CASE("a search child on an image folder trains from the streamed files") {
+  // Three classes of coloured JPEGs, each 30..50 pixels a side.
+  const std::string dir = FreshTestDir("evaluator_photos");
+  const std::vector<std::vector<int>> colours = {
+      {230, 20, 20}, {20, 230, 20}, {20, 20, 230}};
+  for (int c = 0; c < 3; ++c) {
+    for (int i = 0; i < 10; ++i) {
+      WriteTestFile(dir + "/train/class" + std::to_string(c) + "/" +
+                        std::to_string(i) + ".jpg",
+                    SolidJpeg(30 + 2 * i, 50 - i, colours[c], TJPF_RGB,
+                              TJSAMP_420));
+    }
+  }
+  DeviceOptions device;
+  device.threads = 1;
+  LibTorchEvaluator evaluator(device, DataDirs{{"folder", dir}},
+                              int64_t{4} << 30, /*decode_threads=*/2);
+  v1::Task task = FinalTask();
+  v1::TrainingSettings* s = task.mutable_settings();
+  s->set_dataset("folder");
+  s->set_final_training(false);
+  s->set_checkpoint_every(0);
+  s->set_validation_images(6);
+  s->set_max_train_images(0);
+  s->set_epochs(1);
+  s->set_batch_size(8);
+  s->mutable_recipe()->set_image_size(16);
+  const EvaluationResult first = evaluator.Evaluate(task, {});
+  REQUIRE(first.ok);
+  CHECK(first.fitness >= 0);
+  CHECK(first.fitness <= 1);
+  // Sixths: the 6 held-out photos are the measure.
+  CHECK(first.fitness * 6 == Approx(std::round(first.fitness * 6)));
+  // The second run reads the cached file index and trains the same.
+  const EvaluationResult again = evaluator.Evaluate(task, {});
+  REQUIRE(again.ok);
+  CHECK(again.fitness == first.fitness);
 }
 
 }  // namespace
