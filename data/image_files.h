@@ -1,7 +1,8 @@
 // The file index of an image folder: which files a split has and the class
 // of each, without reading a pixel. It is all a streaming dataset keeps in
-// memory (about 35 bytes a file: ~3.5 MB for 100,000 files), so a folder of
-// any size opens in the time it takes to list it.
+// memory (each file's name plus 12 bytes: 2.4 MB for 100,000 files with
+// 14-character names), so a folder of any size opens in the time it takes
+// to list it.
 //
 // Layouts (DIR is the dataset folder):
 //
