@@ -21,6 +21,12 @@
 #      hour, GPU memory per slot and GPU utilization. "K:graphs" replays
 #      each child's steps from a CUDA graph (--cuda_graphs); "K:shared" runs
 #      K slots on the shared default stream (--stream_per_slot=false);
+#   2b. the ImageNet network (N=6 F=190, ImageNet stem, 224 pixels, 1,000
+#      classes) in bf16 + channels-last at the largest of batch 128, 64, 32
+#      that runs: ms per step, images/s, one ImageNet epoch extrapolated;
+#   2c. final training's exact resume on the device: two epochs of N=3
+#      F=24 with a checkpoint after the first, resumed, compared tensor by
+#      tensor with the uninterrupted run (trainer_bench --resume_check);
 #   4. trainer_bench in fp32.
 # Runs that would end after --budget_s are skipped (said in the report), so
 # the whole check fits the time it is given.
@@ -30,7 +36,7 @@
 #
 # Usage: bash deploy/gpu_bench.sh [--device=cuda:0] [--slots=1,8,8:graphs,1:graphs,4,2,8:shared]
 #          [--epochs=1] [--children_per_slot=2] [--limit_s=75]
-#          [--budget_s=560] [--quick]
+#          [--budget_s=470] [--quick]
 #   --quick: tiny sizes (1,000 images, N=1 F=8, few steps) for a dry run on
 #            a CPU: bash deploy/gpu_bench.sh --device=cpu --quick
 set -euo pipefail
@@ -41,7 +47,7 @@ slots=1,8,8:graphs,1:graphs,4,2,8:shared
 epochs=1
 children_per_slot=2
 limit_s=75
-budget_s=560
+budget_s=470
 quick=false
 for arg in "$@"; do
   case "$arg" in
@@ -60,10 +66,19 @@ if $quick; then
   images_per_batch=200; validation_images=100; N=1; F=8; batch_size=32
   bench_args=(--configs=a --cpu_steps=2 --cuda_steps=20 --warmup_steps=1)
   big_batch=64
+  imagenet_batches="8"
+  imagenet_args=(--imagenet_n=1 --imagenet_f=16 --imagenet_size=64
+                 --cpu_steps=2 --cuda_steps=5 --warmup_steps=1)
+  resume_args=(--configs=a --resume_batches=3)
 else
   images_per_batch=10000; validation_images=5000; N=3; F=24; batch_size=128
   bench_args=(--configs=b)
   big_batch=512
+  # The paper's F=190 network at 224: the largest of these batches that
+  # fits in memory.
+  imagenet_batches="128 64 32"
+  imagenet_args=(--cuda_steps=30 --warmup_steps=1)
+  resume_args=(--configs=b --resume_batches=20)
 fi
 case "$device" in cuda*) bench_device=cuda ;; *) bench_device=cpu ;; esac
 
@@ -226,6 +241,36 @@ bench_bf16() {  # $1: batch size, then more trainer_bench flags
 }
 bench_bf16 "$batch_size" --plain_step_graph
 bench_bf16 "$batch_size" --cuda_graphs
+
+# The paper's ImageNet network (trainer_bench's configuration (c)): images/s
+# at the largest batch that runs.
+imagenet_bench() {
+  say "== the ImageNet network, $bench_device, bf16 autocast, channels-last"
+  local b log="$work/imagenet_bench.txt"
+  for b in $imagenet_batches; do
+    if ! fits 60; then say "skipped: over --budget_s"; return 0; fi
+    timeout 150 build-gpu/trainer_bench --devices="$bench_device" \
+      --precision=bf16 --configs=c --imagenet_batch="$b" "${imagenet_args[@]}" \
+      > "$log" 2>&1 || true
+    grep -v -E '^[IW][0-9]{4} ' "$log" | tail -20 | tee -a "$report"
+    if grep -q "ImageNet epoch" "$log"; then return 0; fi
+    say "batch $b did not run (above); a smaller one"
+  done
+}
+imagenet_bench
+
+# A final job's promise: training resumed from its checkpoint ends as the
+# uninterrupted run (trainer_bench --resume_check, with drop path, an aux
+# head, cutout and the weight average: every piece of state).
+say "== final training resumed from a checkpoint, $bench_device, bf16"
+if fits 60; then
+  timeout 150 build-gpu/trainer_bench --devices="$bench_device" \
+    --precision=bf16 --resume_check "${resume_args[@]}" 2>&1 |
+    grep -v -E '^[IW][0-9]{4} ' | tee -a "$report" ||
+    say "resume check failed: exit ${PIPESTATUS[0]}"
+else
+  say "skipped: over --budget_s"
+fi
 
 say "== synthetic CIFAR-10 files"
 data="$work/cifar10"
