@@ -11,7 +11,8 @@
 // process's VmHWM after the passes, with the file index's own bytes.
 //
 // With --write_folder=DIR it first writes an image folder of JPEGs made
-// from Debian's Fashion-MNIST (each 28x28 garment upscaled to
+// from Debian's Fashion-MNIST (or, with --source=stripes, from striped
+// patterns drawn here) (each 28x28 garment upscaled to
 // --photo_width x --photo_height RGB, tinted by class, with per-pixel noise
 // so that the files compress like textured photos rather than flat
 // drawings): DIR/train/CLASS and DIR/val/CLASS, the layout
@@ -50,6 +51,11 @@ DEFINE_int32(val_per_class, 50, "--write_folder: validation images a class");
 DEFINE_int32(photo_width, 500, "--write_folder: JPEG width");
 DEFINE_int32(photo_height, 375, "--write_folder: JPEG height");
 DEFINE_int32(quality, 90, "--write_folder: JPEG quality");
+DEFINE_string(source, "fashion_mnist",
+              "--write_folder: the pictures: fashion_mnist (Debian's "
+              "dataset-fashion-mnist) or stripes (drawn here: striped "
+              "patterns, one orientation and frequency per class, for hosts "
+              "without the dataset)");
 DEFINE_int32(copies, 1,
              "--write_folder: write each training JPEG this many times");
 DEFINE_string(dir, "", "the image folder to read (default: --write_folder)");
@@ -67,11 +73,43 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// 28x28 grayscale stripes, one orientation and frequency per class, with a
+// random phase: `n` of them, classes in turn.
+ImageDataset Stripes(int64_t n, uint64_t seed) {
+  ImageDataset data;
+  data.images = torch::empty({n, 1, 28, 28}, torch::kUInt8);
+  data.labels = torch::empty({n}, torch::kInt64);
+  auto pixels = data.images.accessor<uint8_t, 4>();
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> phase(0, 2 * M_PI);
+  for (int64_t i = 0; i < n; ++i) {
+    const int label = static_cast<int>(i % 10);
+    data.labels[i] = label;
+    const double angle = label * M_PI / 10, frequency = 0.4 + 0.08 * label;
+    const double shift = phase(rng);
+    for (int y = 0; y < 28; ++y) {
+      for (int x = 0; x < 28; ++x) {
+        const double t =
+            (x * std::cos(angle) + y * std::sin(angle)) * frequency + shift;
+        pixels[i][0][y][x] = static_cast<uint8_t>(128 + 100 * std::sin(t));
+      }
+    }
+  }
+  return data;
+}
+
 int WriteFolder(const std::string& out) {
-  auto train = LoadFashionMnist(DefaultDataDir(DatasetKind::kFashionMnist),
-                                true);
-  auto test = LoadFashionMnist(DefaultDataDir(DatasetKind::kFashionMnist),
-                               false);
+  absl::StatusOr<ImageDataset> train, test;
+  if (FLAGS_source == "stripes") {
+    train = Stripes(10 * FLAGS_train_per_class, 1);
+    test = Stripes(10 * FLAGS_val_per_class, 2);
+  } else if (FLAGS_source == "fashion_mnist") {
+    train = LoadFashionMnist(DefaultDataDir(DatasetKind::kFashionMnist), true);
+    test = LoadFashionMnist(DefaultDataDir(DatasetKind::kFashionMnist), false);
+  } else {
+    std::cerr << "data_bench: --source must be fashion_mnist or stripes\n";
+    return 2;
+  }
   if (!train.ok() || !test.ok()) {
     std::cerr << "data_bench: Fashion-MNIST: "
               << (train.ok() ? test.status() : train.status()).message()

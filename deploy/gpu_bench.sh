@@ -27,6 +27,9 @@
 #   2c. final training's exact resume on the device: two epochs of N=3
 #      F=24 with a checkpoint after the first, resumed, compared tensor by
 #      tensor with the uninterrupted run (trainer_bench --resume_check);
+#   2d. the streaming image-folder pipeline at 224 on the host's cores
+#      (data_bench on 3,000 striped 500x375 JPEGs written first), with 1,
+#      half and all but one of the cores decoding;
 #   4. trainer_bench in fp32.
 # Runs that would end after --budget_s are skipped (said in the report), so
 # the whole check fits the time it is given.
@@ -70,6 +73,7 @@ if $quick; then
   imagenet_args=(--imagenet_n=1 --imagenet_f=16 --imagenet_size=64
                  --cpu_steps=2 --cuda_steps=5 --warmup_steps=1)
   resume_args=(--configs=a --resume_batches=3)
+  photos_per_class=20
 else
   images_per_batch=10000; validation_images=5000; N=3; F=24; batch_size=128
   bench_args=(--configs=b)
@@ -79,6 +83,7 @@ else
   imagenet_batches="128 64 32"
   imagenet_args=(--cuda_steps=30 --warmup_steps=1)
   resume_args=(--configs=b --resume_batches=20)
+  photos_per_class=300
 fi
 case "$device" in cuda*) bench_device=cuda ;; *) bench_device=cpu ;; esac
 
@@ -258,6 +263,26 @@ imagenet_bench() {
   done
 }
 imagenet_bench
+
+# The streaming image-folder pipeline on this host's cores (data_bench,
+# built where TurboJPEG and libpng were found): can the host feed the GPU?
+say "== image-folder pipeline (data_bench), views of 224, the host's cores"
+if ! fits 60; then
+  say "skipped: over --budget_s"
+elif ! grep -q "amoeba: image folders with" "$out/cmake.log"; then
+  say "skipped: no TurboJPEG or libpng for CMake (deploy/gpu_bench_deps.sh)"
+elif ! cmake --build build-gpu -j"$(nproc)" --target data_bench \
+    >> "$out/cmake.log" 2>&1; then
+  say "data_bench did not build (cmake.log)"
+else
+  cores=$(nproc)
+  timeout 120 build-gpu/data_bench --write_folder="$work/photos" \
+    --source=stripes --train_per_class="$photos_per_class" --val_per_class=1 \
+    --max_files=0 --size=224 --eval_view=false \
+    --thread_counts="1,$(( cores / 2 > 1 ? cores / 2 : 1 )),$(( cores > 1 ? cores - 1 : 1 ))" \
+    2>&1 | grep -v -E '^[IW][0-9]{4} ' | tee -a "$report" ||
+    say "data_bench failed: exit ${PIPESTATUS[0]}"
+fi
 
 # A final job's promise: training resumed from its checkpoint ends as the
 # uninterrupted run (trainer_bench --resume_check, with drop path, an aux

@@ -4,7 +4,7 @@
 # a GPU host that has PyTorch, CUDA and CMake but no network:
 # deploy/gpu_bench.sh unpacks them there into a private prefix (never into
 # /) and builds the trainer, amoeba-controller and amoeba-worker against
-# them. About 22 MB.
+# them. About 23 MB.
 #
 # Usage: bash deploy/gpu_bench_deps.sh     # then carry .gpu_deps to the host
 set -euo pipefail
@@ -15,7 +15,9 @@ cd .gpu_deps
 # runtime library the binaries load that a plain Ubuntu or Debian host may
 # lack: Abseil at the version the code is written against, gflags, glog
 # (with libunwind), gRPC, protobuf, re2, c-ares, OpenSSL 3, SQLite, zlib's
-# headers, prometheus-cpp (with civetweb, which its pull library loads).
+# headers, prometheus-cpp (with civetweb, which its pull library loads),
+# libjpeg-turbo's TurboJPEG and libpng (the worker's image folders and
+# data_bench).
 packages=(
   libabsl-dev libabsl20220623
   libgflags-dev libgflags2.2
@@ -27,6 +29,7 @@ packages=(
   zlib1g-dev
   prometheus-cpp-dev libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
   libcivetweb1
+  libturbojpeg0-dev libturbojpeg0 libpng-dev libpng16-16
 )
 rm -f ./*.deb
 # apt drops privileges to _apt, which may not write here: download in a
