@@ -12,6 +12,7 @@
 #include "genotype/known_cells.h"
 #include "testing/test_files.h"
 #include "testing/test_images.h"
+#include "trainer/same_weights.h"
 #include "trainer/train.h"
 
 namespace amoeba {
@@ -85,19 +86,6 @@ TrainOptions Options() {
   o.checkpoint_every = 1;
   o.checkpoint_key = "folder child";
   return o;
-}
-
-void RequireSameWeights(TrainedModel& a, TrainedModel& b) {
-  auto pb = b.network->named_parameters(true);
-  for (const auto& p : a.network->named_parameters(true)) {
-    INFO(p.key());
-    REQUIRE(torch::equal(p.value(), pb[p.key()]));
-  }
-  auto bb = b.network->named_buffers(true);
-  for (const auto& p : a.network->named_buffers(true)) {
-    INFO(p.key());
-    REQUIRE(torch::equal(p.value(), bb[p.key()]));
-  }
 }
 
 TEST_CASE("a streamed folder trains the same whatever the decoding threads, "

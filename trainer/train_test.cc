@@ -17,6 +17,7 @@
 #include "common/training_limits.h"
 #include "genotype/known_cells.h"
 #include "testing/test_files.h"
+#include "trainer/same_weights.h"
 #include "trainer/saved_model.h"
 #include "trainer/training_state.h"
 #include "trainer/weight_average.h"
@@ -457,22 +458,6 @@ struct ResumableRun {
     options.checkpoint_key = "search s, child 7";
   }
 };
-
-void RequireSameWeights(TrainedModel& a, TrainedModel& b) {
-  auto pa = a.network->named_parameters(true);
-  auto pb = b.network->named_parameters(true);
-  REQUIRE(pa.size() == pb.size());
-  for (const auto& p : pa) {
-    INFO(p.key());
-    REQUIRE(torch::equal(p.value(), pb[p.key()]));
-  }
-  auto ba = a.network->named_buffers(true);
-  auto bb = b.network->named_buffers(true);
-  for (const auto& p : ba) {
-    INFO(p.key());
-    REQUIRE(torch::equal(p.value(), bb[p.key()]));
-  }
-}
 
 TEST_CASE("a run resumed from a checkpoint ends bit for bit as an uninterrupted one") {
   const PreparedData& data = SmallFashionMnist(300, 100);

@@ -8,6 +8,7 @@
 
 #include "catch2/catch.hpp"
 #include "genotype/known_cells.h"
+#include "trainer/same_weights.h"
 #include "trainer/saved_model.h"
 #include "trainer/train.h"
 
@@ -134,19 +135,6 @@ TrainOptions OneEpoch() {
   o.augment = DefaultAugmentation(DatasetKind::kFashionMnist);
   o.device.threads = 1;
   return o;
-}
-
-void RequireSameWeights(Network& a, Network& b) {
-  auto pb = b->named_parameters(true);
-  for (const auto& p : a->named_parameters(true)) {
-    INFO(p.key());
-    REQUIRE(torch::equal(p.value(), pb[p.key()]));
-  }
-  auto bb = b->named_buffers(true);
-  for (const auto& p : a->named_buffers(true)) {
-    INFO(p.key());
-    REQUIRE(torch::equal(p.value(), bb[p.key()]));
-  }
 }
 
 TEST_CASE("A child trains from its parent's weights, the same every time, "
