@@ -4,9 +4,12 @@
 #ifndef AMOEBA_TRAINER_SAME_WEIGHTS_H_
 #define AMOEBA_TRAINER_SAME_WEIGHTS_H_
 
-#include "catch2/catch.hpp"
+// LibTorch's headers first: with glog they define a CHECK that must not
+// replace Catch2's.
 #include "trainer/network.h"
 #include "trainer/train.h"
+// (Catch2 after them.)
+#include "catch2/catch.hpp"
 
 namespace amoeba {
 

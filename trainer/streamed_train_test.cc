@@ -1,6 +1,10 @@
 // Training on an image folder streamed from disk (data/folder_dataset.h):
 // real JPEGs, real LibTorch training, checkpoint and resume through a
 // streamed epoch, and the same run whatever the decoding threads.
+// LibTorch's headers before Catch2's (glog's CHECK must not replace it).
+#include "data/folder_dataset.h"
+#include "trainer/train.h"
+
 #include <turbojpeg.h>
 
 #include <map>
@@ -8,12 +12,10 @@
 #include <vector>
 
 #include "catch2/catch.hpp"
-#include "data/folder_dataset.h"
 #include "genotype/known_cells.h"
 #include "testing/test_files.h"
 #include "testing/test_images.h"
 #include "trainer/same_weights.h"
-#include "trainer/train.h"
 
 namespace amoeba {
 namespace {
