@@ -107,7 +107,10 @@ torch::Tensor Normalizer::Apply(const torch::Tensor& images) const {
   const torch::Tensor s = std.to(device).view({1, -1, 1, 1});
   const torch::Tensor scale = (s * 255.0).reciprocal();
   const torch::Tensor shift = -mean.to(device).view({1, -1, 1, 1}) / s;
-  return images.to(torch::kFloat32).mul_(scale).add_(shift);
+  // copy=true: a float input is never changed in place.
+  return images.to(torch::kFloat32, /*non_blocking=*/false, /*copy=*/true)
+      .mul_(scale)
+      .add_(shift);
 }
 
 // The released amoeba_net inception_preprocessing.py: preprocess_for_train
