@@ -14,20 +14,24 @@ constexpr double kMinCropArea = 0.1;
 // Inception's evaluation crop: the central 87.5 %.
 constexpr double kCenterCrop = 0.875;
 
-// Halves `image` along x and/or y by averaging pixel pairs (an odd last
-// pixel stands alone), and `box` with it.
-void Halve(DecodedImage& image, bool along_x, bool along_y, ViewBox& box) {
+// `image` halved along x and/or y by averaging pixel pairs (an odd last
+// pixel stands alone), with `box` moved to the new pixels.
+DecodedImage Halved(const DecodedImage& image, bool along_x, bool along_y,
+                    ViewBox& box) {
   const int w = image.width, h = image.height;
-  const int nw = along_x ? (w + 1) / 2 : w;
-  const int nh = along_y ? (h + 1) / 2 : h;
-  std::vector<uint8_t> out(static_cast<size_t>(nw) * nh * 3);
+  DecodedImage out;
+  out.width = along_x ? (w + 1) / 2 : w;
+  out.height = along_y ? (h + 1) / 2 : h;
+  out.full_width = image.full_width;
+  out.full_height = image.full_height;
+  out.rgb.resize(static_cast<size_t>(out.width) * out.height * 3);
   const int sx = along_x ? 2 : 1, sy = along_y ? 2 : 1;
-  for (int y = 0; y < nh; ++y) {
+  for (int y = 0; y < out.height; ++y) {
     const int y0 = y * sy, y1 = std::min(y0 + sy - 1, h - 1);
     const uint8_t* row0 = image.rgb.data() + static_cast<size_t>(y0) * w * 3;
     const uint8_t* row1 = image.rgb.data() + static_cast<size_t>(y1) * w * 3;
-    uint8_t* dst = out.data() + static_cast<size_t>(y) * nw * 3;
-    for (int x = 0; x < nw; ++x) {
+    uint8_t* dst = out.rgb.data() + static_cast<size_t>(y) * out.width * 3;
+    for (int x = 0; x < out.width; ++x) {
       const int x0 = x * sx, x1 = std::min(x0 + sx - 1, w - 1);
       for (int c = 0; c < 3; ++c) {
         const int sum = row0[x0 * 3 + c] + row0[x1 * 3 + c] +
@@ -36,9 +40,6 @@ void Halve(DecodedImage& image, bool along_x, bool along_y, ViewBox& box) {
       }
     }
   }
-  image.rgb = std::move(out);
-  image.width = nw;
-  image.height = nh;
   if (along_x) {
     box.x /= 2;
     box.width /= 2;
@@ -47,6 +48,7 @@ void Halve(DecodedImage& image, bool along_x, bool along_y, ViewBox& box) {
     box.y /= 2;
     box.height /= 2;
   }
+  return out;
 }
 
 // Bilinear taps of one output coordinate: source pixels i0, i1 and the
@@ -104,14 +106,10 @@ void ResampleBox(const DecodedImage& source, const ViewBox& source_box,
   const DecodedImage* image = &source;
   DecodedImage halved;
   ViewBox box = source_box;
-  const bool shrink_x = box.width > 2.0 * size;
-  const bool shrink_y = box.height > 2.0 * size;
-  if (shrink_x || shrink_y) {
-    halved = source;
-    Halve(halved, shrink_x, shrink_y, box);
-    while (box.width > 2.0 * size || box.height > 2.0 * size) {
-      Halve(halved, box.width > 2.0 * size, box.height > 2.0 * size, box);
-    }
+  // Halved straight from the source: the decoded photo is never copied.
+  while (box.width > 2.0 * size || box.height > 2.0 * size) {
+    halved = Halved(*image, box.width > 2.0 * size, box.height > 2.0 * size,
+                    box);
     image = &halved;
   }
   const int w = image->width, h = image->height;
