@@ -14,11 +14,7 @@
 namespace amoeba {
 namespace {
 
-void Touch(const std::string& path, const std::string& bytes = "x") {
-  std::filesystem::create_directories(
-      std::filesystem::path(path).parent_path());
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+void Touch(const std::string& path) { WriteTestFile(path, "x"); }
 
 std::string Message(const absl::Status& status) {
   return std::string(status.message());
@@ -109,7 +105,7 @@ TEST_CASE("ImageNet's flat validation folder reads its label list") {
     CHECK_THAT(Message(status), Catch::Contains("val_labels.txt"));
   }
   SECTION("labels as class names") {
-    Touch(dir + "/val_labels.txt",
+    WriteTestFile(dir + "/val_labels.txt",
           "n01484850\nn01440764\n n01443537 \nn01440764\n");
     auto val = ImageFileIndex::Open(dir, false);
     REQUIRE(val.ok());
@@ -128,9 +124,9 @@ TEST_CASE("ImageNet's flat validation folder reads its label list") {
   }
   SECTION("labels as the devkit's numbers, through synsets.txt") {
     // The devkit's numbering is not sorted order.
-    Touch(dir + "/synsets.txt",
+    WriteTestFile(dir + "/synsets.txt",
           "n01443537 goldfish\nn01484850 great white shark\nn01440764 tench\n");
-    Touch(dir + "/val_labels.txt", "3\n1\n2\n3\n");
+    WriteTestFile(dir + "/val_labels.txt", "3\n1\n2\n3\n");
     auto val = ImageFileIndex::Open(dir, false);
     REQUIRE(val.ok());
     CHECK(val->label(0) == 0);  // 3 -> n01440764, the first sorted class
@@ -138,17 +134,17 @@ TEST_CASE("ImageNet's flat validation folder reads its label list") {
     CHECK(val->label(2) == 2);
   }
   SECTION("a label list that does not fit the folder") {
-    Touch(dir + "/val_labels.txt", "n01440764\nn01440764\nn01440764\n");
+    WriteTestFile(dir + "/val_labels.txt", "n01440764\nn01440764\nn01440764\n");
     CHECK_THAT(Message(ImageFileIndex::Open(dir, false).status()),
                Catch::Contains("has 3 labels but") &&
                    Catch::Contains("has 4 files"));
-    Touch(dir + "/val_labels.txt", "n01440764\nn0\nn01440764\nn01440764\n");
+    WriteTestFile(dir + "/val_labels.txt", "n01440764\nn0\nn01440764\nn01440764\n");
     CHECK_THAT(Message(ImageFileIndex::Open(dir, false).status()),
                Catch::Contains("line 2: 'n0' is not a class"));
-    Touch(dir + "/val_labels.txt", "1\n2\n3\n4\n");
+    WriteTestFile(dir + "/val_labels.txt", "1\n2\n3\n4\n");
     CHECK_THAT(Message(ImageFileIndex::Open(dir, false).status()),
                Catch::Contains("synsets.txt must name them"));
-    Touch(dir + "/synsets.txt", "n01443537\nn01484850\nn01440764\n");
+    WriteTestFile(dir + "/synsets.txt", "n01443537\nn01484850\nn01440764\n");
     CHECK_THAT(Message(ImageFileIndex::Open(dir, false).status()),
                Catch::Contains("line 4: class number 4 is not in 1..3"));
   }

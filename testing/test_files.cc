@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 namespace amoeba {
 
@@ -29,6 +30,15 @@ std::string FreshTestDir(const std::string& name) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+void WriteTestFile(const std::string& path, const std::string& bytes) {
+  std::filesystem::create_directories(
+      std::filesystem::path(path).parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+  if (!out) throw std::filesystem::filesystem_error(
+      "cannot write", path, std::make_error_code(std::errc::io_error));
 }
 
 std::string ReadWholeFile(const std::string& path) {

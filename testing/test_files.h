@@ -21,6 +21,9 @@ std::string FreshSqlitePath(const std::string& name);
 // TestTempDir()/name as a new, empty directory.
 std::string FreshTestDir(const std::string& name);
 
+// `bytes` into `path`, creating its folders.
+void WriteTestFile(const std::string& path, const std::string& bytes);
+
 // The whole file; empty when it cannot be read.
 std::string ReadWholeFile(const std::string& path);
 

@@ -6,7 +6,6 @@
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 
 namespace amoeba {
@@ -45,14 +44,6 @@ std::string SolidJpeg(int w, int h, std::vector<int> colour, int pixel_format,
 
 std::string RgbJpeg(int w, int h, const std::vector<uint8_t>& rgb) {
   return Compress(rgb.data(), w, h, TJPF_RGB, TJSAMP_444);
-}
-
-void WriteTestFile(const std::string& path, const std::string& bytes) {
-  std::filesystem::create_directories(
-      std::filesystem::path(path).parent_path());
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-  if (!out) throw std::runtime_error("cannot write " + path);
 }
 
 void WriteSolidPng(const std::string& path, int w, int h,

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "testing/test_files.h"  // WriteTestFile
+
 namespace amoeba {
 
 // A w x h JPEG of one colour (`colour` has the pixel format's channels:
@@ -18,9 +20,6 @@ std::string SolidJpeg(int w, int h, std::vector<int> colour, int pixel_format,
 
 // A w x h RGB JPEG from row-major RGB bytes, quality 95, 4:4:4.
 std::string RgbJpeg(int w, int h, const std::vector<uint8_t>& rgb);
-
-// `bytes` into `path`, creating its folders.
-void WriteTestFile(const std::string& path, const std::string& bytes);
 
 // A w x h RGB PNG of one colour at `path`.
 void WriteSolidPng(const std::string& path, int w, int h, std::vector<int> rgb);
