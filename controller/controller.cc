@@ -35,9 +35,11 @@ double UnixSeconds(absl::Time t) {
 
 absl::StatusOr<std::unique_ptr<Controller>> Controller::Open(
     std::unique_ptr<Store> store, const ControllerDefaults& defaults,
-    Clock* clock, std::unique_ptr<CheckpointStore> checkpoints) {
+    Clock* clock, std::unique_ptr<CheckpointStore> checkpoints,
+    std::unique_ptr<CheckpointStore> weights) {
   std::unique_ptr<Controller> controller(new Controller(
-      std::move(store), defaults, clock, std::move(checkpoints)));
+      std::move(store), defaults, clock, std::move(checkpoints),
+      std::move(weights)));
   ASSIGN_OR_RETURN(std::vector<StoredSearch> stored,
                    controller->store_->ListSearches());
   for (const StoredSearch& s : stored) {
@@ -62,6 +64,7 @@ absl::StatusOr<std::unique_ptr<Controller>> Controller::Open(
   LOG(INFO) << "controller opened with " << stored.size() << " search(es)";
   controller->SweepCheckpoints();
   controller->NoteKeptCheckpoints();
+  controller->SweepWeights();
   return controller;
 }
 
@@ -107,10 +110,12 @@ void Controller::SweepCheckpoints() {
 
 absl::StatusOr<Search*> Controller::CheckpointHolderCheck(
     const v1::CheckpointHeader& h) {
-  if (checkpoints_ == nullptr) {
+  if (StoreFor(h.weights()) == nullptr) {
     return absl::FailedPreconditionError(
-        "this controller keeps no checkpoints (give it --checkpoint_dir, or "
-        "give the workers a shared --checkpoint_dir)");
+        h.weights() ? "this controller keeps no weights (no --weights_dir)"
+                    : "this controller keeps no checkpoints (give it "
+                      "--checkpoint_dir, or give the workers a shared "
+                      "--checkpoint_dir)");
   }
   absl::StatusOr<Search*> search = Find(h.search_id());
   if (!search.ok() || h.search_id().empty()) {
@@ -118,6 +123,7 @@ absl::StatusOr<Search*> Controller::CheckpointHolderCheck(
         "checkpoint of unknown search '",
         absl::CHexEscape(h.search_id().substr(0, 64)), "'"));
   }
+  if (h.weights()) RETURN_IF_ERROR(CheckInherits(**search));
   RETURN_IF_ERROR((*search)->CheckHolder(h.worker_id(), h.model_id(),
                                          h.attempt()));
   return *search;
@@ -130,8 +136,9 @@ Controller::BeginCheckpoint(const v1::CheckpointHeader& h) {
     return absl::InvalidArgumentError("checkpoint epoch must be >= 1");
   }
   absl::StatusOr<std::unique_ptr<CheckpointStore::Upload>> upload =
-      checkpoints_->BeginUpload(h.search_id(), h.model_id(), h.epoch(),
-                                h.size(), h.crc32());
+      StoreFor(h.weights())
+          ->BeginUpload(h.search_id(), h.model_id(), h.epoch(), h.size(),
+                        h.crc32());
   if (absl::IsAlreadyExists(upload.status())) {
     return std::unique_ptr<CheckpointStore::Upload>();
   }
@@ -142,8 +149,24 @@ absl::StatusOr<int> Controller::CommitCheckpoint(
     const v1::CheckpointHeader& h,
     std::unique_ptr<CheckpointStore::Upload> upload) {
   ASSIGN_OR_RETURN(Search* const search, CheckpointHolderCheck(h));
-  if (upload == nullptr) return checkpoints_->Epoch(h.search_id(), h.model_id());
-  ASSIGN_OR_RETURN(const int kept, checkpoints_->Commit(std::move(upload)));
+  CheckpointStore* const store = StoreFor(h.weights());
+  if (upload == nullptr) return store->Epoch(h.search_id(), h.model_id());
+  ASSIGN_OR_RETURN(const int kept, store->Commit(std::move(upload)));
+  if (h.weights()) {
+    // As below, for weights: kept only while needed. Either this sees the
+    // child not needed, or the removal after its result (or its parent's
+    // death) runs after the rename above.
+    if (!search->WeightsNotNeeded({h.model_id()}).empty()) {
+      store->Remove(h.search_id(), h.model_id());
+      return absl::FailedPreconditionError(absl::StrCat(
+          "child ", h.model_id(), " left the population while its weights "
+          "arrived"));
+    }
+    LOG(INFO) << "weights of " << h.search_id() << " child " << h.model_id()
+              << " after " << h.epoch() << " epoch(s) from worker "
+              << h.worker_id() << " (" << h.size() << " bytes)";
+    return kept;
+  }
   // The result may have become durable (and its checkpoint been removed)
   // between the holder check and the rename: a checkpoint of a finished
   // child is never kept. Either this sees the child finished, or the
@@ -184,12 +207,20 @@ absl::Status Controller::CheckCheckpointReader(
 
 absl::StatusOr<CheckpointData> Controller::GetCheckpoint(
     const v1::CheckpointRequest& request) {
+  if (request.parent_weights()) {
+    ASSIGN_OR_RETURN(const auto key, ParentWeightsKey(request));
+    return weights_->Get(key.first, key.second);
+  }
   RETURN_IF_ERROR(CheckCheckpointReader(request));
   return checkpoints_->Get(request.search_id(), request.model_id());
 }
 
 absl::StatusOr<std::unique_ptr<CheckpointStore::Reader>>
 Controller::OpenCheckpoint(const v1::CheckpointRequest& request) {
+  if (request.parent_weights()) {
+    ASSIGN_OR_RETURN(const auto key, ParentWeightsKey(request));
+    return weights_->OpenReader(key.first, key.second);
+  }
   RETURN_IF_ERROR(CheckCheckpointReader(request));
   return checkpoints_->OpenReader(request.search_id(), request.model_id());
 }
@@ -452,6 +483,7 @@ absl::StatusOr<bool> Controller::ReportResult(const v1::ResultReport& report,
   absl::StatusOr<bool> recorded = RecordResult(report, next, &owner);
   if (recorded.ok()) {
     ForgetFinishedCheckpoint(*owner, report.model_id());
+    DropUnneededWeights(*owner);
     if (next != nullptr) NoteCheckpoint(next);
   }
   return recorded;
@@ -590,6 +622,9 @@ void Controller::ExpireLeases() {
     }
     search->ExpireLeases();
     for (int64_t child : held) ForgetFinishedCheckpoint(*search, child);
+    // A child failed for good may have been its parent's last reason to
+    // keep weights.
+    DropUnneededWeights(*search);
   }
 }
 

@@ -50,7 +50,8 @@ class Controller {
   static absl::StatusOr<std::unique_ptr<Controller>> Open(
       std::unique_ptr<Store> store, const ControllerDefaults& defaults,
       Clock* clock = Clock::Real(),
-      std::unique_ptr<CheckpointStore> checkpoints = nullptr);
+      std::unique_ptr<CheckpointStore> checkpoints = nullptr,
+      std::unique_ptr<CheckpointStore> weights = nullptr);
   // Closes every search, then the store (after its last group commit).
   ~Controller();
 
@@ -109,6 +110,21 @@ class Controller {
   // Null when checkpoints are not kept.
   CheckpointStore* checkpoints() { return checkpoints_.get(); }
 
+  // ---- weights of searches with inheritance (controller_weights.cc) ----
+  // The calls above serve them too: a header with `weights` uploads the
+  // trained weights of the child the sender holds (FailedPrecondition when
+  // its search does not inherit, or no weights store is configured); a
+  // request with `parent_weights` reads the weights of the parent the
+  // requester's child inherits from (NotFound when the child inherits
+  // nothing or the parent's weights are gone).
+  //
+  // Invariant owned here: the weights store keeps a model's weights only
+  // while Search::WeightsNotNeeded does not name it (removed after every
+  // result, every lease expiry and at open), so a search keeps at most its
+  // population, its unfinished children and their parents.
+  // Null when weights are not kept.
+  CheckpointStore* weights() { return weights_.get(); }
+
   // ---- worker side (as Search's, over every search) ----
   absl::Status Register(const v1::RegisterRequest& request);
   // Reconciles the view against every search, then hands out a child of
@@ -139,11 +155,13 @@ class Controller {
 
  private:
   Controller(std::unique_ptr<Store> store, const ControllerDefaults& defaults,
-             Clock* clock, std::unique_ptr<CheckpointStore> checkpoints)
+             Clock* clock, std::unique_ptr<CheckpointStore> checkpoints,
+             std::unique_ptr<CheckpointStore> weights)
       : store_(std::move(store)),
         defaults_(defaults),
         clock_(clock),
-        checkpoints_(std::move(checkpoints)) {}
+        checkpoints_(std::move(checkpoints)),
+        weights_(std::move(weights)) {}
 
   // The epoch of the checkpoint kept for the response's task (if any), so
   // that the worker knows to resume.
@@ -160,6 +178,19 @@ class Controller {
   // The search of a checkpoint whose sender holds the child now.
   absl::StatusOr<Search*> CheckpointHolderCheck(
       const v1::CheckpointHeader& header);
+  // The store an upload or download goes to: checkpoints, or weights.
+  CheckpointStore* StoreFor(bool weights) {
+    return weights ? weights_.get() : checkpoints_.get();
+  }
+  // Weights: the search must inherit (FailedPrecondition otherwise).
+  absl::Status CheckInherits(const Search& search);
+  // The parent's weights for the holder of a child that inherits.
+  absl::StatusOr<std::pair<std::string, int64_t>> ParentWeightsKey(
+      const v1::CheckpointRequest& request);
+  // Removes the weights of the search's models that are not needed any
+  // more (Search::WeightsNotNeeded); every search at open.
+  void DropUnneededWeights(Search& search);
+  void SweepWeights();
 
   // Opens a search whose row is in the store and adds it (registering every
   // known worker in it).
@@ -191,6 +222,7 @@ class Controller {
   const ControllerDefaults defaults_;
   Clock* const clock_;
   const std::unique_ptr<CheckpointStore> checkpoints_;
+  const std::unique_ptr<CheckpointStore> weights_;
 
   // Serializes CreateSearch (name check, store row, registration replay).
   absl::Mutex create_mu_ ABSL_ACQUIRED_BEFORE(mu_);

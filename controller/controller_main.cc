@@ -42,6 +42,10 @@ DEFINE_int32(heartbeat_s, 10, "how often workers should heartbeat");
 DEFINE_string(checkpoint_dir, "",
               "where checkpoints uploaded by workers are kept (final "
               "training); empty: <store>.checkpoints beside the store");
+DEFINE_string(weights_dir, "",
+              "where the trained weights of searches with inheritance are "
+              "kept (living models only); empty: <store>.weights beside the "
+              "store");
 DEFINE_int64(max_checkpoint_bytes, int64_t{4} << 30,
              "largest checkpoint a worker may upload");
 DEFINE_int32(max_checkpoint_uploads, 4,
@@ -154,9 +158,19 @@ absl::StatusOr<std::unique_ptr<amoeba::Controller>> OpenController(
                      "--max_checkpoint_uploads: ",
                      checkpoints.status().message()));
   }
-  auto controller =
-      amoeba::Controller::Open(std::move(*store), defaults,
-                               amoeba::Clock::Real(), std::move(*checkpoints));
+  // Weights are saved models, far smaller than training states; the same
+  // limits apply.
+  auto weights = amoeba::CheckpointStore::Open(
+      {FLAGS_weights_dir.empty() ? FLAGS_store + ".weights" : FLAGS_weights_dir,
+       FLAGS_max_checkpoint_bytes, FLAGS_max_checkpoint_uploads});
+  if (!weights.ok()) {
+    return absl::Status(
+        weights.status().code(),
+        absl::StrCat("--weights_dir: ", weights.status().message()));
+  }
+  auto controller = amoeba::Controller::Open(
+      std::move(*store), defaults, amoeba::Clock::Real(),
+      std::move(*checkpoints), std::move(*weights));
   if (!controller.ok()) return controller.status();
   if (first_search.has_value()) {
     auto search =

@@ -91,6 +91,19 @@ v1::Task Search::MakeTask(const Child& child) const {
   // copy of its fitness. Attempts of one child share the seed.
   task.mutable_settings()->set_seed(options_.settings.seed() * 1000003ULL +
                                     static_cast<uint64_t>(model.id));
+  // Weight inheritance: every child keeps its weights for its children; a
+  // mutated one starts from its parent's and trains the inheriting recipe
+  // (whether or not the weights reach the worker, so that each child's
+  // compute is what the search says).
+  if (options_.inheritance.enabled) {
+    task.set_keep_weights(true);
+    if (model.parent_id > 0) {
+      task.set_inherit_from(model.parent_id);
+      task.mutable_settings()->set_epochs(options_.inheritance.epochs);
+      task.mutable_settings()->set_learning_rate(
+          options_.inheritance.learning_rate);
+    }
+  }
   GenotypeToProto(child.genotype, task.mutable_genotype());
   return task;
 }
@@ -553,6 +566,13 @@ void Search::CompleteLocked(Child& child, const v1::ResultReport& report,
   model.parameters = report.parameters();
   model.multiply_adds = report.multiply_adds();
   model.train_seconds = report.train_seconds();
+  // Only a child told to inherit inherited anything; a count beyond the
+  // network's is not stored (the row would be refused when read).
+  model.inherited_parameters =
+      options_.inheritance.enabled && model.parent_id > 0
+          ? std::clamp<int64_t>(report.inherited_parameters(), 0,
+                                model.parameters)
+          : 0;
   model.failure.clear();
   const std::optional<int64_t> died =
       engine_.AddResult(model.id, child.genotype, model.fitness);

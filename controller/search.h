@@ -157,6 +157,15 @@ class Search {
                            int attempt);
   // Whether `child` was created and has not finished (done or failed).
   bool IsUnfinished(int64_t child);
+  // Weight inheritance. The weights of model m are needed while m has not
+  // finished, is in the population, or an unfinished child inherits from
+  // it; of `models`, returns those whose weights are not needed. A model
+  // that is not needed never is again (a model out of the population gets
+  // no new child), so the caller may remove them without holding a lock.
+  std::vector<int64_t> WeightsNotNeeded(const std::vector<int64_t>& models);
+  // The parent whose weights the unfinished `child` starts from
+  // (Task.inherit_from); 0 for none (not inheriting, random, finished).
+  int64_t InheritsFrom(int64_t child);
   // A checkpoint of `child` is kept (the controller's checkpoint store):
   // when it waits for a worker, it goes before children that did not train
   // yet. Nothing for a finished or unknown child.

@@ -61,7 +61,42 @@ absl::Status ValidateSearchOptions(const SearchOptions& o) {
   if (final && o.early_stopping.rule != StoppingRule::kNone) {
     return absl::InvalidArgumentError("final training stops no model early");
   }
+  RETURN_IF_ERROR(ValidateInheritance(o));
   return ValidateEarlyStopping(o.early_stopping, t.epochs());
+}
+
+absl::Status ValidateInheritance(const SearchOptions& o) {
+  const InheritanceOptions& i = o.inheritance;
+  if (!i.enabled) return absl::OkStatus();
+  // Only evolution has parents: a random or REINFORCE child has none whose
+  // weights it could start from.
+  if (o.engine.algorithm != Algorithm::kAging &&
+      o.engine.algorithm != Algorithm::kNonAging) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "inheritance goes with algorithm aging or non_aging, not ",
+        AlgorithmName(o.engine.algorithm)));
+  }
+  if (i.epochs < 1 || i.epochs > o.settings.epochs()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "inheritance.epochs must be in 1..settings.epochs (%d), got %d",
+        o.settings.epochs(), i.epochs));
+  }
+  if (!(i.learning_rate > 0) || !(i.learning_rate <= 10)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "inheritance.learning_rate must be in (0, 10], got ",
+        i.learning_rate));
+  }
+  // A stopping epoch would mean another thing for an inheriting child
+  // (fewer epochs, a head start): the two do not mix.
+  if (o.early_stopping.rule != StoppingRule::kNone) {
+    return absl::InvalidArgumentError(
+        "inheritance and early_stopping cannot be combined");
+  }
+  if (o.settings.checkpoint_every() > 0) {
+    return absl::InvalidArgumentError(
+        "inheritance and checkpoint_every cannot be combined");
+  }
+  return absl::OkStatus();
 }
 
 namespace {
@@ -150,6 +185,11 @@ std::vector<std::pair<std::string, std::string>> SearchConfigEntries(
       {"max_train_images", absl::StrCat(t.max_train_images())},
       {"training_seed", absl::StrCat(t.seed())},
       {"early_stopping", EarlyStoppingEntry(o.early_stopping)},
+      {"inheritance",
+       o.inheritance.enabled
+           ? absl::StrCat(o.inheritance.epochs, " epochs at learning rate ",
+                          o.inheritance.learning_rate)
+           : "off"},
   };
   // Every value of the recipe, defaults included.
   for (auto& [flag, value] : RecipeFields(t.recipe())) {
@@ -232,6 +272,19 @@ absl::StatusOr<SearchOptions> SearchOptionsFromConfig(
   if (e.has_children()) o.early_stopping.children = e.children();
   if (e.has_quantile()) o.early_stopping.quantile = e.quantile();
   if (e.has_window()) o.early_stopping.window = e.window();
+  const v1::WeightInheritance& inherit = c.inheritance();
+  o.inheritance.enabled = inherit.enabled();
+  if (o.inheritance.enabled) {
+    o.inheritance.epochs = inherit.has_epochs()
+                               ? inherit.epochs()
+                               : (o.settings.epochs() + 1) / 2;
+    o.inheritance.learning_rate = inherit.has_learning_rate()
+                                      ? inherit.learning_rate()
+                                      : o.settings.learning_rate();
+  } else if (inherit.has_epochs() || inherit.has_learning_rate()) {
+    return absl::InvalidArgumentError(
+        "config.inheritance: epochs and learning_rate need enabled: true");
+  }
   o.heartbeat_interval = defaults.heartbeat_interval;
   o.retry_after = defaults.retry_after;
   o.max_attempts = c.has_max_attempts() ? c.max_attempts() : defaults.max_attempts;
@@ -274,6 +327,12 @@ v1::SearchConfig SearchConfigFromOptions(const SearchOptions& o) {
     e->set_children(o.early_stopping.children);
     e->set_quantile(o.early_stopping.quantile);
     if (o.early_stopping.window > 0) e->set_window(o.early_stopping.window);
+  }
+  if (o.inheritance.enabled) {
+    v1::WeightInheritance* i = c.mutable_inheritance();
+    i->set_enabled(true);
+    i->set_epochs(o.inheritance.epochs);
+    i->set_learning_rate(o.inheritance.learning_rate);
   }
   return c;
 }

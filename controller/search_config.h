@@ -18,6 +18,14 @@
 
 namespace amoeba {
 
+// Weight inheritance (v1.WeightInheritance): a mutated child starts from its
+// parent's trained weights and trains `epochs` epochs at `learning_rate`.
+struct InheritanceOptions {
+  bool enabled = false;
+  int epochs = 0;             // 1..settings.epochs when enabled
+  double learning_rate = 0;   // > 0 when enabled
+};
+
 struct SearchOptions {
   EngineConfig engine;
   // Unset: the defaults of settings/training_flags.h.
@@ -33,6 +41,7 @@ struct SearchOptions {
   double weight = 1;
   // Stopping hopeless children at a few epochs (off by default).
   EarlyStoppingOptions early_stopping;
+  InheritanceOptions inheritance;
   // Algorithm final only: where its children come from (engine.
   // fixed_children holds their genotypes).
   v1::FinalTraining final_training;
@@ -40,6 +49,9 @@ struct SearchOptions {
 
 // InvalidArgument naming the bad setting.
 absl::Status ValidateSearchOptions(const SearchOptions& options);
+// The inheritance part of it: evolution only, epochs in 1..settings.epochs,
+// a learning rate in (0, 10], neither early stopping nor checkpoints.
+absl::Status ValidateInheritance(const SearchOptions& options);
 
 // What child `id` of a final search trains, for its `mutation` column:
 // "final of SEARCH #MODEL" (and " seed R of S" with several seeds).

@@ -56,6 +56,7 @@ void ToSummary(const ModelRecord& m, v1::ModelSummary* out) {
   out->set_evaluator(m.evaluator);
   out->set_epoch(m.epoch);
   out->set_failures(m.failures);
+  out->set_inherited_parameters(m.inherited_parameters);
   out->set_stopped_epoch(m.stopped_epoch);
 }
 
@@ -98,6 +99,31 @@ absl::Status Search::CheckHolder(const std::string& worker_id, int64_t child,
 bool Search::IsUnfinished(int64_t child) {
   absl::MutexLock lock(&mu_);
   return unfinished_.count(child) > 0;
+}
+
+std::vector<int64_t> Search::WeightsNotNeeded(
+    const std::vector<int64_t>& models) {
+  absl::MutexLock lock(&mu_);
+  std::set<int64_t> needed;
+  for (const Member& member : engine_.population()) needed.insert(member.id);
+  for (const auto& [id, child] : unfinished_) {
+    needed.insert(id);
+    if (options_.inheritance.enabled && child.record.parent_id > 0) {
+      needed.insert(child.record.parent_id);
+    }
+  }
+  std::vector<int64_t> not_needed;
+  for (int64_t id : models) {
+    if (needed.count(id) == 0) not_needed.push_back(id);
+  }
+  return not_needed;
+}
+
+int64_t Search::InheritsFrom(int64_t child) {
+  absl::MutexLock lock(&mu_);
+  auto it = unfinished_.find(child);
+  if (!options_.inheritance.enabled || it == unfinished_.end()) return 0;
+  return std::max<int64_t>(0, it->second.record.parent_id);
 }
 
 bool Search::Finished() {

@@ -165,6 +165,17 @@ grpc::Status ControllerService::RecordResult(grpc::ServerContext* context,
         "parameters, multiply_adds, train_seconds and images_per_second must "
         "be finite and >= 0");
   }
+  if (request->inherited_parameters() < 0 ||
+      request->inherited_parameters() > request->parameters()) {
+    return Invalid(absl::StrCat("inherited_parameters must be in 0..parameters (",
+                                request->parameters(), "), got ",
+                                request->inherited_parameters()));
+  }
+  if (auto s = CheckName("inheritance_failure", request->inheritance_failure(),
+                         kMaxFailureBytes);
+      !s.ok()) {
+    return s;
+  }
   if (auto s = CheckName("failure", request->failure(), kMaxFailureBytes); !s.ok()) {
     return s;
   }
@@ -416,6 +427,7 @@ grpc::Status ControllerService::DownloadCheckpoint(
   header->set_epoch((*reader)->epoch());
   header->set_size(static_cast<int64_t>((*reader)->size()));
   header->set_crc32((*reader)->crc());
+  header->set_weights(request->parent_weights());
   uint64_t sent = 0;
   bool first = true;
   do {

@@ -29,6 +29,14 @@ DEFINE_int32(stop_children, 10,
              "the rule acts)");
 DEFINE_double(stop_quantile, 0.5, "median rule: stop below this quantile");
 DEFINE_int32(stop_window, 0, "median rule: of the last N children only (0: all)");
+DEFINE_bool(inherit_weights, false,
+            "mutated children start from their parent's trained weights");
+DEFINE_int32(inherit_epochs, 0,
+             "epochs an inheriting child trains (default: half of --epochs, "
+             "rounded up)");
+DEFINE_double(inherit_learning_rate, 0,
+              "an inheriting child's learning rate (default: "
+              "--learning_rate)");
 
 namespace amoeba {
 namespace {
@@ -41,7 +49,8 @@ constexpr const char* kSearchFlags[] = {
     "budget",           "search_seed",     "weight",
     "rl_learning_rate", "deduplicate",     "checkpoint_every",
     "early_stopping",   "stop_epochs",     "stop_children",
-    "stop_quantile",    "stop_window"};
+    "stop_quantile",    "stop_window",     "inherit_weights",
+    "inherit_epochs",   "inherit_learning_rate"};
 
 }  // namespace
 
@@ -74,6 +83,15 @@ v1::SearchConfig SearchConfigFromFlags() {
   if (FlagGiven("stop_quantile")) e->set_quantile(FLAGS_stop_quantile);
   if (FlagGiven("stop_window")) e->set_window(FLAGS_stop_window);
   if (e->ByteSizeLong() == 0) c.clear_early_stopping();
+  // Epochs or a rate without --inherit_weights are sent as they are: the
+  // controller refuses them by name.
+  v1::WeightInheritance* i = c.mutable_inheritance();
+  if (FlagGiven("inherit_weights")) i->set_enabled(FLAGS_inherit_weights);
+  if (FlagGiven("inherit_epochs")) i->set_epochs(FLAGS_inherit_epochs);
+  if (FlagGiven("inherit_learning_rate")) {
+    i->set_learning_rate(FLAGS_inherit_learning_rate);
+  }
+  if (i->ByteSizeLong() == 0) c.clear_inheritance();
   return c;
 }
 
@@ -103,7 +121,13 @@ std::string SearchFlagsHelp() {
          "  --stop_quantile=Q        median rule's quantile (default 0.5)\n"
          "  --stop_window=N          median of the last N children (0: all)\n"
          "  --checkpoint_every=E     checkpoint children every E epochs, for\n"
-         "                           long ones (default 0: never)\n" +
+         "                           long ones (default 0: never)\n"
+         "  --inherit_weights        mutated children start from their\n"
+         "                           parent's trained weights (aging, non_aging)\n"
+         "  --inherit_epochs=E       epochs they train (default: half of\n"
+         "                           --epochs, rounded up)\n"
+         "  --inherit_learning_rate=X  their learning rate (default:\n"
+         "                           --learning_rate)\n" +
          TrainingFlagsHelp();
 }
 

@@ -6,7 +6,8 @@
 //   --algorithm --population_size --sample_size --budget --search_seed
 //   --weight --rl_learning_rate --deduplicate --max_attempts
 //   --lease_timeout_s --checkpoint_every --early_stopping --stop_epochs
-//   --stop_children --stop_quantile --stop_window
+//   --stop_children --stop_quantile --stop_window --inherit_weights
+//   --inherit_epochs --inherit_learning_rate
 // plus the training flags of training_flags.h.
 #ifndef AMOEBA_SETTINGS_SEARCH_FLAGS_H_
 #define AMOEBA_SETTINGS_SEARCH_FLAGS_H_
@@ -33,6 +34,9 @@ DECLARE_string(stop_epochs);
 DECLARE_int32(stop_children);
 DECLARE_double(stop_quantile);
 DECLARE_int32(stop_window);
+DECLARE_bool(inherit_weights);
+DECLARE_int32(inherit_epochs);
+DECLARE_double(inherit_learning_rate);
 
 namespace amoeba {
 

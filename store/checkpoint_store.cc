@@ -380,21 +380,40 @@ size_t CheckpointStore::cached_children() {
   return epochs_.size();
 }
 
+namespace {
+
+// The children of the .ckpt files in `folder`.
+std::vector<int64_t> ChildrenIn(const fs::path& folder) {
+  std::vector<int64_t> children;
+  ForEachEntry(folder, [&](const fs::directory_entry& file) {
+    const std::string filename = file.path().filename().string();
+    absl::string_view name = filename;
+    int64_t child = 0;
+    if (absl::ConsumeSuffix(&name, ".ckpt") && absl::SimpleAtoi(name, &child)) {
+      children.push_back(child);
+    }
+  });
+  return children;
+}
+
+}  // namespace
+
 std::vector<std::pair<std::string, int64_t>> CheckpointStore::List() {
   std::vector<std::pair<std::string, int64_t>> found;
   ForEachEntry(options_.dir, [&](const fs::directory_entry& search) {
     if (!IsDirectory(search)) return;
-    ForEachEntry(search.path(), [&](const fs::directory_entry& file) {
-      const std::string filename = file.path().filename().string();
-      absl::string_view name = filename;
-      int64_t child = 0;
-      if (absl::ConsumeSuffix(&name, ".ckpt") &&
-          absl::SimpleAtoi(name, &child)) {
-        found.emplace_back(search.path().filename().string(), child);
-      }
-    });
+    for (int64_t child : ChildrenIn(search.path())) {
+      found.emplace_back(search.path().filename().string(), child);
+    }
   });
   return found;
+}
+
+std::vector<int64_t> CheckpointStore::Children(const std::string& search_id) {
+  const fs::path folder = fs::path(options_.dir) / search_id;
+  std::error_code error;
+  if (!fs::is_directory(folder, error)) return {};
+  return ChildrenIn(folder);
 }
 
 }  // namespace amoeba

@@ -165,6 +165,8 @@ class CheckpointStore {
   // Every (search, child) with a file, for the sweep after a restart.
   // Folders or entries that cannot be read are skipped with a warning.
   std::vector<std::pair<std::string, int64_t>> List();
+  // The children of one search with a file (none for an unknown search).
+  std::vector<int64_t> Children(const std::string& search_id);
 
   int64_t max_bytes() const { return options_.max_bytes; }
   // Children in the epoch cache: those with a file that were asked about

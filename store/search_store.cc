@@ -27,7 +27,7 @@ absl::Status WriteModel(sqlite3* db, int64_t search, const ModelRecord& m) {
   Statement s(db,
               "INSERT OR REPLACE INTO models VALUES "
               "(?22,?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
-              "?17,?18,?19,?20,?21)");
+              "?17,?18,?19,?20,?21,?23)");
   s.Bind(1, m.id)
       .Bind(2, m.genotype)
       .Bind(3, m.fingerprint)
@@ -49,7 +49,8 @@ absl::Status WriteModel(sqlite3* db, int64_t search, const ModelRecord& m) {
       .Bind(19, m.completion_seq)
       .Bind(20, int64_t{m.alive ? 1 : 0})
       .Bind(21, int64_t{m.failures})
-      .Bind(22, search);
+      .Bind(22, search)
+      .Bind(23, m.inherited_parameters);
   return s.Run();
 }
 
@@ -93,6 +94,7 @@ absl::StatusOr<ModelRecord> RowToModel(sqlite3_stmt* r) {
   m.completion_seq = sqlite3_column_int64(r, 18);
   m.alive = sqlite3_column_int(r, 19) != 0;
   m.failures = sqlite3_column_int(r, 20);
+  m.inherited_parameters = sqlite3_column_int64(r, 21);
   RETURN_IF_ERROR(ValidateModelRecord(m));
   return m;
 }

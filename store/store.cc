@@ -51,7 +51,8 @@ absl::Status ValidateModelRecord(const ModelRecord& m) {
   }
   if (m.attempts < 0 || m.failures < 0 || m.failures > m.attempts ||
       m.epoch < 0 || m.parameters < 0 || m.multiply_adds < 0 ||
-      !std::isfinite(m.train_seconds) || m.train_seconds < 0) {
+      !std::isfinite(m.train_seconds) || m.train_seconds < 0 ||
+      m.inherited_parameters < 0 || m.inherited_parameters > m.parameters) {
     return bad("a count or duration is out of range");
   }
   if (m.parent_id >= m.id || m.parent_id < -1) {
@@ -167,6 +168,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenReadOnly(
       format_check = absl::FailedPreconditionError(absl::StrCat(
           path, " was written by an earlier amoeba (", *format,
           "); start amoeba-controller on it once to upgrade it"));
+    } else if (!store_schema::HasCurrentColumns(db)) {
+      format_check = absl::FailedPreconditionError(absl::StrCat(
+          path,
+          " was written by an earlier amoeba (no inherited_parameters "
+          "column); start amoeba-controller on it once to upgrade it"));
     }
   }
   if (!format_check.ok()) {

@@ -69,6 +69,9 @@ struct ModelRecord {
   // to the end. Kept in the hurdles table, not in this row; the search
   // fills it in.
   int stopped_epoch = 0;
+  // Weight inheritance: trainable parameters the child copied from its
+  // parent; 0 when it trained from fresh weights.
+  int64_t inherited_parameters = 0;
 };
 
 // DataLoss naming the row and field when a stored row cannot be what the

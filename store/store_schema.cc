@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS models (
   completion_seq INTEGER NOT NULL,
   alive INTEGER NOT NULL,
   failures INTEGER NOT NULL DEFAULT 0,
+  inherited_parameters INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (search, id));
 CREATE INDEX IF NOT EXISTS models_by_state ON models(search, state, fitness);
 CREATE INDEX IF NOT EXISTS models_by_finish ON models(search, finished_at);
@@ -201,8 +202,8 @@ DROP INDEX IF EXISTS models_alive;
     RETURN_IF_ERROR(insert.Run());
   }
   RETURN_IF_ERROR(Exec(
-      db, absl::StrCat("INSERT INTO models (search, ", kModelColumns,
-                       ") SELECT 1, ", kModelColumns, " FROM models_v1;")
+      db, absl::StrCat("INSERT INTO models (search, ", kV1ModelColumns,
+                       ") SELECT 1, ", kV1ModelColumns, " FROM models_v1;")
               .c_str()));
   RETURN_IF_ERROR(Exec(db, R"sql(
 INSERT INTO engine_state
@@ -236,8 +237,19 @@ absl::StatusOr<std::string> ReadFormat(sqlite3* db) {
       "not an amoeba store (no 'format' = ", kFormatV2, " in table meta)"));
 }
 
+bool HasCurrentColumns(sqlite3* db) {
+  return HasColumn(db, "models", "inherited_parameters");
+}
+
 absl::Status CreateOrUpgrade(sqlite3* db, const std::string& format) {
-  if (format == kFormatV2) return Exec(db, kSchemaV2);
+  if (format == kFormatV2) {
+    RETURN_IF_ERROR(Exec(db, kSchemaV2));
+    // Stores written before weight inheritance lack its column.
+    if (HasCurrentColumns(db)) return absl::OkStatus();
+    return Exec(db,
+                "ALTER TABLE models ADD COLUMN inherited_parameters INTEGER "
+                "NOT NULL DEFAULT 0;");
+  }
   RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE;"));
   absl::Status status;
   if (format == kFormatV1) {

@@ -21,11 +21,22 @@ inline constexpr char kFormatV1[] = "amoeba-store-1";
 inline constexpr char kFormatV2[] = "amoeba-store-2";
 
 // The columns of a models row, in the order RowToModel reads them.
+#define AMOEBA_V1_MODEL_COLUMNS                                             \
+  "id, genotype, fingerprint, parent_id, mutation, state, attempts, "       \
+  "worker_id, created_at, started_at, finished_at, fitness, parameters, "   \
+  "multiply_adds, train_seconds, epoch, failure, evaluator, completion_seq, " \
+  "alive, failures"
+// The columns a version-1 store's models table has (carried over by the
+// upgrade).
+inline constexpr char kV1ModelColumns[] = AMOEBA_V1_MODEL_COLUMNS;
+// Every column of a model row, in the order RowToModel reads them.
 inline constexpr char kModelColumns[] =
-    "id, genotype, fingerprint, parent_id, mutation, state, attempts, "
-    "worker_id, created_at, started_at, finished_at, fitness, parameters, "
-    "multiply_adds, train_seconds, epoch, failure, evaluator, completion_seq, "
-    "alive, failures";
+    AMOEBA_V1_MODEL_COLUMNS ", inherited_parameters";
+#undef AMOEBA_V1_MODEL_COLUMNS
+
+// Whether the models table has every column of this version (a store of an
+// earlier version 2 may lack the newest, added when a controller opens it).
+bool HasCurrentColumns(sqlite3* db);
 
 // The format of an open file: "" for a file without tables (new);
 // FailedPrecondition for a file with tables but no known format.

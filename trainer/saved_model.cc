@@ -110,7 +110,8 @@ absl::StatusOr<TrainedModel> ParseModel(const std::string& bytes,
   TrainedModel model;
   try {
     torch::serialize::InputArchive archive;
-    archive.load_from(bytes.data(), bytes.size());
+    // A model trained on a GPU loads on any host: tensors come to the CPU.
+    archive.load_from(bytes.data(), bytes.size(), torch::Device(torch::kCPU));
     torch::Tensor version;
     if (!archive.try_read("amoeba_format", version) ||
         version.item<int64_t>() != kFormatVersion) {

@@ -113,11 +113,12 @@ void FolderCheckpointer::Forget(const std::string& search_id, int64_t child) {
 ControllerCheckpointer::ControllerCheckpointer(
     v1::Controller::Stub* stub, std::string worker_id,
     std::function<std::unique_ptr<grpc::ClientContext>()> context,
-    absl::Duration deadline)
+    absl::Duration deadline, Carries carries)
     : stub_(stub),
       worker_id_(std::move(worker_id)),
       context_(std::move(context)),
-      deadline_(deadline) {}
+      deadline_(deadline),
+      carries_(carries) {}
 
 std::unique_ptr<grpc::ClientContext> ControllerCheckpointer::Context() const {
   std::unique_ptr<grpc::ClientContext> context = context_();
@@ -143,6 +144,7 @@ absl::Status ControllerCheckpointer::Save(const v1::Task& task, int epoch,
       stub_->UploadCheckpoint(context.get(), &ack);
   v1::CheckpointChunk chunk;
   *chunk.mutable_header() = CheckpointHeaderFor(worker_id_, task, epoch, state);
+  chunk.mutable_header()->set_weights(carries_ == Carries::kWeights);
   size_t at = 0;
   do {
     const size_t n = std::min(kChunkBytes, state.size() - at);
@@ -156,14 +158,21 @@ absl::Status ControllerCheckpointer::Save(const v1::Task& task, int epoch,
   writer->WritesDone();
   const grpc::Status s = writer->Finish();
   // An ack of a newer epoch than `epoch` is fine too: nothing is lost.
-  if (!s.ok()) return FromGrpc(s, "uploading the checkpoint");
+  if (!s.ok()) {
+    return FromGrpc(s, carries_ == Carries::kWeights
+                           ? "uploading the weights"
+                           : "uploading the checkpoint");
+  }
   return absl::OkStatus();
 }
 
 absl::StatusOr<CheckpointData> ControllerCheckpointer::Load(
     const v1::Task& task) {
-  if (task.checkpoint_epoch() <= 0) {
-    return absl::NotFoundError("the controller keeps no checkpoint of it");
+  const bool weights = carries_ == Carries::kWeights;
+  if (weights ? task.inherit_from() <= 0 : task.checkpoint_epoch() <= 0) {
+    return absl::NotFoundError(weights
+                                   ? "the child inherits no weights"
+                                   : "the controller keeps no checkpoint of it");
   }
   std::unique_ptr<grpc::ClientContext> context = Context();
   v1::CheckpointRequest request;
@@ -171,26 +180,39 @@ absl::StatusOr<CheckpointData> ControllerCheckpointer::Load(
   request.set_search_id(task.search_id());
   request.set_model_id(task.model_id());
   request.set_attempt(task.attempt());
+  request.set_parent_weights(weights);
   std::unique_ptr<grpc::ClientReader<v1::CheckpointChunk>> reader =
       stub_->DownloadCheckpoint(context.get(), request);
   v1::CheckpointChunk chunk;
   v1::CheckpointHeader header;
   CheckpointData data;
   bool first = true;
+  const char* const what = weights ? "the parent's weights" : "the checkpoint";
   while (reader->Read(&chunk)) {
     if (first) {
       header = chunk.header();
       first = false;
     }
+    // More than the header announced: stop reading instead of growing.
+    if (data.payload.size() + chunk.data().size() >
+        static_cast<uint64_t>(std::max<int64_t>(0, header.size()))) {
+      context->TryCancel();
+      while (reader->Read(&chunk)) {
+      }
+      (void)reader->Finish();
+      return absl::DataLossError(absl::StrCat(
+          what, " arrived longer than its header's ", header.size(),
+          " bytes"));
+    }
     data.payload.append(chunk.data());
   }
   const grpc::Status s = reader->Finish();
-  if (!s.ok()) return FromGrpc(s, "downloading the checkpoint");
-  if (first) return absl::DataLossError("the checkpoint arrived empty");
+  if (!s.ok()) return FromGrpc(s, absl::StrCat("downloading ", what));
+  if (first) return absl::DataLossError(absl::StrCat(what, " arrived empty"));
   if (static_cast<int64_t>(data.payload.size()) != header.size() ||
       Crc32(data.payload) != header.crc32()) {
     return absl::DataLossError(absl::StrFormat(
-        "the checkpoint arrived damaged (%d bytes of %d, or checksum)",
+        "%s arrived damaged (%d bytes of %d, or checksum)", what,
         data.payload.size(), header.size()));
   }
   data.epoch = header.epoch();

@@ -86,6 +86,15 @@ class FolderCheckpointer final : public Checkpointer {
   const int64_t max_bytes_;
 };
 
+// What a ControllerCheckpointer carries.
+enum class Carries {
+  // Training states of the task's own child (checkpoint_every).
+  kTrainingStates,
+  // Weight inheritance: Save uploads the child's trained weights
+  // (Task.keep_weights), Load fetches its parent's (Task.inherit_from).
+  kWeights,
+};
+
 class ControllerCheckpointer final : public Checkpointer {
  public:
   // `stub` must outlive this object. `context` makes each call's context
@@ -94,11 +103,12 @@ class ControllerCheckpointer final : public Checkpointer {
   ControllerCheckpointer(
       v1::Controller::Stub* stub, std::string worker_id,
       std::function<std::unique_ptr<grpc::ClientContext>()> context,
-      absl::Duration deadline);
+      absl::Duration deadline, Carries carries = Carries::kTrainingStates);
 
   absl::Status Save(const v1::Task& task, int epoch,
                     const std::string& state) override;
-  // NotFound without a call when the task says the controller keeps none.
+  // NotFound without a call when the task says the controller keeps none
+  // (no checkpoint_epoch; for weights, no inherit_from).
   absl::StatusOr<CheckpointData> Load(const v1::Task& task) override;
   // The controller removes it itself once the result is durable.
   void Forget(const std::string& search_id, int64_t child) override {}
@@ -113,6 +123,7 @@ class ControllerCheckpointer final : public Checkpointer {
   const std::string worker_id_;
   const std::function<std::unique_ptr<grpc::ClientContext>()> context_;
   const absl::Duration deadline_;
+  const Carries carries_;
 };
 
 }  // namespace amoeba

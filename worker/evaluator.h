@@ -34,6 +34,14 @@ struct EvaluationCallbacks {
   // training, for a state to resume from ("" for none).
   std::function<void(int epoch, const std::string& state)> save_checkpoint;
   std::function<std::string()> load_checkpoint;
+  // Weight inheritance (Task.inherit_from): asked once, before training,
+  // for the parent's trained weights (a saved model); an error means the
+  // child trains from fresh weights and says why in its result.
+  std::function<absl::StatusOr<std::string>()> load_parent_weights;
+  // Task.keep_weights: receives the trained model (a saved model) after a
+  // successful training, before the evaluation returns (so before the
+  // result is reported).
+  std::function<void(int epochs, const std::string& weights)> save_weights;
 };
 
 // The outcome of one evaluation. A failed evaluation (ok = false) is a
@@ -52,6 +60,10 @@ struct EvaluationResult {
   bool missing_data = false;
   std::string failure;
   int stopped_epoch = 0;  // early stopping: the epoch it ended at, else 0
+  // Weight inheritance: trainable parameters copied from the parent (0:
+  // fresh weights), and why none were when the task asked for them.
+  int64_t inherited_parameters = 0;
+  std::string inheritance_failure;
 };
 
 class Evaluator {

@@ -1,10 +1,13 @@
 #include "worker/libtorch_evaluator.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "settings/training_settings.h"
 #include "genotype/genotype_proto.h"
 #include "trainer/logging.h"
+#include "trainer/saved_model.h"
 #include "trainer/train.h"
 #include "worker/data_cache.h"
 
@@ -105,7 +108,21 @@ EvaluationResult ResultOf(const absl::StatusOr<TrainedModel>& model) {
   result.train_seconds = model->result.train_seconds;
   result.images_per_second = model->result.images_per_second;
   result.stopped_epoch = model->result.stopped_epoch;
+  result.inherited_parameters = model->result.inherited_parameters;
+  result.inheritance_failure = model->result.inheritance_error;
   return result;
+}
+
+// The parent's trained model for a child that inherits, or why there is
+// none (the child then trains from fresh weights).
+absl::StatusOr<TrainedModel> ParentOf(const v1::Task& task,
+                                      const EvaluationCallbacks& callbacks) {
+  if (!callbacks.load_parent_weights) {
+    return absl::UnavailableError("this worker fetches no weights");
+  }
+  ASSIGN_OR_RETURN(const std::string bytes, callbacks.load_parent_weights());
+  return ParseModel(bytes, absl::StrCat("the weights of parent ",
+                                        task.inherit_from()));
 }
 
 }  // namespace
@@ -145,12 +162,44 @@ EvaluationResult LibTorchEvaluator::Evaluate(
   const TrainCallbacks train_callbacks = TrainCallbacksFor(callbacks);
   const std::string resume =
       callbacks.load_checkpoint ? callbacks.load_checkpoint() : std::string();
-  auto model =
-      TrainGenotype(*genotype, network, **data, train, train_callbacks, resume);
+  std::optional<TrainedModel> parent;
+  std::string parent_failure;
+  if (task.inherit_from() > 0) {
+    absl::StatusOr<TrainedModel> loaded = ParentOf(task, callbacks);
+    if (loaded.ok()) {
+      parent = *std::move(loaded);
+    } else {
+      parent_failure = std::string(loaded.status().message());
+      LOG(WARNING) << "child " << task.model_id()
+                   << " trains from fresh weights: " << parent_failure;
+    }
+  }
+  const TrainedModel* const parent_model = parent ? &*parent : nullptr;
+  auto model = TrainGenotype(*genotype, network, **data, train,
+                             train_callbacks, resume, parent_model);
   if (!resume.empty() && absl::IsFailedPrecondition(model.status())) {
     LOG(WARNING) << "child " << task.model_id() << ": "
                  << model.status().message() << "; starting over from epoch 0";
-    model = TrainGenotype(*genotype, network, **data, train, train_callbacks);
+    model = TrainGenotype(*genotype, network, **data, train, train_callbacks,
+                          {}, parent_model);
+  }
+  if (model.ok() && task.inherit_from() > 0) {
+    if (!parent_failure.empty()) {
+      model->result.inheritance_error = parent_failure;
+    } else if (!model->result.inherited) {
+      LOG(WARNING) << "child " << task.model_id()
+                   << " trained from fresh weights: "
+                   << model->result.inheritance_error;
+    }
+  }
+  if (model.ok() && task.keep_weights() && callbacks.save_weights) {
+    absl::StatusOr<std::string> weights = SerializeModel(*model);
+    if (weights.ok()) {
+      callbacks.save_weights(s.epochs(), *weights);
+    } else {
+      LOG(WARNING) << "child " << task.model_id()
+                   << ": its weights cannot be kept: " << weights.status();
+    }
   }
   if (model.ok() && model->result.checkpoints_failed > 0) {
     LOG(WARNING) << "child " << task.model_id() << ": "

@@ -273,48 +273,6 @@ bool Worker::NextTask(int slot, absl::Notification* stop,
   return false;
 }
 
-void Worker::AddCheckpointCallbacks(const v1::Task& task,
-                                    EvaluationCallbacks* callbacks) {
-  if (task.settings().checkpoint_every() <= 0) return;
-  callbacks->save_checkpoint = [this, &task](int epoch,
-                                             const std::string& state) {
-    const absl::Time start = absl::Now();
-    const absl::Status saved = checkpointer_->Save(task, epoch, state);
-    if (saved.ok() && options_.metrics != nullptr) {
-      options_.metrics->CheckpointSaved(static_cast<int64_t>(state.size()),
-                                        absl::Now() - start);
-    }
-    if (saved.ok()) {
-      LOG(INFO) << "child " << task.model_id() << ": checkpoint after epoch "
-                << epoch << " kept (" << state.size() << " bytes)";
-    } else {
-      LOG(WARNING) << "child " << task.model_id()
-                   << ": checkpoint after epoch " << epoch
-                   << " not kept (training goes on): " << saved;
-    }
-  };
-  callbacks->load_checkpoint = [this, &task]() -> std::string {
-    const absl::Time start = absl::Now();
-    absl::StatusOr<CheckpointData> loaded = checkpointer_->Load(task);
-    if (absl::IsNotFound(loaded.status())) return "";
-    if (loaded.ok() && options_.metrics != nullptr) {
-      options_.metrics->CheckpointLoaded(
-          static_cast<int64_t>(loaded->payload.size()), absl::Now() - start);
-    }
-    if (!loaded.ok()) {
-      LOG(WARNING) << "child " << task.model_id()
-                   << ": its checkpoint cannot be used ("
-                   << loaded.status().message()
-                   << "); starting over from epoch 0";
-      return "";
-    }
-    LOG(INFO) << "child " << task.model_id() << " (attempt " << task.attempt()
-              << "): resuming after epoch " << loaded->epoch
-              << " from its checkpoint";
-    return std::move(loaded->payload);
-  };
-}
-
 std::optional<v1::ResultReport> Worker::RunTask(int slot, const v1::Task& task,
                                                 absl::Notification* stop) {
   LOG(INFO) << "slot " << slot << ": received child " << task.model_id()
@@ -345,6 +303,7 @@ std::optional<v1::ResultReport> Worker::RunTask(int slot, const v1::Task& task,
     return stop_at_epoch != 0 && stop_at_epoch == p.epoch;
   };
   AddCheckpointCallbacks(task, &callbacks);
+  AddWeightCallbacks(task, &callbacks);
   const absl::Time start = absl::Now();
   if (metrics != nullptr) metrics->SlotStarted();
   const EvaluationResult result = evaluator_->Evaluate(task, callbacks);
@@ -472,6 +431,11 @@ absl::Status Worker::Run(absl::Notification* stop) {
   } else {
     checkpointer_ = std::make_unique<FolderCheckpointer>(options_.checkpoint_dir);
   }
+  // Weights always travel through the controller, which knows which models
+  // are alive.
+  weights_ = std::make_unique<ControllerCheckpointer>(
+      stub_.get(), options_.worker_id, [this] { return Context(); },
+      options_.checkpoint_deadline, Carries::kWeights);
 
   absl::Status registered = RegisterWithBackoff(stop);
   if (!registered.ok()) {

@@ -98,9 +98,11 @@ class Worker {
   // asking; false when the slot must end (stop, refused, finished).
   bool NextTask(int slot, absl::Notification* stop,
                 std::optional<NextAnswer>* next, v1::Task* task);
-  // The checkpoint callbacks of a long task (none for others).
+  // The checkpoint callbacks of a long task (none for others), and the
+  // weight callbacks of an inheriting search's task (worker_transfers.cc).
   void AddCheckpointCallbacks(const v1::Task& task,
                               EvaluationCallbacks* callbacks);
+  void AddWeightCallbacks(const v1::Task& task, EvaluationCallbacks* callbacks);
   // Evaluates `task` in `slot`, streaming progress; the report to deliver,
   // or nullopt when the controller cancelled it.
   std::optional<v1::ResultReport> RunTask(int slot, const v1::Task& task,
@@ -129,6 +131,7 @@ class Worker {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Controller::Stub> stub_;
   std::unique_ptr<Checkpointer> checkpointer_;  // made by Run()
+  std::unique_ptr<Checkpointer> weights_;       // made by Run()
   std::atomic<bool> finished_{false};
   std::atomic<bool> refused_{false};
   std::atomic<bool> slots_done_{false};

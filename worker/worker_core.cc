@@ -1,5 +1,7 @@
 #include "worker/worker_core.h"
 
+#include <algorithm>
+
 #include "common/utf8.h"
 #include "glog/logging.h"
 
@@ -153,6 +155,10 @@ std::optional<v1::ResultReport> WorkerCore::Finish(
   report.set_train_seconds(result.train_seconds);
   report.set_images_per_second(result.images_per_second);
   report.set_diverged(result.diverged);
+  report.set_inherited_parameters(
+      std::clamp<int64_t>(result.inherited_parameters, 0, result.parameters));
+  report.set_inheritance_failure(
+      ToValidUtf8(result.inheritance_failure, kMaxFailureBytes));
   if (!result.ok && result.cancelled && stopping) {
     report.set_failure("worker stopping");
     report.set_preempted(true);
