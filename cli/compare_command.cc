@@ -61,6 +61,12 @@ struct Run {
   // pays. A child stopped early cost its stopped epoch.
   std::vector<double> epochs;
   int stopped = 0;
+  // Weight inheritance: mutated children of an inheriting search, those
+  // that started from their parent's weights, and the sum of the fraction
+  // of parameters they copied.
+  int inheriting = 0;
+  int inherited = 0;
+  double inherited_fraction = 0;
   std::vector<double> parameters;
   std::vector<double> multiply_adds;
 };
@@ -85,6 +91,11 @@ absl::StatusOr<std::map<std::string, std::vector<Run>>> LoadRuns(
       if (h.stop) stopped_at[h.model_id] = h.epoch;
     }
     const int full_epochs = std::max(1, config.settings().epochs());
+    const bool inherits = config.inheritance().enabled();
+    // A mutated child of an inheriting search trains the inheriting
+    // epochs, whether or not its parent's weights reached it.
+    const int inheriting_epochs =
+        inherits ? std::max(1, config.inheritance().epochs()) : full_epochs;
     Run run;
     run.search = s.name;
     run.algorithm = config.algorithm();
@@ -92,7 +103,18 @@ absl::StatusOr<std::map<std::string, std::vector<Run>>> LoadRuns(
     for (const ModelRecord& m : *done) {
       const auto stopped = stopped_at.find(m.id);
       run.stopped += stopped != stopped_at.end();
-      epochs += stopped != stopped_at.end() ? stopped->second : full_epochs;
+      const bool inheriting = inherits && m.parent_id > 0;
+      epochs += stopped != stopped_at.end() ? stopped->second
+                : inheriting                  ? inheriting_epochs
+                                              : full_epochs;
+      if (inheriting) {
+        ++run.inheriting;
+        run.inherited += m.inherited_parameters > 0;
+        if (m.parameters > 0) {
+          run.inherited_fraction += static_cast<double>(m.inherited_parameters) /
+                                    static_cast<double>(m.parameters);
+        }
+      }
       run.fitness.push_back(m.fitness);
       run.seconds.push_back(std::max(0.0, m.finished_at - s.created_at));
       run.epochs.push_back(epochs);
@@ -288,6 +310,32 @@ std::string ArmLine(const std::string& arm, const std::vector<Run>& runs,
       Median(all_macs), epochs, stopped);
 }
 
+// Arms with weight inheritance: how many mutated children started from their
+// parent's weights, and what share of their parameters came from it.
+std::string InheritanceLines(
+    const std::map<std::string, std::vector<Run>>& by_arm) {
+  std::string text;
+  for (const auto& [arm, runs] : by_arm) {
+    int inheriting = 0;
+    int inherited = 0;
+    double fraction = 0;
+    for (const Run& r : runs) {
+      inheriting += r.inheriting;
+      inherited += r.inherited;
+      fraction += r.inherited_fraction;
+    }
+    if (inheriting == 0) continue;
+    if (text.empty()) text = "\nweight inheritance (mutated children):\n";
+    absl::StrAppendFormat(
+        &text,
+        "%-14s %d of %d started from their parent's weights; mean %.1f%% of "
+        "their parameters inherited\n",
+        arm, inherited, inheriting,
+        100.0 * fraction / std::max(1, inheriting));
+  }
+  return text;
+}
+
 // Every pair of arms: the difference of their mean top-10 and its p-value.
 std::string RankTests(
     const std::map<std::string, std::vector<double>>& top10_by_arm) {
@@ -334,6 +382,7 @@ std::string Summarize(const std::map<std::string, std::vector<Run>>& by_arm,
   }
   table += RankTests(top10_by_arm);
   table += EqualComputeTable(by_arm);
+  table += InheritanceLines(by_arm);
   return table;
 }
 

@@ -134,6 +134,9 @@ int CreateSearches(v1::Controller::Stub& stub, const v1::ExperimentSpec& spec) {
         *config.mutable_early_stopping() = arm.early_stopping();
       }
       if (arm.has_budget()) config.set_budget(arm.budget());
+      if (arm.has_inheritance()) {
+        *config.mutable_inheritance() = arm.inheritance();
+      }
       v1::CreateSearchResponse response;
       const grpc::Status s =
           stub.CreateSearch(CallContext().get(), request, &response);

@@ -13,6 +13,7 @@
 #include "catch2/catch.hpp"
 #include "proto/controller.grpc.pb.h"
 #include "testing/test_files.h"
+#include "tests/fleet_client.h"
 #include "tests/process.h"
 
 namespace amoeba {
@@ -20,29 +21,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-std::optional<v1::SearchStatus> StatusOf(v1::Controller::Stub& stub,
-                                         const std::string& search) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + seconds(5));
-  v1::GetStatusRequest request;
-  request.set_search_id(search);
-  v1::SearchStatus status;
-  if (!stub.GetStatus(&context, request, &status).ok()) return std::nullopt;
-  return status;
-}
-
-std::optional<v1::SearchStatus> WaitFinished(v1::Controller::Stub& stub,
-                                             const std::string& search,
-                                             seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto status = StatusOf(stub, search);
-    if (status && status->state() == v1::FINISHED) return status;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  return StatusOf(stub, search);
-}
 
 v1::ModelSummary FirstModel(v1::Controller::Stub& stub,
                             const std::string& search) {
@@ -53,17 +31,6 @@ v1::ModelSummary FirstModel(v1::Controller::Stub& stub,
   v1::GetModelResponse response;
   REQUIRE(stub.GetModel(&context, request, &response).ok());
   return response.model();
-}
-
-std::vector<std::string> LibTorchWorker(const std::string& dir, int port,
-                                        const std::string& id) {
-  return {"--controller=127.0.0.1:" + std::to_string(port),
-          "--worker_id=" + id,
-          "--threads=1",
-          "--spool_dir=" + dir + "/spool-" + id,
-          "--exit_when_finished=false",
-          "--max_backoff_s=1",
-          "--rpc_deadline_s=5"};
 }
 
 TEST_CASE("A final job whose worker is killed resumes elsewhere, bit for bit") {
