@@ -89,6 +89,17 @@ Harness::SimSearch Harness::DrawSearch(int index) {
   }
   DrawRecipe(o_.seed * 1000003 + static_cast<uint64_t>(index),
              *so.settings.mutable_recipe());
+  // Half the evolutionary searches without early stopping or checkpoints
+  // inherit weights. From their own generator (schedules unchanged).
+  std::mt19937_64 inherit(o_.seed * 7919 + static_cast<uint64_t>(index));
+  if ((e.algorithm == Algorithm::kAging ||
+       e.algorithm == Algorithm::kNonAging) &&
+      so.early_stopping.rule == StoppingRule::kNone &&
+      so.settings.checkpoint_every() == 0 && inherit() % 2 == 0) {
+    so.inheritance.enabled = true;
+    so.inheritance.epochs = 1;
+    so.inheritance.learning_rate = so.settings.learning_rate() / 2;
+  }
   search.shadow = std::make_unique<Engine>(so.engine);
   return search;
 }
@@ -153,6 +164,12 @@ void Harness::StartWorkers() {
                               const v1::CheckpointChunk& checkpoint) {
     OnResume(worker, task, checkpoint);
   };
+  observer.on_weights_ack = [this](const v1::Task&) { ++report_.weights_kept; };
+  observer.on_inherit = [this](const std::string& worker, const v1::Task& task,
+                               const absl::Status& status,
+                               const v1::CheckpointChunk& weights) {
+    OnInherit(worker, task, status, weights);
+  };
   const int workers =
       o_.workers > 0 ? o_.workers : 1 + static_cast<int>(world_.Uniform(4));
   // Some workers lack the dataset of some searches; w0 has every one, so
@@ -187,8 +204,15 @@ void Harness::OpenController() {
                            checkpoints.status().message()));
     return;
   }
-  auto controller = Controller::Open(*std::move(store), defaults_,
-                                     &world_.clock(), *std::move(checkpoints));
+  auto weights = CheckpointStore::Open({o_.dir + "/weights", 1 << 20});
+  if (!weights.ok()) {
+    Violation(absl::StrCat("the weights folder does not open: ",
+                           weights.status().message()));
+    return;
+  }
+  auto controller =
+      Controller::Open(*std::move(store), defaults_, &world_.clock(),
+                       *std::move(checkpoints), *std::move(weights));
   if (!controller.ok()) {
     Violation(absl::StrCat("the controller does not reopen: ",
                            controller.status().message()));

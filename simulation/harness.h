@@ -60,6 +60,8 @@ class Harness {
     // checked against what the algorithm says from the same history.
     std::unique_ptr<Engine> shadow;
     std::map<int64_t, Genotype> shadow_genotypes;
+    // The parent of each child, as the shadow engine made it (-1: random).
+    std::map<int64_t, int64_t> shadow_parents;
     // Children a worker saw acknowledged as recorded, with their fitness.
     std::map<int64_t, double> acked;
     // Early stopping: every answer given to a hurdle report, by child and
@@ -118,6 +120,15 @@ class Harness {
   void ObserveTrainedFirst(SimSearch& search, const v1::Task& task);
   void OnResume(const std::string& worker, const v1::Task& task,
                 const v1::CheckpointChunk& checkpoint);
+  // A child starts from the weights it downloaded: they must be its own
+  // parent's (the shadow engine's), as the task said.
+  void OnInherit(const std::string& worker, const v1::Task& task,
+                 const absl::Status& status,
+                 const v1::CheckpointChunk& weights);
+  // The weights kept on disk are of models still needed (unfinished, in
+  // the population, or parent of an unfinished child), from the rows.
+  void CheckWeights(const SimSearch& search,
+                    const std::vector<ModelRecord>& models);
   SimSearch* SimSearchNamed(const std::string& name);
   Search* Live(const SimSearch& search);
   std::pair<absl::Status, std::string> Handle(Rpc rpc,

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "common/checkpoint_file.h"
 #include "controller/controller.h"
@@ -47,6 +48,78 @@ void Harness::ObserveTask(SimSearch& sim, const v1::Task& task) {
                            "history (expected id ", expected.id, ")"));
   }
   sim.shadow_genotypes[expected.id] = std::move(expected.genotype);
+  sim.shadow_parents[expected.id] = expected.parent_id;
+  // Weight inheritance: every child keeps its weights, a mutated one starts
+  // from its own parent's with the inheriting recipe.
+  const InheritanceOptions& inheritance = sim.options.inheritance;
+  const int64_t inherit_from =
+      inheritance.enabled && expected.parent_id > 0 ? expected.parent_id : 0;
+  if (task.keep_weights() != inheritance.enabled ||
+      task.inherit_from() != inherit_from ||
+      task.settings().epochs() != (inherit_from > 0
+                                       ? inheritance.epochs
+                                       : sim.options.settings.epochs())) {
+    Violation(absl::StrCat(sim.name, " child ", task.model_id(),
+                           " carries inherit_from ", task.inherit_from(),
+                           " keep_weights ", task.keep_weights(), " epochs ",
+                           task.settings().epochs(), "; its parent is ",
+                           expected.parent_id));
+  }
+}
+
+void Harness::OnInherit(const std::string& worker, const v1::Task& task,
+                        const absl::Status& status,
+                        const v1::CheckpointChunk& weights) {
+  if (!status.ok()) {
+    ++report_.inherit_misses;
+    return;
+  }
+  ++report_.inherited;
+  SimSearch* sim = SimSearchNamed(task.search_id());
+  if (sim == nullptr) return;
+  const auto parent = sim->shadow_parents.find(task.model_id());
+  if (parent == sim->shadow_parents.end() ||
+      parent->second != task.inherit_from() ||
+      weights.data() != SimulatedWeights(task.search_id(), parent->second)) {
+    Violation(absl::StrCat(worker, " started ", task.search_id(), " child ",
+                           task.model_id(), " from weights '", weights.data(),
+                           "'; its parent is ",
+                           parent == sim->shadow_parents.end()
+                               ? int64_t{-2}
+                               : parent->second));
+  }
+}
+
+void Harness::CheckWeights(const SimSearch& sim,
+                           const std::vector<ModelRecord>& models) {
+  std::error_code error;
+  const std::filesystem::path folder =
+      std::filesystem::path(o_.dir) / "weights" / sim.name;
+  if (!std::filesystem::is_directory(folder, error)) return;
+  std::set<int64_t> needed;
+  for (const ModelRecord& m : models) {
+    if (m.alive) needed.insert(m.id);
+    if (m.state == ModelState::kPending || m.state == ModelState::kRunning) {
+      needed.insert(m.id);
+      if (sim.options.inheritance.enabled && m.parent_id > 0) {
+        needed.insert(m.parent_id);
+      }
+    }
+  }
+  for (const auto& file : std::filesystem::directory_iterator(folder, error)) {
+    int64_t model = 0;
+    if (file.path().extension() != ".ckpt" ||
+        !absl::SimpleAtoi(file.path().stem().string(), &model)) {
+      continue;
+    }
+    if (needed.count(model) == 0) {
+      Violation(absl::StrCat("the weights of ", sim.name, " child ", model,
+                             " are kept although no child can inherit them"));
+    }
+    if (!sim.options.inheritance.enabled) {
+      Violation(absl::StrCat(sim.name, " inherits nothing but keeps weights"));
+    }
+  }
 }
 
 void Harness::ObserveSuccess(SimSearch& sim, const v1::ResultReport& report) {
@@ -241,6 +314,7 @@ void Harness::CheckStore(bool at_end) {
       return;
     }
     CheckSearchRows(sim, *models, at_end);
+    CheckWeights(sim, *models);
   }
 }
 

@@ -31,6 +31,10 @@ double ValidationAt(const v1::Task& task, int epoch) {
 
 }  // namespace
 
+std::string SimulatedWeights(const std::string& search_id, int64_t child) {
+  return absl::StrCat("weights of ", search_id, " child ", child);
+}
+
 std::string SimulatedCheckpoint(const v1::Task& task, int epoch) {
   return absl::StrCat(task.search_id(), "#", task.model_id(), " ",
                       task.genotype_text(), " after epoch ", epoch);
@@ -274,11 +278,71 @@ void SimWorker::Run(int slot) {
     RunLong(slot, run, result);
     return;
   }
-  const uint64_t generation = generation_;
-  world_->After(behaviour_.progress, [this, generation, slot, run] {
-    if (generation == generation_) ProgressTick(slot, run, 1);
-  });
-  FinishAfter(duration, slot, run, result);
+  auto train = [this, slot, run, duration, result](bool inherited) mutable {
+    // The simulated network counts its trainable scalars; an inheriting
+    // one copied most of them.
+    if (result.ok) {
+      result.parameters = 1000;
+      result.inherited_parameters = inherited ? 900 : 0;
+    }
+    const uint64_t generation = generation_;
+    world_->After(behaviour_.progress, [this, generation, slot, run] {
+      if (generation == generation_) ProgressTick(slot, run, 1);
+    });
+    FinishAfter(duration, slot, run, result);
+  };
+  if (s.task.inherit_from() > 0) {
+    FetchParentWeights(slot, run, std::move(train));
+  } else {
+    train(false);
+  }
+}
+
+void SimWorker::FetchParentWeights(int slot, uint64_t run,
+                                   std::function<void(bool inherited)> then) {
+  const v1::Task task = slots_[slot].task;
+  v1::CheckpointRequest request;
+  request.set_worker_id(id_);
+  request.set_search_id(task.search_id());
+  request.set_model_id(task.model_id());
+  request.set_attempt(task.attempt());
+  request.set_parent_weights(true);
+  Send<v1::CheckpointRequest, v1::CheckpointChunk>(
+      Rpc::kDownloadCheckpoint, request,
+      [this, slot, run, task, then](const absl::Status& status,
+                                    const v1::CheckpointChunk& weights) {
+        if (slots_[slot].run != run || !slots_[slot].running) return;
+        if (observer_.on_inherit) observer_.on_inherit(id_, task, status, weights);
+        world_->Trace(id_, "/", slot, " starts ", task.search_id(), " child ",
+                      task.model_id(),
+                      status.ok() ? absl::StrCat(" from the weights of parent ",
+                                                 task.inherit_from())
+                                  : absl::StrCat(" from fresh weights (",
+                                                 status.message(), ")"));
+        then(status.ok());
+      });
+}
+
+void SimWorker::UploadWeightsThenFinish(int slot, uint64_t run,
+                                        const EvaluationResult& result) {
+  const v1::Task task = slots_[slot].task;
+  v1::CheckpointChunk chunk;
+  const std::string weights =
+      SimulatedWeights(task.search_id(), task.model_id());
+  *chunk.mutable_header() =
+      CheckpointHeaderFor(id_, task, task.settings().epochs(), weights);
+  chunk.mutable_header()->set_weights(true);
+  chunk.set_data(weights);
+  Send<v1::CheckpointChunk, v1::CheckpointAck>(
+      Rpc::kUploadCheckpoint, chunk,
+      [this, slot, run, task, result](const absl::Status& status,
+                                      const v1::CheckpointAck&) {
+        if (status.ok() && observer_.on_weights_ack) {
+          observer_.on_weights_ack(task);
+        }
+        if (slots_[slot].run != run || !slots_[slot].running) return;
+        Finish(slot, result);
+      });
 }
 
 void SimWorker::FinishAfter(absl::Duration delay, int slot, uint64_t run,
@@ -287,6 +351,11 @@ void SimWorker::FinishAfter(absl::Duration delay, int slot, uint64_t run,
   world_->After(delay, [this, generation, slot, run, result] {
     if (generation != generation_ || slots_[slot].run != run ||
         !slots_[slot].running) {
+      return;
+    }
+    if (result.ok && slots_[slot].task.keep_weights() &&
+        !core_->Cancelled(slot)) {
+      UploadWeightsThenFinish(slot, run, result);
       return;
     }
     Finish(slot, result);

@@ -59,11 +59,21 @@ struct WorkerObserver {
   std::function<void(const std::string& worker, const v1::Task& task,
                      const v1::CheckpointChunk& checkpoint)>
       on_resume;
+  // Weight inheritance: the controller acknowledged the weights of `task`;
+  // the worker starts `task` from the downloaded weights of its parent
+  // (`weights`), or from fresh ones (`status` says why).
+  std::function<void(const v1::Task& task)> on_weights_ack;
+  std::function<void(const std::string& worker, const v1::Task& task,
+                     const absl::Status& status,
+                     const v1::CheckpointChunk& weights)>
+      on_inherit;
 };
 
 // The simulated training state of a long task: which job and epoch it is
 // of (a real one is a trainer TrainingState with the same key).
 std::string SimulatedCheckpoint(const v1::Task& task, int epoch);
+// The simulated trained weights of a search's child.
+std::string SimulatedWeights(const std::string& search_id, int64_t child);
 
 class SimWorker {
  public:
@@ -127,6 +137,13 @@ class SimWorker {
   void LongEpoch(int slot, uint64_t run, int epoch,
                  const EvaluationResult& outcome);
   void UploadCheckpoint(const v1::Task& task, int epoch);
+  // Weight inheritance, as the daemon: the parent's weights are asked for
+  // before training (a failure means fresh weights), and a success's
+  // weights are uploaded before its result (a failure loses only them).
+  void FetchParentWeights(int slot, uint64_t run,
+                          std::function<void(bool inherited)> then);
+  void UploadWeightsThenFinish(int slot, uint64_t run,
+                               const EvaluationResult& result);
   void Finish(int slot, const EvaluationResult& result);
   // Finish(slot, result) after `delay`, unless the slot moved on meanwhile
   // (a crash, a cancel, another run).

@@ -23,6 +23,9 @@ void Accumulate(const SimulationReport& one, SimulationReport* total) {
   total->final_jobs += one.final_jobs;
   total->checkpoints += one.checkpoints;
   total->resumes += one.resumes;
+  total->weights_kept += one.weights_kept;
+  total->inherited += one.inherited;
+  total->inherit_misses += one.inherit_misses;
   total->slow_uploads += one.slow_uploads;
 }
 

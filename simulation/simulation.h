@@ -86,6 +86,11 @@ struct SimulationReport {
   int64_t checkpoints = 0;
   int64_t resumes = 0;
   int64_t slow_uploads = 0;  // uploads whose stream ended late
+  // Weight inheritance: weights acknowledged, children that started from
+  // their parent's weights, and those that could not get them.
+  int64_t weights_kept = 0;
+  int64_t inherited = 0;
+  int64_t inherit_misses = 0;
   // Tasks handed back by workers that lack the search's dataset.
   int64_t data_refusals = 0;
   // Tasks taken by workers of the version before training recipes (of

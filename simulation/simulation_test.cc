@@ -92,7 +92,9 @@ TEST_CASE(
             << " uploads ending late; " << total.data_refusals
             << " tasks handed back for lack of data; "
             << total.old_worker_tasks << " tasks taken by workers too old "
-            << "for recipes" << std::endl;
+            << "for recipes; inheritance: " << total.weights_kept
+            << " weights kept, " << total.inherited << " children inherited, "
+            << total.inherit_misses << " trained fresh" << std::endl;
   // The faults did happen.
   CHECK(total.controller_crashes > 0);
   CHECK(total.worker_crashes > 0);
@@ -104,6 +106,11 @@ TEST_CASE(
   CHECK(total.final_jobs > 0);
   CHECK(total.resumes > 0);
   CHECK(total.slow_uploads > 0);
+  // Inheriting searches were drawn in; most children got their parent's
+  // weights, and some could not (lost messages, restarts).
+  CHECK(total.weights_kept > 0);
+  CHECK(total.inherited > 0);
+  CHECK(total.inherit_misses > 0);
 }
 
 TEST_CASE("a seed replays exactly") {
