@@ -10,9 +10,14 @@ two seeds), and prints Spearman rank correlations:
   fresh seed 1       vs  fresh seed 2      (the noise ceiling of any ranking)
   inherited fitness  vs  the parent's fitness (lineage)
 
+With --top=K instead: the K best distinct genotypes of every search of
+the experiment (every arm), retrained from fresh weights (two seeds), per
+arm: what the search found, measured without inheritance.
+
 Usage:
   python3 deploy/inheritance_rank_study.py STORE EXPERIMENT ARM \
       [--per_search=7] [--amoeba=bazel-bin/cli/amoeba] [--out=DIR]
+  python3 deploy/inheritance_rank_study.py STORE EXPERIMENT --top=3 [...]
 
 The training flags come from each search's stored config. Reads the store
 read-only; runs two trainings at once (one thread each).
@@ -78,17 +83,80 @@ def train(amoeba, flags, genotype, seed, log):
     return float(found[-1])
 
 
+def retrain_all(a, jobs):
+    """jobs: (search, child, genotype, flags); {(index, seed): fitness}."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {}
+        for i, (name, child, genotype, flags) in enumerate(jobs):
+            for seed in (1, 2):
+                log = os.path.join(a.out, "%s-%d-seed%d.log" % (name, child, seed))
+                futures[(i, seed)] = pool.submit(train, a.amoeba, flags,
+                                                 genotype, seed, log)
+        return {k: f.result() for k, f in futures.items()}
+
+
+def top_genotypes(a, db):
+    searches = db.execute(
+        "SELECT search, name, config FROM searches WHERE name LIKE ? "
+        "ORDER BY name", ("%s-%%" % a.experiment,)).fetchall()
+    jobs, arm_of = [], []
+    for key, name, config in searches:
+        arm = name[len(a.experiment) + 1:].rsplit("-", 1)[0]
+        flags = train_flags(json.loads(config))
+        seen = set()
+        for child, genotype, fitness in db.execute(
+                "SELECT id, genotype, fitness FROM models WHERE search = ? "
+                "AND state = 'done' ORDER BY fitness DESC, id", (key,)):
+            if genotype in seen:
+                continue
+            seen.add(genotype)
+            jobs.append((name, child, genotype, flags))
+            arm_of.append((arm, name, fitness))
+            if len(seen) == a.top:
+                break
+    print("top %d genotypes of %d searches, retrained from fresh weights with "
+          "seeds 1 and 2" % (a.top, len(searches)), flush=True)
+    fresh = retrain_all(a, jobs)
+    by_arm = {}
+    with open(os.path.join(a.out, "top.tsv"), "w") as out:
+        out.write("arm\tsearch\tchild\tsearch_fitness\tfresh_seed1\tfresh_seed2\n")
+        for i, (arm, name, fitness) in enumerate(arm_of):
+            f1, f2 = fresh[(i, 1)], fresh[(i, 2)]
+            out.write("%s\t%s\t%d\t%.4f\t%.4f\t%.4f\n" % (arm, name, jobs[i][1],
+                                                         fitness, f1, f2))
+            by_arm.setdefault(arm, {}).setdefault(name, []).append(
+                (fitness, (f1 + f2) / 2))
+    print("%-14s %s" % ("arm", "mean over searches (± s.e.) of the top-%d: "
+                        "fitness in the search | retrained from fresh weights" % a.top))
+    for arm, per_search in sorted(by_arm.items()):
+        found = [sum(x[0] for x in v) / len(v) for v in per_search.values()]
+        fresh_mean = [sum(x[1] for x in v) / len(v) for v in per_search.values()]
+        best = [max(x[1] for x in v) for v in per_search.values()]
+        def mse(v):
+            m = sum(v) / len(v)
+            se = (sum((x - m) ** 2 for x in v) / (len(v) - 1) / len(v)) ** 0.5 \
+                if len(v) > 1 else 0.0
+            return "%.4f ± %.4f" % (m, se)
+        print("%-14s %s | %s (best retrained %s)" % (arm, mse(found),
+                                                     mse(fresh_mean), mse(best)))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("store")
     p.add_argument("experiment")
-    p.add_argument("arm")
+    p.add_argument("arm", nargs="?", default="")
     p.add_argument("--per_search", type=int, default=7)
+    p.add_argument("--top", type=int, default=0)
     p.add_argument("--amoeba", default="bazel-bin/cli/amoeba")
     p.add_argument("--out", default="out/inheritance_rank")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     db = sqlite3.connect("file:%s?mode=ro" % a.store, uri=True)
+    if a.top > 0:
+        return top_genotypes(a, db)
+    if not a.arm:
+        sys.exit("name the ARM whose inheriting children to rank, or --top=K")
     searches = db.execute(
         "SELECT search, name, config FROM searches WHERE name LIKE ? "
         "ORDER BY name", ("%s-%s-%%" % (a.experiment, a.arm),)).fetchall()
@@ -113,14 +181,7 @@ def main():
             jobs.append((name, child, genotype, fitness, parent_fitness, flags))
     print("%d genotypes from %d searches; retraining each from fresh weights "
           "with seeds 1 and 2" % (len(jobs), len(searches)), flush=True)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {}
-        for i, (name, child, genotype, _, _, flags) in enumerate(jobs):
-            for seed in (1, 2):
-                log = os.path.join(a.out, "%s-%d-seed%d.log" % (name, child, seed))
-                futures[(i, seed)] = pool.submit(train, a.amoeba, flags,
-                                                 genotype, seed, log)
-        fresh = {k: f.result() for k, f in futures.items()}
+    fresh = retrain_all(a, [(j[0], j[1], j[2], j[5]) for j in jobs])
     inherited = [j[3] for j in jobs]
     parents = [j[4] for j in jobs]
     fresh1 = [fresh[(i, 1)] for i in range(len(jobs))]

@@ -18,6 +18,7 @@
 #include "catch2/catch.hpp"
 #include "proto/controller.grpc.pb.h"
 #include "testing/test_files.h"
+#include "tests/fleet_client.h"
 #include "tests/process.h"
 
 namespace amoeba {
@@ -74,13 +75,7 @@ std::optional<v1::SearchStatus> WaitFinished(v1::Controller::Stub& stub,
 }
 
 std::vector<v1::ModelSummary> History(v1::Controller::Stub& stub) {
-  v1::ListModelsRequest request;
-  request.set_filter(v1::ListModelsRequest::ALL);
-  request.set_page_size(1000);
-  grpc::ClientContext context;
-  v1::ListModelsResponse response;
-  REQUIRE(stub.ListModels(&context, request, &response).ok());
-  return {response.models().begin(), response.models().end()};
+  return AllModels(stub, "");  // the only search
 }
 
 // Waits until worker `id` holds a child (process start-up under load can
