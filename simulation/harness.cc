@@ -418,9 +418,12 @@ void Harness::Intrude() {
     Violation(absl::StrCat("a result for child ", report.model_id(),
                            " from a worker that never held it was recorded"));
   }
-  if (sim.options.settings.checkpoint_every() > 0) {
-    // A checkpoint from a worker that holds nothing is refused too.
+  if (sim.options.settings.checkpoint_every() > 0 ||
+      sim.options.inheritance.enabled) {
+    // A checkpoint (or weights) from a worker that holds nothing is refused
+    // too, and so is a request for a parent's weights.
     v1::CheckpointHeader header;
+    header.set_weights(sim.options.inheritance.enabled);
     header.set_worker_id(kIntruder);
     header.set_search_id(sim.name);
     header.set_model_id(report.model_id());
@@ -431,6 +434,18 @@ void Harness::Intrude() {
     if (controller_->PutCheckpoint(header, "forged").ok()) {
       Violation(absl::StrCat("the intruder's checkpoint of child ",
                              report.model_id(), " was kept"));
+    }
+    v1::CheckpointRequest request;
+    request.set_worker_id(kIntruder);
+    request.set_search_id(sim.name);
+    request.set_model_id(report.model_id());
+    request.set_attempt(report.attempt());
+    request.set_parent_weights(sim.options.inheritance.enabled);
+    if (controller_->GetCheckpoint(request).ok()) {
+      Violation(absl::StrCat("the intruder read the ",
+                             request.parent_weights() ? "parent's weights"
+                                                      : "checkpoint",
+                             " of child ", report.model_id()));
     }
   }
   const std::optional<Lease> after = LeaseOf(sim.name, report.model_id());
