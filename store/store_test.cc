@@ -176,6 +176,43 @@ TEST_CASE("A previous-version store is upgraded only by a writer") {
   CHECK((*model)->failures == 0);
 }
 
+TEST_CASE("A store from before weight inheritance gets its column") {
+  const std::string path = FreshSqlitePath("before-inheritance.db");
+  {
+    auto store = OpenSearch(path);
+    REQUIRE(store.ok());
+    ModelRecord done = TestChild(1);
+    done.state = ModelState::kDone;
+    done.alive = true;
+    done.completion_seq = 1;
+    done.parameters = 1000;
+    done.inherited_parameters = 900;
+    REQUIRE((*store)->InsertChild(TestChild(1), EngineCounters()).ok());
+    REQUIRE((*store)->RecordCompletion(done, std::nullopt, EngineCounters())
+                .ok());
+    const auto models = (*store)->LoadModels();
+    REQUIRE(models.ok());
+    CHECK((*models)[0].inherited_parameters == 900);
+  }
+  REQUIRE(std::system(("sqlite3 " + path +
+                       " 'ALTER TABLE models DROP COLUMN "
+                       "inherited_parameters'")
+                          .c_str()) == 0);
+  auto reader = Store::OpenReadOnly(path);
+  REQUIRE_FALSE(reader.ok());
+  CHECK(reader.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(reader.status().message()),
+             Catch::Contains("no inherited_parameters column") &&
+                 Catch::Contains("start amoeba-controller on it once"));
+  auto store = OpenSearch(path);
+  REQUIRE(store.ok());
+  const auto models = (*store)->LoadModels();
+  REQUIRE(models.ok());
+  REQUIRE(models->size() == 1);
+  CHECK((*models)[0].inherited_parameters == 0);
+  CHECK((*models)[0].fitness == TestChild(1).fitness);
+}
+
 TEST_CASE("Models, completions and engine counters round-trip") {
   const std::string path = FreshSqlitePath("models.db");
   EngineCounters counters;
