@@ -101,7 +101,7 @@ absl::StatusOr<TrainedModel> LoadModel(const std::string& path) {
   }
   absl::StatusOr<std::string> bytes = ReadFileUpTo(path, int64_t{64} << 30);
   if (!bytes.ok()) return bytes.status();
-  return ParseModel(*bytes, path);
+  return ParseModel(*bytes, absl::StrCat("checkpoint ", path));
 }
 
 absl::StatusOr<TrainedModel> ParseModel(const std::string& bytes,
@@ -116,7 +116,8 @@ absl::StatusOr<TrainedModel> ParseModel(const std::string& bytes,
     if (!archive.try_read("amoeba_format", version) ||
         version.item<int64_t>() != kFormatVersion) {
       return absl::InvalidArgumentError(absl::StrCat(
-          path, " is not an amoeba checkpoint (format ", kFormatVersion, ")"));
+          path, " is not an amoeba saved model (format ", kFormatVersion,
+          ")"));
     }
     c10::IValue genotype_text;
     archive.read("genotype", genotype_text);
@@ -147,8 +148,8 @@ absl::StatusOr<TrainedModel> ParseModel(const std::string& bytes,
       what = c10_error->what_without_backtrace();
     }
     return absl::InvalidArgumentError(absl::StrCat(
-        "cannot load checkpoint ", path, " (corrupt or not an amoeba "
-        "checkpoint): ", what.substr(0, 500)));
+        "cannot load ", path, " (corrupt or not an amoeba saved model): ",
+        what.substr(0, 500)));
   }
   return model;
 }

@@ -1,6 +1,8 @@
-// The LibTorch evaluator's final training: the test split as the measure,
+// The LibTorch evaluator: final training with the test split as the measure,
 // checkpoints handed out and resumed, and an unusable checkpoint that makes
-// the job start over instead of failing. Real training, small; one
+// the job start over instead of failing; a child starting from its
+// parent's weights, or from fresh ones when they cannot be used. Real
+// training, small; one
 // evaluation after another (not Catch2 sections, which would train the
 // first one again for each).
 #include "worker/libtorch_evaluator.h"
@@ -178,6 +180,76 @@ TEST_CASE("a search child on an image folder trains from the streamed files") {
   const EvaluationResult again = evaluator.Evaluate(task, {});
   REQUIRE(again.ok);
   CHECK(again.fitness == first.fitness);
+}
+
+// A search child of an inheriting search: its parent's weights come
+// through the callback; whatever goes wrong with them, it trains from fresh
+// weights and says why, never fails.
+TEST_CASE("an inheriting child starts from its parent's weights or says why not") {
+  LibTorchEvaluator evaluator = MakeEvaluator();
+  v1::Task parent_task = FinalTask();
+  v1::TrainingSettings* s = parent_task.mutable_settings();
+  s->set_final_training(false);
+  s->set_validation_images(200);
+  s->set_max_train_images(300);
+  s->set_checkpoint_every(0);
+  s->set_epochs(1);
+  parent_task.set_keep_weights(true);
+  std::string parent_weights;
+  EvaluationCallbacks keep;
+  keep.save_weights = [&](int epochs, const std::string& weights) {
+    CHECK(epochs == 1);
+    parent_weights = weights;
+  };
+  const EvaluationResult parent = evaluator.Evaluate(parent_task, keep);
+  REQUIRE(parent.ok);
+  REQUIRE(!parent_weights.empty());
+  CHECK(parent.inherited_parameters == 0);
+
+  // Its identity child (same genotype), told to inherit from it.
+  v1::Task child = parent_task;
+  child.set_model_id(2);
+  child.set_inherit_from(1);
+  child.mutable_settings()->set_seed(6);
+  auto with_parent = [&](absl::StatusOr<std::string> weights) {
+    EvaluationCallbacks callbacks;
+    callbacks.load_parent_weights = [weights] { return weights; };
+    return evaluator.Evaluate(child, callbacks);
+  };
+  const EvaluationResult inherited = with_parent(parent_weights);
+  REQUIRE(inherited.ok);
+  CHECK(inherited.inherited_parameters == inherited.parameters);
+  CHECK(inherited.inheritance_failure.empty());
+
+  const EvaluationResult lost =
+      with_parent(absl::NotFoundError("no checkpoint of child 1"));
+  REQUIRE(lost.ok);
+  CHECK(lost.inherited_parameters == 0);
+  CHECK_THAT(lost.inheritance_failure, Catch::Contains("no checkpoint"));
+  CHECK(lost.fitness != inherited.fitness);
+
+  const EvaluationResult damaged =
+      with_parent(parent_weights.substr(0, parent_weights.size() / 2));
+  REQUIRE(damaged.ok);
+  CHECK(damaged.inherited_parameters == 0);
+  CHECK_THAT(damaged.inheritance_failure,
+             Catch::Contains("the weights of parent 1"));
+  // Fresh weights whatever the reason: the same training.
+  CHECK(damaged.fitness == lost.fitness);
+
+  // A parent of another width (a controller restarted with other
+  // settings): nothing half-loaded.
+  v1::Task wide = parent_task;
+  wide.mutable_settings()->set_filters(6);
+  std::string wide_weights;
+  EvaluationCallbacks keep_wide;
+  keep_wide.save_weights = [&](int, const std::string& w) { wide_weights = w; };
+  REQUIRE(evaluator.Evaluate(wide, keep_wide).ok);
+  const EvaluationResult other_shape = with_parent(wide_weights);
+  REQUIRE(other_shape.ok);
+  CHECK(other_shape.inherited_parameters == 0);
+  CHECK(!other_shape.inheritance_failure.empty());
+  CHECK(other_shape.fitness == lost.fitness);
 }
 
 }  // namespace
