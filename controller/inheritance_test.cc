@@ -63,10 +63,13 @@ class InheritanceHarness {
     Open();
   }
 
-  void Register(const std::string& worker) {
+  // A worker of this version, or (`inherits` false) of the version before
+  // weight inheritance.
+  void Register(const std::string& worker, bool inherits = true) {
     v1::RegisterRequest request;
     request.set_worker_id(worker);
     request.add_features(kTrainingRecipeFeature);
+    if (inherits) request.add_features(kWeightInheritanceFeature);
     REQUIRE(controller_->Register(request).ok());
   }
   v1::Task Take(const std::string& worker) {
@@ -210,6 +213,18 @@ TEST_CASE("inheritance settings are checked at create time, by name") {
 TEST_CASE("children inherit from their own parent; dead models' weights go") {
   InheritanceHarness h("inherit_flow");
   REQUIRE(h.controller().CreateSearch("s", InheritingSearch(12)).ok());
+  // A worker too old to inherit would train the short recipe from fresh
+  // weights and keep nothing: it gets no task of the search.
+  h.Register("old", /*inherits=*/false);
+  {
+    v1::GetTaskRequest request;
+    request.set_worker_id("old");
+    auto answer = h.controller().GetTask(request);
+    REQUIRE(answer.ok());
+    CHECK(!answer->has_task());
+    CHECK(h.controller().Find("s").value()->Status().workers_without_recipe() ==
+          1);
+  }
   h.Register("a");
   h.Register("b");
   // The first P children are random: fresh weights, full recipe, weights

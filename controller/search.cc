@@ -120,10 +120,13 @@ absl::StatusOr<Search::WorkerState*> Search::SeenLocked(
 }
 
 bool Search::LacksRecipeSupport(const WorkerState& worker) const {
-  if (!needs_recipe_support_) return false;
   const auto& features = worker.registration.features();
-  return std::find(features.begin(), features.end(),
-                   kTrainingRecipeFeature) == features.end();
+  auto lacks = [&](const char* feature) {
+    return std::find(features.begin(), features.end(), feature) ==
+           features.end();
+  };
+  return (needs_recipe_support_ && lacks(kTrainingRecipeFeature)) ||
+         (options_.inheritance.enabled && lacks(kWeightInheritanceFeature));
 }
 
 bool Search::CanServeLocked(const WorkerState& worker) const {
@@ -194,9 +197,10 @@ absl::Status Search::Register(const v1::RegisterRequest& request) {
               << " evaluator=" << request.evaluator();
     if (LacksRecipeSupport(worker)) {
       LOG(WARNING) << "worker " << request.worker_id()
-                   << " is of a version that ignores training recipes: it "
-                      "gets no tasks of search "
-                   << search_id_ << " ("
+                   << " is of a version that ignores training recipes"
+                   << (options_.inheritance.enabled ? " or weight inheritance"
+                                                    : "")
+                   << ": it gets no tasks of search " << search_id_ << " ("
                    << RecipeSummary(options_.settings.recipe())
                    << "); upgrade it";
     }

@@ -303,7 +303,8 @@ class Search {
     return static_cast<int64_t>(unfinished_.size());
   }
   bool WorkerOnline(const WorkerState& w, absl::Time now) const;
-  // The worker's version would ignore this search's recipe.
+  // The worker's version would ignore this search's recipe or its weight
+  // inheritance.
   bool LacksRecipeSupport(const WorkerState& worker) const;
   // Whether `worker` gets tasks of this search: it has the data and trains
   // the recipe. The one place that rule lives.

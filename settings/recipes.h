@@ -32,6 +32,10 @@ v1::TrainingRecipe CompleteRecipe(const v1::TrainingRecipe& given);
 // unknown field to them) and train the defaults. A field added later that
 // this version's workers would ignore needs a name of its own.
 inline constexpr char kTrainingRecipeFeature[] = "training_recipe";
+// The features name of a worker that inherits weights (v1.Task.inherit_from
+// and keep_weights). Earlier workers would train an inheriting child's
+// shorter recipe from fresh weights and keep nothing for its children.
+inline constexpr char kWeightInheritanceFeature[] = "weight_inheritance";
 
 // Whether only a worker with kTrainingRecipeFeature trains `recipe` as it
 // says: some value (the name aside) differs from DefaultRecipe().

@@ -315,7 +315,7 @@ void Harness::OnTake(const std::string& worker, const v1::Task& task) {
   // A worker that would ignore the recipe never gets a task that has one.
   if (old_workers_.count(worker) > 0) {
     ++report_.old_worker_tasks;
-    if (NeedsRecipeSupport(task.settings().recipe())) {
+    if (NeedsRecipeSupport(task.settings().recipe()) || task.keep_weights()) {
       Violation(absl::StrCat(worker, " (a version that ignores recipes) took ",
                              task.search_id(), " child ", task.model_id(),
                              " with the recipe {",

@@ -151,7 +151,10 @@ void SimWorker::Register(std::function<void()> then) {
   request.set_capacity(slot_count_);
   request.set_evaluator("simulated");
   request.set_incarnation(incarnation_);
-  if (!behaviour_.old_version) request.add_features(kTrainingRecipeFeature);
+  if (!behaviour_.old_version) {
+    request.add_features(kTrainingRecipeFeature);
+    request.add_features(kWeightInheritanceFeature);
+  }
   Send<v1::RegisterRequest, v1::RegisterResponse>(
       Rpc::kRegister, request,
       [this](const absl::Status& status, const v1::RegisterResponse&) {

@@ -83,6 +83,7 @@ absl::Status Worker::RegisterWithBackoff(absl::Notification* stop) {
   request.set_evaluator(evaluator_->name());
   request.set_incarnation(core_->incarnation());
   request.add_features(kTrainingRecipeFeature);
+  request.add_features(kWeightInheritanceFeature);
   for (int failures = 1; !stop->HasBeenNotified(); ++failures) {
     v1::RegisterResponse response;
     const grpc::Status s = stub_->Register(Context().get(), request, &response);
