@@ -614,17 +614,22 @@ absl::StatusOr<v1::ListWorkersResponse> Controller::ListWorkers(
 void Controller::ExpireLeases() {
   for (Search* search : Searches()) {
     // A child whose last attempt expires is failed for good: its
-    // checkpoint goes, as after a result.
+    // checkpoint and weights go, as after a result (and so may its dead
+    // parent's weights). Only then: no file is looked at on other ticks.
+    const SearchOptions& o = search->options();
     std::vector<int64_t> held;
-    if (checkpoints_ != nullptr &&
-        search->options().settings.checkpoint_every() > 0) {
+    if ((checkpoints_ != nullptr && o.settings.checkpoint_every() > 0) ||
+        (weights_ != nullptr && o.inheritance.enabled)) {
       for (const Lease& lease : search->Leases()) held.push_back(lease.child);
     }
     search->ExpireLeases();
-    for (int64_t child : held) ForgetFinishedCheckpoint(*search, child);
-    // A child failed for good may have been its parent's last reason to
-    // keep weights.
-    DropUnneededWeights(*search);
+    bool ended = false;
+    for (int64_t child : held) {
+      if (search->IsUnfinished(child)) continue;
+      ended = true;
+      ForgetFinishedCheckpoint(*search, child);
+    }
+    if (ended) DropUnneededWeights(*search);
   }
 }
 

@@ -296,6 +296,32 @@ TEST_CASE("children inherit from their own parent; dead models' weights go") {
   CHECK(h.Kept("s") == h.Alive("s"));
 }
 
+TEST_CASE("a child failed by its expired lease leaves no weights") {
+  InheritanceHarness h("inherit_expiry");
+  REQUIRE(h.controller().CreateSearch("s", InheritingSearch(8)).ok());
+  h.Register("a");
+  for (int i = 0; i < 3; ++i) h.Turn("a", 0.1 * (i + 1));
+  // `b` takes a mutated child, uploads its weights, then goes silent; `a`
+  // runs three more, so the child's parent dies of age meanwhile.
+  h.Register("b");
+  const v1::Task silent = h.Take("b");
+  const int64_t parent = silent.inherit_from();
+  REQUIRE(parent > 0);
+  REQUIRE(h.UploadWeights("b", silent, "trained, never reported").ok());
+  for (int i = 0; i < 3; ++i) h.Turn("a", 0.9);
+  REQUIRE(h.Alive("s").count(parent) == 0);
+  REQUIRE(h.Kept("s").count(parent) == 1);
+  REQUIRE(h.Kept("s").count(silent.model_id()) == 1);
+  // Its lease runs out (max_attempts 1: failed for good): the child's
+  // weights and its dead parent's go with it.
+  h.clock().Advance(absl::Seconds(61));
+  h.controller().ExpireLeases();
+  REQUIRE(!h.controller().Find("s").value()->IsUnfinished(silent.model_id()));
+  CHECK(h.Kept("s").count(silent.model_id()) == 0);
+  CHECK(h.Kept("s").count(parent) == 0);
+  CHECK(h.Kept("s") == h.Alive("s"));
+}
+
 TEST_CASE("a search without inheritance takes no weights and names none") {
   InheritanceHarness h("inherit_off");
   v1::SearchConfig c = InheritingSearch(4);
